@@ -1,0 +1,13 @@
+"""The Celery app. Configuration lives in settings (CELERY_*); see docs/running.md."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "londonmh.settings")
+
+app = Celery("londonmh")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

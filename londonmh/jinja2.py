@@ -1,0 +1,205 @@
+"""The Jinja2 environment for portal pages.
+
+Templates in templates/ extend the NHS.UK page template and call NHS.UK component
+macros from nhsuk-frontend-jinja. `form_field` turns a Django bound field into the
+right NHS.UK component, so forms get labels, hints, error messages and ids
+consistently without hand-written component HTML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.middleware.csrf import get_token
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import urlencode
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, pass_context, select_autoescape
+from markupsafe import Markup
+
+_env: Environment | None = None
+
+
+def _macro(name: str, component: str) -> Any:
+    assert _env is not None
+    module = _env.get_template(f"nhsuk/components/{component}/macro.jinja").module
+    return getattr(module, name)
+
+
+def _errors(bound: forms.BoundField) -> dict[str, str] | None:
+    if bound.errors:
+        return {"text": " ".join(str(e) for e in bound.errors)}
+    return None
+
+
+def _choice_items(bound: forms.BoundField, multiple: bool) -> list[dict[str, Any]]:
+    value = bound.value()
+    selected = {str(v) for v in value} if multiple and value else {str(value) if value is not None else ""}
+    items = []
+    for choice_value, label in bound.field.choices:
+        items.append({"value": choice_value, "text": str(label), "checked": str(choice_value) in selected})
+    return items
+
+
+def form_field(bound: forms.BoundField, **overrides: Any) -> Markup:
+    """Render a bound field as the NHS.UK component that fits its widget."""
+    widget = bound.field.widget
+    field_id = bound.auto_id or f"id_{bound.html_name}"
+    hint = overrides.pop("hint", bound.help_text or None)
+    label_classes = overrides.pop("label_classes", None)
+    attributes: dict[str, Any] = {}
+    if bound.field.required and not isinstance(widget, forms.CheckboxInput):
+        attributes["required"] = True
+    params: dict[str, Any] = {
+        "id": field_id,
+        "name": bound.html_name,
+        "label": {"text": str(bound.label)} | ({"classes": label_classes} if label_classes else {}),
+        "hint": {"text": str(hint)} if hint else None,
+        "errorMessage": _errors(bound),
+        "attributes": attributes,
+    }
+    if isinstance(widget, forms.Textarea):
+        value = bound.value()
+        params["value"] = "" if value is None else str(value)
+        params["rows"] = widget.attrs.get("rows", 5)
+        macro = _macro("textarea", "textarea")
+    elif isinstance(widget, forms.CheckboxSelectMultiple):
+        params = {
+            "idPrefix": field_id,
+            "name": bound.html_name,
+            "fieldset": {"legend": {"text": str(bound.label), "size": "s"}},
+            "hint": params["hint"],
+            "errorMessage": params["errorMessage"],
+            "items": _choice_items(bound, multiple=True),
+        }
+        macro = _macro("checkboxes", "checkboxes")
+    elif isinstance(widget, forms.RadioSelect):
+        params = {
+            "idPrefix": field_id,
+            "name": bound.html_name,
+            "fieldset": {"legend": {"text": str(bound.label), "size": "s"}},
+            "hint": params["hint"],
+            "errorMessage": params["errorMessage"],
+            "items": _choice_items(bound, multiple=False),
+        }
+        macro = _macro("radios", "radios")
+    elif isinstance(widget, forms.CheckboxInput):
+        params = {
+            "idPrefix": field_id,
+            "name": bound.html_name,
+            "errorMessage": params["errorMessage"],
+            "items": [
+                {
+                    "value": "on",
+                    "text": str(bound.label),
+                    "id": field_id,
+                    "checked": bool(bound.value()),
+                    "hint": params["hint"],
+                }
+            ],
+        }
+        macro = _macro("checkboxes", "checkboxes")
+    elif isinstance(widget, forms.Select):
+        params["items"] = [
+            {"value": i["value"], "text": i["text"], "selected": i["checked"]}
+            for i in _choice_items(bound, multiple=False)
+        ]
+        macro = _macro("select", "select")
+    elif isinstance(widget, forms.FileInput):
+        macro = _macro("fileUpload", "file-upload")
+    else:
+        value = bound.value()
+        params["value"] = "" if value is None or isinstance(widget, forms.PasswordInput) else str(value)
+        params["type"] = getattr(widget, "input_type", "text")
+        autocomplete = widget.attrs.get("autocomplete")
+        if autocomplete:
+            params["autocomplete"] = autocomplete
+        if "inputmode" in widget.attrs:
+            params["inputmode"] = widget.attrs["inputmode"]
+        if "class" in widget.attrs:
+            params["classes"] = widget.attrs["class"]
+        macro = _macro("input", "input")
+    params.update(overrides)
+    return Markup(macro(params))
+
+
+def error_summary(*forms_: forms.BaseForm | None) -> Markup:
+    """An NHS.UK error summary linking to each field in error, or nothing when valid."""
+    items: list[dict[str, str]] = []
+    for form in forms_:
+        if form is None or not form.is_bound or not form.errors:
+            continue
+        for error in form.non_field_errors():
+            items.append({"text": str(error)})
+        for name, field_errors in form.errors.items():
+            if name == forms.forms.NON_FIELD_ERRORS:
+                continue
+            bound = form[name]
+            widget = bound.field.widget
+            anchor = bound.auto_id
+            if isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect)):
+                anchor = f"{bound.auto_id}"
+            for error in field_errors:
+                items.append({"text": str(error), "href": f"#{anchor}"})
+    if not items:
+        return Markup("")
+    macro = _macro("errorSummary", "error-summary")
+    return Markup(macro({"titleText": "There is a problem", "errorList": items}))
+
+
+@pass_context
+def csrf_field(context: Any) -> Markup:
+    request = context.get("request")
+    token = get_token(request) if request is not None else ""
+    return Markup('<input type="hidden" name="csrfmiddlewaretoken" value="{}">').format(token)
+
+
+@pass_context
+def query_with(context: Any, **changes: Any) -> str:
+    """The current query string with some parameters changed (for pagination and filters)."""
+    request = context["request"]
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + urlencode(sorted(params.lists()), doseq=True) if params else "?"
+
+
+def format_date(value: Any, fmt: str = "j F Y") -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "tzinfo") and value.tzinfo is not None:
+        value = timezone.localtime(value)
+    return date_format(value, fmt)
+
+
+def environment(**options: Any) -> Environment:
+    global _env
+    options["undefined"] = ChainableUndefined
+    # Plain-text emails (.txt) are not HTML-escaped; everything else is.
+    options["autoescape"] = select_autoescape(disabled_extensions=("txt",), default_for_string=True, default=True)
+    options["loader"] = ChoiceLoader([options["loader"], PackageLoader("nhsuk_frontend_jinja")])
+    env = Environment(**options)
+    env.globals.update(
+        {
+            "static": static,
+            "url": reverse,
+            "form_field": form_field,
+            "error_summary": error_summary,
+            "csrf_field": csrf_field,
+            "query_with": query_with,
+            "get_messages": get_messages,
+            "settings": {"DEBUG": settings.DEBUG},
+        }
+    )
+    env.filters["date"] = format_date
+    env.filters["intcomma"] = lambda v: f"{v:,}" if isinstance(v, int) else v
+    _env = env
+    return env

@@ -1,0 +1,90 @@
+"""Synthetic demo organisations and people. Every name here is invented for the demo."""
+
+from __future__ import annotations
+
+from stakeholders.models import OrganisationType as T
+from stakeholders.models import Role
+
+SUB_REGION_NAMES = {
+    "NCL": "North Central London",
+    "NEL": "North East London",
+    "NWL": "North West London",
+    "SEL": "South East London",
+    "SWL": "South West London",
+}
+
+# (name, type, boroughs: "ICS:<code>" for a whole ICS, "ALL" for London, else GSS short codes)
+ORGANISATIONS: list[tuple[str, str, list[str], str]] = [
+    *[
+        (f"NHS {name} Integrated Care Board", T.ICB_COMMISSIONER, [f"ICS:{code}"],
+         f"Commissions NHS mental-health services for {name}.")
+        for code, name in SUB_REGION_NAMES.items()
+    ],
+    ("Camden Council", T.LA_COMMISSIONER, ["CMD"], "Adult social care and public-health commissioning."),
+    ("Hackney Council", T.LA_COMMISSIONER, ["HCK"], "Adult social care and public-health commissioning."),
+    ("Lambeth Council", T.LA_COMMISSIONER, ["LAM"], "Adult social care and public-health commissioning."),
+    ("Croydon Council", T.LA_COMMISSIONER, ["CRD"], "Adult social care and public-health commissioning."),
+    ("Ealing Council", T.LA_COMMISSIONER, ["EAL"], "Adult social care and public-health commissioning."),
+    ("Newham Council", T.LA_COMMISSIONER, ["NWM"], "Adult social care and public-health commissioning."),
+    ("Northbank Mental Health NHS Foundation Trust", T.NHS_MH_PROVIDER, ["ICS:NCL"],
+     "Community and inpatient mental-health services (demo provider)."),
+    ("Eastgate Community Mental Health NHS Trust", T.NHS_MH_PROVIDER, ["ICS:NEL"],
+     "Community, crisis and inpatient services (demo provider)."),
+    ("Westway Mental Health NHS Trust", T.NHS_MH_PROVIDER, ["ICS:NWL"],
+     "Secondary mental-health services (demo provider)."),
+    ("Southriver Mental Health NHS Foundation Trust", T.NHS_MH_PROVIDER, ["ICS:SEL"],
+     "Secondary and specialist mental-health services (demo provider)."),
+    ("Wandle Valley Mental Health NHS Trust", T.NHS_MH_PROVIDER, ["ICS:SWL"],
+     "Community and inpatient mental-health services (demo provider)."),
+    ("Islington Talking Therapies Partnership", T.PRIMARY_CARE, ["ISL", "CMD"],
+     "NHS Talking Therapies for anxiety and depression (demo)."),
+    ("Southwark GP Federation", T.PRIMARY_CARE, ["SWK"], "Primary-care mental-health practitioners (demo)."),
+    ("Thames Reablement Social Care", T.SOCIAL_CARE, ["TOW", "NWM", "HCK"], "Home-based reablement (demo)."),
+    ("Kingsway Supported Living", T.SOCIAL_CARE, ["KNG", "RCH", "MRT"], "Supported living for adults (demo)."),
+    ("Safe Haven Housing Association", T.HOUSING, ["LAM", "SWK", "LSH"], "Specialist supported housing (demo)."),
+    ("Pathways Recovery Housing", T.HOUSING, ["BRT", "HRW", "EAL"], "Recovery-focused accommodation (demo)."),
+    ("Mind in North London (demo)", T.VOLUNTARY, ["ICS:NCL"], "Local mental-health charity (demo)."),
+    ("East London Crisis Cafe Network", T.VOLUNTARY, ["ICS:NEL"], "Evening crisis cafes (demo)."),
+    ("South London Peer Support Collective", T.VOLUNTARY, ["ICS:SEL", "ICS:SWL"], "Peer support groups (demo)."),
+    ("West London Wellbeing Trust", T.VOLUNTARY, ["ICS:NWL"], "Community wellbeing programmes (demo)."),
+    ("Metropolitan Police mental-health liaison (demo)", T.POLICE, ["ALL"], "Street triage liaison (demo)."),
+    ("City of London Police liaison (demo)", T.POLICE, ["CTY"], "Mental-health liaison (demo)."),
+    ("London Public Health Network (demo)", T.PUBLIC_HEALTH, ["ALL"], "Pan-London public-health intelligence."),
+    ("NHS England London Region (demo)", T.NHS_ENGLAND, ["ALL"], "Regional oversight and assurance."),
+    ("Institute of Psychiatry Research Unit (demo)", T.ACADEMIC, ["ALL"], "Mental-health services research."),
+    ("London School of Community Health (demo)", T.ACADEMIC, ["ALL"], "Evaluation and population health."),
+    ("UCLPartners-style Health Innovation Network (demo)", T.AHSN_ARC, ["ICS:NCL", "ICS:NEL"],
+     "Spreading innovation across the system."),
+    ("Applied Research Collaboration South London (demo)", T.AHSN_ARC, ["ICS:SEL", "ICS:SWL"],
+     "Applied health research."),
+    ("London Mental Health Clinical Network (demo)", T.CLINICAL_NETWORK, ["ALL"], "Clinical leadership."),
+    ("Perinatal Mental Health Network London (demo)", T.CLINICAL_NETWORK, ["ALL"], "Perinatal pathway network."),
+    ("Voices of Experience London", T.SERVICE_USER_GROUP, ["ALL"], "Service-user led involvement group (demo)."),
+    ("Carers Together London", T.SERVICE_USER_GROUP, ["ALL"], "Carers' forum (demo)."),
+    ("Young Minds Matter Forum (demo)", T.SERVICE_USER_GROUP, ["ICS:SEL"], "Young people's voice (demo)."),
+    ("Haringey Housing Options (demo)", T.HOUSING, ["HGY", "ENF"], "Housing advice for people in crisis."),
+    ("Barnet and Enfield Counselling Service (demo)", T.VOLUNTARY, ["BRN", "ENF"], "Low-cost counselling."),
+]
+
+# (email local part, display name, organisation name or None, roles, lived experience, staff)
+PEOPLE: list[tuple[str, str, str | None, list[str], str, bool]] = [
+    ("admin", "Portal administrator", None, [], "", True),
+    ("commissioner", "Priya Commissioner (demo)", "NHS North Central London Integrated Care Board",
+     [Role.COMMISSIONER, Role.ORG_ADMIN], "", False),
+    ("la.commissioner", "Tom Council Commissioner (demo)", "Camden Council", [Role.COMMISSIONER], "", False),
+    ("sel.commissioner", "Ade SEL Commissioner (demo)", "NHS South East London Integrated Care Board",
+     [Role.COMMISSIONER, Role.ORG_ADMIN], "", False),
+    ("provider", "Sam Data Submitter (demo)", "Northbank Mental Health NHS Foundation Trust",
+     [Role.DATA_SUBMITTER, Role.ORG_ADMIN], "", False),
+    ("provider2", "Jo Data Submitter (demo)", "Southriver Mental Health NHS Foundation Trust",
+     [Role.DATA_SUBMITTER], "", False),
+    ("clinician", "Dr Lee Clinician (demo)", "Northbank Mental Health NHS Foundation Trust",
+     [Role.CLINICIAN], "", False),
+    ("academic", "Prof Rao Academic (demo)", "Institute of Psychiatry Research Unit (demo)",
+     [Role.ACADEMIC], "", False),
+    ("moderator", "Mo Moderator (demo)", "Voices of Experience London", [Role.MODERATOR, Role.ORG_ADMIN], "", False),
+    ("serviceuser", "River (service user, demo)", None, [], "service_user", False),
+    ("carer", "Alex (carer, demo)", None, [], "carer", False),
+]
+
+DEMO_EMAIL_DOMAIN = "demo.londonmh.invalid"

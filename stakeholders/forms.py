@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from stakeholders.models import Area, AreaLevel, LivedExperience, Organisation, OrganisationType, Role
+
+
+class SignInForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
+    )
+    password = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    error_messages = {
+        "invalid_login": "Enter a correct email address and password. Both may be case-sensitive.",
+        "inactive": "This account is inactive.",
+    }
+
+
+class SignUpForm(forms.Form):
+    display_name = forms.CharField(
+        label="Display name",
+        max_length=80,
+        help_text="Shown beside what you write. You can use a pseudonym.",
+        widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
+    )
+    email = forms.EmailField(
+        label="Email address",
+        help_text="We use this to sign you in and, if you choose, to tell you about replies. It is never shown.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = forms.CharField(
+        label="Create a password",
+        strip=False,
+        help_text="At least 10 characters. Avoid common words.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    lived_experience = forms.ChoiceField(
+        label="Do you have lived experience of mental-health services?",
+        choices=LivedExperience.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Optional. It helps commissioners hear from service users and carers.",
+    )
+    show_lived_experience = forms.BooleanField(
+        label="Show a lived-experience badge beside my comments", required=False
+    )
+    accept_terms = forms.BooleanField(
+        label="I agree to the terms of use and the community guidelines",
+        error_messages={"required": "You must agree to the terms of use to create an account"},
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        password = data.get("password")
+        if password:
+            from stakeholders.models import User
+
+            probe = User(email=data.get("email", ""), display_name=data.get("display_name", ""))
+            try:
+                password_validation.validate_password(password, probe)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(label="Display name", max_length=80)
+    lived_experience = forms.ChoiceField(
+        label="Do you have lived experience of mental-health services?",
+        choices=LivedExperience.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    show_lived_experience = forms.BooleanField(
+        label="Show a lived-experience badge beside my comments", required=False
+    )
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label="Token name", max_length=80, help_text="For example, 'monthly upload script'.")
+    days = forms.IntegerField(
+        label="Expires after (days)",
+        min_value=1,
+        max_value=settings.API_TOKEN_MAX_DAYS,
+        initial=90,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "nhsuk-input--width-4"}),
+    )
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class MembershipRoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class OrganisationFilterForm(forms.Form):
+    q = forms.CharField(label="Search by name or description", required=False)
+    type = forms.ChoiceField(label="Type", required=False, choices=[("", "All types"), *OrganisationType.choices])
+    borough = forms.ChoiceField(label="Borough served", required=False, choices=[])
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        boroughs = Area.objects.filter(level=AreaLevel.BOROUGH).order_by("name").values_list("code", "name")
+        self.fields["borough"].choices = [("", "All boroughs"), *boroughs]
+
+
+class OrganisationForm(forms.ModelForm):
+    boroughs = forms.ModelMultipleChoiceField(
+        label="Boroughs served",
+        queryset=Area.objects.filter(level=AreaLevel.BOROUGH).order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["name", "description", "website", "boroughs"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 5})}

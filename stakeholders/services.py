@@ -1,0 +1,320 @@
+"""Every write about people and organisations. Views, the API and commands call these."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from stakeholders import permissions
+from stakeholders.models import ApiToken, Area, Invitation, Membership, Organisation, Role, User
+
+INVITATION_SALT = "stakeholders.invitation"
+
+
+# Organisations -----------------------------------------------------------------------
+
+
+def _unique_slug(name: str, exclude_pk: int | None = None) -> str:
+    base = slugify(name)[:180] or "organisation"
+    slug, n = base, 2
+    qs = Organisation.objects.all()
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    while qs.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def organisation_create(
+    *,
+    actor: User | None,
+    name: str,
+    type: str,
+    boroughs: list[Area] | None = None,
+    description: str = "",
+    website: str = "",
+) -> Organisation:
+    """Create an organisation and the auth group that carries its permissions.
+
+    Permission: staff (checked here); `actor=None` is for data migrations and seeding.
+    """
+    if actor is not None and not permissions.can_create_organisation(actor):
+        raise PermissionDenied
+    slug = _unique_slug(name)
+    group = Group.objects.create(name=f"organisation:{slug}")
+    organisation = Organisation(
+        name=name, slug=slug, type=type, description=description, website=website, group=group
+    )
+    organisation.full_clean()
+    organisation.save()
+    if boroughs:
+        organisation.boroughs.set(boroughs)
+    return organisation
+
+
+@transaction.atomic
+def organisation_update(
+    *, actor: User, organisation: Organisation, boroughs: list[Area] | None = None, **fields: object
+) -> Organisation:
+    """Change an organisation's details. Permission: its admins or staff."""
+    permissions.require(permissions.can_edit_organisation(actor, organisation))
+    allowed = {"name", "type", "description", "website"}
+    if not actor.is_staff:
+        allowed.discard("type")  # the type decides what an organisation may do
+    for key, value in fields.items():
+        if key not in allowed:
+            raise PermissionDenied(f"{key} cannot be changed here.")
+        setattr(organisation, key, value)
+    organisation.full_clean()
+    organisation.save()
+    if boroughs is not None:
+        organisation.boroughs.set(boroughs)
+    return organisation
+
+
+# Memberships -------------------------------------------------------------------------
+
+
+def _sync_group(user: User, organisation: Organisation) -> None:
+    """Keep the organisation's group in step with its memberships."""
+    if Membership.objects.filter(user=user, organisation=organisation).exists():
+        user.groups.add(organisation.group)
+    else:
+        user.groups.remove(organisation.group)
+    permissions.forget_roles(user)
+
+
+@transaction.atomic
+def membership_add(
+    *, actor: User | None, user: User, organisation: Organisation, role: str, job_title: str = ""
+) -> Membership:
+    """Give `user` a role in `organisation` (idempotent).
+
+    Permission: the organisation's admins or staff; `actor=None` for invitations being
+    accepted (the signed link is the permission) and seeding.
+    """
+    if actor is not None:
+        permissions.require(permissions.can_manage_members(actor, organisation))
+    membership, created = Membership.objects.get_or_create(
+        user=user, organisation=organisation, role=role, defaults={"job_title": job_title, "created_by": actor}
+    )
+    if created:
+        membership.full_clean()
+    _sync_group(user, organisation)
+    return membership
+
+
+def _last_admin(membership: Membership) -> bool:
+    return (
+        membership.role == Role.ORG_ADMIN
+        and not Membership.objects.filter(organisation=membership.organisation, role=Role.ORG_ADMIN)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+
+
+@transaction.atomic
+def membership_change_role(*, actor: User, membership: Membership, role: str) -> Membership:
+    """Change a member's role. Permission: org admins or staff. The last admin stays."""
+    permissions.require(permissions.can_manage_members(actor, membership.organisation))
+    if role == membership.role:
+        return membership
+    if _last_admin(membership) and not actor.is_staff:
+        raise ValidationError("An organisation needs at least one admin: make someone else an admin first.")
+    if Membership.objects.filter(user=membership.user, organisation=membership.organisation, role=role).exists():
+        raise ValidationError(f"{membership.user} already has the role {Role(role).label}.")
+    membership.role = role
+    membership.full_clean()
+    membership.save(update_fields=["role"])
+    permissions.forget_roles(membership.user)
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: User, membership: Membership) -> None:
+    """Remove one role of a member. Permission: org admins or staff. The last admin stays."""
+    permissions.require(permissions.can_manage_members(actor, membership.organisation))
+    if _last_admin(membership) and not actor.is_staff:
+        raise ValidationError("An organisation needs at least one admin: make someone else an admin first.")
+    user, organisation = membership.user, membership.organisation
+    membership.delete()
+    _sync_group(user, organisation)
+
+
+# Invitations -------------------------------------------------------------------------
+
+
+def invitation_signed_token(invitation: Invitation) -> str:
+    return signing.dumps(invitation.pk, salt=INVITATION_SALT)
+
+
+def invitation_from_token(token: str) -> Invitation | None:
+    max_age = timedelta(days=settings.INVITATION_DAYS)
+    try:
+        pk = signing.loads(token, salt=INVITATION_SALT, max_age=max_age)
+    except signing.BadSignature:
+        return None
+    return Invitation.objects.select_related("organisation").filter(pk=pk).first()
+
+
+@transaction.atomic
+def invitation_create(*, actor: User, organisation: Organisation, email: str, role: str) -> Invitation:
+    """Invite someone by email to join `organisation` with `role`.
+
+    Permission: org admins or staff. Side effect: the invitation email is sent by a
+    Celery task enqueued when this transaction commits.
+    """
+    from stakeholders.tasks import invitation_send
+
+    permissions.require(permissions.can_manage_members(actor, organisation))
+    email = email.strip().lower()
+    if Membership.objects.filter(organisation=organisation, user__email__iexact=email, role=role).exists():
+        raise ValidationError(f"{email} already has this role in {organisation}.")
+    if Invitation.objects.filter(
+        organisation=organisation, email__iexact=email, role=role, status=Invitation.Status.PENDING
+    ).exists():
+        raise ValidationError(f"{email} already has a pending invitation for this role.")
+    invitation = Invitation(
+        organisation=organisation,
+        email=email,
+        role=role,
+        invited_by=actor,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_DAYS),
+    )
+    invitation.full_clean()
+    invitation.save()
+    transaction.on_commit(lambda: invitation_send.delay(invitation.pk))
+    return invitation
+
+
+def invitation_send(*, invitation_id: int) -> bool:
+    """Send the invitation email once (idempotent: a re-delivered task sends nothing).
+
+    Called by the Celery task. Returns True when an email went out.
+    """
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update().select_related("organisation", "invited_by").filter(
+                pk=invitation_id
+            ).first()
+        )
+        if invitation is None or invitation.sent_at is not None or not invitation.is_open:
+            return False
+        accept_url = settings.SITE_URL.rstrip("/") + reverse(
+            "invitation_accept", args=[invitation_signed_token(invitation)]
+        )
+        context = {"invitation": invitation, "accept_url": accept_url, "days": settings.INVITATION_DAYS}
+        send_mail(
+            subject=f"You are invited to join {invitation.organisation} on the London mental health portal",
+            message=render_to_string("emails/invitation.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[invitation.email],
+        )
+        invitation.sent_at = timezone.now()
+        invitation.save(update_fields=["sent_at"])
+    return True
+
+
+@transaction.atomic
+def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
+    permissions.require(permissions.can_manage_members(actor, invitation.organisation))
+    if invitation.status != Invitation.Status.PENDING:
+        raise ValidationError("Only pending invitations can be revoked.")
+    invitation.status = Invitation.Status.REVOKED
+    invitation.save(update_fields=["status"])
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, user: User, invitation: Invitation) -> Membership:
+    """Accept an invitation as `user`. The signed link is the permission; the email must match."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_open:
+        raise ValidationError("This invitation is no longer valid. Ask the organisation's admin for a new one.")
+    if user.email.lower() != invitation.email.lower():
+        raise ValidationError(f"This invitation was sent to {invitation.email}. Sign in with that address to accept it.")
+    membership = membership_add(actor=None, user=user, organisation=invitation.organisation, role=invitation.role)
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
+    return membership
+
+
+def invitations_expire() -> int:
+    """Mark pending invitations past their date as expired. Returns how many changed."""
+    return Invitation.objects.filter(status=Invitation.Status.PENDING, expires_at__lte=timezone.now()).update(
+        status=Invitation.Status.EXPIRED
+    )
+
+
+# People ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_sign_up(
+    *, email: str, password: str, display_name: str, lived_experience: str = "", show_lived_experience: bool = False
+) -> User:
+    """Create an account for a service user, carer or invited member. Consent to the terms is recorded."""
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": "An account with this email address already exists. Sign in instead."})
+    user = User(
+        email=email,
+        display_name=display_name.strip(),
+        lived_experience=lived_experience,
+        show_lived_experience=show_lived_experience and bool(lived_experience),
+        terms_accepted_at=timezone.now(),
+    )
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def user_update_profile(
+    *, actor: User, user: User, display_name: str, lived_experience: str, show_lived_experience: bool
+) -> User:
+    """Change one's own display name and lived-experience settings."""
+    if actor.pk != user.pk:
+        raise PermissionDenied
+    user.display_name = display_name.strip()
+    user.lived_experience = lived_experience
+    user.show_lived_experience = show_lived_experience and bool(lived_experience)
+    user.full_clean()
+    user.save(update_fields=["display_name", "lived_experience", "show_lived_experience"])
+    return user
+
+
+# API tokens --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_token_create(*, actor: User, name: str, days: int) -> tuple[ApiToken, str]:
+    """Create a personal API token. The plain token is returned once and never stored."""
+    if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
+        raise ValidationError({"days": f"Choose between 1 and {settings.API_TOKEN_MAX_DAYS} days."})
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name so you can recognise it later."})
+    token, plain = ApiToken.objects.create(user=actor, expiry=timedelta(days=days), name=name)
+    return token, plain
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: User, token: ApiToken) -> None:
+    if token.user_id != actor.pk:
+        raise PermissionDenied
+    token.delete()
