@@ -170,7 +170,8 @@ def test(extra: list[str]) -> int:
     env["SECURE_SSL_REDIRECT"] = "false"
     env["SECURE_COOKIES"] = "false"
     env["STATICFILES_BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"
-    env["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    env["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+    env["CELERY_TASK_DEFAULT_QUEUE"] = f"londonmh-test-{os.getpid()}"
     steps = [
         [PYTHON, "-m", "ruff", "check", "."],
         [PYTHON, "-m", "ruff", "format", "--check", "."],

@@ -295,6 +295,8 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=_CELERY_REDIS_U
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# Tests set their own queue so a developer's running worker never takes their tasks.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -316,7 +318,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=15),
     },
 }
-CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".local" / "celerybeat-schedule"))
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".local" / "celerybeat-schedule")
+)
 
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=14)
 
@@ -334,3 +338,7 @@ LOGGING = {
 
 CSRF_FAILURE_VIEW = "londonmh.views.csrf_failure"
 WHITENOISE_MANIFEST_STRICT = False
+FORMS_URLFIELD_ASSUME_HTTPS = True  # the Django 6 default, opted into now
+# knox's own token table is replaced by stakeholders.ApiToken (KNOX_TOKEN_MODEL); its
+# migrations would still create the unused table, so knox runs without migrations.
+MIGRATION_MODULES = {"knox": None}

@@ -2,8 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from londonmh import views
-from londonmh import api_urls
+from londonmh import api_urls, views
 
 handler400 = "londonmh.views.error_400"
 handler403 = "londonmh.views.error_403"

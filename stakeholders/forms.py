@@ -46,9 +46,7 @@ class SignUpForm(forms.Form):
         widget=forms.RadioSelect,
         help_text="Optional. It helps commissioners hear from service users and carers.",
     )
-    show_lived_experience = forms.BooleanField(
-        label="Show a lived-experience badge beside my comments", required=False
-    )
+    show_lived_experience = forms.BooleanField(label="Show a lived-experience badge beside my comments", required=False)
     accept_terms = forms.BooleanField(
         label="I agree to the terms of use and the community guidelines",
         error_messages={"required": "You must agree to the terms of use to create an account"},
@@ -76,9 +74,7 @@ class ProfileForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
-    show_lived_experience = forms.BooleanField(
-        label="Show a lived-experience badge beside my comments", required=False
-    )
+    show_lived_experience = forms.BooleanField(label="Show a lived-experience badge beside my comments", required=False)
 
 
 class ApiTokenForm(forms.Form):

@@ -26,8 +26,10 @@ def organisation_detail(*, slug: str) -> QuerySet[Organisation]:
 
 
 def organisation_members(*, organisation: Organisation) -> QuerySet[Membership]:
-    return Membership.objects.filter(organisation=organisation).select_related("user").order_by(
-        "user__display_name", "role"
+    return (
+        Membership.objects.filter(organisation=organisation)
+        .select_related("user")
+        .order_by("user__display_name", "role")
     )
 
 
@@ -43,8 +45,10 @@ def memberships_of_my_organisations(*, user: User) -> QuerySet[Membership]:
         return Membership.objects.none()
     if user.is_staff:
         return Membership.objects.select_related("user", "organisation")
-    return Membership.objects.filter(organisation__memberships__user=user).distinct().select_related(
-        "user", "organisation"
+    return (
+        Membership.objects.filter(organisation__memberships__user=user)
+        .distinct()
+        .select_related("user", "organisation")
     )
 
 
@@ -60,7 +64,11 @@ def borough_list() -> QuerySet[Area]:
 
 
 def area_detail(*, code: str) -> QuerySet[Area]:
-    return Area.objects.filter(code=code).select_related("parent").prefetch_related(
-        Prefetch("organisations", queryset=Organisation.objects.order_by("name")),
-        Prefetch("children", queryset=Area.objects.order_by("name")),
+    return (
+        Area.objects.filter(code=code)
+        .select_related("parent")
+        .prefetch_related(
+            Prefetch("organisations", queryset=Organisation.objects.order_by("name")),
+            Prefetch("children", queryset=Area.objects.order_by("name")),
+        )
     )

@@ -53,9 +53,7 @@ def organisation_create(
         raise PermissionDenied
     slug = _unique_slug(name)
     group = Group.objects.create(name=f"organisation:{slug}")
-    organisation = Organisation(
-        name=name, slug=slug, type=type, description=description, website=website, group=group
-    )
+    organisation = Organisation(name=name, slug=slug, type=type, description=description, website=website, group=group)
     organisation.full_clean()
     organisation.save()
     if boroughs:
@@ -205,9 +203,10 @@ def invitation_send(*, invitation_id: int) -> bool:
     """
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update().select_related("organisation", "invited_by").filter(
-                pk=invitation_id
-            ).first()
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("organisation", "invited_by")
+            .filter(pk=invitation_id)
+            .first()
         )
         if invitation is None or invitation.sent_at is not None or not invitation.is_open:
             return False
@@ -243,7 +242,9 @@ def invitation_accept(*, user: User, invitation: Invitation) -> Membership:
     if not invitation.is_open:
         raise ValidationError("This invitation is no longer valid. Ask the organisation's admin for a new one.")
     if user.email.lower() != invitation.email.lower():
-        raise ValidationError(f"This invitation was sent to {invitation.email}. Sign in with that address to accept it.")
+        raise ValidationError(
+            f"This invitation was sent to {invitation.email}. Sign in with that address to accept it."
+        )
     membership = membership_add(actor=None, user=user, organisation=invitation.organisation, role=invitation.role)
     invitation.status = Invitation.Status.ACCEPTED
     invitation.accepted_at = timezone.now()

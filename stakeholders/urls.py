@@ -37,9 +37,7 @@ urlpatterns = [
         auth_views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
-    path(
-        "account/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"
-    ),
+    path("account/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path(
         "account/password/",
         auth_views.PasswordChangeView.as_view(),

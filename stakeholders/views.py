@@ -128,7 +128,9 @@ def membership_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 return redirect("organisation_members", slug=organisation.slug)
         elif form.is_valid():
             try:
-                services.membership_change_role(actor=request.user, membership=membership, role=form.cleaned_data["role"])
+                services.membership_change_role(
+                    actor=request.user, membership=membership, role=form.cleaned_data["role"]
+                )
             except ValidationError as exc:
                 _form_error(form, exc)
             else:

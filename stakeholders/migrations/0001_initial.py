@@ -5,215 +5,573 @@ import django.db.models.functions.text
 import django.utils.timezone
 import pgtrigger.compiler
 import pgtrigger.migrations
-import stakeholders.models
 from django.conf import settings
 from django.db import migrations, models
 
+import stakeholders.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('pghistory', '0007_auto_20250421_0444'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("pghistory", "0007_auto_20250421_0444"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('email', models.EmailField(max_length=254, unique=True, verbose_name='email address')),
-                ('display_name', models.CharField(help_text='Shown beside what you write. It does not have to be your real name.', max_length=80)),
-                ('lived_experience', models.CharField(blank=True, choices=[('', 'No'), ('service_user', 'Yes, as someone who uses or has used mental-health services'), ('carer', 'Yes, as a carer')], default='', max_length=20)),
-                ('show_lived_experience', models.BooleanField(default=False, help_text='Show a lived-experience badge beside your comments.')),
-                ('is_staff', models.BooleanField(default=False)),
-                ('is_active', models.BooleanField(default=True)),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now)),
-                ('terms_accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254, unique=True, verbose_name="email address")),
+                (
+                    "display_name",
+                    models.CharField(
+                        help_text="Shown beside what you write. It does not have to be your real name.", max_length=80
+                    ),
+                ),
+                (
+                    "lived_experience",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "No"),
+                            ("service_user", "Yes, as someone who uses or has used mental-health services"),
+                            ("carer", "Yes, as a carer"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "show_lived_experience",
+                    models.BooleanField(default=False, help_text="Show a lived-experience badge beside your comments."),
+                ),
+                ("is_staff", models.BooleanField(default=False)),
+                ("is_active", models.BooleanField(default=True)),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now)),
+                ("terms_accepted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['display_name', 'email'],
+                "ordering": ["display_name", "email"],
             },
             managers=[
-                ('objects', stakeholders.models.UserManager()),
+                ("objects", stakeholders.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('digest', models.CharField(max_length=128, primary_key=True, serialize=False)),
-                ('token_key', models.CharField(db_index=True, max_length=25)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('expiry', models.DateTimeField(blank=True, null=True)),
-                ('name', models.CharField(help_text="What the token is for, e.g. 'monthly upload script'.", max_length=80)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='auth_token_set', to=settings.AUTH_USER_MODEL)),
+                ("digest", models.CharField(max_length=128, primary_key=True, serialize=False)),
+                ("token_key", models.CharField(db_index=True, max_length=25)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("expiry", models.DateTimeField(blank=True, null=True)),
+                (
+                    "name",
+                    models.CharField(help_text="What the token is for, e.g. 'monthly upload script'.", max_length=80),
+                ),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="auth_token_set",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created'],
+                "ordering": ["-created"],
             },
         ),
         migrations.CreateModel(
-            name='Area',
+            name="Area",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='ONS GSS code, e.g. E09000001.', max_length=9, unique=True)),
-                ('short_code', models.CharField(help_text='NCL, BAR, LDN ...', max_length=3, unique=True)),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('level', models.CharField(choices=[('london', 'London'), ('sub_region', 'ICS sub-region'), ('borough', 'Borough')], max_length=10)),
-                ('inner_london', models.BooleanField(blank=True, null=True)),
-                ('tile_col', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('tile_row', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('population', models.PositiveIntegerField(blank=True, help_text='Census 2021 usual residents.', null=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='stakeholders.area')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(help_text="ONS GSS code, e.g. E09000001.", max_length=9, unique=True)),
+                ("short_code", models.CharField(help_text="NCL, BAR, LDN ...", max_length=3, unique=True)),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[("london", "London"), ("sub_region", "ICS sub-region"), ("borough", "Borough")],
+                        max_length=10,
+                    ),
+                ),
+                ("inner_london", models.BooleanField(blank=True, null=True)),
+                ("tile_col", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("tile_row", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "population",
+                    models.PositiveIntegerField(blank=True, help_text="Census 2021 usual residents.", null=True),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="stakeholders.area",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('commissioner', 'Commissioner'), ('data_submitter', 'Data submitter'), ('clinician', 'Clinician'), ('academic', 'Academic'), ('moderator', 'Moderator'), ('org_admin', 'Organisation admin')], max_length=20)),
-                ('job_title', models.CharField(blank=True, max_length=120)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("commissioner", "Commissioner"),
+                            ("data_submitter", "Data submitter"),
+                            ("clinician", "Clinician"),
+                            ("academic", "Academic"),
+                            ("moderator", "Moderator"),
+                            ("org_admin", "Organisation admin"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("job_title", models.CharField(blank=True, max_length=120)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['organisation__name', 'user__display_name', 'role'],
+                "ordering": ["organisation__name", "user__display_name", "role"],
             },
         ),
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('slug', models.SlugField(max_length=200, unique=True)),
-                ('type', models.CharField(choices=[('icb', 'ICB commissioner'), ('la', 'Local-authority commissioner'), ('nhs_mh_provider', 'NHS mental-health provider'), ('primary_care', 'Primary care'), ('social_care', 'Social care'), ('housing', 'Specialist housing'), ('voluntary', 'Voluntary and independent sector'), ('police', 'Police'), ('public_health', 'Public health'), ('nhs_england', 'NHS England'), ('academic', 'Academic'), ('ahsn_arc', 'AHSN / ARC'), ('clinical_network', 'Clinical network'), ('service_user_group', 'Service-user or carer group')], db_index=True, max_length=30)),
-                ('description', models.TextField(blank=True)),
-                ('website', models.URLField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('boroughs', models.ManyToManyField(blank=True, help_text='The boroughs this organisation serves or commissions for.', limit_choices_to={'level': 'borough'}, related_name='organisations', to='stakeholders.area')),
-                ('group', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='organisation', to='auth.group')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("slug", models.SlugField(max_length=200, unique=True)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("icb", "ICB commissioner"),
+                            ("la", "Local-authority commissioner"),
+                            ("nhs_mh_provider", "NHS mental-health provider"),
+                            ("primary_care", "Primary care"),
+                            ("social_care", "Social care"),
+                            ("housing", "Specialist housing"),
+                            ("voluntary", "Voluntary and independent sector"),
+                            ("police", "Police"),
+                            ("public_health", "Public health"),
+                            ("nhs_england", "NHS England"),
+                            ("academic", "Academic"),
+                            ("ahsn_arc", "AHSN / ARC"),
+                            ("clinical_network", "Clinical network"),
+                            ("service_user_group", "Service-user or carer group"),
+                        ],
+                        db_index=True,
+                        max_length=30,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("website", models.URLField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "boroughs",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The boroughs this organisation serves or commissions for.",
+                        limit_choices_to={"level": "borough"},
+                        related_name="organisations",
+                        to="stakeholders.area",
+                    ),
+                ),
+                (
+                    "group",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="organisation", to="auth.group"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='MembershipEvent',
+            name="MembershipEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('role', models.CharField(choices=[('commissioner', 'Commissioner'), ('data_submitter', 'Data submitter'), ('clinician', 'Clinician'), ('academic', 'Academic'), ('moderator', 'Moderator'), ('org_admin', 'Organisation admin')], max_length=20)),
-                ('job_title', models.CharField(blank=True, max_length=120)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL)),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='stakeholders.membership')),
-                ('user', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='stakeholders.organisation')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("commissioner", "Commissioner"),
+                            ("data_submitter", "Data submitter"),
+                            ("clinician", "Clinician"),
+                            ("academic", "Academic"),
+                            ("moderator", "Moderator"),
+                            ("org_admin", "Organisation admin"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("job_title", models.CharField(blank=True, max_length=120)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "pgh_context",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="pghistory.context",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="events",
+                        to="stakeholders.membership",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="stakeholders.organisation",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.AddField(
-            model_name='membership',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='stakeholders.organisation'),
+            model_name="membership",
+            name="organisation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="stakeholders.organisation"
+            ),
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('role', models.CharField(choices=[('commissioner', 'Commissioner'), ('data_submitter', 'Data submitter'), ('clinician', 'Clinician'), ('academic', 'Academic'), ('moderator', 'Moderator'), ('org_admin', 'Organisation admin')], max_length=20)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('accepted', 'Accepted'), ('revoked', 'Revoked'), ('expired', 'Expired')], default='pending', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('invited_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='stakeholders.organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("commissioner", "Commissioner"),
+                            ("data_submitter", "Data submitter"),
+                            ("clinician", "Clinician"),
+                            ("academic", "Academic"),
+                            ("moderator", "Moderator"),
+                            ("org_admin", "Organisation admin"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("accepted", "Accepted"),
+                            ("revoked", "Revoked"),
+                            ("expired", "Expired"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "accepted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "invited_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="invitations",
+                        to="stakeholders.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='OrganisationEvent',
+            name="OrganisationEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(db_index=False, max_length=200)),
-                ('type', models.CharField(choices=[('icb', 'ICB commissioner'), ('la', 'Local-authority commissioner'), ('nhs_mh_provider', 'NHS mental-health provider'), ('primary_care', 'Primary care'), ('social_care', 'Social care'), ('housing', 'Specialist housing'), ('voluntary', 'Voluntary and independent sector'), ('police', 'Police'), ('public_health', 'Public health'), ('nhs_england', 'NHS England'), ('academic', 'Academic'), ('ahsn_arc', 'AHSN / ARC'), ('clinical_network', 'Clinical network'), ('service_user_group', 'Service-user or carer group')], max_length=30)),
-                ('description', models.TextField(blank=True)),
-                ('website', models.URLField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('group', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='auth.group')),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='stakeholders.organisation')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(db_index=False, max_length=200)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("icb", "ICB commissioner"),
+                            ("la", "Local-authority commissioner"),
+                            ("nhs_mh_provider", "NHS mental-health provider"),
+                            ("primary_care", "Primary care"),
+                            ("social_care", "Social care"),
+                            ("housing", "Specialist housing"),
+                            ("voluntary", "Voluntary and independent sector"),
+                            ("police", "Police"),
+                            ("public_health", "Public health"),
+                            ("nhs_england", "NHS England"),
+                            ("academic", "Academic"),
+                            ("ahsn_arc", "AHSN / ARC"),
+                            ("clinical_network", "Clinical network"),
+                            ("service_user_group", "Service-user or carer group"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("website", models.URLField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="auth.group",
+                    ),
+                ),
+                (
+                    "pgh_context",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="pghistory.context",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="events",
+                        to="stakeholders.organisation",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.AddConstraint(
-            model_name='user',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='user_email_ci_unique'),
+            model_name="user",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"), name="user_email_ci_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='area',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('level', 'borough'), _negated=True), models.Q(('parent__isnull', False), ('tile_col__isnull', False), ('tile_row__isnull', False)), _connector='OR'), name='area_borough_has_tile_and_parent'),
+            model_name="area",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("level", "borough"), _negated=True),
+                    models.Q(("parent__isnull", False), ("tile_col__isnull", False), ("tile_row__isnull", False)),
+                    _connector="OR",
+                ),
+                name="area_borough_has_tile_and_parent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='area',
-            constraint=models.UniqueConstraint(condition=models.Q(('level', 'borough')), fields=('tile_col', 'tile_row'), name='area_one_tile_per_position'),
+            model_name="area",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("level", "borough")),
+                fields=("tile_col", "tile_row"),
+                name="area_one_tile_per_position",
+            ),
         ),
         migrations.AddIndex(
-            model_name='organisation',
-            index=models.Index(django.db.models.functions.text.Lower('name'), name='organisation_lower_name'),
+            model_name="organisation",
+            index=models.Index(django.db.models.functions.text.Lower("name"), name="organisation_lower_name"),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='organisation',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "stakeholders_organisationevent" ("created_at", "description", "group_id", "id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "slug", "type", "updated_at", "website") VALUES (NEW."created_at", NEW."description", NEW."group_id", NEW."id", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."slug", NEW."type", NEW."updated_at", NEW."website"); RETURN NULL;', hash='729e903660f3ddfc2318567dfd6def54c055a46f', operation='INSERT', pgid='pgtrigger_insert_insert_d3e3d', table='stakeholders_organisation', when='AFTER')),
+            model_name="organisation",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "stakeholders_organisationevent" ("created_at", "description", "group_id", "id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "slug", "type", "updated_at", "website") VALUES (NEW."created_at", NEW."description", NEW."group_id", NEW."id", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."slug", NEW."type", NEW."updated_at", NEW."website"); RETURN NULL;',
+                    hash="729e903660f3ddfc2318567dfd6def54c055a46f",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_d3e3d",
+                    table="stakeholders_organisation",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='organisation',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "stakeholders_organisationevent" ("created_at", "description", "group_id", "id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "slug", "type", "updated_at", "website") VALUES (NEW."created_at", NEW."description", NEW."group_id", NEW."id", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."slug", NEW."type", NEW."updated_at", NEW."website"); RETURN NULL;', hash='36a19245ab76515bfeb495a091e1601b73bcd3cd', operation='UPDATE', pgid='pgtrigger_update_update_7dac7', table='stakeholders_organisation', when='AFTER')),
+            model_name="organisation",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "stakeholders_organisationevent" ("created_at", "description", "group_id", "id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "slug", "type", "updated_at", "website") VALUES (NEW."created_at", NEW."description", NEW."group_id", NEW."id", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."slug", NEW."type", NEW."updated_at", NEW."website"); RETURN NULL;',
+                    hash="36a19245ab76515bfeb495a091e1601b73bcd3cd",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_7dac7",
+                    table="stakeholders_organisation",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='membership',
-            constraint=models.UniqueConstraint(fields=('user', 'organisation', 'role'), name='membership_unique_role'),
+            model_name="membership",
+            constraint=models.UniqueConstraint(fields=("user", "organisation", "role"), name="membership_unique_role"),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='membership',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "stakeholders_membershipevent" ("created_at", "created_by_id", "id", "job_title", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "user_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."job_title", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."role", NEW."user_id"); RETURN NULL;', hash='565d46877bd51b0e6e6612de1e9a977c26486f9e', operation='INSERT', pgid='pgtrigger_insert_insert_7e439', table='stakeholders_membership', when='AFTER')),
+            model_name="membership",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "stakeholders_membershipevent" ("created_at", "created_by_id", "id", "job_title", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "user_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."job_title", NEW."organisation_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."role", NEW."user_id"); RETURN NULL;',
+                    hash="565d46877bd51b0e6e6612de1e9a977c26486f9e",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_7e439",
+                    table="stakeholders_membership",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='membership',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "stakeholders_membershipevent" ("created_at", "created_by_id", "id", "job_title", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "user_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."job_title", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."role", NEW."user_id"); RETURN NULL;', hash='8119ca31b3710141bec37a8c11d855e7031f0ac1', operation='UPDATE', pgid='pgtrigger_update_update_1066e', table='stakeholders_membership', when='AFTER')),
+            model_name="membership",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (OLD.* IS DISTINCT FROM NEW.*)",
+                    func='INSERT INTO "stakeholders_membershipevent" ("created_at", "created_by_id", "id", "job_title", "organisation_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "user_id") VALUES (NEW."created_at", NEW."created_by_id", NEW."id", NEW."job_title", NEW."organisation_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."role", NEW."user_id"); RETURN NULL;',
+                    hash="8119ca31b3710141bec37a8c11d855e7031f0ac1",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_1066e",
+                    table="stakeholders_membership",
+                    when="AFTER",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invitation',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), models.F('organisation'), models.F('role'), condition=models.Q(('status', 'pending')), name='invitation_one_pending_per_role'),
+            model_name="invitation",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"),
+                models.F("organisation"),
+                models.F("role"),
+                condition=models.Q(("status", "pending")),
+                name="invitation_one_pending_per_role",
+            ),
         ),
     ]

@@ -8,6 +8,9 @@ from django.db import migrations
 DATA = Path(__file__).resolve().parent.parent / "data" / "london_areas.csv"
 
 LONDON = ("E12000007", "LDN", "London")
+# Census 2021 London total, rounded to the nearest 100 like the boroughs. The sum of the
+# rounded boroughs is 8,799,900: rounding each part does not add up to the rounded whole.
+LONDON_POPULATION = 8_799_800
 # ONS codes of the five London integrated care boards (ICBs), July 2022.
 SUB_REGIONS = {
     "NCL": ("E54000028", "North Central London"),
@@ -24,16 +27,25 @@ def load(apps, schema_editor):
         rows = list(csv.DictReader(handle))
     london, _ = Area.objects.update_or_create(
         code=LONDON[0],
-        defaults={"short_code": LONDON[1], "name": LONDON[2], "level": "london",
-                  "population": sum(int(r["population_2021"]) for r in rows)},
+        defaults={
+            "short_code": LONDON[1],
+            "name": LONDON[2],
+            "level": "london",
+            "population": LONDON_POPULATION,
+        },
     )
     subs = {}
     for short, (code, name) in SUB_REGIONS.items():
         population = sum(int(r["population_2021"]) for r in rows if r["sub_region"] == short)
         subs[short], _ = Area.objects.update_or_create(
             code=code,
-            defaults={"short_code": short, "name": name, "level": "sub_region", "parent": london,
-                      "population": population},
+            defaults={
+                "short_code": short,
+                "name": name,
+                "level": "sub_region",
+                "parent": london,
+                "population": population,
+            },
         )
     for r in rows:
         Area.objects.update_or_create(

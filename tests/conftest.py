@@ -1,0 +1,176 @@
+"""The standard cast: a commissioner, a provider, a service user, an outsider, an anonymous visitor.
+
+Each cast member is a user with a logged-in test client available through `client_for`.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from stakeholders.models import LivedExperience, OrganisationType, Role
+from tests.factories import TEST_PASSWORD, MembershipFactory, OrganisationFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Hashing with the production PBKDF2 work factor would dominate the suite's run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings, request):
+    # Each test gets its own cache namespace in the real Redis, so throttles and
+    # cached pages never leak between tests or from the running portal.
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test:{request.node.nodeid}"},
+    }
+
+
+@pytest.fixture
+def commissioning_org(db):
+    return OrganisationFactory(name="NCL ICB (test)", type=OrganisationType.ICB_COMMISSIONER, boroughs=["CMD", "ISL"])
+
+
+@pytest.fixture
+def provider_org(db):
+    return OrganisationFactory(name="Provider Trust (test)", type=OrganisationType.NHS_MH_PROVIDER, boroughs=["CMD"])
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganisationFactory(name="Other Trust (test)", type=OrganisationType.NHS_MH_PROVIDER, boroughs=["LAM"])
+
+
+@pytest.fixture
+def commissioner(commissioning_org):
+    return MembershipFactory(
+        organisation=commissioning_org, role=Role.COMMISSIONER, user__display_name="Casey Commissioner"
+    ).user
+
+
+@pytest.fixture
+def org_admin(commissioning_org):
+    return MembershipFactory(organisation=commissioning_org, role=Role.ORG_ADMIN, user__display_name="Ada Admin").user
+
+
+@pytest.fixture
+def provider(provider_org):
+    return MembershipFactory(
+        organisation=provider_org, role=Role.DATA_SUBMITTER, user__display_name="Pat Provider"
+    ).user
+
+
+@pytest.fixture
+def service_user(db):
+    return UserFactory(display_name="Sky", lived_experience=LivedExperience.SERVICE_USER, show_lived_experience=True)
+
+
+@pytest.fixture
+def outsider(other_org):
+    return MembershipFactory(organisation=other_org, role=Role.COMMISSIONER, user__display_name="Olly Outsider").user
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(display_name="Stef Staff", is_staff=True)
+
+
+@pytest.fixture
+def client_for(db):
+    """client_for(user) -> a Client signed in as user (None: anonymous)."""
+
+    def make(user=None) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def password():
+    return TEST_PASSWORD
+
+
+@pytest.fixture
+def worker_process(transactional_db, tmp_path):
+    """A real Celery worker process on the real Redis broker, using the test database.
+
+    Tests using it need transactional_db (the worker is another connection and must see
+    committed rows). Yields a handle with the worker's mail folder and a `wait_for` helper.
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    from londonmh.devenv import ROOT
+
+    env = dict(os.environ)
+    settings_dict = connection.settings_dict
+    env["DATABASE_URL"] = _database_url(settings_dict)
+    env["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
+    env["EMAIL_FILE_PATH"] = str(tmp_path / "mail")
+    log = (tmp_path / "worker.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "londonmh",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    class Handle:
+        mail_dir = tmp_path / "mail"
+        log_path = tmp_path / "worker.log"
+        process = proc
+
+        @staticmethod
+        def wait_for(condition, timeout: float = 60.0, interval: float = 0.2):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                value = condition()
+                if value:
+                    return value
+                if proc.poll() is not None:
+                    raise AssertionError("worker exited:\n" + Handle.log_path.read_text())
+                time.sleep(interval)
+            raise AssertionError("timed out waiting; worker log:\n" + Handle.log_path.read_text())
+
+    try:
+        yield Handle
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _database_url(settings_dict) -> str:
+    from urllib.parse import quote
+
+    host = settings_dict.get("HOST") or ""
+    port = settings_dict.get("PORT") or ""
+    user = quote(settings_dict.get("USER") or "", safe="")
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    netloc = quote(host, safe="") + (f":{port}" if port else "")
+    return f"postgres://{auth}{netloc}/{settings_dict['NAME']}"

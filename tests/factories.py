@@ -1,0 +1,60 @@
+"""factory-boy factories. Organisations go through the service so they get their group."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth.models import Group
+
+from stakeholders.models import Area, AreaLevel, Membership, Organisation, OrganisationType, Role, User
+
+TEST_PASSWORD = "a-long-test-password-42"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
+    display_name = factory.Sequence(lambda n: f"Person {n}")
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Organisation {n}")
+    slug = factory.Sequence(lambda n: f"organisation-{n}")
+    type = OrganisationType.NHS_MH_PROVIDER
+    group = factory.LazyAttribute(lambda o: Group.objects.create(name=f"organisation:{o.slug}"))
+
+    @factory.post_generation
+    def boroughs(obj, create, extracted, **kwargs):
+        """Pass boroughs=[...] (Areas or short codes like "CMD")."""
+        if create and extracted:
+            areas = [
+                b if isinstance(b, Area) else Area.objects.get(short_code=b, level=AreaLevel.BOROUGH) for b in extracted
+            ]
+            obj.boroughs.set(areas)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    role = Role.COMMISSIONER
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        membership = super()._create(model_class, *args, **kwargs)
+        membership.user.groups.add(membership.organisation.group)
+        return membership
