@@ -172,6 +172,8 @@ def test(extra: list[str]) -> int:
     env["STATICFILES_BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"
     env["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
     env["CELERY_TASK_DEFAULT_QUEUE"] = f"londonmh-test-{os.getpid()}"
+    # A test database of its own per run, so two runs on one server never collide.
+    env.setdefault("TEST_DATABASE_NAME", f"test_londonmh_{os.getpid()}")
     steps = [
         [PYTHON, "-m", "ruff", "check", "."],
         [PYTHON, "-m", "ruff", "format", "--check", "."],

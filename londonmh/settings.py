@@ -342,3 +342,9 @@ FORMS_URLFIELD_ASSUME_HTTPS = True  # the Django 6 default, opted into now
 # knox's own token table is replaced by stakeholders.ApiToken (KNOX_TOKEN_MODEL); its
 # migrations would still create the unused table, so knox runs without migrations.
 MIGRATION_MODULES = {"knox": None}
+
+# Outcomes submissions (docs/outcomes.md).
+OUTCOMES_MAX_UPLOAD_BYTES = env.int("OUTCOMES_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+OUTCOMES_MAX_ROWS = env.int("OUTCOMES_MAX_ROWS", default=2_000_000)
+# Submissions with more rows than this are validated and written by a Celery worker.
+OUTCOMES_ASYNC_ROWS = env.int("OUTCOMES_ASYNC_ROWS", default=5000)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
+from stakeholders import services
+from stakeholders.models import Area, AreaLevel, Organisation, Role, User
 from stakeholders.models import OrganisationType as T
-from stakeholders.models import Role
 
 SUB_REGION_NAMES = {
     "NCL": "North Central London",
@@ -160,3 +163,48 @@ PEOPLE: list[tuple[str, str, str | None, list[str], str, bool]] = [
 ]
 
 DEMO_EMAIL_DOMAIN = "demo.londonmh.invalid"
+
+
+def _boroughs(specs: list[str]) -> list[Area]:
+    boroughs = Area.objects.filter(level=AreaLevel.BOROUGH)
+    chosen: list[Area] = []
+    for spec in specs:
+        if spec == "ALL":
+            chosen.extend(boroughs)
+        elif spec.startswith("ICS:"):
+            chosen.extend(boroughs.filter(parent__short_code=spec[4:]))
+        else:
+            chosen.append(boroughs.get(short_code=spec))
+    return chosen
+
+
+def seed() -> tuple[int, int]:
+    """Create the demo organisations and people (idempotent). Returns (new organisations, new users)."""
+    created_orgs = 0
+    for name, org_type, specs, description in ORGANISATIONS:
+        org = Organisation.objects.filter(name=name).first()
+        if org is None:
+            org = services.organisation_create(
+                actor=None, name=name, type=org_type, boroughs=_boroughs(specs), description=description
+            )
+            created_orgs += 1
+    created_users = 0
+    for local, display, org_name, roles, lived, staff in PEOPLE:
+        email = f"{local}@{DEMO_EMAIL_DOMAIN}"
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email=email,
+                password=settings.DEMO_PASSWORD,
+                display_name=display,
+                lived_experience=lived,
+                show_lived_experience=bool(lived),
+                is_staff=staff,
+                is_superuser=staff,
+            )
+            created_users += 1
+        if org_name:
+            org = Organisation.objects.get(name=org_name)
+            for role in roles:
+                services.membership_add(actor=None, user=user, organisation=org, role=role)
+    return created_orgs, created_users

@@ -1,0 +1,31 @@
+"""Load synthetic demo data for every app. Idempotent: running it again changes nothing."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from outcomes import demo as outcomes_demo
+from stakeholders import demo as stakeholders_demo
+from stakeholders.models import Organisation, User
+
+
+class Command(BaseCommand):
+    help = "Load synthetic demo organisations, people and outcomes data (never in production)."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--quiet", action="store_true")
+
+    @transaction.atomic
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        if not settings.DEMO_DATA_ALLOWED:
+            raise CommandError("Demo data is disabled here (DEMO_DATA_ALLOWED is off, as in production).")
+        new_orgs, new_users = stakeholders_demo.seed()
+        new_indicators, new_values = outcomes_demo.seed()
+        if not options["quiet"]:
+            self.stdout.write(
+                f"Demo data ready: {Organisation.objects.count()} organisations ({new_orgs} new), "
+                f"{User.objects.count()} users ({new_users} new), {new_indicators} new indicators, "
+                f"{new_values} new synthetic outcome values."
+            )

@@ -1,0 +1,399 @@
+"""The demo indicator catalogue and synthetic values. Every figure made here is invented.
+
+The indicators are modelled on real mental-health measures so the demo reads true, but the
+values are generated from fixed seeds: never quote them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+
+from outcomes.models import Measure, PeriodType, Polarity, period_label, previous_period
+
+M, P, R, N = Measure.COUNT, Measure.PROPORTION, Measure.RATE, Measure.MEAN
+HI, LO, NJ = Polarity.HIGHER_BETTER, Polarity.LOWER_BETTER, Polarity.NO_JUDGEMENT
+MONTH, QUARTER, YEAR = PeriodType.MONTH, PeriodType.QUARTER, PeriodType.YEAR
+
+# code, name, measure, polarity, period type, unit, numerator definition, denominator definition, definition
+INDICATORS: list[tuple[str, str, str, str, str, str, str, str, str]] = [
+    (
+        "tt-recovery",
+        "Talking therapies recovery rate",
+        P,
+        HI,
+        MONTH,
+        "%",
+        "People who moved to recovery",
+        "People who finished a course of treatment and were at caseness",
+        "Share of people finishing NHS Talking Therapies treatment who moved to recovery.",
+    ),
+    (
+        "tt-access",
+        "Talking therapies courses started",
+        M,
+        HI,
+        MONTH,
+        "people",
+        "Referrals entering treatment",
+        "",
+        "People starting a course of NHS Talking Therapies treatment in the month.",
+    ),
+    (
+        "tt-wait-6wk",
+        "Talking therapies first treatment within 6 weeks",
+        P,
+        HI,
+        MONTH,
+        "%",
+        "Referrals treated within 6 weeks",
+        "Referrals starting treatment",
+        "Share of people who started treatment within six weeks of referral.",
+    ),
+    (
+        "smi-contact-rate",
+        "People in contact with secondary mental-health services",
+        R,
+        NJ,
+        QUARTER,
+        "per 100,000",
+        "People in contact at the end of the quarter",
+        "Resident population",
+        "People in contact with secondary mental-health services per 100,000 residents.",
+    ),
+    (
+        "oap-inappropriate",
+        "Inappropriate out-of-area placements (bed days)",
+        M,
+        LO,
+        MONTH,
+        "bed days",
+        "Bed days in inappropriate out-of-area placements",
+        "",
+        "Bed days spent by patients placed out of area when they could have been cared for locally.",
+    ),
+    (
+        "crisis-24h",
+        "Urgent crisis referrals seen within 24 hours",
+        P,
+        HI,
+        MONTH,
+        "%",
+        "Urgent referrals seen within 24 hours",
+        "Urgent referrals to crisis teams",
+        "Share of urgent referrals to crisis resolution and home treatment teams seen within 24 hours.",
+    ),
+    (
+        "smi-employment",
+        "People in contact with secondary services in employment",
+        P,
+        HI,
+        QUARTER,
+        "%",
+        "Adults in contact in paid employment",
+        "Adults in contact with a recorded employment status",
+        "Employment among adults aged 18-69 in contact with secondary mental-health services.",
+    ),
+    (
+        "smi-settled-accom",
+        "People in contact with secondary services in settled accommodation",
+        P,
+        HI,
+        QUARTER,
+        "%",
+        "Adults in settled accommodation",
+        "Adults with a recorded accommodation status",
+        "Settled accommodation among adults in contact with secondary mental-health services.",
+    ),
+    (
+        "suicide-rate",
+        "Suicide rate",
+        R,
+        LO,
+        YEAR,
+        "per 100,000",
+        "Deaths from suicide and injury of undetermined intent",
+        "Resident population",
+        "Deaths registered as suicide or injury of undetermined intent per 100,000 residents.",
+    ),
+    (
+        "wellbeing-score",
+        "Mental wellbeing score (SWEMWBS)",
+        N,
+        HI,
+        YEAR,
+        "score",
+        "Sum of respondents' short Warwick-Edinburgh scores",
+        "Respondents",
+        "Mean short Warwick-Edinburgh Mental Wellbeing Scale score among surveyed adults.",
+    ),
+    (
+        "smi-physical-check",
+        "People with severe mental illness receiving a full physical health check",
+        P,
+        HI,
+        QUARTER,
+        "%",
+        "People on the SMI register with all six checks",
+        "People on the SMI register",
+        "Share of people with severe mental illness who had all six physical health checks in 12 months.",
+    ),
+    (
+        "cyp-access",
+        "Children and young people accessing mental-health support",
+        M,
+        HI,
+        MONTH,
+        "people",
+        "Children and young people with at least one contact",
+        "",
+        "Children and young people aged under 18 receiving at least one contact from funded services.",
+    ),
+    (
+        "eip-2wk",
+        "Early intervention in psychosis: treatment within 2 weeks",
+        P,
+        HI,
+        MONTH,
+        "%",
+        "Referrals starting treatment within two weeks",
+        "Referrals starting treatment",
+        "Share of people with a first episode of psychosis starting treatment within two weeks.",
+    ),
+    (
+        "s136-detentions",
+        "Section 136 detentions",
+        R,
+        LO,
+        QUARTER,
+        "per 100,000",
+        "Detentions under section 136 of the Mental Health Act",
+        "Resident population",
+        "Police detentions to a place of safety under section 136 per 100,000 residents.",
+    ),
+    (
+        "readmit-30d",
+        "Emergency readmissions within 30 days of discharge",
+        P,
+        LO,
+        QUARTER,
+        "%",
+        "Discharges followed by an emergency readmission within 30 days",
+        "Discharges from adult acute beds",
+        "Share of discharges from adult mental-health beds followed by readmission within 30 days.",
+    ),
+    (
+        "followup-72h",
+        "Follow-up within 72 hours of discharge",
+        P,
+        HI,
+        MONTH,
+        "%",
+        "Discharges followed up within 72 hours",
+        "Discharges from adult acute beds",
+        "Share of people discharged from adult mental-health beds followed up within 72 hours.",
+    ),
+    (
+        "perinatal-access",
+        "Women accessing specialist perinatal mental-health services",
+        M,
+        HI,
+        QUARTER,
+        "people",
+        "Women with at least one contact",
+        "",
+        "Women accessing specialist community perinatal mental-health services.",
+    ),
+    (
+        "dementia-diagnosis",
+        "Estimated dementia diagnosis rate (65+)",
+        P,
+        HI,
+        YEAR,
+        "%",
+        "People aged 65+ with a recorded diagnosis",
+        "Estimated prevalence aged 65+",
+        "Recorded diagnoses of dementia as a share of estimated prevalence among people aged 65 and over.",
+    ),
+    (
+        "carer-assessment",
+        "Carers of people with mental illness offered an assessment",
+        P,
+        HI,
+        QUARTER,
+        "%",
+        "Carers offered an assessment",
+        "Carers identified",
+        "Share of identified carers of people in contact with services who were offered a carer's assessment.",
+    ),
+    (
+        "dialog-score",
+        "Patient-reported quality of life (DIALOG) at review",
+        N,
+        HI,
+        QUARTER,
+        "score",
+        "Sum of DIALOG mean item scores",
+        "People reviewed",
+        "Mean DIALOG score (1 to 7) at the latest review of people in community mental-health care.",
+    ),
+    (
+        "restraint-rate",
+        "Restrictive interventions in inpatient units",
+        R,
+        LO,
+        QUARTER,
+        "per 100,000",
+        "Restrictive interventions recorded",
+        "Resident population",
+        "Recorded restrictive interventions per 100,000 residents.",
+    ),
+]
+
+# Typical level of each indicator, to make plausible synthetic values: for proportions the
+# share, for counts and rates the count per 100,000 residents in the period, for means the score.
+TYPICAL = {
+    "tt-recovery": 0.50,
+    "tt-access": 110,
+    "tt-wait-6wk": 0.89,
+    "smi-contact-rate": 2400,
+    "oap-inappropriate": 9,
+    "crisis-24h": 0.72,
+    "smi-employment": 0.08,
+    "smi-settled-accom": 0.58,
+    "suicide-rate": 7.5,
+    "wellbeing-score": 23.7,
+    "smi-physical-check": 0.55,
+    "cyp-access": 45,
+    "eip-2wk": 0.68,
+    "s136-detentions": 22,
+    "readmit-30d": 0.09,
+    "followup-72h": 0.81,
+    "perinatal-access": 30,
+    "dementia-diagnosis": 0.66,
+    "carer-assessment": 0.42,
+    "dialog-score": 4.6,
+    "restraint-rate": 40,
+}
+
+
+def recent_periods(period_type: str, today: dt.date, count: int) -> list[dt.date]:
+    """The last `count` complete periods of a type before `today`, oldest first."""
+    if period_type == MONTH:
+        start = dt.date(today.year, today.month, 1)
+    elif period_type == QUARTER:
+        start = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    else:
+        start = dt.date(today.year, 1, 1)
+    periods = []
+    for _ in range(count):
+        start = previous_period(period_type, start)
+        periods.append(start)
+    return list(reversed(periods))
+
+
+def synthetic_rows(
+    indicator_code: str, measure: str, period_type: str, boroughs: list[tuple[str, int]], today: dt.date, seed: str
+) -> Iterator[dict[str, str]]:
+    """Rows for one provider: (GSS code, population) boroughs, a few periods, fixed seed."""
+    count = {MONTH: 12, QUARTER: 6, YEAR: 3}[period_type]
+    typical = TYPICAL[indicator_code]
+    rng = random.Random(f"{seed}:{indicator_code}")  # noqa: S311 - synthetic demo data, not security
+    for code, population in boroughs:
+        borough_effect = rng.uniform(0.8, 1.2)
+        for start in recent_periods(period_type, today, count):
+            trend = 1 + 0.01 * rng.uniform(-2, 3)
+            if measure == P:
+                den = max(5, int(population / 100_000 * rng.uniform(40, 400)))
+                num = min(den, max(0, round(den * min(0.99, typical * borough_effect * trend))))
+                yield _row(indicator_code, code, period_type, start, num, den)
+            elif measure == N:
+                den = max(5, int(population / 100_000 * rng.uniform(30, 120)))
+                score = typical * borough_effect * trend
+                yield _row(indicator_code, code, period_type, start, round(score * den, 2), den)
+            else:
+                expected = typical * borough_effect * trend * population / 100_000 / 5
+                num = max(0, round(rng.gauss(expected, max(1.0, expected**0.5))))
+                yield _row(indicator_code, code, period_type, start, num, None)
+
+
+def _row(code: str, gss: str, period_type: str, start: dt.date, num: float, den: int | None) -> dict[str, str]:
+    return {
+        "indicator_code": code,
+        "borough_code": gss,
+        "period": period_label(period_type, start),
+        "numerator": str(num),
+        "denominator": "" if den is None else str(den),
+        "note": "synthetic demo value",
+    }
+
+
+def seed(today: dt.date | None = None) -> tuple[int, int]:
+    """Create the demo catalogue, populations and synthetic values (idempotent).
+
+    Values go through the same import pipeline as real ones, submitted by a demo data team
+    at each NHS mental-health provider; all but the latest period are then marked approved
+    so dashboards have figures and the review queue still has work. Returns (new indicators,
+    new values).
+    """
+    from django.conf import settings
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from outcomes import services
+    from outcomes.models import Door, Indicator, OutcomeValue, ValueStatus
+    from stakeholders import services as stakeholder_services
+    from stakeholders.demo import DEMO_EMAIL_DOMAIN
+    from stakeholders.models import Organisation, OrganisationType, Role, User
+
+    today = today or timezone.localdate()
+    new_indicators = 0
+    for code, name, measure, polarity, period_type, unit, num_def, den_def, definition in INDICATORS:
+        _, created = Indicator.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "measure": measure,
+                "polarity": polarity,
+                "period_type": period_type,
+                "unit": unit,
+                "numerator_definition": num_def,
+                "denominator_definition": den_def,
+                "definition": definition,
+                "data_source": "Synthetic demo data",
+                "is_synthetic_demo": True,
+                "rationale": "Part of the demo catalogue: modelled on a published mental-health measure.",
+            },
+        )
+        new_indicators += created
+    services.populations_seed_from_census()
+    if OutcomeValue.objects.filter(indicator__is_synthetic_demo=True).exists():
+        return new_indicators, 0
+    before = OutcomeValue.objects.count()
+    indicators = {i.code: i for i in Indicator.objects.filter(is_synthetic_demo=True)}
+    for org in Organisation.objects.filter(type=OrganisationType.NHS_MH_PROVIDER).order_by("name"):
+        email = f"data.{org.slug}@{DEMO_EMAIL_DOMAIN}"[:254]
+        user = User.objects.filter(email=email).first() or User.objects.create_user(
+            email=email, password=settings.DEMO_PASSWORD, display_name=f"{org.name} data team (demo)"
+        )
+        stakeholder_services.membership_add(actor=None, user=user, organisation=org, role=Role.DATA_SUBMITTER)
+        boroughs = list(org.boroughs.values_list("code", "population"))
+
+        def rows(org=org, boroughs=boroughs):  # type: ignore[no-untyped-def]
+            for code, indicator in indicators.items():
+                yield from synthetic_rows(code, indicator.measure, indicator.period_type, boroughs, today, org.slug)
+
+        services.submission_create(
+            actor=user, organisation=org, door=Door.API, rows=rows(), filename="synthetic demo data", run_inline=True
+        )
+    latest = dict(
+        OutcomeValue.objects.values("indicator_id")
+        .annotate(last=Max("period_start"))
+        .values_list("indicator_id", "last")
+    )
+    for indicator_id, last in latest.items():
+        OutcomeValue.objects.filter(indicator_id=indicator_id, period_start__lt=last).update(
+            status=ValueStatus.APPROVED, reviewed_at=timezone.now()
+        )
+    return new_indicators, OutcomeValue.objects.count() - before

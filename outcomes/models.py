@@ -1,0 +1,329 @@
+"""Outcomes data: the indicator catalogue, populations, submitted values and their imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from stakeholders.models import Area, Organisation
+
+
+class Measure(models.TextChoices):
+    COUNT = "count", "Count"
+    PROPORTION = "proportion", "Proportion (%)"
+    RATE = "rate", "Rate per 100,000"
+    MEAN = "mean", "Mean"
+
+
+class Polarity(models.TextChoices):
+    HIGHER_BETTER = "higher", "Higher is better"
+    LOWER_BETTER = "lower", "Lower is better"
+    NO_JUDGEMENT = "none", "No judgement"
+
+
+class PeriodType(models.TextChoices):
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+    YEAR = "year", "Year"
+
+
+PERIOD_PATTERNS = {
+    PeriodType.MONTH: re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
+    PeriodType.QUARTER: re.compile(r"^(\d{4})-Q([1-4])$"),
+    PeriodType.YEAR: re.compile(r"^(\d{4})$"),
+}
+# The same patterns for PostgreSQL's ~ operator (used by the set-based import).
+PERIOD_SQL_PATTERNS = {
+    PeriodType.MONTH: r"^\d{4}-(0[1-9]|1[0-2])$",
+    PeriodType.QUARTER: r"^\d{4}-Q[1-4]$",
+    PeriodType.YEAR: r"^\d{4}$",
+}
+
+
+def period_label(period_type: str, start: dt.date) -> str:
+    """2026-04 (month), 2026-Q1 (calendar quarter), 2026 (year)."""
+    if period_type == PeriodType.MONTH:
+        return f"{start.year:04d}-{start.month:02d}"
+    if period_type == PeriodType.QUARTER:
+        return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
+    return f"{start.year:04d}"
+
+
+def parse_period(period_type: str, text: str) -> dt.date | None:
+    """The first day of the period written as `text`, or None when it does not fit the type."""
+    match = PERIOD_PATTERNS[PeriodType(period_type)].match(text.strip())
+    if not match:
+        return None
+    year = int(match.group(1))
+    if period_type == PeriodType.MONTH:
+        return dt.date(year, int(match.group(2)), 1)
+    if period_type == PeriodType.QUARTER:
+        return dt.date(year, (int(match.group(2)) - 1) * 3 + 1, 1)
+    return dt.date(year, 1, 1)
+
+
+def previous_period(period_type: str, start: dt.date) -> dt.date:
+    months = {PeriodType.MONTH: 1, PeriodType.QUARTER: 3, PeriodType.YEAR: 12}[PeriodType(period_type)]
+    total = start.year * 12 + start.month - 1 - months
+    return dt.date(total // 12, total % 12 + 1, 1)
+
+
+@pghistory.track()
+class Indicator(models.Model):
+    """A measure of mental-health outcomes, with how to count it and which way is better."""
+
+    code = models.SlugField(
+        max_length=40, unique=True, help_text="Stable short code used in uploads, e.g. iapt-recovery."
+    )
+    name = models.CharField(max_length=200)
+    definition = models.TextField()
+    rationale = models.TextField(blank=True)
+    measure = models.CharField(max_length=12, choices=Measure.choices)
+    numerator_definition = models.TextField(blank=True)
+    denominator_definition = models.TextField(blank=True, help_text="Not used for counts; population for rates.")
+    polarity = models.CharField(max_length=8, choices=Polarity.choices, default=Polarity.NO_JUDGEMENT)
+    period_type = models.CharField(max_length=8, choices=PeriodType.choices)
+    unit = models.CharField(max_length=40, blank=True, help_text="e.g. people, %, per 100,000, score")
+    data_source = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_synthetic_demo = models.BooleanField(default=False, help_text="Demo indicator with synthetic values.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("manage_catalogue", "Can manage the indicator catalogue")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("indicator_detail", args=[self.code])
+
+    @property
+    def needs_denominator(self) -> bool:
+        """Proportions and means are submitted with a denominator; rates use populations."""
+        return self.measure in (Measure.PROPORTION, Measure.MEAN)
+
+    @property
+    def allows_decimals(self) -> bool:
+        return self.measure == Measure.MEAN
+
+
+class Population(models.Model):
+    """Residents of an area in a year, the denominator of rates per 100,000."""
+
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="populations")
+    year = models.PositiveSmallIntegerField()
+    population = models.PositiveIntegerField()
+    source = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["area__name", "year"]
+        constraints = [models.UniqueConstraint(fields=["area", "year"], name="population_one_per_area_year")]
+
+    def __str__(self) -> str:
+        return f"{self.area} {self.year}: {self.population}"
+
+
+class Door(models.TextChoices):
+    FORM = "form", "Web form"
+    CSV = "csv", "CSV upload"
+    API = "api", "API"
+
+
+class Submission(models.Model):
+    """One upload, form save or API post: what came in, what happened to each row."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Processing"
+        COMPLETED = "completed", "Completed"
+        REJECTED = "rejected", "Rejected"  # nothing written (file unreadable, or atomic with errors)
+        FAILED = "failed", "Failed"  # an unexpected error; nothing written
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="submissions", help_text="Default submitting organisation."
+    )
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="submissions")
+    door = models.CharField(max_length=4, choices=Door.choices)
+    filename = models.CharField(max_length=255, blank=True)
+    checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the uploaded bytes.")
+    size_bytes = models.BigIntegerField(default=0)
+    dry_run = models.BooleanField(default=False)
+    atomic = models.BooleanField(default=False, help_text="All rows or none.")
+    amend_approved = models.BooleanField(default=False, help_text="May change approved values.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True, help_text="A file-level problem or summary.")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["organisation", "-created_at"], name="submission_org_recent")]
+
+    def __str__(self) -> str:
+        return f"Submission {self.pk} ({self.get_door_display()}, {self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("submission_detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.REJECTED, self.Status.FAILED)
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.is_finished else 0
+        return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class IssueCode(models.TextChoices):
+    """Stable codes for every problem an import can report (documented in docs/outcomes.md)."""
+
+    # File-level
+    EMPTY_FILE = "empty_file", "The file is empty"
+    ENCODING = "encoding", "The file is not UTF-8 text"
+    DELIMITER = "delimiter", "The file is not comma-separated"
+    HEADER_MISSING = "header_missing", "A required column is missing"
+    HEADER_DUPLICATE = "header_duplicate", "A column appears twice"
+    COLUMN_IGNORED = "column_ignored", "An unknown column was ignored"
+    TOO_MANY_ROWS = "too_many_rows", "The file has more rows than allowed"
+    CELL_TOO_LONG = "cell_too_long", "A cell is longer than allowed"
+    MALFORMED_CSV = "malformed_csv", "The CSV could not be read"
+    WRONG_FIELD_COUNT = "wrong_field_count", "The row has a different number of cells from the header"
+    # Row-level
+    UNKNOWN_INDICATOR = "unknown_indicator", "Unknown indicator code"
+    INACTIVE_INDICATOR = "inactive_indicator", "The indicator is no longer collected"
+    UNKNOWN_BOROUGH = "unknown_borough", "Unknown borough code"
+    UNKNOWN_ORGANISATION = "unknown_organisation", "Unknown organisation"
+    ORGANISATION_NOT_ALLOWED = "organisation_not_allowed", "You cannot submit for this organisation"
+    BOROUGH_NOT_SERVED = "borough_not_served", "The organisation does not serve this borough"
+    PERIOD_MALFORMED = "period_malformed", "The period is not written as 2026-04, 2026-Q1 or 2026"
+    PERIOD_WRONG_TYPE = "period_wrong_type", "The period is of the wrong type for the indicator"
+    PERIOD_FUTURE = "period_future", "The period has not ended yet"
+    NUMERATOR_INVALID = "numerator_invalid", "The numerator is not a non-negative whole number"
+    DENOMINATOR_INVALID = "denominator_invalid", "The denominator is not a positive whole number"
+    DENOMINATOR_MISSING = "denominator_missing", "The denominator is missing"
+    NUMERATOR_ABOVE_DENOMINATOR = "numerator_above_denominator", "The numerator is above the denominator"
+    DUPLICATE_KEY = "duplicate_key", "The same value appears twice in this submission"
+    APPROVED_LOCKED = "approved_locked", "The value has been approved and is locked"
+    FORMULA = "formula_like", "A cell starts like a spreadsheet formula"
+    NOTE_TOO_LONG = "note_too_long", "The note is longer than 1,000 characters"
+    # Warnings
+    OUTLIER = "outlier", "The value is unusual for this provider and borough"
+
+
+class SubmissionIssue(models.Model):
+    """A problem with one row (or the whole file when row_number is null)."""
+
+    class Severity(models.TextChoices):
+        ERROR = "error", "Error"
+        WARNING = "warning", "Warning"
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="issues")
+    row_number = models.PositiveIntegerField(null=True, blank=True, help_text="Line in the file (header is 1).")
+    column = models.CharField(max_length=40, blank=True)
+    code = models.CharField(max_length=40, choices=IssueCode.choices)
+    message = models.TextField()
+    severity = models.CharField(max_length=7, choices=Severity.choices, default=Severity.ERROR)
+
+    class Meta:
+        ordering = ["submission", "row_number", "pk"]
+        indexes = [models.Index(fields=["submission", "severity", "row_number"], name="issue_by_submission")]
+
+    def __str__(self) -> str:
+        where = f"row {self.row_number}" if self.row_number else "file"
+        return f"{where}: {self.code}"
+
+
+class ValueStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    QUERIED = "queried", "Queried"
+    REJECTED = "rejected", "Rejected"
+
+
+# Review transitions a commissioner may make (a new submission always returns a value to submitted).
+REVIEW_TRANSITIONS: dict[str, set[str]] = {
+    ValueStatus.SUBMITTED: {ValueStatus.APPROVED, ValueStatus.QUERIED, ValueStatus.REJECTED},
+    ValueStatus.QUERIED: {ValueStatus.APPROVED, ValueStatus.REJECTED},
+    ValueStatus.APPROVED: set(),
+    ValueStatus.REJECTED: set(),
+}
+
+
+@pghistory.track(
+    pghistory.UpdateEvent(
+        "changed",
+        condition=pghistory.AnyChange("numerator", "denominator", "status", "note", "query_message"),
+    ),
+    pghistory.DeleteEvent("deleted"),
+)
+class OutcomeValue(models.Model):
+    """One provider's figure for one indicator, borough and period.
+
+    The natural key (organisation, indicator, borough, period_start) is unique; imports
+    upsert on it. History (pghistory) records every change after the first insert; the
+    insert itself is recorded by the submission that made it. Who submitted is the
+    submission's `submitted_by`, so a bulk import writes no per-row user column.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="outcome_values")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="values")
+    borough = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="outcome_values")
+    period_start = models.DateField()
+    numerator = models.DecimalField(max_digits=18, decimal_places=4)
+    denominator = models.BigIntegerField(null=True, blank=True)
+    note = models.CharField(max_length=1000, blank=True, default="")
+    status = models.CharField(max_length=10, choices=ValueStatus.choices, default=ValueStatus.SUBMITTED)
+    query_message = models.TextField(blank=True, default="")
+    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="+", help_text="Last change.")
+    submitted_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["indicator", "period_start", "borough", "organisation"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "indicator", "borough", "period_start"], name="outcome_value_natural_key"
+            ),
+            models.CheckConstraint(name="outcome_value_non_negative", condition=Q(numerator__gte=0)),
+            models.CheckConstraint(
+                name="outcome_value_positive_denominator", condition=Q(denominator__isnull=True) | Q(denominator__gt=0)
+            ),
+        ]
+        indexes = [models.Index(fields=["indicator", "period_start"], name="value_by_cell")]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} {self.borough.short_code} {self.period_start}: {self.numerator}"
+
+    @property
+    def period(self) -> str:
+        return period_label(self.indicator.period_type, self.period_start)

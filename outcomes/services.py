@@ -1,0 +1,255 @@
+"""Every write about indicators, populations, submissions and the review of outcome values."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Iterable
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from outcomes import ingest, permissions
+from outcomes.models import (
+    REVIEW_TRANSITIONS,
+    Indicator,
+    Population,
+    Submission,
+    ValueStatus,
+)
+from stakeholders.models import Area, Organisation, User
+
+logger = logging.getLogger(__name__)
+
+# Cells touched by imports and reviews are handed to this hook (the dashboards' aggregation
+# wires itself in here); it is called on commit with a list of (indicator id, period iso).
+cells_changed_hooks: list[Any] = []
+
+
+def _cells_changed(cells: list[tuple[int, str]]) -> None:
+    if not cells:
+        return
+    for hook in cells_changed_hooks:
+        transaction.on_commit(lambda hook=hook: hook(cells))
+
+
+# Indicators ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def indicator_save(*, actor: User, indicator: Indicator) -> Indicator:
+    """Create or change a catalogue entry. Permission: catalogue managers. History by pghistory."""
+    if not permissions.can_manage_catalogue(actor):
+        raise PermissionDenied
+    indicator.full_clean()
+    indicator.save()
+    return indicator
+
+
+# Populations ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def populations_import_csv(*, actor: User, stream: IO[bytes]) -> int:
+    """Replace populations from a CSV with columns area_code, year, population. All or nothing.
+
+    Permission: staff. Raises ValidationError listing every bad row.
+    """
+    if not permissions.can_manage_populations(actor):
+        raise PermissionDenied
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    try:
+        reader = csv.DictReader(text)
+        if set(reader.fieldnames or []) < {"area_code", "year", "population"}:
+            raise ValidationError("The file must have the columns area_code, year and population.")
+        areas = dict(Area.objects.values_list("code", "pk"))
+        rows, errors = [], []
+        for number, row in enumerate(reader, start=2):
+            code = (row.get("area_code") or "").strip().upper()
+            year = (row.get("year") or "").strip()
+            population = (row.get("population") or "").strip().replace(",", "")
+            if code not in areas:
+                errors.append(f"Row {number}: '{code}' is not a London area code.")
+            elif not (year.isdigit() and 1990 <= int(year) <= 2100):
+                errors.append(f"Row {number}: '{year}' is not a year.")
+            elif not (population.isdigit() and int(population) > 0):
+                errors.append(f"Row {number}: '{population}' is not a positive whole number.")
+            else:
+                rows.append(
+                    Population(area_id=areas[code], year=int(year), population=int(population), source="upload")
+                )
+    except UnicodeDecodeError:
+        raise ValidationError("The file is not UTF-8 text. Save it as 'CSV UTF-8'.") from None
+    if errors:
+        raise ValidationError(errors)
+    if not rows:
+        raise ValidationError("The file has no rows.")
+    Population.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["area", "year"],
+        update_fields=["population", "source", "updated_at"],
+    )
+    return len(rows)
+
+
+def populations_seed_from_census(*, year: int = 2021) -> int:
+    """Populations from the reference Census 2021 figures stored on the areas (for demo rates)."""
+    rows = [
+        Population(area=area, year=year, population=area.population, source="Census 2021 (rounded)")
+        for area in Area.objects.exclude(population=None)
+    ]
+    Population.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+# Submissions ------------------------------------------------------------------------------
+
+
+def submission_create(
+    *,
+    actor: User,
+    organisation: Organisation,
+    door: str,
+    stream: IO[bytes] | None = None,
+    rows: Iterable[dict[str, Any]] | None = None,
+    filename: str = "",
+    dry_run: bool = False,
+    atomic: bool = False,
+    amend_approved: bool = False,
+    run_inline: bool | None = None,
+) -> Submission:
+    """Record a submission, stage its rows, and validate and write them (inline or in Celery).
+
+    Permission: the actor submits for `organisation` (data submitter there); rows naming
+    other organisations are checked per row. Side effects: outcome values upserted; the
+    touched (indicator, period) cells handed to `cells_changed_hooks` on commit; for large
+    submissions a Celery task `outcomes.tasks.submission_process` enqueued on commit.
+    """
+    if not permissions.can_submit_for(actor, organisation):
+        raise PermissionDenied
+    if (stream is None) == (rows is None):
+        raise ValueError("Give exactly one of stream or rows.")
+    submission = Submission.objects.create(
+        organisation=organisation,
+        submitted_by=actor,
+        door=door,
+        filename=filename[:255],
+        dry_run=dry_run,
+        atomic=atomic,
+        amend_approved=amend_approved,
+        status=Submission.Status.QUEUED,
+        started_at=timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            staged = (
+                ingest.stage_csv(submission, stream)
+                if stream is not None
+                else ingest.stage_rows(submission, rows or [])
+            )
+    except ingest.FileRejected as problem:
+        ingest.drop_staging(submission.pk)
+        ingest.record_file_problem(submission, problem)
+        return submission
+    submission.total_rows = staged.total_rows
+    submission.size_bytes = staged.size_bytes
+    submission.checksum = staged.checksum
+    submission.save(update_fields=["total_rows", "size_bytes", "checksum"])
+    ingest.record_warnings(submission, staged.warnings)
+    inline = run_inline if run_inline is not None else staged.total_rows <= settings.OUTCOMES_ASYNC_ROWS
+    if inline:
+        submission_process(submission_id=submission.pk)
+        submission.refresh_from_db()
+    else:
+        from outcomes.tasks import submission_process as task
+
+        transaction.on_commit(lambda: task.delay(submission.pk))
+    return submission
+
+
+def submission_process(*, submission_id: int) -> Submission | None:
+    """Validate and write a staged submission, once (idempotent: a finished one is left alone).
+
+    Called inline for small submissions and by the Celery task for large ones. Everything is
+    written in one transaction, so a worker killed half way leaves no values and the
+    re-delivered task starts again from the staged rows.
+    """
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update(skip_locked=True).filter(pk=submission_id).first()
+        if submission is None or submission.is_finished:
+            return submission
+        submission.issues.filter(row_number__gt=1).delete()  # a re-delivered run starts clean
+        submission.issues.filter(severity="error").delete()
+        Submission.objects.filter(pk=submission.pk).update(status=Submission.Status.RUNNING)
+        allowed = list(permissions.submitting_organisations(submission.submitted_by).values_list("pk", flat=True))
+        try:
+            counts = ingest.validate_and_write(submission, allowed, submission.organisation.slug)
+        except Exception:
+            logger.exception("submission %s failed", submission.pk)
+            raise
+        submission.created_count = counts.created
+        submission.updated_count = counts.updated
+        submission.unchanged_count = counts.unchanged
+        submission.rejected_count = counts.rejected
+        submission.warning_count = counts.warnings + submission.issues.filter(row_number=1, severity="warning").count()
+        submission.processed_rows = submission.total_rows
+        submission.finished_at = timezone.now()
+        if submission.atomic and counts.rejected:
+            submission.status = Submission.Status.REJECTED
+            submission.message = (
+                f"{counts.rejected:,} row(s) have errors, so nothing was imported (all-or-nothing submission)."
+            )
+        else:
+            submission.status = Submission.Status.COMPLETED
+            verb = "would be" if submission.dry_run else "were"
+            submission.message = ("Trial run: nothing was saved. " if submission.dry_run else "") + (
+                f"{counts.created:,} new, {counts.updated:,} changed and {counts.unchanged:,} unchanged values "
+                f"{verb} imported; {counts.rejected:,} row(s) rejected."
+            )
+        submission.save()
+        _cells_changed(counts.cells)
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS lmh_resolved")
+        ingest.drop_staging(submission.pk)
+    return submission
+
+
+def submission_mark_failed(*, submission_id: int, reason: str) -> None:
+    Submission.objects.filter(pk=submission_id).exclude(
+        status__in=[Submission.Status.COMPLETED, Submission.Status.REJECTED]
+    ).update(status=Submission.Status.FAILED, message=reason[:2000], finished_at=timezone.now())
+    ingest.drop_staging(submission_id)
+
+
+# Review -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def outcome_values_review(*, actor: User, value_ids: list[int], status: str, message: str = "") -> int:
+    """Approve, query or reject values, in bulk. Returns how many changed.
+
+    Permission: commissioners for the values' boroughs (others' ids are ignored as not found).
+    Only allowed transitions happen (REVIEW_TRANSITIONS); a query needs a message for the
+    provider. Side effect: approvals hand the touched cells to the aggregation hook.
+    """
+    if status not in (ValueStatus.APPROVED, ValueStatus.QUERIED, ValueStatus.REJECTED):
+        raise ValidationError({"status": "Choose approve, query or reject."})
+    message = message.strip()
+    if status == ValueStatus.QUERIED and not message:
+        raise ValidationError({"message": "Say what the provider should check."})
+    allowed_from = [s for s, targets in REVIEW_TRANSITIONS.items() if status in targets]
+    values = permissions.reviewable_values(actor).filter(pk__in=value_ids, status__in=allowed_from)
+    cells = sorted({(i, p.isoformat()) for i, p in values.values_list("indicator_id", "period_start")})
+    changed = values.update(
+        status=status,
+        query_message=message if status == ValueStatus.QUERIED else "",
+        reviewed_by=actor,
+        reviewed_at=timezone.now(),
+    )
+    _cells_changed(cells)
+    return changed

@@ -1,0 +1,24 @@
+"""Background work for outcomes. Tasks take ids, call one service, and are idempotent."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from outcomes import services
+
+
+@shared_task(bind=True, max_retries=3, default_retry_delay=30)
+def submission_process(self, submission_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Validate and write a large submission. Re-delivery after a lost worker starts it again cleanly."""
+    try:
+        submission = services.submission_process(submission_id=submission_id)
+    except SoftTimeLimitExceeded:
+        services.submission_mark_failed(submission_id=submission_id, reason="The import took too long and was stopped.")
+        raise
+    except Exception as exc:
+        if self.request.retries >= self.max_retries:
+            services.submission_mark_failed(submission_id=submission_id, reason=f"The import failed: {exc}")
+            raise
+        raise self.retry(exc=exc) from exc
+    return submission.status if submission else "missing"
