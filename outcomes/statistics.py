@@ -1,0 +1,197 @@
+"""Confidence limits, comparison with a benchmark, quintiles and disclosure control.
+
+Public methods, re-implemented from their formulas (see docs/statistics.md):
+- proportions: Wilson score interval;
+- counts and rates: exact Poisson limits below 10 events, Byar's approximation from 10;
+- comparison with London: similar when London lies inside the 95% interval, otherwise
+  higher or lower, turned into better or worse by the indicator's polarity; outside the
+  99.8% interval, much better or much worse;
+- disclosure control as NHS mental-health statistics publish it.
+
+The exact Poisson limits use the identity between the chi-squared distribution with even
+degrees of freedom and the Poisson distribution, solved by bisection, so no statistics
+library is needed: chi2inv(p, 2k) / 2 = m where P(Poisson(m) <= k - 1) = 1 - p.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+Z95 = 1.959963984540054
+Z998 = 3.090232306167813
+ALPHA = {95: 0.05, 99.8: 0.002}
+Z = {95: Z95, 99.8: Z998}
+
+
+def wilson(x: float, n: float, z: float) -> tuple[float, float]:
+    """Wilson score limits for x successes out of n, as proportions (0 to 1)."""
+    if n <= 0:
+        raise ValueError("n must be positive")
+    z2 = z * z
+    root = z * math.sqrt(z2 + 4 * x * (1 - x / n))
+    denominator = 2 * (n + z2)
+    return (2 * x + z2 - root) / denominator, (2 * x + z2 + root) / denominator
+
+
+def _poisson_cdf(k: int, mean: float) -> float:
+    """P(X <= k) for X ~ Poisson(mean)."""
+    if k < 0:
+        return 0.0
+    term = math.exp(-mean)
+    total = term
+    for j in range(1, k + 1):
+        term *= mean / j
+        total += term
+    return total
+
+
+def _solve_mean(k: int, target: float) -> float:
+    """The Poisson mean m with P(X <= k) = target (decreasing in m), by bisection."""
+    low, high = 0.0, max(10.0, 4.0 * (k + 10))
+    for _ in range(200):
+        mid = (low + high) / 2
+        if _poisson_cdf(k, mid) > target:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+def exact_poisson(x: int, level: float) -> tuple[float, float]:
+    """Exact limits for the mean of a Poisson count x (events, not a rate)."""
+    alpha = ALPHA[level]
+    lower = 0.0 if x == 0 else _solve_mean(x - 1, 1 - alpha / 2)
+    upper = _solve_mean(x, alpha / 2)
+    return lower, upper
+
+
+def byar(x: float, level: float) -> tuple[float, float]:
+    """Byar's approximation to the Poisson limits, for x >= 10 events."""
+    z = Z[level]
+    lower = x * (1 - 1 / (9 * x) - z / (3 * math.sqrt(x))) ** 3
+    upper = (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * math.sqrt(x + 1))) ** 3
+    return lower, upper
+
+
+def poisson_limits(x: float, level: float) -> tuple[float, float]:
+    """Limits for a count: exact below 10 events, Byar from 10."""
+    if x < 10:
+        return exact_poisson(round(x), level)
+    return byar(x, level)
+
+
+def rate_limits(x: float, population: float, level: float, per: float = 100_000) -> tuple[float, float]:
+    lower, upper = poisson_limits(x, level)
+    return lower / population * per, upper / population * per
+
+
+def mean_limits(total: float, n: float, sd: float | None, level: float) -> tuple[float, float] | None:
+    """Normal limits for a mean when a standard deviation is known; otherwise none."""
+    if sd is None or n <= 1:
+        return None
+    half = Z[level] * sd / math.sqrt(n)
+    return total / n - half, total / n + half
+
+
+class Comparison(StrEnum):
+    MUCH_BETTER = "much_better"
+    BETTER = "better"
+    SIMILAR = "similar"
+    WORSE = "worse"
+    MUCH_WORSE = "much_worse"
+    HIGHER = "higher"
+    LOWER = "lower"
+    MUCH_HIGHER = "much_higher"
+    MUCH_LOWER = "much_lower"
+    NOT_COMPARED = "not_compared"
+
+
+COMPARISON_LABELS = {
+    Comparison.MUCH_BETTER: "Much better than London",
+    Comparison.BETTER: "Better than London",
+    Comparison.SIMILAR: "Similar to London",
+    Comparison.WORSE: "Worse than London",
+    Comparison.MUCH_WORSE: "Much worse than London",
+    Comparison.HIGHER: "Higher than London",
+    Comparison.LOWER: "Lower than London",
+    Comparison.MUCH_HIGHER: "Much higher than London",
+    Comparison.MUCH_LOWER: "Much lower than London",
+    Comparison.NOT_COMPARED: "Not compared",
+}
+
+
+def compare(
+    benchmark: float | None,
+    limits95: tuple[float, float] | None,
+    limits998: tuple[float, float] | None,
+    polarity: str,
+) -> Comparison:
+    """Compare an area with a benchmark through its intervals and the indicator's polarity.
+
+    polarity: "higher" (higher is better), "lower" (lower is better) or "none".
+    """
+    if benchmark is None or limits95 is None:
+        return Comparison.NOT_COMPARED
+    low95, high95 = limits95
+    if low95 <= benchmark <= high95:
+        return Comparison.SIMILAR
+    area_higher = low95 > benchmark
+    much = limits998 is not None and not (limits998[0] <= benchmark <= limits998[1])
+    if polarity == "none":
+        if area_higher:
+            return Comparison.MUCH_HIGHER if much else Comparison.HIGHER
+        return Comparison.MUCH_LOWER if much else Comparison.LOWER
+    better = area_higher if polarity == "higher" else not area_higher
+    if better:
+        return Comparison.MUCH_BETTER if much else Comparison.BETTER
+    return Comparison.MUCH_WORSE if much else Comparison.WORSE
+
+
+def quintiles(values: dict[str, float], polarity: str) -> dict[str, int]:
+    """Quintile 1 (best) to 5 (worst) for each key; empty when fewer than five values.
+
+    With no judgement, quintile 1 holds the highest values. Ties share the better quintile.
+    """
+    if len(values) < 5:
+        return {}
+    descending = polarity != "lower"
+    ordered = sorted(values.items(), key=lambda kv: kv[1], reverse=descending)
+    n = len(ordered)
+    result: dict[str, int] = {}
+    previous_value: float | None = None
+    previous_quintile = 1
+    for index, (key, value) in enumerate(ordered):
+        quintile = min(5, index * 5 // n + 1)
+        if previous_value is not None and value == previous_value:
+            quintile = previous_quintile
+        result[key] = quintile
+        previous_value, previous_quintile = value, quintile
+    return result
+
+
+@dataclass(frozen=True)
+class Disclosed:
+    """A count as it may be published: None means suppressed ("*")."""
+
+    value: int | None
+
+    @property
+    def text(self) -> str:
+        return "*" if self.value is None else f"{self.value:,}"
+
+
+SUPPRESS_BELOW = 5
+
+
+def disclose_count(count: int | None) -> Disclosed:
+    """Sub-national counts: below 5 suppressed, others rounded to the nearest 5 (halves up)."""
+    if count is None or count < SUPPRESS_BELOW:
+        return Disclosed(None)
+    return Disclosed(int(5 * math.floor(count / 5 + 0.5)))
+
+
+def ratio_is_suppressed(numerator: float | None, denominator: float | None) -> bool:
+    """Percentages and rates are computed from unrounded values but suppressed when either part is < 5."""
+    return numerator is None or denominator is None or numerator < SUPPRESS_BELOW or denominator < SUPPRESS_BELOW
