@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from outcomes import api as outcomes_api
 from stakeholders import api as stakeholders_api
 
 router = DefaultRouter()
@@ -10,8 +11,17 @@ router.register("areas", stakeholders_api.AreaViewSet, basename="area")
 router.register("boroughs", stakeholders_api.BoroughViewSet, basename="borough")
 router.register("organisations", stakeholders_api.OrganisationViewSet, basename="organisation")
 router.register("memberships", stakeholders_api.MembershipViewSet, basename="membership")
+router.register("indicators", outcomes_api.IndicatorViewSet, basename="indicator")
+router.register("populations", outcomes_api.PopulationViewSet, basename="population")
+router.register("outcome-values", outcomes_api.OutcomeValueViewSet, basename="outcome-value")
+router.register("submissions", outcomes_api.SubmissionViewSet, basename="submission")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),
+    path(
+        "submissions/<int:submission_id>/issues/",
+        outcomes_api.SubmissionIssueList.as_view(),
+        name="submission-issues",
+    ),
     *router.urls,
 ]

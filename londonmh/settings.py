@@ -228,9 +228,11 @@ CONTENT_SECURITY_POLICY = {
 
 # REST API conventions (docs/api.md).
 REST_FRAMEWORK = {
+    # The token class comes first so an anonymous request gets 401 with `WWW-Authenticate: Token`
+    # (DRF asks the first class for that header; the session class has none, which would mean 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "stakeholders.auth.PersonalTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "londonmh.api.StandardPagination",
@@ -272,6 +274,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a `status`; name their enums so the schema needs no guessed names.
+    "ENUM_NAME_OVERRIDES": {"SubmissionStatusEnum": "outcomes.models.Submission.Status"},
 }
 # Personal API tokens: django-rest-knox stores only a hash; our model adds a name.
 KNOX_TOKEN_MODEL = "stakeholders.ApiToken"

@@ -163,7 +163,14 @@ def submission_create(
     ingest.record_warnings(submission, staged.warnings)
     inline = run_inline if run_inline is not None else staged.total_rows <= settings.OUTCOMES_ASYNC_ROWS
     if inline:
-        submission_process(submission_id=submission.pk)
+        try:
+            submission_process(submission_id=submission.pk)
+        except Exception:
+            # Nothing was written (the write transaction rolled back); say so rather than a 500.
+            logger.exception("submission %s failed", submission.pk)
+            submission_mark_failed(
+                submission_id=submission.pk, reason="The import failed unexpectedly and nothing was saved."
+            )
         submission.refresh_from_db()
     else:
         from outcomes.tasks import submission_process as task
@@ -175,23 +182,27 @@ def submission_create(
 def submission_process(*, submission_id: int) -> Submission | None:
     """Validate and write a staged submission, once (idempotent: a finished one is left alone).
 
-    Called inline for small submissions and by the Celery task for large ones. Everything is
-    written in one transaction, so a worker killed half way leaves no values and the
-    re-delivered task starts again from the staged rows.
+    Called inline for small submissions and by the Celery task for large ones. A short
+    transaction first marks it running (so progress pages see it); then everything is
+    written in one transaction holding the submission's row lock, so a worker killed half
+    way leaves no values, the re-delivered task starts again from the staged rows, and two
+    deliveries never run at once.
     """
     with transaction.atomic():
-        submission = Submission.objects.select_for_update(skip_locked=True).filter(pk=submission_id).first()
-        if submission is None or submission.is_finished:
+        claimed = Submission.objects.select_for_update(skip_locked=True).filter(pk=submission_id).first()
+        if claimed is None or claimed.is_finished:
+            return claimed or Submission.objects.filter(pk=submission_id).first()
+        Submission.objects.filter(pk=submission_id).update(status=Submission.Status.RUNNING, processed_rows=0)
+    with transaction.atomic():
+        submission = (
+            Submission.objects.select_for_update().select_related("organisation", "submitted_by").get(pk=submission_id)
+        )
+        if submission.is_finished:  # another delivery finished it while we waited for the lock
             return submission
-        submission.issues.filter(row_number__gt=1).delete()  # a re-delivered run starts clean
-        submission.issues.filter(severity="error").delete()
-        Submission.objects.filter(pk=submission.pk).update(status=Submission.Status.RUNNING)
+        # A re-delivered run starts clean: only the staging warnings (row 1) are kept.
+        submission.issues.exclude(row_number=1, severity="warning").delete()
         allowed = list(permissions.submitting_organisations(submission.submitted_by).values_list("pk", flat=True))
-        try:
-            counts = ingest.validate_and_write(submission, allowed, submission.organisation.slug)
-        except Exception:
-            logger.exception("submission %s failed", submission.pk)
-            raise
+        counts = ingest.validate_and_write(submission, allowed, submission.organisation.slug)
         submission.created_count = counts.created
         submission.updated_count = counts.updated
         submission.unchanged_count = counts.unchanged

@@ -1,0 +1,791 @@
+"""REST API for the indicator catalogue, populations, outcome values and submissions.
+
+The same services and permission questions as the browser pages: writes go through
+outcomes/services.py, every "may this user" through outcomes/permissions.py.
+
+`POST /api/v1/submissions/` takes the body as it comes: `text/csv` is handed to the import
+as a stream (never read whole into memory), `application/json` is a list of row objects
+(or `{"rows": [...]}`). Bodies over OUTCOMES_MAX_UPLOAD_BYTES are refused with 413 before
+a byte is read. Small submissions are imported in the request (201); larger ones than
+OUTCOMES_ASYNC_ROWS rows are staged and handed to a Celery worker (202 with a URL to poll).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import IO, Any
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import F, QuerySet
+from django.utils.http import parse_header_parameters
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import exceptions, generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from londonmh.api import PROBLEM_CONTENT_TYPE
+from outcomes import ingest, permissions, services
+from outcomes.models import (
+    PERIOD_PATTERNS,
+    Door,
+    Indicator,
+    Measure,
+    OutcomeValue,
+    PeriodType,
+    Population,
+    Submission,
+    SubmissionIssue,
+    ValueStatus,
+    parse_period,
+)
+from stakeholders.api import raise_api_validation
+from stakeholders.models import Organisation, User
+
+CSV_MEDIA_TYPE = "text/csv"
+JSON_MEDIA_TYPE = "application/json"
+FIRST_ISSUES = 20  # issues shown inline in a submission's summary; the rest are paged at issues_url
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# For views without free-text search, so the schema lists no `search` parameter that does nothing.
+FILTER_AND_ORDER = [DjangoFilterBackend, OrderingFilter]
+
+
+# Problem details (for the schema) --------------------------------------------------------
+
+
+class ProblemFieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem: every error response of this API has this shape."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = ProblemFieldErrorSerializer(many=True, required=False)
+
+
+def _problems(*codes: int) -> dict[Any, Any]:
+    descriptions = {
+        400: "Invalid request (problem details with the field errors).",
+        401: "Not signed in.",
+        403: "Signed in but not allowed.",
+        404: "Not found, or not yours to see.",
+        413: "The body is larger than OUTCOMES_MAX_UPLOAD_BYTES.",
+        415: "The body is neither text/csv nor application/json.",
+    }
+    return {
+        (code, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=descriptions[code])
+        for code in codes
+    }
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The body is too large."
+    default_code = "payload-too-large"
+
+
+# Indicators ------------------------------------------------------------------------------
+
+
+class IndicatorSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="indicator-detail", lookup_field="code")
+
+    class Meta:
+        model = Indicator
+        fields = [
+            "url",
+            "code",
+            "name",
+            "definition",
+            "rationale",
+            "measure",
+            "numerator_definition",
+            "denominator_definition",
+            "polarity",
+            "period_type",
+            "unit",
+            "data_source",
+            "is_active",
+            "is_synthetic_demo",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["is_synthetic_demo", "created_at", "updated_at"]
+
+    def validate_code(self, value: str) -> str:
+        # Uploads name indicators by code, so a published code never changes.
+        if self.instance is not None and value != self.instance.code:
+            raise serializers.ValidationError("The code of an existing indicator cannot change.")
+        return value
+
+
+class IndicatorFilter(django_filters.FilterSet):
+    measure = django_filters.ChoiceFilter(choices=Measure.choices)
+    period_type = django_filters.ChoiceFilter(choices=PeriodType.choices)
+
+    class Meta:
+        model = Indicator
+        fields = ["measure", "period_type", "is_active"]
+
+
+class CataloguePermission(BasePermission):
+    """Anyone reads the catalogue; catalogue managers change it."""
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        return request.method in SAFE_METHODS or permissions.can_manage_catalogue(request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: IndicatorSerializer(many=True), **_problems(400)}),
+    retrieve=extend_schema(responses={200: IndicatorSerializer, **_problems(404)}),
+    create=extend_schema(responses={201: IndicatorSerializer, **_problems(400, 401, 403)}),
+    update=extend_schema(responses={200: IndicatorSerializer, **_problems(400, 401, 403, 404)}),
+    partial_update=extend_schema(responses={200: IndicatorSerializer, **_problems(400, 401, 403, 404)}),
+)
+class IndicatorViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The indicator catalogue. Public to read; catalogue managers create and change entries."""
+
+    serializer_class = IndicatorSerializer
+    permission_classes = [CataloguePermission]
+    lookup_field = "code"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    filterset_class = IndicatorFilter
+    search_fields = ["name", "code", "definition"]
+    ordering_fields = ["name", "code", "measure", "period_type", "updated_at"]
+    ordering = ["name"]
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Indicator]:
+        return Indicator.objects.order_by("name")
+
+    def perform_create(self, serializer: IndicatorSerializer) -> None:
+        self._save(serializer, Indicator(**serializer.validated_data))
+
+    def perform_update(self, serializer: IndicatorSerializer) -> None:
+        indicator = serializer.instance
+        for name, value in serializer.validated_data.items():
+            setattr(indicator, name, value)
+        self._save(serializer, indicator)
+
+    def _save(self, serializer: IndicatorSerializer, indicator: Indicator) -> None:
+        try:
+            serializer.instance = services.indicator_save(actor=self.request.user, indicator=indicator)
+        except DjangoValidationError as exc:
+            raise_api_validation(exc)
+
+
+# Populations -----------------------------------------------------------------------------
+
+
+class PopulationSerializer(serializers.ModelSerializer):
+    area = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    area_name = serializers.CharField(source="area.name", read_only=True)
+
+    class Meta:
+        model = Population
+        fields = ["id", "area", "area_name", "year", "population", "source", "updated_at"]
+        read_only_fields = fields
+
+
+class PopulationFilter(django_filters.FilterSet):
+    area = django_filters.CharFilter(field_name="area__code", label="Area GSS code, e.g. E09000007")
+
+    class Meta:
+        model = Population
+        fields = ["area", "year"]
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: PopulationSerializer(many=True), **_problems(400)}),
+    retrieve=extend_schema(responses={200: PopulationSerializer, **_problems(404)}),
+)
+class PopulationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Residents per area and year: the denominators of rates per 100,000. Public."""
+
+    serializer_class = PopulationSerializer
+    permission_classes = [AllowAny]
+    filter_backends = FILTER_AND_ORDER
+    filterset_class = PopulationFilter
+    ordering_fields = ["year", "population", "area__name"]
+    ordering = ["area__name", "year"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Population]:
+        return Population.objects.select_related("area").order_by("area__name", "year")
+
+
+# Outcome values --------------------------------------------------------------------------
+
+
+def _add_months(start: dt.date, months: int) -> dt.date:
+    total = start.year * 12 + start.month - 1 + months
+    return dt.date(total // 12, total % 12 + 1, 1)
+
+
+def period_bounds(text: str) -> tuple[dt.date, dt.date] | None:
+    """[start, end) of a period written 2026-04, 2026-Q1, 2026 or a date 2026-04-15; None if neither."""
+    text = text.strip()
+    for period_type, months in ((PeriodType.MONTH, 1), (PeriodType.QUARTER, 3), (PeriodType.YEAR, 12)):
+        if PERIOD_PATTERNS[period_type].match(text):
+            start = parse_period(period_type, text)
+            if start is not None:
+                return start, _add_months(start, months)
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day, day + dt.timedelta(days=1)
+
+
+class PeriodFormField(forms.CharField):
+    def clean(self, value: Any) -> tuple[dt.date, dt.date] | None:
+        value = super().clean(value)
+        if not value:
+            return None
+        bounds = period_bounds(value)
+        if bounds is None:
+            raise forms.ValidationError(
+                "Write a period as 2026-04 (month), 2026-Q1 (quarter), 2026 (year) or a date 2026-04-15.",
+                code="invalid",
+            )
+        return bounds
+
+
+class PeriodFilter(django_filters.CharFilter):
+    """A period bound: `from` keeps values whose period starts in or after it, `to` in or before it."""
+
+    field_class = PeriodFormField
+
+    def __init__(self, *args: Any, bound: str, **kwargs: Any) -> None:
+        self.bound = bound
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet, value: tuple[dt.date, dt.date] | None) -> QuerySet:
+        if not value:
+            return qs
+        start, end = value
+        if self.bound == "from":
+            return qs.filter(period_start__gte=start)
+        return qs.filter(period_start__lt=end)
+
+
+class OutcomeValueFilter(django_filters.FilterSet):
+    indicator = django_filters.CharFilter(field_name="indicator__code", label="Indicator code")
+    borough = django_filters.CharFilter(method="filter_borough", label="Borough GSS code, e.g. E09000007")
+    organisation = django_filters.CharFilter(field_name="organisation__slug", label="Provider organisation slug")
+    period_from = PeriodFilter(bound="from", label="Periods starting in or after: 2026-04, 2026-Q1, 2026 or a date")
+    period_to = PeriodFilter(bound="to", label="Periods starting in or before: 2026-04, 2026-Q1, 2026 or a date")
+    status = django_filters.ChoiceFilter(choices=ValueStatus.choices)
+
+    class Meta:
+        model = OutcomeValue
+        fields = ["indicator", "borough", "organisation", "period_from", "period_to", "status"]
+
+    def filter_borough(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(borough__code=value.strip().upper())
+
+
+class OutcomeValueSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="outcome-value-detail")
+    indicator = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    indicator_name = serializers.CharField(source="indicator.name", read_only=True)
+    borough = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    borough_name = serializers.CharField(source="borough.name", read_only=True)
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    organisation_name = serializers.CharField(source="organisation.name", read_only=True)
+    period = serializers.CharField(read_only=True, help_text="2026-04, 2026-Q1 or 2026, by the indicator's type.")
+    numerator = serializers.DecimalField(max_digits=18, decimal_places=4, normalize_output=True, read_only=True)
+    submission = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The submission that last changed it.")
+    reviewed_by = serializers.CharField(source="reviewed_by.display_name", read_only=True, allow_null=True)
+
+    class Meta:
+        model = OutcomeValue
+        fields = [
+            "id",
+            "url",
+            "indicator",
+            "indicator_name",
+            "borough",
+            "borough_name",
+            "organisation",
+            "organisation_name",
+            "period",
+            "period_start",
+            "numerator",
+            "denominator",
+            "note",
+            "status",
+            "query_message",
+            "submission",
+            "submitted_at",
+            "reviewed_by",
+            "reviewed_at",
+        ]
+        read_only_fields = fields
+
+
+class OutcomeValuePermission(IsAuthenticated):
+    """Signed-in users read what visible_values gives them; only reviewers may review."""
+
+    message = "You do not review values for any borough."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return getattr(view, "action", None) != "review" or permissions.can_review(request.user)
+
+
+class ReviewSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=10_000)
+    status = serializers.ChoiceField(choices=[ValueStatus.APPROVED, ValueStatus.QUERIED, ValueStatus.REJECTED])
+    message = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=2000, help_text="Needed for a query."
+    )
+
+
+class ReviewResultSerializer(serializers.Serializer):
+    changed = serializers.IntegerField(help_text="Values whose status changed; others' ids are ignored.")
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: OutcomeValueSerializer(many=True), **_problems(400, 401)}),
+    retrieve=extend_schema(responses={200: OutcomeValueSerializer, **_problems(401, 404)}),
+)
+class OutcomeValueViewSet(viewsets.ReadOnlyModelViewSet):
+    """Raw submitted values: a provider's own, and those in the boroughs a commissioner reviews."""
+
+    serializer_class = OutcomeValueSerializer
+    permission_classes = [OutcomeValuePermission]
+    filter_backends = FILTER_AND_ORDER
+    filterset_class = OutcomeValueFilter
+    ordering_fields = ["period_start", "indicator__code", "borough__name", "organisation__name", "status"]
+    ordering = ["-period_start", "indicator__code", "borough__name", "organisation__name"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[OutcomeValue]:
+        return (
+            permissions.visible_values(self.request.user)
+            .select_related("indicator", "borough", "organisation", "reviewed_by")
+            .order_by(*self.ordering)
+        )
+
+    @extend_schema(
+        request=ReviewSerializer,
+        responses={200: ReviewResultSerializer, **_problems(400, 401, 403)},
+        description=(
+            "Approve, query or reject values in bulk. Only values in boroughs you commission, and only "
+            "allowed transitions (submitted -> approved | queried | rejected; queried -> approved | rejected), "
+            "change; other ids are ignored. A query needs a message for the provider."
+        ),
+    )
+    @action(detail=False, methods=["post"])
+    def review(self, request: Request) -> Response:
+        body = ReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            changed = services.outcome_values_review(
+                actor=request.user,
+                value_ids=body.validated_data["ids"],
+                status=body.validated_data["status"],
+                message=body.validated_data["message"],
+            )
+        except DjangoValidationError as exc:
+            raise_api_validation(exc)
+        return Response({"changed": changed})
+
+
+# Submissions -----------------------------------------------------------------------------
+
+
+def _check_size(parser_context: dict[str, Any] | None) -> None:
+    request = (parser_context or {}).get("request")
+    if request is None:
+        return
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    limit = settings.OUTCOMES_MAX_UPLOAD_BYTES
+    if length > limit:
+        raise PayloadTooLarge(f"The body has {length:,} bytes; the most a submission may have is {limit:,}.")
+
+
+class CSVBody:
+    """The unread body of a text/csv request: the import reads it as a stream."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+
+class CSVStreamParser(BaseParser):
+    """text/csv: nothing is read here; the import streams the body itself."""
+
+    media_type = CSV_MEDIA_TYPE
+
+    def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: dict | None = None) -> CSVBody:
+        _check_size(parser_context)
+        return CSVBody(stream)
+
+
+class RowsJSONParser(BaseParser):
+    """application/json rows. Not DRF's JSONParser, which would read the body through request.body
+    and so be capped by DATA_UPLOAD_MAX_MEMORY_SIZE instead of OUTCOMES_MAX_UPLOAD_BYTES."""
+
+    media_type = JSON_MEDIA_TYPE
+
+    def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        _check_size(parser_context)
+        try:
+            # Decimals, not floats, so 2.5 stays 2.5 and 12.0 can be read as the whole number 12.
+            return json.loads(stream.read(), parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from None
+
+
+def _cell(value: Any) -> Any:
+    """A JSON cell as the import's text: 12 -> "12", 12.0 -> "12", 2.50 -> "2.50", null -> ""."""
+    if isinstance(value, bool):
+        return str(value).lower()  # not a number: the import reports it
+    if isinstance(value, Decimal):
+        if value.is_finite() and value == value.to_integral_value() and value.adjusted() < 20:
+            return str(int(value))
+        return format(value, "f") if value.is_finite() and abs(value.adjusted()) < 20 else str(value)
+    return value
+
+
+def _json_rows(body: Any) -> list[dict[str, Any]]:
+    rows = body.get("rows") if isinstance(body, dict) else body
+    if not isinstance(rows, list):
+        raise exceptions.ValidationError(
+            {"rows": ["Send a JSON list of row objects, or an object with a 'rows' list."]}, code="invalid"
+        )
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise exceptions.ValidationError({f"rows[{index}]": ["Each row must be an object."]}, code="invalid")
+    return [{key: _cell(value) for key, value in row.items()} for row in rows]
+
+
+def _submitting_organisation(user: User, slug: str) -> Organisation:
+    if slug:
+        organisation = Organisation.objects.filter(slug=slug).first()
+        if organisation is None:
+            raise exceptions.ValidationError({"organisation": [f"There is no organisation '{slug}'."]})
+        if not permissions.can_submit_for(user, organisation):
+            raise exceptions.PermissionDenied(f"You do not submit data for '{slug}'.")
+        return organisation
+    organisations = list(permissions.submitting_organisations(user)[:2])
+    if not organisations:
+        raise exceptions.PermissionDenied("You do not submit data for any organisation.")
+    if len(organisations) > 1:
+        raise exceptions.ValidationError(
+            {"organisation": ["You submit for several organisations: name one with ?organisation=<slug>."]}
+        )
+    return organisations[0]
+
+
+def _filename(request: Request) -> str:
+    _, params = parse_header_parameters(request.META.get("HTTP_CONTENT_DISPOSITION", ""))
+    return params.get("filename", "")
+
+
+def _live_progress(submission_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Progress the worker publishes in the cache, for submissions still being imported (one cache read)."""
+    if not submission_ids:
+        return {}
+    found = cache.get_many([ingest.progress_key(pk) for pk in submission_ids])
+    return {pk: found[ingest.progress_key(pk)] for pk in submission_ids if ingest.progress_key(pk) in found}
+
+
+class SubmissionPermission(IsAuthenticated):
+    """Signed-in users read visible_submissions; data submitters submit (for which organisation is checked
+    once the query string has been read)."""
+
+    message = "You do not submit data for any organisation."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return getattr(view, "action", None) != "create" or permissions.can_submit(request.user)
+
+
+class SubmissionIssueSerializer(serializers.ModelSerializer):
+    row_number = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Line of the CSV file (the header is 1; the first JSON row is 2); null for the whole file.",
+    )
+
+    class Meta:
+        model = SubmissionIssue
+        fields = ["row_number", "column", "code", "message", "severity"]
+        read_only_fields = fields
+
+
+class ProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField(help_text="Rows written so far.")
+    stage = serializers.CharField(help_text="reading, validating or writing.")
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="submission-detail")
+    issues_url = serializers.HyperlinkedIdentityField(view_name="submission-issues", lookup_url_kwarg="submission_id")
+    organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    submitted_by = serializers.CharField(source="submitted_by.display_name", read_only=True)
+    processed_rows = serializers.SerializerMethodField()
+    progress_percent = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "url",
+            "issues_url",
+            "organisation",
+            "submitted_by",
+            "door",
+            "filename",
+            "checksum",
+            "size_bytes",
+            "dry_run",
+            "atomic",
+            "amend_approved",
+            "status",
+            "message",
+            "total_rows",
+            "processed_rows",
+            "progress_percent",
+            "progress",
+            "created_count",
+            "updated_count",
+            "unchanged_count",
+            "rejected_count",
+            "warning_count",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def _live(self, obj: Submission) -> dict[str, Any] | None:
+        if obj.is_finished:
+            return None
+        live = self.context.get("live_progress")
+        return live.get(obj.pk) if live is not None else ingest.read_progress(obj.pk)
+
+    @extend_schema_field(ProgressSerializer(allow_null=True))
+    def get_progress(self, obj: Submission) -> dict[str, Any] | None:
+        live = self._live(obj)
+        return {"done": int(live.get("done", 0)), "stage": str(live.get("stage", ""))} if live else None
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_processed_rows(self, obj: Submission) -> int:
+        live = self._live(obj)
+        if live:
+            return min(obj.total_rows, int(live.get("done", 0)))
+        return obj.processed_rows
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_progress_percent(self, obj: Submission) -> int:
+        if obj.is_finished or not obj.total_rows:
+            return obj.progress_percent
+        return min(100, round(100 * self.get_processed_rows(obj) / obj.total_rows))
+
+
+class SubmissionDetailSerializer(SubmissionSerializer):
+    issues = serializers.SerializerMethodField(help_text=f"The first {FIRST_ISSUES} issues; all are at issues_url.")
+
+    class Meta(SubmissionSerializer.Meta):
+        fields = [*SubmissionSerializer.Meta.fields, "issues"]
+        read_only_fields = fields
+
+    @extend_schema_field(SubmissionIssueSerializer(many=True))
+    def get_issues(self, obj: Submission) -> list[dict[str, Any]]:
+        issues = obj.issues.order_by(F("row_number").asc(nulls_first=True), "pk")[:FIRST_ISSUES]
+        return SubmissionIssueSerializer(issues, many=True).data
+
+
+class SubmissionQuerySerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(default=False, help_text="Validate and report; save nothing.")
+    atomic = serializers.BooleanField(default=False, help_text="All rows or none: any error means nothing is saved.")
+    amend = serializers.BooleanField(default=False, help_text="Allow changes to values already approved.")
+    organisation = serializers.SlugField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="Organisation to submit for (slug); needed only if you submit for several.",
+    )
+
+
+class SubmissionFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Submission.Status.choices)
+    door = django_filters.ChoiceFilter(choices=Door.choices)
+    organisation = django_filters.CharFilter(field_name="organisation__slug")
+
+    class Meta:
+        model = Submission
+        fields = ["status", "door", "organisation", "dry_run"]
+
+
+class SubmissionRowSerializer(serializers.Serializer):
+    """One row of a JSON submission (for the schema: rows are validated by the import, row by row)."""
+
+    indicator_code = serializers.CharField()
+    borough_code = serializers.CharField(help_text="GSS code, e.g. E09000007.")
+    period = serializers.CharField(help_text="2026-04, 2026-Q1 or 2026, by the indicator's period type.")
+    numerator = serializers.DecimalField(max_digits=18, decimal_places=4)
+    denominator = serializers.IntegerField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True)
+    organisation = serializers.CharField(required=False, help_text="Slug, when not the submission's organisation.")
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: SubmissionSerializer(many=True), **_problems(400, 401)}),
+    retrieve=extend_schema(responses={200: SubmissionDetailSerializer, **_problems(401, 404)}),
+)
+class SubmissionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Submissions of outcomes data (imports) by my organisations, newest first, with their reports."""
+
+    permission_classes = [SubmissionPermission]
+    parser_classes = [CSVStreamParser, RowsJSONParser]
+    filter_backends = FILTER_AND_ORDER
+    filterset_class = SubmissionFilter
+    ordering_fields = ["created_at", "status", "total_rows"]
+    ordering = ["-created_at", "-pk"]
+    lookup_value_regex = r"\d+"
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return SubmissionSerializer if self.action == "list" else SubmissionDetailSerializer
+
+    def get_queryset(self) -> QuerySet[Submission]:
+        return (
+            permissions.visible_submissions(self.request.user)
+            .select_related("organisation", "submitted_by")
+            .order_by(*self.ordering)
+        )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        live = _live_progress([s.pk for s in page if not s.is_finished])
+        context = {**self.get_serializer_context(), "live_progress": live}
+        return self.get_paginated_response(SubmissionSerializer(page, many=True, context=context).data)
+
+    @extend_schema(
+        parameters=[SubmissionQuerySerializer],
+        request={CSV_MEDIA_TYPE: OpenApiTypes.BINARY, JSON_MEDIA_TYPE: SubmissionRowSerializer(many=True)},
+        responses={
+            201: OpenApiResponse(
+                SubmissionDetailSerializer,
+                description="Imported in the request. `status` says whether anything was saved: completed "
+                "(valid rows saved; rejected rows listed) or rejected (the file could not be read, or an "
+                "all-or-nothing submission had errors). Location: the submission.",
+            ),
+            202: OpenApiResponse(
+                SubmissionDetailSerializer,
+                description="More than OUTCOMES_ASYNC_ROWS rows: staged and queued. Poll `url` (also the "
+                "Location header) until `status` is completed, rejected or failed.",
+            ),
+            **_problems(400, 401, 403, 413, 415),
+        },
+        description=(
+            "Submit outcome values as `text/csv` (columns indicator_code, borough_code, period, numerator, "
+            "denominator, note, organisation; UTF-8 with or without BOM) or `application/json` (a list of row "
+            'objects with the same keys, or `{"rows": [...]}`; numbers may be JSON numbers or strings, a '
+            "missing denominator null). Each value is upserted on (organisation, indicator, borough, period). "
+            "Name a file with `Content-Disposition: attachment; filename=...`."
+        ),
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        query = SubmissionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        options = query.validated_data
+        organisation = _submitting_organisation(request.user, options["organisation"])
+        media_type = request._request.content_type
+        if media_type not in (CSV_MEDIA_TYPE, JSON_MEDIA_TYPE):
+            raise exceptions.UnsupportedMediaType(media_type or "(none)")
+        body = request.data  # the parsers refuse an oversized body before reading it
+        common: dict[str, Any] = {
+            "actor": request.user,
+            "organisation": organisation,
+            "door": Door.API,
+            "dry_run": options["dry_run"],
+            "atomic": options["atomic"],
+            "amend_approved": options["amend"],
+        }
+        if media_type == CSV_MEDIA_TYPE:
+            # No body at all parses as {}: the import then reports an empty file.
+            stream = body.stream if isinstance(body, CSVBody) else _EmptyStream()
+            submission = services.submission_create(**common, stream=stream, filename=_filename(request))
+        else:
+            submission = services.submission_create(**common, rows=_json_rows(body))
+        submission = self.get_queryset().get(pk=submission.pk)
+        data = SubmissionDetailSerializer(submission, context=self.get_serializer_context()).data
+        if submission.is_finished:
+            return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"], "Retry-After": "2"})
+
+
+class _EmptyStream:
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+
+class SubmissionIssueFilter(django_filters.FilterSet):
+    severity = django_filters.ChoiceFilter(choices=SubmissionIssue.Severity.choices)
+    code = django_filters.CharFilter()
+
+    class Meta:
+        model = SubmissionIssue
+        fields = ["severity", "code"]
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("submission_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+    responses={200: SubmissionIssueSerializer(many=True), **_problems(400, 401, 404)},
+)
+class SubmissionIssueList(generics.ListAPIView):
+    """Every problem and warning of one submission, by row (file-level ones first)."""
+
+    serializer_class = SubmissionIssueSerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends = FILTER_AND_ORDER
+    filterset_class = SubmissionIssueFilter
+    ordering_fields = ["row_number", "code", "severity"]
+    ordering = [F("row_number").asc(nulls_first=True), "pk"]
+
+    def get_queryset(self) -> QuerySet[SubmissionIssue]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no submission
+            return SubmissionIssue.objects.none()
+        submission = permissions.get_submission_for_user_or_404(self.request.user, self.kwargs["submission_id"])
+        return submission.issues.order_by(*self.ordering)
