@@ -181,6 +181,13 @@ def format_date(value: Any, fmt: str = "j F Y") -> str:
     return date_format(value, fmt)
 
 
+def outcomes_nav(user: Any) -> dict[str, bool]:
+    """Which data links the header shows (one small query per request; imported late: apps load first)."""
+    from outcomes.selectors import nav_flags
+
+    return nav_flags(user)
+
+
 def environment(**options: Any) -> Environment:
     global _env
     options["undefined"] = ChainableUndefined
@@ -197,6 +204,7 @@ def environment(**options: Any) -> Environment:
             "csrf_field": csrf_field,
             "query_with": query_with,
             "get_messages": get_messages,
+            "outcomes_nav": outcomes_nav,
             "settings": {"DEBUG": settings.DEBUG},
         }
     )

@@ -1,0 +1,411 @@
+"""Forms for the outcomes pages. They parse and check shapes; the rules live in services and ingest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.db.models import QuerySet
+
+from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, ValueStatus, parse_period, period_label
+from outcomes.selectors import format_number, parse_any_period, period_end
+from stakeholders.models import Area, Organisation
+
+PERIOD_EXAMPLES = {
+    PeriodType.MONTH: "a month, for example 2026-04",
+    PeriodType.QUARTER: "a calendar quarter, for example 2026-Q1 (January to March)",
+    PeriodType.YEAR: "a year, for example 2026",
+}
+# /indicators/new/ is the create page, so no indicator may be called "new".
+RESERVED_CODES = frozenset({"new"})
+PERIOD_HINT = "Write months as 2026-04, calendar quarters as 2026-Q1 and years as 2026."
+
+
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):,.0f} MB" if n >= 1024 * 1024 else f"{n:,} bytes"
+
+
+# Catalogue ------------------------------------------------------------------------------
+
+
+class IndicatorFilterForm(forms.Form):
+    q = forms.CharField(label="Search by name, code or definition", required=False, max_length=200)
+    measure = forms.ChoiceField(label="Measure", required=False, choices=[("", "All measures"), *Measure.choices])
+    period_type = forms.ChoiceField(
+        label="Reported by", required=False, choices=[("", "Any period"), *PeriodType.choices]
+    )
+
+
+class IndicatorForm(forms.ModelForm):
+    class Meta:
+        model = Indicator
+        fields = [
+            "code",
+            "name",
+            "definition",
+            "rationale",
+            "measure",
+            "numerator_definition",
+            "denominator_definition",
+            "polarity",
+            "period_type",
+            "unit",
+            "data_source",
+            "is_active",
+        ]
+        labels = {
+            "code": "Code",
+            "name": "Name",
+            "definition": "Definition",
+            "rationale": "Why it matters",
+            "measure": "Measure",
+            "numerator_definition": "Numerator: what is counted",
+            "denominator_definition": "Denominator: out of what",
+            "polarity": "Which way is better",
+            "period_type": "Reported by",
+            "unit": "Unit",
+            "data_source": "Data source",
+            "is_active": "Still collected (providers can submit values)",
+        }
+        widgets = {
+            "definition": forms.Textarea(attrs={"rows": 4}),
+            "rationale": forms.Textarea(attrs={"rows": 4}),
+            "numerator_definition": forms.Textarea(attrs={"rows": 2}),
+            "denominator_definition": forms.Textarea(attrs={"rows": 2}),
+            "code": forms.TextInput(attrs={"class": "nhsuk-input--width-20"}),
+            "unit": forms.TextInput(attrs={"class": "nhsuk-input--width-10"}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # Uploads and scripts name indicators by code: it never changes once created.
+            self.fields["code"].disabled = True
+            self.fields["code"].help_text = "The code cannot change: uploads and scripts use it."
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+        if code in RESERVED_CODES:
+            raise forms.ValidationError(f"'{code}' is a word the portal's addresses use. Choose another code.")
+        return code
+
+
+# Submitting -----------------------------------------------------------------------------
+
+
+class OrganisationChoiceMixin:
+    """An organisation field offering the user's submitting organisations, hidden when there is one."""
+
+    def _set_organisations(self, organisations: QuerySet[Organisation]) -> None:
+        field = self.fields["organisation"]  # type: ignore[attr-defined]
+        field.queryset = organisations
+        self.organisation_list = list(organisations)
+        if len(self.organisation_list) == 1:
+            field.widget = forms.HiddenInput()
+            field.initial = self.organisation_list[0].pk
+            field.required = False
+
+    def clean_organisation(self) -> Organisation:
+        organisation = self.cleaned_data.get("organisation")  # type: ignore[attr-defined]
+        if organisation is None:
+            if len(self.organisation_list) != 1:
+                raise forms.ValidationError("Choose an organisation", code="required")
+            organisation = self.organisation_list[0]
+        return organisation
+
+
+class GridChoiceForm(OrganisationChoiceMixin, forms.Form):
+    """Step 1 of the web form: organisation, indicator and period."""
+
+    organisation = forms.ModelChoiceField(
+        label="Organisation",
+        queryset=Organisation.objects.none(),
+        empty_label="Choose an organisation",
+        error_messages={"required": "Choose an organisation"},
+    )
+    indicator = forms.ModelChoiceField(
+        label="Indicator",
+        queryset=Indicator.objects.none(),
+        to_field_name="code",
+        empty_label="Choose an indicator",
+        error_messages={
+            "required": "Choose an indicator",
+            "invalid_choice": "Choose an indicator from the list (only indicators still collected)",
+        },
+    )
+    period = forms.CharField(
+        label="Period",
+        max_length=20,
+        help_text=PERIOD_HINT,
+        error_messages={"required": "Enter the period"},
+        widget=forms.TextInput(attrs={"class": "nhsuk-input--width-10"}),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        organisations: QuerySet[Organisation],
+        indicators: QuerySet[Indicator],
+        today: dt.date,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._set_organisations(organisations)
+        self.today = today
+        field = self.fields["indicator"]
+        field.queryset = indicators
+        field.label_from_instance = lambda i: f"{i.name} ({i.get_period_type_display().lower()}ly)"
+        indicator = self._chosen_indicator()
+        if indicator is not None:
+            self.fields["period"].help_text = (
+                f"{indicator.name} is reported by {indicator.get_period_type_display().lower()}: "
+                f"write {PERIOD_EXAMPLES[PeriodType(indicator.period_type)]}."
+            )
+
+    def _chosen_indicator(self) -> Indicator | None:
+        code = self.data.get("indicator") if self.is_bound else None
+        if not code:
+            return None
+        return next((i for i in self.fields["indicator"].queryset if i.code == code), None)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        indicator: Indicator | None = data.get("indicator")
+        text = (data.get("period") or "").strip()
+        if indicator is None or not text:
+            return data
+        start = parse_period(indicator.period_type, text.upper())
+        if start is None:
+            self.add_error(
+                "period",
+                f"Enter the period as {PERIOD_EXAMPLES[PeriodType(indicator.period_type)]}: "
+                f"{indicator.name} is reported by {indicator.get_period_type_display().lower()}",
+            )
+            return data
+        if period_end(indicator.period_type, start) > self.today:
+            self.add_error("period", f"The period {period_label(indicator.period_type, start)} has not ended yet")
+            return data
+        data["period_start"] = start
+        data["period"] = period_label(indicator.period_type, start)
+        return data
+
+
+class GridForm(forms.Form):
+    """Step 2 of the web form: one row of inputs per borough the organisation serves."""
+
+    amend_approved = forms.BooleanField(
+        label="These changes amend approved values",
+        required=False,
+        help_text="Approved values are locked. Tick this to change them; they go back for review.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        boroughs: list[Area],
+        indicator: Indicator,
+        current: dict[int, OutcomeValue],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.boroughs = boroughs
+        self.indicator = indicator
+        for borough in boroughs:
+            value = current.get(borough.pk)
+            code = borough.short_code
+            self.fields[f"num_{code}"] = forms.CharField(
+                label=f"Numerator for {borough.name}",
+                required=False,
+                initial=format_number(value.numerator) if value else "",
+            )
+            if indicator.needs_denominator:
+                self.fields[f"den_{code}"] = forms.CharField(
+                    label=f"Denominator for {borough.name}",
+                    required=False,
+                    initial=format_number(value.denominator) if value else "",
+                )
+            self.fields[f"note_{code}"] = forms.CharField(
+                label=f"Note for {borough.name}", required=False, initial=value.note if value else ""
+            )
+
+    def rows(self) -> list[dict[str, str]]:
+        """The non-blank rows, in borough order, as the import pipeline's dicts."""
+        rows = []
+        for borough in self.boroughs:
+            code = borough.short_code
+            numerator = self.cleaned_data.get(f"num_{code}", "").strip()
+            denominator = self.cleaned_data.get(f"den_{code}", "").strip()
+            note = self.cleaned_data.get(f"note_{code}", "").strip()
+            if not (numerator or denominator or note):
+                continue
+            rows.append(
+                {
+                    "borough": borough,
+                    "borough_code": borough.code,
+                    "numerator": numerator,
+                    "denominator": denominator,
+                    "note": note,
+                }
+            )
+        return rows
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors and not self.rows():
+            raise forms.ValidationError("Enter at least one value", code="empty")
+        return data
+
+
+class UploadForm(OrganisationChoiceMixin, forms.Form):
+    organisation = forms.ModelChoiceField(
+        label="Organisation",
+        queryset=Organisation.objects.none(),
+        empty_label="Choose an organisation",
+        error_messages={"required": "Choose an organisation"},
+        help_text="Rows are submitted for this organisation unless the file has an organisation column.",
+    )
+    file = forms.FileField(
+        label="CSV file",
+        error_messages={"required": "Choose a CSV file to upload", "empty": "The file is empty"},
+    )
+    dry_run = forms.BooleanField(
+        label="Trial run only (dry run)",
+        required=False,
+        help_text="Check the file and see the report without saving anything.",
+    )
+    atomic = forms.BooleanField(
+        label="All or nothing",
+        required=False,
+        help_text="If any row has an error, save no rows. Otherwise good rows are saved and bad rows reported.",
+    )
+    amend_approved = forms.BooleanField(
+        label="This file amends approved values",
+        required=False,
+        help_text="Approved values are locked. Tick this to change them; they go back for review.",
+    )
+
+    def __init__(self, *args: Any, organisations: QuerySet[Organisation], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._set_organisations(organisations)
+        self.fields["file"].help_text = (
+            "Columns indicator_code, borough_code, period, numerator, denominator and note. "
+            f"Saved as CSV UTF-8; at most {_size(settings.OUTCOMES_MAX_UPLOAD_BYTES)}."
+        )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        limit = settings.OUTCOMES_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {_size(upload.size)}; the most is {_size(limit)}. Split it into smaller files.",
+                code="too_large",
+            )
+        return upload
+
+    @property
+    def too_large(self) -> bool:
+        return any(e.code == "too_large" for e in self.errors.as_data().get("file", []))
+
+
+# Values and review -----------------------------------------------------------------------
+
+
+class ValueFilterForm(forms.Form):
+    indicator = forms.ModelChoiceField(
+        label="Indicator", required=False, queryset=Indicator.objects.none(), to_field_name="code"
+    )
+    borough = forms.ModelChoiceField(
+        label="Borough", required=False, queryset=Area.objects.none(), to_field_name="code"
+    )
+    period = forms.CharField(
+        label="Period",
+        required=False,
+        max_length=20,
+        help_text="For example 2026-04, 2026-Q1 or 2026",
+        widget=forms.TextInput(attrs={"class": "nhsuk-input--width-10"}),
+    )
+    status = forms.ChoiceField(label="Status", required=False, choices=[])
+
+    def __init__(
+        self,
+        *args: Any,
+        indicators: QuerySet[Indicator],
+        boroughs: QuerySet[Area],
+        default_status_label: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["indicator"].queryset = indicators
+        self.fields["indicator"].empty_label = "All indicators"
+        self.fields["borough"].queryset = boroughs
+        self.fields["borough"].empty_label = "All boroughs"
+        self.fields["status"].choices = [("", default_status_label), *ValueStatus.choices, ("any", "Any status")]
+
+    def clean_period(self) -> str:
+        text = self.cleaned_data["period"].strip().upper()
+        if text and parse_any_period(text) is None:
+            raise forms.ValidationError("Enter a period like 2026-04, 2026-Q1 or 2026")
+        return text
+
+    def statuses(self, default: tuple[str, ...]) -> tuple[str, ...]:
+        status = self.cleaned_data.get("status", "") if self.is_valid() else ""
+        if status == "any":
+            return ()
+        return (status,) if status else default
+
+
+REVIEW_ACTIONS = {"approve": ValueStatus.APPROVED, "query": ValueStatus.QUERIED, "reject": ValueStatus.REJECTED}
+
+
+class IdListField(forms.Field):
+    """A list of ids from checkboxes sharing one name."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        if not value:
+            return []
+        try:
+            return sorted({int(v) for v in value})
+        except (TypeError, ValueError):
+            raise forms.ValidationError("Select values from the list", code="invalid") from None
+
+    def validate(self, value: list[int]) -> None:
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+
+
+class ReviewForm(forms.Form):
+    values = IdListField(label="Values", error_messages={"required": "Select at least one value"})
+    action = forms.ChoiceField(
+        choices=[(k, k.title()) for k in REVIEW_ACTIONS], error_messages={"required": "Choose approve, query or reject"}
+    )
+    message = forms.CharField(
+        label="Message to the provider",
+        required=False,
+        max_length=2000,
+        help_text="Needed when you query values: say what the provider should check.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("action") == "query" and not (data.get("message") or "").strip():
+            self.add_error("message", "Say what the provider should check")
+        return data
+
+
+class PopulationUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Populations CSV file",
+        help_text="Columns area_code (GSS code, e.g. E09000007), year and population. Replaces those area-years.",
+        error_messages={"required": "Choose a CSV file to upload"},
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.OUTCOMES_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("The file is too large", code="too_large")
+        return upload

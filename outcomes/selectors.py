@@ -1,0 +1,295 @@
+"""Reads for the outcomes pages: catalogue, submissions, values and populations, scoped to the user."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from outcomes import permissions
+from outcomes.models import (
+    PERIOD_PATTERNS,
+    Indicator,
+    Measure,
+    OutcomeValue,
+    PeriodType,
+    Population,
+    Submission,
+    SubmissionIssue,
+    ValueStatus,
+    parse_period,
+    period_label,
+    previous_period,
+)
+from stakeholders.models import COMMISSIONER_TYPES, Area, Membership, Organisation, Role
+
+AnyUser = permissions.AnyUser
+
+# Values waiting for a commissioner: the review queue's default filter.
+AWAITING_REVIEW = (ValueStatus.SUBMITTED, ValueStatus.QUERIED)
+
+
+# Header navigation ---------------------------------------------------------------------
+
+
+def nav_flags(user: AnyUser) -> dict[str, bool]:
+    """Which data links the header shows: one query per request, none for anonymous visitors.
+
+    "Review data" matches permissions.can_review (a commissioner in a commissioning
+    organisation that serves at least one borough); "Submit data" matches can_submit.
+    """
+    if not user.is_authenticated:
+        return {"submit": False, "review": False}
+    cached = getattr(user, "_lmh_outcomes_nav", None)
+    if cached is None:
+        roles = set(
+            Membership.objects.filter(
+                Q(role=Role.DATA_SUBMITTER)
+                | Q(
+                    role=Role.COMMISSIONER,
+                    organisation__type__in=list(COMMISSIONER_TYPES),
+                    organisation__boroughs__isnull=False,
+                ),
+                user=user,
+            )
+            .order_by()  # no default ordering: it would join organisation and user into the DISTINCT
+            .values_list("role", flat=True)
+            .distinct()
+        )
+        cached = {"submit": Role.DATA_SUBMITTER in roles, "review": Role.COMMISSIONER in roles}
+        user._lmh_outcomes_nav = cached  # type: ignore[union-attr]
+    return cached
+
+
+# Periods --------------------------------------------------------------------------------
+
+
+def latest_complete_period(period_type: str, today: dt.date) -> dt.date:
+    """The start of the last period of this type that has ended before `today`."""
+    if period_type == PeriodType.MONTH:
+        current = dt.date(today.year, today.month, 1)
+    elif period_type == PeriodType.QUARTER:
+        current = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    else:
+        current = dt.date(today.year, 1, 1)
+    return previous_period(period_type, current)
+
+
+def period_end(period_type: str, start: dt.date) -> dt.date:
+    """The first day after the period."""
+    months = {PeriodType.MONTH: 1, PeriodType.QUARTER: 3, PeriodType.YEAR: 12}[PeriodType(period_type)]
+    total = start.year * 12 + start.month - 1 + months
+    return dt.date(total // 12, total % 12 + 1, 1)
+
+
+def parse_any_period(text: str) -> tuple[str, dt.date] | None:
+    """(period type, start) for a period written in any of the three forms, or None."""
+    text = text.strip()
+    for period_type, pattern in PERIOD_PATTERNS.items():
+        if pattern.match(text):
+            start = parse_period(period_type, text)
+            if start is not None:
+                return str(period_type), start
+    return None
+
+
+def format_number(value: Decimal | int | None) -> str:
+    """A stored figure as a person would write it: 12 rather than 12.0000."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def value_figure(value: OutcomeValue) -> str:
+    """The figure a value stands for where it needs no population: 75.0% for 45 of 60, a mean score."""
+    measure = value.indicator.measure
+    if measure == Measure.PROPORTION and value.denominator:
+        return f"{100 * value.numerator / value.denominator:.1f}%"
+    if measure == Measure.MEAN and value.denominator:
+        return f"{value.numerator / value.denominator:.2f}"
+    return format_number(value.numerator)
+
+
+# Catalogue ------------------------------------------------------------------------------
+
+
+def indicator_list(*, q: str = "", measure: str = "", period_type: str = "") -> QuerySet[Indicator]:
+    qs = Indicator.objects.all()
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(definition__icontains=q))
+    if measure:
+        qs = qs.filter(measure=measure)
+    if period_type:
+        qs = qs.filter(period_type=period_type)
+    return qs.order_by("-is_active", "name")
+
+
+def indicator_detail(*, code: str) -> QuerySet[Indicator]:
+    return Indicator.objects.filter(code=code)
+
+
+def active_indicators() -> QuerySet[Indicator]:
+    return Indicator.objects.filter(is_active=True).order_by("name")
+
+
+# Submissions ----------------------------------------------------------------------------
+
+
+def submission_list(*, user: AnyUser) -> QuerySet[Submission]:
+    return (
+        permissions.visible_submissions(user)
+        .select_related("organisation", "submitted_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def submission_issues(*, submission: Submission, severity: str) -> QuerySet[SubmissionIssue]:
+    return submission.issues.filter(severity=severity).order_by("row_number", "pk")
+
+
+# The web form names its indicator, period and boroughs in row order, so a report can say
+# "row 3: Islington" and link back to the same grid.
+_FORM_FILENAME = re.compile(r"^Web form: (\S+) (\S+) \(rows: ([A-Z]{3}(?:, [A-Z]{3})*)\)$")
+
+
+def form_submission_filename(indicator: Indicator, period: str, short_codes: list[str]) -> str:
+    """What a web-form submission records as its 'file name': indicator, period and row order."""
+    return f"Web form: {indicator.code} {period} (rows: {', '.join(short_codes)})"[:255]
+
+
+def form_row_boroughs(submission: Submission) -> dict[int, Area]:
+    """Row number -> borough for a web-form submission (empty for files and API posts)."""
+    match = _FORM_FILENAME.search(submission.filename or "")
+    if not match:
+        return {}
+    codes = match.group(3).split(", ")
+    areas = {a.short_code: a for a in Area.objects.filter(short_code__in=codes)}
+    # Row 1 is the (virtual) header, so the first borough is row 2.
+    return {number: areas[code] for number, code in enumerate(codes, start=2) if code in areas}
+
+
+def form_submission_choice(submission: Submission) -> dict[str, str]:
+    """The web form's step-1 choice (organisation, indicator, period) that made a submission."""
+    match = _FORM_FILENAME.search(submission.filename or "")
+    if not match:
+        return {}
+    return {"organisation": str(submission.organisation_id), "indicator": match.group(1), "period": match.group(2)}
+
+
+# Values ---------------------------------------------------------------------------------
+
+
+def outcome_value_list(
+    base: QuerySet[OutcomeValue],
+    *,
+    indicator: Indicator | None = None,
+    borough: Area | None = None,
+    period: str = "",
+    statuses: list[str] | tuple[str, ...] = (),
+) -> QuerySet[OutcomeValue]:
+    """Filter a permission-scoped queryset of values, with everything a table row shows."""
+    qs = base.select_related("indicator", "borough", "organisation")
+    if indicator is not None:
+        qs = qs.filter(indicator=indicator)
+    if borough is not None:
+        qs = qs.filter(borough=borough)
+    if period:
+        parsed = parse_any_period(period)
+        if parsed is None:
+            return qs.none()
+        qs = qs.filter(period_start=parsed[1], indicator__period_type=parsed[0])
+    if statuses:
+        qs = qs.filter(status__in=list(statuses))
+    return qs.order_by("-period_start", "indicator__name", "borough__name", "organisation__name", "pk")
+
+
+def provider_values(*, user: AnyUser) -> QuerySet[OutcomeValue]:
+    """The values of the organisations this user submits for."""
+    return permissions.visible_values(user).filter(
+        organisation__in=permissions.submitting_organisations(user).values("pk")
+    )
+
+
+def grid_values(
+    *, organisation: Organisation, indicator: Indicator, period_start: dt.date
+) -> tuple[dict[int, OutcomeValue], dict[int, OutcomeValue]]:
+    """This period's and the previous period's values by borough id, in one query."""
+    previous = previous_period(indicator.period_type, period_start)
+    current: dict[int, OutcomeValue] = {}
+    before: dict[int, OutcomeValue] = {}
+    for value in OutcomeValue.objects.filter(
+        organisation=organisation, indicator=indicator, period_start__in=[period_start, previous]
+    ):
+        (current if value.period_start == period_start else before)[value.borough_id] = value
+    return current, before
+
+
+def organisation_boroughs(*, organisation: Organisation) -> QuerySet[Area]:
+    return organisation.boroughs.order_by("name")
+
+
+def boroughs_for_values(*, user: AnyUser) -> QuerySet[Area]:
+    """Boroughs served by the organisations this user submits for (the values page filter)."""
+    return (
+        Area.objects.filter(organisations__in=permissions.submitting_organisations(user).values("pk"))
+        .distinct()
+        .order_by("name")
+    )
+
+
+def boroughs_for_review(*, user: AnyUser) -> QuerySet[Area]:
+    return permissions.commissioned_boroughs(user).order_by("name")
+
+
+# Populations ----------------------------------------------------------------------------
+
+
+def population_table() -> dict[str, Any]:
+    """Populations as rows of areas and columns of years."""
+    populations = list(Population.objects.select_related("area").order_by("area__level", "area__name", "year"))
+    years = sorted({p.year for p in populations})
+    rows: dict[int, dict[str, Any]] = {}
+    for p in populations:
+        row = rows.setdefault(p.area_id, {"area": p.area, "by_year": {}})
+        row["by_year"][p.year] = p
+    return {
+        "years": years,
+        "rows": list(rows.values()),
+        "count": len(populations),
+        "any_uploaded": any(p.source == "upload" for p in populations),
+    }
+
+
+# Submitting -----------------------------------------------------------------------------
+
+
+def hub_organisations(*, user: AnyUser) -> QuerySet[Organisation]:
+    """The organisations this user submits for, with how many boroughs each serves."""
+    return (
+        Organisation.objects.filter(pk__in=permissions.submitting_organisations(user).values("pk"))
+        .annotate(borough_count=Count("boroughs"))
+        .order_by("name")
+    )
+
+
+def template_example(*, user: AnyUser, today: dt.date) -> list[str] | None:
+    """An example CSV row for the user's first organisation: its first borough, the first indicator."""
+    organisation = permissions.submitting_organisations(user).first()
+    indicator = active_indicators().first()
+    if organisation is None or indicator is None:
+        return None
+    borough = organisation.boroughs.order_by("name").first()
+    start = latest_complete_period(indicator.period_type, today)
+    return [
+        indicator.code,
+        borough.code if borough else "",
+        period_label(indicator.period_type, start),
+        "45",
+        "60" if indicator.needs_denominator else "",
+        "Example row: replace it with your figures",
+    ]

@@ -1,0 +1,437 @@
+"""Pages for the indicator catalogue, submitting data (web form and CSV), import reports and review."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods
+
+from outcomes import ingest, permissions, selectors, services
+from outcomes.forms import (
+    REVIEW_ACTIONS,
+    GridChoiceForm,
+    GridForm,
+    IndicatorFilterForm,
+    IndicatorForm,
+    PopulationUploadForm,
+    ReviewForm,
+    UploadForm,
+    ValueFilterForm,
+)
+from outcomes.models import Door, Indicator, SubmissionIssue, ValueStatus, period_label, previous_period
+
+CATALOGUE_PAGE_SIZE = 20
+SUBMISSIONS_PAGE_SIZE = 20
+ISSUES_PAGE_SIZE = 100
+VALUES_PAGE_SIZE = 50
+REVIEW_PAGE_SIZE = 50
+
+VALUE_STATUS_COLOURS = {
+    ValueStatus.SUBMITTED: "blue",
+    ValueStatus.APPROVED: "green",
+    ValueStatus.QUERIED: "orange",
+    ValueStatus.REJECTED: "red",
+}
+SUBMISSION_STATUS_COLOURS = {
+    "queued": "grey",
+    "running": "blue",
+    "completed": "green",
+    "rejected": "red",
+    "failed": "red",
+}
+# Helpers the value tables use.
+TABLE_HELPERS = {
+    "figure": selectors.value_figure,
+    "number": selectors.format_number,
+    "value_colours": VALUE_STATUS_COLOURS,
+    "submission_colours": SUBMISSION_STATUS_COLOURS,
+}
+
+
+def _form_error(form: Any, exc: ValidationError) -> None:
+    """Attach a service's ValidationError to a form, by field where it names one."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def _posted(request: HttpRequest, files: bool = False) -> Any:
+    """Form data for a POST (even an empty one, so its errors show), None otherwise."""
+    if request.method != "POST":
+        return None
+    return request.FILES if files else request.POST
+
+
+def _require_submitter(request: HttpRequest) -> None:
+    permissions.require(permissions.can_submit(request.user))
+
+
+# Catalogue ------------------------------------------------------------------------------
+
+
+@require_GET
+def indicator_list(request: HttpRequest) -> HttpResponse:
+    form = IndicatorFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.indicator_list(
+        q=filters.get("q", ""), measure=filters.get("measure", ""), period_type=filters.get("period_type", "")
+    )
+    page = Paginator(qs, CATALOGUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "outcomes/indicator_list.html",
+        {
+            "form": form,
+            "page": page,
+            "can_manage": permissions.can_manage_catalogue(request.user),
+            "can_manage_populations": permissions.can_manage_populations(request.user),
+        },
+    )
+
+
+@require_GET
+def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
+    indicator = get_object_or_404(selectors.indicator_detail(code=code))
+    return render(
+        request,
+        "outcomes/indicator_detail.html",
+        {"indicator": indicator, "can_manage": permissions.can_manage_catalogue(request.user)},
+    )
+
+
+def _indicator_form_page(request: HttpRequest, indicator: Indicator) -> HttpResponse:
+    permissions.require(permissions.can_manage_catalogue(request.user))
+    is_new = indicator.pk is None
+    form = IndicatorForm(_posted(request), instance=indicator)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.indicator_save(actor=request.user, indicator=form.save(commit=False))
+        except ValidationError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, f"Indicator '{saved.name}' {'created' if is_new else 'saved'}.")
+            return redirect(saved)
+    return render(request, "outcomes/indicator_form.html", {"form": form, "indicator": indicator, "is_new": is_new})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def indicator_create(request: HttpRequest) -> HttpResponse:
+    return _indicator_form_page(request, Indicator())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def indicator_edit(request: HttpRequest, code: str) -> HttpResponse:
+    indicator = get_object_or_404(Indicator, code=code)
+    return _indicator_form_page(request, indicator)
+
+
+# Submitting -----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def data_hub(request: HttpRequest) -> HttpResponse:
+    _require_submitter(request)
+    organisations = list(selectors.hub_organisations(user=request.user))
+    page = Paginator(selectors.submission_list(user=request.user), SUBMISSIONS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "outcomes/data_hub.html",
+        {"organisations": organisations, "page": page, **TABLE_HELPERS},
+    )
+
+
+GRID_KEYS = ("organisation", "indicator", "period")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def data_form(request: HttpRequest) -> HttpResponse:
+    """Step 1 (GET, no choice yet): organisation, indicator, period. Step 2: the grid of boroughs."""
+    _require_submitter(request)
+    bound = any(request.GET.get(k) for k in GRID_KEYS)
+    choice = GridChoiceForm(
+        request.GET if bound else None,
+        organisations=permissions.submitting_organisations(request.user),
+        indicators=selectors.active_indicators(),
+        today=timezone.localdate(),
+    )
+    if not choice.is_valid():
+        return render(request, "outcomes/data_form_choose.html", {"choice": choice})
+    organisation = choice.cleaned_data["organisation"]
+    indicator = choice.cleaned_data["indicator"]
+    period = choice.cleaned_data["period"]
+    boroughs = list(selectors.organisation_boroughs(organisation=organisation))
+    current, previous = selectors.grid_values(
+        organisation=organisation, indicator=indicator, period_start=choice.cleaned_data["period_start"]
+    )
+    grid = GridForm(_posted(request), boroughs=boroughs, indicator=indicator, current=current)
+    if request.method == "POST" and grid.is_valid():
+        rows = grid.rows()
+        submission = services.submission_create(
+            actor=request.user,
+            organisation=organisation,
+            door=Door.FORM,
+            rows=[
+                {
+                    "indicator_code": indicator.code,
+                    "borough_code": row["borough_code"],
+                    "period": period,
+                    "numerator": row["numerator"],
+                    "denominator": row["denominator"] if indicator.needs_denominator else "",
+                    "note": row["note"],
+                }
+                for row in rows
+            ],
+            filename=selectors.form_submission_filename(indicator, period, [r["borough"].short_code for r in rows]),
+            amend_approved=grid.cleaned_data["amend_approved"],
+        )
+        return redirect(submission)
+    previous_label = period_label(
+        indicator.period_type, previous_period(indicator.period_type, choice.cleaned_data["period_start"])
+    )
+    grid_rows = [
+        {
+            "borough": b,
+            "num": grid[f"num_{b.short_code}"],
+            "den": grid[f"den_{b.short_code}"] if indicator.needs_denominator else None,
+            "note": grid[f"note_{b.short_code}"],
+            "current": current.get(b.pk),
+            "previous": previous.get(b.pk),
+        }
+        for b in boroughs
+    ]
+    return render(
+        request,
+        "outcomes/data_form_grid.html",
+        {
+            "choice": choice,
+            "grid": grid,
+            "grid_rows": grid_rows,
+            "organisation": organisation,
+            "indicator": indicator,
+            "period": period,
+            "previous_label": previous_label,
+            "has_approved": any(v.status == ValueStatus.APPROVED for v in current.values()),
+            "query": request.GET.urlencode(),
+            **TABLE_HELPERS,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def data_upload(request: HttpRequest) -> HttpResponse:
+    _require_submitter(request)
+    form = UploadForm(
+        _posted(request),
+        _posted(request, files=True),
+        organisations=permissions.submitting_organisations(request.user),
+    )
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            submission = services.submission_create(
+                actor=request.user,
+                organisation=form.cleaned_data["organisation"],
+                door=Door.CSV,
+                stream=upload,
+                filename=upload.name or "",
+                dry_run=form.cleaned_data["dry_run"],
+                atomic=form.cleaned_data["atomic"],
+                amend_approved=form.cleaned_data["amend_approved"],
+            )
+            return redirect(submission)
+        if form.too_large:
+            return render(request, "outcomes/data_upload.html", {"form": form}, status=413)
+    return render(request, "outcomes/data_upload.html", {"form": form})
+
+
+@login_required
+@require_GET
+def data_template(request: HttpRequest) -> HttpResponse:
+    """The CSV template, with one example row for the user's first organisation."""
+    _require_submitter(request)
+    example = selectors.template_example(user=request.user, today=timezone.localdate())
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow((*ingest.REQUIRED_COLUMNS, "note"))
+    if example:
+        writer.writerow(example)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="outcomes-template.csv"'
+    return response
+
+
+# Import reports ---------------------------------------------------------------------------
+
+
+def _progress(submission: Any) -> dict[str, Any]:
+    progress = ingest.read_progress(submission.pk) or {}
+    total = submission.total_rows
+    done = max(int(progress.get("done") or 0), submission.processed_rows)
+    percent = min(100, round(100 * done / total)) if total else 0
+    return {"done": done, "total": total, "percent": percent, "stage": progress.get("stage", "")}
+
+
+@login_required
+@require_GET
+def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = permissions.get_submission_for_user_or_404(request.user, pk)
+    errors = Paginator(
+        selectors.submission_issues(submission=submission, severity=SubmissionIssue.Severity.ERROR), ISSUES_PAGE_SIZE
+    ).get_page(request.GET.get("errors_page"))
+    warnings = Paginator(
+        selectors.submission_issues(submission=submission, severity=SubmissionIssue.Severity.WARNING),
+        ISSUES_PAGE_SIZE,
+    ).get_page(request.GET.get("warnings_page"))
+    is_form = submission.door == Door.FORM
+    row_boroughs = selectors.form_row_boroughs(submission) if is_form else {}
+    choice = selectors.form_submission_choice(submission) if is_form else {}
+    return render(
+        request,
+        "outcomes/submission_detail.html",
+        {
+            "submission": submission,
+            "errors": errors,
+            "warnings": warnings,
+            "row_boroughs": row_boroughs,
+            "form_again": f"{reverse('data_form')}?{urlencode(choice)}" if choice else reverse("data_form"),
+            "progress": None if submission.is_finished else _progress(submission),
+            **TABLE_HELPERS,
+        },
+    )
+
+
+@login_required
+@require_GET
+def submission_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress bar alone, polled by htmx; once finished, htmx reloads the whole report."""
+    submission = permissions.get_submission_for_user_or_404(request.user, pk)
+    if submission.is_finished:
+        response = render(request, "outcomes/_submission_finished.html", {"submission": submission})
+        response["HX-Refresh"] = "true"
+        return response
+    return render(
+        request, "outcomes/_submission_progress.html", {"submission": submission, "progress": _progress(submission)}
+    )
+
+
+# Values and review ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def value_list(request: HttpRequest) -> HttpResponse:
+    _require_submitter(request)
+    form = ValueFilterForm(
+        request.GET or None,
+        indicators=Indicator.objects.order_by("name"),
+        boroughs=selectors.boroughs_for_values(user=request.user),
+        default_status_label="Any status",
+    )
+    filters = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.outcome_value_list(
+        selectors.provider_values(user=request.user),
+        indicator=filters.get("indicator"),
+        borough=filters.get("borough"),
+        period=filters.get("period", ""),
+        statuses=form.statuses(default=()),
+    )
+    page = Paginator(qs, VALUES_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "outcomes/value_list.html", {"form": form, "page": page, **TABLE_HELPERS})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_queue(request: HttpRequest) -> HttpResponse:
+    permissions.require(permissions.can_review(request.user))
+    review = ReviewForm(_posted(request))
+    if request.method == "POST" and review.is_valid():
+        action = review.cleaned_data["action"]
+        selected = review.cleaned_data["values"]
+        try:
+            changed = services.outcome_values_review(
+                actor=request.user,
+                value_ids=selected,
+                status=REVIEW_ACTIONS[action],
+                message=review.cleaned_data["message"],
+            )
+        except ValidationError as exc:
+            _form_error(review, exc)
+        else:
+            verb = {"approve": "approved", "query": "queried", "reject": "rejected"}[action]
+            text = f"{changed} value{'s' if changed != 1 else ''} {verb}."
+            if changed < len(selected):
+                text += f" {len(selected) - changed} could not be {verb}: they had already been reviewed."
+            messages.success(request, text)
+            return redirect(request.get_full_path())
+    form = ValueFilterForm(
+        request.GET or None,
+        indicators=Indicator.objects.order_by("name"),
+        boroughs=selectors.boroughs_for_review(user=request.user),
+        default_status_label="Waiting for review (submitted or queried)",
+    )
+    filters = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.outcome_value_list(
+        permissions.reviewable_values(request.user),
+        indicator=filters.get("indicator"),
+        borough=filters.get("borough"),
+        period=filters.get("period", ""),
+        statuses=form.statuses(default=selectors.AWAITING_REVIEW),
+    )
+    page = Paginator(qs, REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    selected_ids = set(request.POST.getlist("values"))
+    return render(
+        request,
+        "outcomes/review_queue.html",
+        {
+            "form": form,
+            "review": review,
+            "page": page,
+            "selected_ids": selected_ids,
+            "awaiting": selectors.AWAITING_REVIEW,
+            **TABLE_HELPERS,
+        },
+    )
+
+
+# Populations -----------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def populations(request: HttpRequest) -> HttpResponse:
+    permissions.require(permissions.can_manage_populations(request.user))
+    form = PopulationUploadForm(_posted(request), _posted(request, files=True))
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = services.populations_import_csv(actor=request.user, stream=form.cleaned_data["file"].file)
+        except ValidationError as exc:
+            problems = exc.messages
+            shown = problems[:10]
+            if len(problems) > len(shown):
+                shown.append(f"... and {len(problems) - len(shown):,} more problems.")
+            for problem in shown:
+                form.add_error("file", problem)
+        else:
+            messages.success(request, f"{count:,} populations saved.")
+            return redirect("populations")
+    return render(request, "outcomes/populations.html", {"form": form, "table": selectors.population_table()})
