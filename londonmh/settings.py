@@ -318,6 +318,10 @@ if CELERY_TASK_TIME_LIMIT >= CELERY_VISIBILITY_TIMEOUT:
     raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be below CELERY_VISIBILITY_TIMEOUT.")
 # The one beat schedule for every periodic job.
 CELERY_BEAT_SCHEDULE = {
+    "rebuild-metrics-nightly": {
+        "task": "outcomes.tasks.metrics_rebuild_all",
+        "schedule": crontab(hour=1, minute=30),
+    },
     "expire-invitations-nightly": {
         "task": "stakeholders.tasks.invitations_expire",
         "schedule": crontab(hour=2, minute=15),

@@ -396,4 +396,8 @@ def seed(today: dt.date | None = None) -> tuple[int, int]:
         OutcomeValue.objects.filter(indicator_id=indicator_id, period_start__lt=last).update(
             status=ValueStatus.APPROVED, reviewed_at=timezone.now()
         )
+    # The approvals above bypass the review service, so rebuild the dashboards' metrics here.
+    from outcomes.aggregation import metrics_rebuild_all
+
+    metrics_rebuild_all()
     return new_indicators, OutcomeValue.objects.count() - before

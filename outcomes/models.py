@@ -206,6 +206,7 @@ class IssueCode(models.TextChoices):
 
     # File-level
     EMPTY_FILE = "empty_file", "The file is empty"
+    FILE_TOO_LARGE = "file_too_large", "The file is larger than allowed"
     ENCODING = "encoding", "The file is not UTF-8 text"
     DELIMITER = "delimiter", "The file is not comma-separated"
     HEADER_MISSING = "header_missing", "A required column is missing"
@@ -327,3 +328,45 @@ class OutcomeValue(models.Model):
     @property
     def period(self) -> str:
         return period_label(self.indicator.period_type, self.period_start)
+
+
+class Metric(models.Model):
+    """An indicator's figure for one area (borough, ICS sub-region or London) and period.
+
+    Built only by outcomes.aggregation from outcome values, in two bases: `approved`
+    (published figures) and `provisional` (approved and submitted values). The stored
+    numbers are unsuppressed; every public output applies disclosure control
+    (outcomes.statistics) using `suppressed` and rounding.
+    """
+
+    class Basis(models.TextChoices):
+        APPROVED = "approved", "Approved values"
+        PROVISIONAL = "provisional", "Including submitted values (provisional)"
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="metrics")
+    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="metrics")
+    period_start = models.DateField()
+    basis = models.CharField(max_length=12, choices=Basis.choices)
+    numerator = models.DecimalField(max_digits=20, decimal_places=4)
+    denominator = models.BigIntegerField(null=True, blank=True)
+    population = models.PositiveIntegerField(null=True, blank=True)
+    providers = models.PositiveIntegerField(default=0)
+    value = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    lower95 = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    upper95 = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    lower998 = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    upper998 = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    suppressed = models.BooleanField(default=False)
+    comparison = models.CharField(max_length=16, default="not_compared")
+    quintile = models.PositiveSmallIntegerField(null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["indicator", "period_start", "area"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "area", "period_start", "basis"], name="metric_natural_key"),
+        ]
+        indexes = [models.Index(fields=["indicator", "basis", "period_start"], name="metric_by_indicator")]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} {self.area.short_code} {self.period_start} ({self.basis}): {self.value}"

@@ -22,3 +22,24 @@ def submission_process(self, submission_id: int) -> str:  # type: ignore[no-unty
             raise
         raise self.retry(exc=exc) from exc
     return submission.status if submission else "missing"
+
+
+@shared_task(max_retries=3, default_retry_delay=10, autoretry_for=(OSError,))
+def metrics_recompute(cells: list[list]) -> int:
+    """Recompute the metrics of the (indicator id, period start) cells an import or review touched."""
+    from outcomes.aggregation import metrics_recompute_cells
+
+    return metrics_recompute_cells([(int(i), str(p)) for i, p in cells])
+
+
+@shared_task
+def metrics_rebuild_all() -> int:
+    """The nightly rebuild of every metric; must leave the same rows as the incremental path."""
+    from outcomes.aggregation import metrics_rebuild_all as rebuild
+
+    return rebuild()
+
+
+def enqueue_metrics_recompute(cells: list[tuple[int, str]]) -> None:
+    """The hook services call (on commit) with the cells an import or review changed."""
+    metrics_recompute.delay([[i, p] for i, p in cells])

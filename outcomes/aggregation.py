@@ -1,0 +1,239 @@
+"""Borough values into pan-London metrics, in set-based SQL (docs/statistics.md).
+
+For a set of (indicator, period) cells, one INSERT ... SELECT ... GROUP BY GROUPING SETS
+sums numerators and denominators across providers for every borough, every ICS
+sub-region and London in a single pass over the values, computes the value by measure
+and its 95% and 99.8% limits (Wilson for proportions; exact Poisson below 10 events and
+Byar from 10 for counts and rates), and upserts `Metric` rows on (indicator, area,
+period, basis). A second statement compares each area with London and ranks boroughs
+into quintiles. Rows are only rewritten when something changed, so recomputing twice,
+or the nightly rebuild, leaves the table byte-identical; cells with no values left lose
+their metrics.
+
+Two bases are kept: `approved` (only approved values, the published figures) and
+`provisional` (approved and submitted values, marked provisional on dashboards).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+
+from outcomes.statistics import Z95, Z998, exact_poisson
+from stakeholders.models import Area, AreaLevel
+
+BASES = ("approved", "provisional")
+
+
+def _exact_table() -> str:
+    """A VALUES list of exact Poisson limits for 0..9 events at both levels."""
+    rows = []
+    for x in range(10):
+        l95, u95 = exact_poisson(x, 95)
+        l998, u998 = exact_poisson(x, 99.8)
+        rows.append(f"({x}, {l95!r}, {u95!r}, {l998!r}, {u998!r})")
+    return "(VALUES " + ", ".join(rows) + ") AS e(x, l95, u95, l998, u998)"
+
+
+EXACT = _exact_table()
+
+# The limits of a Poisson count `n` (a numeric expression) at one level, as events.
+_BYAR_LOW = "({n} * power(1 - 1 / (9 * {n}) - {z} / (3 * sqrt({n})), 3))"
+_BYAR_HIGH = "(({n} + 1) * power(1 - 1 / (9 * ({n} + 1)) + {z} / (3 * sqrt({n} + 1)), 3))"
+# Wilson limits as percentages of x out of n.
+_WILSON_LOW = "(100 * (2 * {x} + {z}^2 - {z} * sqrt({z}^2 + 4 * {x} * (1 - {x} / {n}))) / (2 * ({n} + {z}^2)))"
+_WILSON_HIGH = "(100 * (2 * {x} + {z}^2 + {z} * sqrt({z}^2 + 4 * {x} * (1 - {x} / {n}))) / (2 * ({n} + {z}^2)))"
+
+
+def _limit(side: str, z: float, exact_column: str) -> str:
+    """SQL for one limit of the metric in `s` (the grouped sums), by measure."""
+    byar = (_BYAR_LOW if side == "low" else _BYAR_HIGH).format(n="s.num::float8", z=repr(z))
+    events = f"(CASE WHEN s.num < 10 THEN e.{exact_column} ELSE {byar} END)"
+    wilson = (_WILSON_LOW if side == "low" else _WILSON_HIGH).format(x="s.num::float8", n="s.den::float8", z=repr(z))
+    return (
+        "CASE i.measure"
+        f" WHEN 'proportion' THEN CASE WHEN s.den > 0 AND s.num <= s.den THEN {wilson} END"
+        f" WHEN 'count' THEN {events}"
+        f" WHEN 'rate' THEN CASE WHEN p.population > 0 THEN {events} / p.population * 100000 END"
+        " END"
+    )
+
+
+_RECOMPUTE_SQL = f"""
+WITH cells AS (
+    SELECT DISTINCT c.indicator_id, c.period_start
+    FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
+),
+v AS (
+    SELECT v.indicator_id, v.period_start, v.borough_id, b.parent_id AS sub_region_id, v.organisation_id,
+           v.numerator, v.denominator
+    FROM outcomes_outcomevalue v
+    JOIN cells c ON c.indicator_id = v.indicator_id AND c.period_start = v.period_start
+    JOIN stakeholders_area b ON b.id = v.borough_id
+    WHERE v.status = 'approved' OR (%(basis)s = 'provisional' AND v.status = 'submitted')
+),
+s AS (
+    SELECT indicator_id, period_start,
+           CASE WHEN GROUPING(borough_id) = 0 THEN borough_id
+                WHEN GROUPING(sub_region_id) = 0 THEN sub_region_id
+                ELSE %(london_id)s END AS area_id,
+           sum(numerator) AS num, sum(denominator) AS den, count(DISTINCT organisation_id) AS providers
+    FROM v
+    GROUP BY GROUPING SETS ((indicator_id, period_start, borough_id),
+                            (indicator_id, period_start, sub_region_id),
+                            (indicator_id, period_start))
+),
+computed AS (
+    SELECT s.indicator_id, s.area_id, s.period_start, s.num, s.den, s.providers, p.population,
+        CASE i.measure
+            WHEN 'proportion' THEN CASE WHEN s.den > 0 THEN 100 * s.num / s.den END
+            WHEN 'mean' THEN CASE WHEN s.den > 0 THEN s.num / s.den END
+            WHEN 'count' THEN s.num
+            WHEN 'rate' THEN CASE WHEN p.population > 0 THEN s.num / p.population * 100000 END
+        END AS value,
+        {_limit("low", Z95, "l95")} AS lower95,
+        {_limit("high", Z95, "u95")} AS upper95,
+        {_limit("low", Z998, "l998")} AS lower998,
+        {_limit("high", Z998, "u998")} AS upper998,
+        -- Disclosure: counts below 5, or a ratio with a part below 5, are suppressed below London.
+        (a.level <> 'london' AND (s.num < 5 OR (i.measure IN ('proportion', 'mean') AND s.den < 5)))
+            AS suppressed
+    FROM s
+    JOIN outcomes_indicator i ON i.id = s.indicator_id
+    JOIN stakeholders_area a ON a.id = s.area_id
+    LEFT JOIN LATERAL (
+        SELECT pp.population FROM outcomes_population pp
+        WHERE pp.area_id = s.area_id
+        ORDER BY abs(pp.year - extract(year FROM s.period_start)::int), pp.year DESC LIMIT 1
+    ) p ON true
+    LEFT JOIN {EXACT} ON e.x = s.num
+)
+INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, numerator, denominator, population,
+    providers, value, lower95, upper95, lower998, upper998, suppressed, comparison, quintile, computed_at)
+SELECT indicator_id, area_id, period_start, %(basis)s, num, den, population, providers,
+       round(value::numeric, 6), round(lower95::numeric, 6), round(upper95::numeric, 6),
+       round(lower998::numeric, 6), round(upper998::numeric, 6), suppressed, 'not_compared', NULL, now()
+FROM computed
+ON CONFLICT (indicator_id, area_id, period_start, basis) DO UPDATE SET
+    numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator, population = EXCLUDED.population,
+    providers = EXCLUDED.providers, value = EXCLUDED.value, lower95 = EXCLUDED.lower95,
+    upper95 = EXCLUDED.upper95, lower998 = EXCLUDED.lower998, upper998 = EXCLUDED.upper998,
+    suppressed = EXCLUDED.suppressed, computed_at = EXCLUDED.computed_at
+WHERE (outcomes_metric.numerator, outcomes_metric.denominator, outcomes_metric.population,
+       outcomes_metric.providers, outcomes_metric.value, outcomes_metric.lower95, outcomes_metric.upper95,
+       outcomes_metric.lower998, outcomes_metric.upper998, outcomes_metric.suppressed)
+   IS DISTINCT FROM (EXCLUDED.numerator, EXCLUDED.denominator, EXCLUDED.population, EXCLUDED.providers,
+       EXCLUDED.value, EXCLUDED.lower95, EXCLUDED.upper95, EXCLUDED.lower998, EXCLUDED.upper998,
+       EXCLUDED.suppressed)
+"""  # noqa: S608 - assembled only from constants and float literals, never user input
+
+# Metrics of the cells whose values have all gone (rejected, or no longer approved).
+_DELETE_EMPTY_SQL = """
+DELETE FROM outcomes_metric m
+USING unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
+WHERE m.indicator_id = c.indicator_id AND m.period_start = c.period_start AND m.basis = %(basis)s
+  AND NOT EXISTS (
+      SELECT 1 FROM outcomes_outcomevalue v JOIN stakeholders_area b ON b.id = v.borough_id
+      WHERE v.indicator_id = m.indicator_id AND v.period_start = m.period_start
+        AND (v.borough_id = m.area_id OR b.parent_id = m.area_id OR m.area_id = %(london_id)s)
+        AND (v.status = 'approved' OR (%(basis)s = 'provisional' AND v.status = 'submitted'))
+  )
+"""
+
+# Comparison with London and quintiles among boroughs, only rewriting rows that change.
+_COMPARE_SQL = """
+WITH cells AS (
+    SELECT DISTINCT c.indicator_id, c.period_start
+    FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
+),
+m AS (
+    SELECT m.id, m.indicator_id, m.period_start, m.area_id, m.value, m.lower95, m.upper95, m.lower998,
+           m.upper998, m.suppressed, a.level, i.polarity,
+           -- London's value beside every row of its cell (a window, not a self-join: the planner
+           -- cannot estimate the unnest() cells and would pick a quadratic nested loop).
+           max(m.value) FILTER (WHERE m.area_id = %(london_id)s)
+               OVER (PARTITION BY m.indicator_id, m.period_start) AS london_value
+    FROM outcomes_metric m
+    JOIN cells c ON c.indicator_id = m.indicator_id AND c.period_start = m.period_start
+    JOIN stakeholders_area a ON a.id = m.area_id
+    JOIN outcomes_indicator i ON i.id = m.indicator_id
+    WHERE m.basis = %(basis)s
+),
+ranked AS (
+    SELECT m.id,
+        CASE WHEN m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed
+                  AND count(*) OVER w >= 5
+             THEN ((rank() OVER (w ORDER BY CASE WHEN m.polarity = 'lower' THEN m.value ELSE -m.value END) - 1)
+                   * 5 / count(*) OVER w) + 1
+        END AS quintile,
+        CASE
+            WHEN m.level = 'london' OR m.london_value IS NULL OR m.lower95 IS NULL OR m.suppressed THEN 'not_compared'
+            WHEN m.london_value BETWEEN m.lower95 AND m.upper95 THEN 'similar'
+            WHEN m.polarity = 'none' THEN
+                (CASE WHEN m.london_value NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
+                || (CASE WHEN m.lower95 > m.london_value THEN 'higher' ELSE 'lower' END)
+            ELSE
+                (CASE WHEN m.london_value NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
+                || (CASE WHEN (m.lower95 > m.london_value) = (m.polarity = 'higher') THEN 'better' ELSE 'worse' END)
+        END AS comparison
+    FROM m
+    WINDOW w AS (PARTITION BY m.indicator_id, m.period_start,
+                 (m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed))
+)
+UPDATE outcomes_metric t SET quintile = r.quintile, comparison = r.comparison
+FROM ranked r
+WHERE t.id = r.id AND (t.quintile, t.comparison) IS DISTINCT FROM (r.quintile, r.comparison)
+"""
+
+
+def _london_id() -> int:
+    return Area.objects.only("pk").get(level=AreaLevel.LONDON).pk
+
+
+@transaction.atomic
+def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
+    """Recompute every area's metrics for the given (indicator id, period start) cells.
+
+    Idempotent; returns how many metric rows were written or removed.
+    """
+    pairs = sorted(set(cells))
+    if not pairs:
+        return 0
+    params = {
+        "indicator_ids": [p[0] for p in pairs],
+        "periods": [p[1] for p in pairs],
+        "london_id": _london_id(),
+    }
+    written = 0
+    with connection.cursor() as cursor:
+        # One recompute of a cell at a time: concurrent imports touching it wait here.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('outcomes.metrics'), i::int)"
+            " FROM (SELECT DISTINCT unnest(%(indicator_ids)s::bigint[]) AS i) ids ORDER BY i",
+            params,
+        )
+        for basis in BASES:
+            basis_params = {**params, "basis": basis}
+            cursor.execute(_DELETE_EMPTY_SQL, basis_params)
+            written += cursor.rowcount
+            cursor.execute(_RECOMPUTE_SQL, basis_params)
+            written += cursor.rowcount
+            cursor.execute(_COMPARE_SQL, basis_params)
+            written += cursor.rowcount
+    return written
+
+
+def all_cells() -> list[tuple[int, str]]:
+    """Every (indicator, period) that has values or metrics."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indicator_id, period_start FROM outcomes_outcomevalue"
+            " UNION SELECT indicator_id, period_start FROM outcomes_metric"
+        )
+        return [(row[0], row[1].isoformat()) for row in cursor.fetchall()]
+
+
+def metrics_rebuild_all() -> int:
+    """The nightly rebuild: every cell, in the same code path as incremental recomputes."""
+    return metrics_recompute_cells(all_cells())
