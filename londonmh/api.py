@@ -62,6 +62,8 @@ _TITLES = {
     415: "Unsupported media type",
     428: "Precondition required",
     429: "Too many requests",
+    500: "Server error",
+    503: "Service unavailable",
 }
 
 

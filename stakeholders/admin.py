@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from guardian.admin import GuardedModelAdmin
 
+from stakeholders.forms import StaffSignInForm
 from stakeholders.models import ApiToken, Area, Invitation, Membership, Organisation, User
+
+# The admin's sign-in must count failures against the account, as the portal's does.
+admin.site.login_form = StaffSignInForm
 
 
 @admin.register(User)

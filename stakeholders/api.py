@@ -79,11 +79,32 @@ class BoroughViewSet(AreaViewSet):
 # Organisations -----------------------------------------------------------------------
 
 
+class BoroughCodesField(serializers.ListField):
+    """Boroughs as GSS codes, resolved in one query.
+
+    A SlugRelatedField(many=True) looks each code up on its own: 33 queries to say an
+    organisation serves all of London.
+    """
+
+    child = serializers.CharField(max_length=9)
+    default_error_messages = {"does_not_exist": "No borough has the code {codes}."}
+
+    def to_representation(self, value):  # type: ignore[no-untyped-def]
+        # `value` is the related manager; .all() reads the viewset's prefetch.
+        return [area.code for area in value.all()]
+
+    def to_internal_value(self, data: object) -> list[Area]:
+        codes = list(dict.fromkeys(super().to_internal_value(data)))
+        found = {area.code: area for area in Area.objects.filter(level=AreaLevel.BOROUGH, code__in=codes)}
+        missing = [code for code in codes if code not in found]
+        if missing:
+            self.fail("does_not_exist", codes=", ".join(missing))
+        return [found[code] for code in codes]
+
+
 class OrganisationSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="organisation-detail", lookup_field="slug")
-    boroughs = serializers.SlugRelatedField(
-        slug_field="code", many=True, queryset=Area.objects.filter(level=AreaLevel.BOROUGH), required=False
-    )
+    boroughs = BoroughCodesField(required=False, help_text="GSS codes of the boroughs served, e.g. E09000007.")
     type = serializers.ChoiceField(choices=OrganisationType.choices)
 
     class Meta:
@@ -117,7 +138,7 @@ class OrganisationPermission(BasePermission):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return True
         if request.method == "DELETE":
-            return request.user.is_staff
+            return permissions.can_delete_organisation(request.user)
         return permissions.can_edit_organisation(request.user, obj)
 
 
@@ -154,9 +175,7 @@ class OrganisationViewSet(viewsets.ModelViewSet):
             raise_api_validation(exc)
 
     def perform_destroy(self, instance: Organisation) -> None:
-        group = instance.group
-        instance.delete()
-        group.delete()
+        services.organisation_delete(actor=self.request.user, organisation=instance)
 
 
 # Memberships -------------------------------------------------------------------------

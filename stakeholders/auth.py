@@ -34,3 +34,16 @@ class PersonalTokenScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "A personal API token from your profile page, sent as `Token <token>`.",
         }
+
+
+def axes_username(request, credentials: dict | None = None) -> str:  # type: ignore[no-untyped-def]
+    """The sign-in name django-axes counts failures against: the email, lower-cased.
+
+    Whatever form or field a sign-in comes through, `Me@Example.org` and `me@example.org`
+    share one failure count.
+    """
+    credentials = credentials or {}
+    name = credentials.get("email") or credentials.get("username")
+    if not name and request is not None:
+        name = request.POST.get("username") or request.POST.get("email")
+    return (name or "").strip().lower()

@@ -2,13 +2,45 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import password_validation
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from stakeholders.models import Area, AreaLevel, LivedExperience, Organisation, OrganisationType, Role
 
 
-class SignInForm(AuthenticationForm):
+class LockoutAwareAuthenticationMixin:
+    """Authenticate so that django-axes counts failures against the account signed in to.
+
+    axes reads the username from the credentials under AXES_USERNAME_FORM_FIELD, which
+    defaults to the user model's USERNAME_FIELD ("email"); Django's AuthenticationForm
+    passes it as `username`. Then every failure was recorded for username None: the real
+    account was never locked, and anyone's fifth failure behind one NAT address showed the
+    lockout page. Passing the address under both names works whichever field axes reads.
+    Lower-casing it makes Foo@ and foo@ (one account: sign-in is case-insensitive) share
+    one count, so changing case buys no extra guesses.
+    """
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip().lower()  # type: ignore[attr-defined]
+
+    def clean(self) -> dict:
+        username = self.cleaned_data.get("username")  # type: ignore[attr-defined]
+        password = self.cleaned_data.get("password")  # type: ignore[attr-defined]
+        if username is not None and password:
+            self.user_cache = authenticate(
+                self.request,  # type: ignore[attr-defined]
+                username=username,
+                email=username,
+                password=password,
+            )
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()  # type: ignore[attr-defined]
+            self.confirm_login_allowed(self.user_cache)  # type: ignore[attr-defined]
+        return self.cleaned_data  # type: ignore[attr-defined]
+
+
+class SignInForm(LockoutAwareAuthenticationMixin, AuthenticationForm):
     username = forms.EmailField(
         label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True})
     )
@@ -19,6 +51,10 @@ class SignInForm(AuthenticationForm):
         "invalid_login": "Enter a correct email address and password. Both may be case-sensitive.",
         "inactive": "This account is inactive.",
     }
+
+
+class StaffSignInForm(LockoutAwareAuthenticationMixin, AdminAuthenticationForm):
+    """The Django admin's sign-in, with the same lockout accounting as the portal's."""
 
 
 class SignUpForm(forms.Form):

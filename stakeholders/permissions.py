@@ -23,7 +23,8 @@ def _role_cache(user: AnyUser) -> dict[int, set[str]]:
     cache = getattr(user, "_lmh_roles", None)
     if cache is None:
         cache = {}
-        for org_id, role in Membership.objects.filter(user=user).values_list("organisation_id", "role"):
+        # order_by(): the model's default ordering would join users and organisations for nothing.
+        for org_id, role in Membership.objects.filter(user=user).order_by().values_list("organisation_id", "role"):
             cache.setdefault(org_id, set()).add(role)
         user._lmh_roles = cache  # type: ignore[union-attr]
     return cache
@@ -61,6 +62,10 @@ def can_edit_organisation(user: AnyUser, organisation: Organisation) -> bool:
 
 
 def can_create_organisation(user: AnyUser) -> bool:
+    return user.is_authenticated and user.is_staff
+
+
+def can_delete_organisation(user: AnyUser) -> bool:
     return user.is_authenticated and user.is_staff
 
 

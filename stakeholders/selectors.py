@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from stakeholders.models import Area, AreaLevel, Invitation, Membership, Organisation, User
 
@@ -15,7 +15,10 @@ def organisation_list(*, q: str = "", type: str = "", borough: str = "") -> Quer
     if type:
         qs = qs.filter(type=type)
     if borough:
-        qs = qs.filter(boroughs__code=borough)
+        # A subquery, not a join: filtering through the same join the count uses would make
+        # every organisation found look as if it served only that one borough.
+        served = Organisation.boroughs.through.objects.filter(organisation_id=OuterRef("pk"), area__code=borough)
+        qs = qs.filter(Exists(served))
     return qs.annotate(borough_count=Count("boroughs", distinct=True)).order_by("name")
 
 

@@ -81,6 +81,18 @@ def organisation_update(
     return organisation
 
 
+@transaction.atomic
+def organisation_delete(*, actor: User, organisation: Organisation) -> None:
+    """Delete an organisation, its memberships and invitations, and its auth group.
+
+    Permission: staff. The group goes last: the organisation protects it while it exists.
+    """
+    permissions.require(permissions.can_delete_organisation(actor))
+    group = organisation.group
+    organisation.delete()
+    group.delete()
+
+
 # Memberships -------------------------------------------------------------------------
 
 
@@ -114,12 +126,20 @@ def membership_add(
 
 
 def _last_admin(membership: Membership) -> bool:
-    return (
-        membership.role == Role.ORG_ADMIN
-        and not Membership.objects.filter(organisation=membership.organisation, role=Role.ORG_ADMIN)
-        .exclude(pk=membership.pk)
-        .exists()
+    """True when `membership` is its organisation's only admin role.
+
+    Locks the organisation's admin rows (call inside the writing transaction) so two
+    admins demoting each other at the same moment cannot both succeed and leave none.
+    """
+    if membership.role != Role.ORG_ADMIN:
+        return False
+    admins = (
+        Membership.objects.select_for_update()
+        .filter(organisation_id=membership.organisation_id, role=Role.ORG_ADMIN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
+    return not set(admins) - {membership.pk}
 
 
 @transaction.atomic
@@ -158,10 +178,17 @@ def invitation_signed_token(invitation: Invitation) -> str:
 
 
 def invitation_from_token(token: str) -> Invitation | None:
-    max_age = timedelta(days=settings.INVITATION_DAYS)
+    """The invitation a signed link points to, or None for a forged or garbled link.
+
+    The signature proves the link is ours; whether it is still open is the row's
+    business (`expires_at`, `status`), so an expired link can say it expired (410)
+    instead of looking like garbage (404).
+    """
     try:
-        pk = signing.loads(token, salt=INVITATION_SALT, max_age=max_age)
+        pk = signing.loads(token, salt=INVITATION_SALT)
     except signing.BadSignature:
+        return None
+    if not isinstance(pk, int):
         return None
     return Invitation.objects.select_related("organisation").filter(pk=pk).first()
 

@@ -5,6 +5,8 @@ Each cast member is a user with a logged-in test client available through `clien
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.test import Client
 
@@ -18,13 +20,26 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# One token per run: a test's node id is the same on every run, and a throttle count left
+# in the real Redis by a run a minute ago would otherwise still be there.
+RUN = uuid.uuid4().hex[:12]
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings, request):
     # Each test gets its own cache namespace in the real Redis, so throttles and
-    # cached pages never leak between tests or from the running portal.
+    # cached pages never leak between tests, runs, or from the running portal.
     settings.CACHES = {
-        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test:{request.node.nodeid}"},
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test:{RUN}:{request.node.nodeid}"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _lazy_whitenoise(settings):
+    # WhiteNoise scans every collected static file (thousands, with the Swagger and NHS.UK
+    # assets) whenever a test Client builds its middleware: about a second per test.
+    # Autorefresh mode looks a file up only when it is asked for, and serves the same bytes.
+    settings.WHITENOISE_AUTOREFRESH = True
 
 
 @pytest.fixture
