@@ -61,17 +61,26 @@ class SignUpForm(forms.Form):
     display_name = forms.CharField(
         label="Display name",
         max_length=80,
+        error_messages={
+            "required": "Enter a display name",
+            "max_length": "Display name must be 80 characters or fewer",
+        },
         help_text="Shown beside what you write. You can use a pseudonym.",
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
     email = forms.EmailField(
         label="Email address",
+        error_messages={
+            "required": "Enter your email address",
+            "invalid": "Enter an email address in the correct format, like name@example.com",
+        },
         help_text="We use this to sign you in and, if you choose, to tell you about replies. It is never shown.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password = forms.CharField(
         label="Create a password",
         strip=False,
+        error_messages={"required": "Create a password"},
         help_text="At least 10 characters. Avoid common words.",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )

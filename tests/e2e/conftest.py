@@ -1,0 +1,172 @@
+"""Real-browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+Static files are served the way production serves them: `collectstatic` (run by the test
+command) writes hashed, compressed copies to STATIC_ROOT and WhiteNoise's middleware serves
+them. pytest-django's own live server would answer /static/ from the source folders through
+the staticfiles finders instead, which knows nothing of the hashed names the pages ask for.
+
+One browser serves the whole session. Playwright's sync API marks its event loop as running
+in this thread after every call, and while that mark is set Django keeps a second, separate
+set of database connections for this thread (asgiref keys them by event-loop context). The
+test database's serialized copy, which `serialized_rollback` restores, lives only on the
+first set, and any other code that checks for a running loop would be misled too. So the mark
+is set only while a test uses the browser (from `context` set-up to tear-down) and cleared at
+every test boundary: pytest-django's database set-up and flush, and every test after the
+browser tests, see a plain synchronous thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connections
+from django.test.testcases import LiveServerThread
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+from londonmh.devenv import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def _no_static_handler(application):  # type: ignore[no-untyped-def]
+    # Every request, /static/ included, goes through the middleware stack, so WhiteNoise serves it.
+    return application
+
+
+class WhiteNoiseLiveServer(LiveServer):
+    """pytest-django's live server with static files left to WhiteNoise, as in production."""
+
+    def __init__(self, addr: str) -> None:
+        super().__init__(addr, start=False)
+        default = self.thread
+        self.thread = LiveServerThread(
+            default.host,
+            static_handler=_no_static_handler,
+            connections_override=default.connections_override,
+            port=default.port,
+        )
+        self.thread.daemon = True
+        self.start()
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        pytest.fail("Run collectstatic first (`python -m londonmh.devenv test` does).")
+    addr = request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    server = WhiteNoiseLiveServer(addr)
+    yield server
+    server.stop()
+
+
+class _PlaywrightLoop:
+    """Sets and clears Playwright's "event loop running" mark on this thread (see the module docstring)."""
+
+    loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def adopt(cls) -> None:
+        # Right after a Playwright call, the running loop is Playwright's.
+        cls.loop = asyncio.get_running_loop()
+        cls.leave()
+
+    @classmethod
+    def enter(cls) -> None:
+        # Playwright's next call expects its loop marked running, as its own calls leave it.
+        asyncio.events._set_running_loop(cls.loop)
+
+    @staticmethod
+    def leave() -> None:
+        # The connections Django opened for the loop's context would otherwise stay open.
+        connections.close_all()
+        asyncio.events._set_running_loop(None)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Browser tests need Chromium at {CHROMIUM} (apt-get install chromium).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        _PlaywrightLoop.adopt()
+        yield browser
+        _PlaywrightLoop.enter()
+        browser.close()
+    asyncio.events._set_running_loop(None)
+
+
+@pytest.fixture
+def context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserContext]:
+    _PlaywrightLoop.enter()
+    try:
+        # bypass_csp lets the test inject axe-core; the portal's own pages never need it.
+        context = browser.new_context(base_url=live_server.url, bypass_csp=True, locale="en-GB")
+        context.set_default_timeout(15_000)
+        # Nothing leaves the machine: the NHS.UK web fonts' host is refused and pages fall back to Arial.
+        context.route(lambda url: not url.startswith(live_server.url), lambda route: route.abort())
+        yield context
+        context.close()
+    finally:
+        _PlaywrightLoop.leave()
+
+
+@pytest.fixture
+def page(context: BrowserContext, live_server: LiveServer) -> Iterator[Page]:
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+
+    def check_response(response: Response) -> None:
+        if (
+            response.url.startswith(live_server.url)
+            and response.status >= 400
+            and response.request.resource_type != "document"
+        ):
+            problems.append(f"{response.status} for {response.url}")
+
+    def check_failure(request: Request) -> None:
+        # ERR_ABORTED: the page moved on (a click, a goto) before this request finished.
+        if request.url.startswith(live_server.url) and request.failure != "net::ERR_ABORTED":
+            problems.append(f"{request.failure} for {request.url}")
+
+    page.on("response", check_response)
+    page.on("requestfailed", check_failure)
+    yield page
+    # A missing asset (CSS, script, icon) or a script error fails the test that saw it.
+    assert problems == [], f"the browser saw problems: {problems}"
+
+
+def assert_accessible(page: Page) -> None:
+    """Run axe-core on the page for WCAG 2.2 A and AA and fail on any violation."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_SCRIPT))
+    results = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+        AXE_TAGS,
+    )
+    violations = results["violations"]
+    if violations:
+        lines = [f"{len(violations)} accessibility violation(s) on {page.url}:"]
+        for violation in violations:
+            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+            for node in violation["nodes"]:
+                lines.append(f"    {json.dumps(node['target'])}: {node['failureSummary']}".replace("\n", " "))
+        pytest.fail("\n".join(lines), pytrace=False)
