@@ -15,6 +15,7 @@ router.register("indicators", outcomes_api.IndicatorViewSet, basename="indicator
 router.register("populations", outcomes_api.PopulationViewSet, basename="population")
 router.register("outcome-values", outcomes_api.OutcomeValueViewSet, basename="outcome-value")
 router.register("submissions", outcomes_api.SubmissionViewSet, basename="submission")
+router.register("metrics", outcomes_api.MetricViewSet, basename="metric")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),

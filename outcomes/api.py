@@ -42,12 +42,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from londonmh.api import PROBLEM_CONTENT_TYPE
-from outcomes import ingest, permissions, services
+from outcomes import dashboards, ingest, permissions, services
 from outcomes.models import (
     PERIOD_PATTERNS,
     Door,
     Indicator,
     Measure,
+    Metric,
     OutcomeValue,
     PeriodType,
     Population,
@@ -56,8 +57,9 @@ from outcomes.models import (
     ValueStatus,
     parse_period,
 )
+from outcomes.statistics import COMPARISON_LABELS, Comparison
 from stakeholders.api import raise_api_validation
-from stakeholders.models import Organisation, User
+from stakeholders.models import AreaLevel, Organisation, User
 
 CSV_MEDIA_TYPE = "text/csv"
 JSON_MEDIA_TYPE = "application/json"
@@ -789,3 +791,90 @@ class SubmissionIssueList(generics.ListAPIView):
             return SubmissionIssue.objects.none()
         submission = permissions.get_submission_for_user_or_404(self.request.user, self.kwargs["submission_id"])
         return submission.issues.order_by(*self.ordering)
+
+
+# Metrics ---------------------------------------------------------------------------------
+
+
+class MetricFilter(django_filters.FilterSet):
+    indicator = django_filters.CharFilter(field_name="indicator__code", label="Indicator code")
+    area = django_filters.CharFilter(method="filter_area", label="Area GSS code, e.g. E09000007 (Camden)")
+    area_level = django_filters.ChoiceFilter(field_name="area__level", choices=AreaLevel.choices, label="Area level")
+    basis = django_filters.ChoiceFilter(
+        choices=Metric.Basis.choices,
+        label="approved (published figures, the default) or provisional (including values not yet approved)",
+    )
+    period_from = PeriodFilter(bound="from", label="Periods starting in or after: 2026-04, 2026-Q1, 2026 or a date")
+    period_to = PeriodFilter(bound="to", label="Periods starting in or before: 2026-04, 2026-Q1, 2026 or a date")
+
+    class Meta:
+        model = Metric
+        fields = ["indicator", "area", "area_level", "basis", "period_from", "period_to"]
+
+    def filter_area(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(area__code=value.strip().upper())
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("basis"):
+            queryset = queryset.filter(basis=Metric.Basis.APPROVED)
+        return queryset
+
+
+class MetricSerializer(serializers.Serializer):
+    """A metric under disclosure control (outcomes.dashboards): hidden figures are null."""
+
+    indicator = serializers.CharField(help_text="Indicator code.")
+    indicator_name = serializers.CharField()
+    area = serializers.CharField(help_text="GSS code of the borough, ICS sub-region or London.")
+    area_name = serializers.CharField()
+    # Not a ChoiceField: the areas API already names this choice set (LevelEnum) in the schema.
+    area_level = serializers.CharField(help_text="borough, sub_region or london.")
+    period = serializers.CharField(help_text="2026-04, 2026-Q1 or 2026, by the indicator's period type.")
+    period_start = serializers.DateField()
+    basis = serializers.ChoiceField(choices=Metric.Basis.choices)
+    provisional = serializers.BooleanField(help_text="Includes values not yet approved.")
+    numerator = serializers.IntegerField(
+        allow_null=True,
+        help_text="Rounded to the nearest 5; null when below 5 (suppressed) or not published (means).",
+    )
+    denominator = serializers.IntegerField(
+        allow_null=True, help_text="Rounded to the nearest 5; null when below 5 or not used by the measure."
+    )
+    value = serializers.FloatField(
+        allow_null=True, help_text="Percentage, rate per 100,000, count or mean; null when suppressed."
+    )
+    lower95 = serializers.FloatField(allow_null=True, help_text="Null when suppressed, and always for counts.")
+    upper95 = serializers.FloatField(allow_null=True)
+    lower998 = serializers.FloatField(allow_null=True)
+    upper998 = serializers.FloatField(allow_null=True)
+    suppressed = serializers.BooleanField(help_text="True when the value is hidden by disclosure control.")
+    comparison = serializers.ChoiceField(choices=[(c.value, COMPARISON_LABELS[c]) for c in Comparison])
+    comparison_label = serializers.CharField()
+    quintile = serializers.IntegerField(allow_null=True, help_text="Among boroughs: 1 best to 5 worst.")
+    providers = serializers.IntegerField(help_text="Provider organisations whose values are counted.")
+    computed_at = serializers.DateTimeField()
+
+
+@extend_schema_view(list=extend_schema(responses={200: MetricSerializer(many=True), **_problems(400)}))
+class MetricViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Pan-London metrics for every borough, ICS sub-region and London, as the public dashboards show
+    them: counts below 5 suppressed, other counts rounded to the nearest 5. Anonymous reads allowed
+    (throttled)."""
+
+    serializer_class = MetricSerializer
+    permission_classes = [AllowAny]
+    filter_backends = FILTER_AND_ORDER
+    filterset_class = MetricFilter
+    ordering_fields = ["period_start", "indicator__code", "area__name", "area__level"]
+    ordering = ["indicator__code", "period_start", "area__level", "area__name"]
+
+    def get_queryset(self) -> QuerySet[Metric]:
+        return Metric.objects.select_related("indicator", "area").order_by(*self.ordering)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        rows = [row.as_dict() for row in dashboards.public_metrics(page)]
+        for row in rows:
+            row.pop("not_for_publication")  # the API is public: no row is ever unsuppressed
+        return self.get_paginated_response(MetricSerializer(rows, many=True).data)

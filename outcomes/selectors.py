@@ -7,13 +7,14 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 
 from outcomes import permissions
 from outcomes.models import (
     PERIOD_PATTERNS,
     Indicator,
     Measure,
+    Metric,
     OutcomeValue,
     PeriodType,
     Population,
@@ -24,7 +25,7 @@ from outcomes.models import (
     period_label,
     previous_period,
 )
-from stakeholders.models import COMMISSIONER_TYPES, Area, Membership, Organisation, Role
+from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Membership, Organisation, Role
 
 AnyUser = permissions.AnyUser
 
@@ -293,3 +294,79 @@ def template_example(*, user: AnyUser, today: dt.date) -> list[str] | None:
         "60" if indicator.needs_denominator else "",
         "Example row: replace it with your figures",
     ]
+
+
+# Dashboards -----------------------------------------------------------------------------
+# Public dashboards read only Metric; disclosure control is applied by outcomes.dashboards.
+
+
+def london_series(*, indicator: Indicator, basis: str) -> QuerySet[Metric]:
+    """London's metric for every period of an indicator, oldest first (also: which periods have figures)."""
+    return (
+        Metric.objects.filter(indicator=indicator, basis=basis, area__level=AreaLevel.LONDON)
+        .select_related("indicator", "area")
+        .order_by("period_start")
+    )
+
+
+def cell_metrics(*, indicator: Indicator, period_start: dt.date, basis: str) -> QuerySet[Metric]:
+    """Every area's metric (London, sub-regions, boroughs) for one indicator and period."""
+    return Metric.objects.filter(indicator=indicator, period_start=period_start, basis=basis).select_related(
+        "indicator", "area"
+    )
+
+
+def area_series(*, indicator: Indicator, basis: str, area: Area | None) -> QuerySet[Metric]:
+    """London's metrics and (when given) one other area's, for every period of an indicator, oldest first."""
+    areas = Q(area__level=AreaLevel.LONDON)
+    if area is not None:
+        areas |= Q(area=area)
+    return (
+        Metric.objects.filter(areas, indicator=indicator, basis=basis)
+        .select_related("indicator", "area")
+        .order_by("period_start", "area__level")
+    )
+
+
+def tile_boroughs() -> QuerySet[Area]:
+    return Area.objects.boroughs().order_by("tile_row", "tile_col")
+
+
+def dashboard_areas() -> QuerySet[Area]:
+    """Areas a dashboard can be about: the sub-regions and the boroughs, sub-regions first."""
+    return Area.objects.exclude(level=AreaLevel.LONDON).order_by("-level", "name")
+
+
+def dashboard_area(*, code: str) -> QuerySet[Area]:
+    return Area.objects.exclude(level=AreaLevel.LONDON).filter(code=code.strip().upper())
+
+
+def area_profile(*, area: Area, basis: str) -> dict[str, Any]:
+    """Each indicator's latest period with figures, its metrics for the area and London, and the
+    range of unsuppressed borough values in that period. Three queries whatever the data size."""
+    latest = dict(
+        Metric.objects.filter(basis=basis, area__level=AreaLevel.LONDON, indicator__is_active=True)
+        .order_by()
+        .values_list("indicator_id")
+        .annotate(latest=Max("period_start"))
+    )
+    if not latest:
+        return {"latest": {}, "metrics": [], "ranges": {}}
+    cells = Q()
+    for indicator_id, period_start in latest.items():
+        cells |= Q(indicator_id=indicator_id, period_start=period_start)
+    metrics = list(
+        Metric.objects.filter(cells, basis=basis)
+        .filter(Q(area=area) | Q(area__level=AreaLevel.LONDON))
+        .select_related("indicator", "area")
+    )
+    ranges = {
+        row["indicator_id"]: (row["low"], row["high"])
+        for row in Metric.objects.filter(
+            cells, basis=basis, area__level=AreaLevel.BOROUGH, suppressed=False, value__isnull=False
+        )
+        .order_by()
+        .values("indicator_id")
+        .annotate(low=Min("value"), high=Max("value"))
+    }
+    return {"latest": latest, "metrics": metrics, "ranges": ranges}

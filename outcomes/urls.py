@@ -16,4 +16,7 @@ urlpatterns = [
     path("data/values/", views.value_list, name="value_list"),
     path("data/review/", views.review_queue, name="review_queue"),
     path("data/populations/", views.populations, name="populations"),
+    path("dashboards/", views.dashboard_overview, name="dashboard_overview"),
+    path("dashboards/indicators/<slug:code>/", views.dashboard_indicator, name="dashboard_indicator"),
+    path("dashboards/areas/<str:code>/", views.dashboard_area, name="dashboard_area"),
 ]

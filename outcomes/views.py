@@ -10,14 +10,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.html import json_script
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from outcomes import ingest, permissions, selectors, services
+from outcomes import dashboards, ingest, permissions, selectors, services
 from outcomes.forms import (
     REVIEW_ACTIONS,
     GridChoiceForm,
@@ -29,7 +31,17 @@ from outcomes.forms import (
     UploadForm,
     ValueFilterForm,
 )
-from outcomes.models import Door, Indicator, SubmissionIssue, ValueStatus, period_label, previous_period
+from outcomes.models import (
+    Door,
+    Indicator,
+    Metric,
+    SubmissionIssue,
+    ValueStatus,
+    parse_period,
+    period_label,
+    previous_period,
+)
+from stakeholders.models import AreaLevel
 
 CATALOGUE_PAGE_SIZE = 20
 SUBMISSIONS_PAGE_SIZE = 20
@@ -435,3 +447,197 @@ def populations(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{count:,} populations saved.")
             return redirect("populations")
     return render(request, "outcomes/populations.html", {"form": form, "table": selectors.population_table()})
+
+
+# Dashboards -----------------------------------------------------------------------------
+# Public pages reading only Metric, through outcomes.dashboards' disclosure control.
+
+TREND_PERIODS = 8
+
+
+def _basis(request: HttpRequest) -> str:
+    basis = request.GET.get("basis", "")
+    return basis if basis in Metric.Basis.values else Metric.Basis.APPROVED
+
+
+def _download(request: HttpRequest, name: str, header: list[str], csv_rows: Any, document: Any) -> HttpResponse | None:
+    """The ?format=csv or ?format=json answer of a dashboard, or None for the page itself."""
+    fmt = request.GET.get("format", "")
+    if fmt == "csv":
+        response = HttpResponse(dashboards.csv_text(header, csv_rows), content_type="text/csv; charset=utf-8")
+    elif fmt == "json":
+        response = HttpResponse(dashboards.json_text(document), content_type="application/json")
+    else:
+        return None
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+def _not_for_publication(response: HttpResponse, rows: list[dashboards.PublicMetric]) -> HttpResponse:
+    # Unsuppressed figures must not sit in a shared cache.
+    if any(r.not_for_publication for r in rows):
+        patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_GET
+def dashboard_overview(request: HttpRequest) -> HttpResponse:
+    basis = _basis(request)
+    indicators = list(selectors.active_indicators())
+    if not indicators:
+        return render(request, "dashboards/overview.html", {"indicator": None, "nav": "dashboards"})
+    code = request.GET.get("indicator") or indicators[0].code
+    indicator = next((i for i in indicators if i.code == code), None)
+    if indicator is None:
+        raise Http404("There is no such indicator.")
+    series = list(selectors.london_series(indicator=indicator, basis=basis))
+    periods = [m.period_start for m in series]
+    asked = request.GET.get("period", "")
+    wanted = parse_period(indicator.period_type, asked) if asked else None
+    period_start = wanted if wanted in periods else (periods[-1] if periods else None)
+    metrics = (
+        list(selectors.cell_metrics(indicator=indicator, period_start=period_start, basis=basis))
+        if period_start
+        else []
+    )
+    exact_ids = set(permissions.commissioned_boroughs(request.user).values_list("pk", flat=True))
+    rows = dashboards.public_metrics(metrics, unsuppressed_area_ids=exact_ids)
+    london = next((r for r in rows if r.area_level == AreaLevel.LONDON), None)
+    sub_regions = sorted((r for r in rows if r.area_level == AreaLevel.SUB_REGION), key=lambda r: r.area_name)
+    sort = request.GET.get("sort", "area")
+    boroughs = dashboards.sort_rows([r for r in rows if r.area_level == AreaLevel.BOROUGH], sort)
+    period = period_label(indicator.period_type, period_start) if period_start else ""
+
+    shown = ([london] if london else []) + sub_regions + boroughs
+    document = {
+        "indicator": indicator.code,
+        "indicator_name": indicator.name,
+        "period": period,
+        "basis": basis,
+        "provisional": basis == Metric.Basis.PROVISIONAL,
+        "computed_at": max((r.computed_at for r in shown), default=None),
+        "not_for_publication": any(r.not_for_publication for r in shown),
+        "rows": [dashboards.overview_json_row(r) for r in shown],
+    }
+    download = _download(
+        request,
+        f"london-{indicator.code}-{period}-{basis}",
+        dashboards.OVERVIEW_CSV_HEADER,
+        dashboards.overview_csv_rows(shown),
+        document,
+    )
+    if download is not None:
+        return _not_for_publication(download, shown)
+
+    by_area = {r.area_id: r for r in boroughs}
+    tiles = [(area, by_area.get(area.pk)) for area in selectors.tile_boroughs()] if period_start else []
+    form = dashboards.dashboard_form(
+        indicators=indicators,
+        periods=[period_label(indicator.period_type, p) for p in reversed(periods)],
+        initial={"indicator": indicator.code, "period": period, "basis": basis},
+    )
+    judged = indicator.polarity != "none"
+    response = render(
+        request,
+        "dashboards/overview.html",
+        {
+            "nav": "dashboards",
+            "form": form,
+            "indicator": indicator,
+            "basis": basis,
+            "period": period,
+            "period_missing": bool(asked) and wanted not in periods,
+            "asked_period": asked,
+            "london": london,
+            "sub_regions": sub_regions,
+            "boroughs": boroughs,
+            "tiles": tiles,
+            "trend": dashboards.public_metrics(series[-TREND_PERIODS:]),
+            "computed_at": document["computed_at"],
+            "not_for_publication": document["not_for_publication"],
+            "sort": sort if sort.lstrip("-") in dashboards.SORT_KEYS else "area",
+            "legend": dashboards.JUDGED_LEGEND if judged else dashboards.UNJUDGED_LEGEND,
+            "words": dashboards.COMPARISON_WORDS,
+            "labels": dashboards.COMPARISON_LABELS,
+        },
+    )
+    return _not_for_publication(response, shown)
+
+
+@require_GET
+def dashboard_indicator(request: HttpRequest, code: str) -> HttpResponse:
+    indicator = get_object_or_404(selectors.indicator_detail(code=code))
+    basis = _basis(request)
+    areas = list(selectors.dashboard_areas())
+    area_code = request.GET.get("area", "").strip().upper()
+    area = next((a for a in areas if a.code == area_code), None)
+    if area_code and area is None:
+        raise Http404("There is no such area.")
+    rows = dashboards.public_metrics(selectors.area_series(indicator=indicator, basis=basis, area=area))
+    london_rows = [r for r in rows if r.area_level == AreaLevel.LONDON]
+    area_rows = [r for r in rows if area is not None and r.area_id == area.pk]
+    labels = sorted({r.period for r in rows})
+    area_by_period = {r.period: r for r in area_rows}
+    london_by_period = {r.period: r for r in london_rows}
+    chart = {
+        "labels": labels,
+        "measure": indicator.measure,
+        "unit": indicator.unit,
+        "series": [{"name": "London", **dashboards.chart_series(london_rows, labels)}]
+        + ([{"name": area.name, **dashboards.chart_series(area_rows, labels)}] if area else []),
+    }
+    form = dashboards.dashboard_form(areas=areas, initial={"area": area.code if area else "", "basis": basis})
+    return render(
+        request,
+        "dashboards/indicator.html",
+        {
+            "nav": "dashboards",
+            "form": form,
+            "indicator": indicator,
+            "area": area,
+            "basis": basis,
+            "table": [(p, london_by_period.get(p), area_by_period.get(p)) for p in reversed(labels)],
+            "chart_data": json_script(chart, "dashboard-chart-data"),
+            "computed_at": max((r.computed_at for r in rows), default=None),
+        },
+    )
+
+
+@require_GET
+def dashboard_area(request: HttpRequest, code: str) -> HttpResponse:
+    area = get_object_or_404(selectors.dashboard_area(code=code))
+    basis = _basis(request)
+    indicators = list(selectors.active_indicators())
+    profile = selectors.area_profile(area=area, basis=basis)
+    rows = dashboards.profile_rows(indicators, profile["metrics"], profile["ranges"])
+    computed_at = max((m.computed_at for m in profile["metrics"]), default=None)
+    document = {
+        "area": area.code,
+        "area_name": area.name,
+        "area_level": area.level,
+        "basis": basis,
+        "provisional": basis == Metric.Basis.PROVISIONAL,
+        "computed_at": computed_at,
+        "rows": [dashboards.profile_json_row(r) for r in rows],
+    }
+    download = _download(
+        request,
+        f"profile-{area.code}-{basis}",
+        dashboards.PROFILE_CSV_HEADER,
+        dashboards.profile_csv_rows(rows, area, basis),
+        document,
+    )
+    if download is not None:
+        return download
+    return render(
+        request,
+        "dashboards/area.html",
+        {
+            "nav": "dashboards",
+            "form": dashboards.dashboard_form(initial={"basis": basis}),
+            "area": area,
+            "basis": basis,
+            "rows": rows,
+            "computed_at": computed_at,
+        },
+    )

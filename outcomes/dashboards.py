@@ -1,0 +1,544 @@
+"""Disclosure-controlled presentation of metrics: what the dashboards, downloads and API show.
+
+`Metric` rows hold unsuppressed figures. Every public output goes through `public_metrics`,
+which applies the rules of docs/statistics.md:
+
+- counts (numerators, denominators, and the value of a count indicator) below 5 are shown as
+  "*", others are rounded to the nearest 5, London's included;
+- values and limits of suppressed rows are hidden, and so are their comparison and quintile;
+- values are rounded to the places the pages show (one for percentages and rates, two for
+  means), computed from the unrounded figures;
+- a count indicator's confidence limits are not published: they are a function of the exact
+  count, so they would undo its rounding;
+- a mean's numerator (a sum of scores) is not published: with the mean it gives the exact
+  number of people.
+
+Commissioners see their own boroughs unsuppressed (`unsuppressed_area_ids`); those rows are
+flagged `not_for_publication` and every page, download and API answer that carries one says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django import forms
+
+from outcomes.models import Measure, Metric, period_label
+from outcomes.statistics import COMPARISON_LABELS, Comparison, disclose_count
+from stakeholders.models import AreaLevel
+
+# Decimal places a value is shown (and published) with, by measure.
+PLACES = {Measure.PROPORTION: 1, Measure.RATE: 1, Measure.MEAN: 2, Measure.COUNT: 0}
+
+# One or two words for a tile of the map; the table says it in full (COMPARISON_LABELS).
+COMPARISON_WORDS = {
+    Comparison.MUCH_BETTER: "Much better",
+    Comparison.BETTER: "Better",
+    Comparison.SIMILAR: "Similar",
+    Comparison.WORSE: "Worse",
+    Comparison.MUCH_WORSE: "Much worse",
+    Comparison.HIGHER: "Higher",
+    Comparison.LOWER: "Lower",
+    Comparison.MUCH_HIGHER: "Much higher",
+    Comparison.MUCH_LOWER: "Much lower",
+    Comparison.NOT_COMPARED: "Not compared",
+}
+# Best first, for sorting by comparison and for the legend.
+COMPARISON_ORDER = [
+    Comparison.MUCH_BETTER,
+    Comparison.BETTER,
+    Comparison.MUCH_HIGHER,
+    Comparison.HIGHER,
+    Comparison.SIMILAR,
+    Comparison.LOWER,
+    Comparison.MUCH_LOWER,
+    Comparison.WORSE,
+    Comparison.MUCH_WORSE,
+    Comparison.NOT_COMPARED,
+]
+JUDGED_LEGEND = [
+    Comparison.MUCH_BETTER,
+    Comparison.BETTER,
+    Comparison.SIMILAR,
+    Comparison.WORSE,
+    Comparison.MUCH_WORSE,
+    Comparison.NOT_COMPARED,
+]
+UNJUDGED_LEGEND = [
+    Comparison.MUCH_HIGHER,
+    Comparison.HIGHER,
+    Comparison.SIMILAR,
+    Comparison.LOWER,
+    Comparison.MUCH_LOWER,
+    Comparison.NOT_COMPARED,
+]
+SUPPRESSED_TEXT = "*"
+NOT_FOR_PUBLICATION = "Not for publication"
+
+
+def round_value(value: Decimal | None, measure: str) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(value).quantize(Decimal(1).scaleb(-PLACES[Measure(measure)]), rounding=ROUND_HALF_UP)
+
+
+def format_figure(value: Decimal | int | None, measure: str) -> str:
+    """A published figure as the pages write it: 52.3%, 1,234.5, 12.35, 1,235."""
+    if value is None:
+        return ""
+    places = PLACES[Measure(measure)]
+    text = f"{Decimal(value):,.{places}f}"
+    return text + "%" if measure == Measure.PROPORTION else text
+
+
+def _count(value: Decimal | int | None) -> int | None:
+    return None if value is None else int(Decimal(value).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class PublicMetric:
+    """One metric as it may be shown: None means hidden (suppressed, or not applicable)."""
+
+    indicator_code: str
+    indicator_name: str
+    measure: str
+    area_id: int
+    area_code: str
+    area_name: str
+    area_short_code: str
+    area_level: str
+    period_start: dt.date
+    period: str
+    basis: str
+    numerator: int | Decimal | None
+    denominator: int | None
+    value: Decimal | None
+    lower95: Decimal | None
+    upper95: Decimal | None
+    lower998: Decimal | None
+    upper998: Decimal | None
+    suppressed: bool
+    comparison: str
+    quintile: int | None
+    providers: int
+    computed_at: dt.datetime
+    not_for_publication: bool
+
+    @property
+    def provisional(self) -> bool:
+        return self.basis == Metric.Basis.PROVISIONAL
+
+    @property
+    def has_numerator(self) -> bool:
+        return self.measure != Measure.MEAN
+
+    @property
+    def has_denominator(self) -> bool:
+        return self.measure in (Measure.PROPORTION, Measure.MEAN)
+
+    @property
+    def numerator_text(self) -> str:
+        if not self.has_numerator:
+            return ""
+        return SUPPRESSED_TEXT if self.numerator is None else f"{self.numerator:,}"
+
+    @property
+    def denominator_text(self) -> str:
+        if not self.has_denominator:
+            return ""
+        return SUPPRESSED_TEXT if self.denominator is None else f"{self.denominator:,}"
+
+    @property
+    def value_text(self) -> str:
+        return SUPPRESSED_TEXT if self.value is None else format_figure(self.value, self.measure)
+
+    @property
+    def limits_text(self) -> str:
+        if self.lower95 is None or self.upper95 is None:
+            return ""
+        return f"{format_figure(self.lower95, self.measure)} to {format_figure(self.upper95, self.measure)}"
+
+    @property
+    def comparison_label(self) -> str:
+        return COMPARISON_LABELS.get(Comparison(self.comparison), "Not compared")
+
+    @property
+    def comparison_word(self) -> str:
+        if self.suppressed:
+            return SUPPRESSED_TEXT
+        return COMPARISON_WORDS.get(Comparison(self.comparison), "Not compared")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The machine-readable row (JSON downloads and the API): numbers, None when hidden."""
+        return {
+            "indicator": self.indicator_code,
+            "indicator_name": self.indicator_name,
+            "area": self.area_code,
+            "area_name": self.area_name,
+            "area_level": self.area_level,
+            "period": self.period,
+            "period_start": self.period_start,
+            "basis": self.basis,
+            "provisional": self.provisional,
+            "numerator": self.numerator if self.has_numerator else None,
+            "denominator": self.denominator if self.has_denominator else None,
+            "value": self.value,
+            "lower95": self.lower95,
+            "upper95": self.upper95,
+            "lower998": self.lower998,
+            "upper998": self.upper998,
+            "suppressed": self.suppressed,
+            "comparison": self.comparison,
+            "comparison_label": self.comparison_label,
+            "quintile": self.quintile,
+            "providers": self.providers,
+            "not_for_publication": self.not_for_publication,
+            "computed_at": self.computed_at,
+        }
+
+
+def public_metric(metric: Metric, *, exact: bool = False) -> PublicMetric:
+    """One metric row under disclosure control; `exact` shows it unsuppressed (not for publication).
+
+    Needs `metric.indicator` and `metric.area` loaded (select_related).
+    """
+    indicator, area = metric.indicator, metric.area
+    measure = indicator.measure
+    exact = exact and area.level == AreaLevel.BOROUGH
+    if exact:
+        numerator = metric.numerator if measure == Measure.MEAN else _count(metric.numerator)
+        denominator = metric.denominator
+        hidden = False
+    else:
+        numerator = None if measure == Measure.MEAN else disclose_count(_count(metric.numerator)).value
+        denominator = disclose_count(metric.denominator).value
+        hidden = metric.suppressed
+    if measure == Measure.COUNT and not exact:
+        # The value of a count is the count: rounded like one, and its limits would undo that.
+        value = None if hidden or numerator is None else Decimal(numerator)
+        limits: list[Decimal | None] = [None] * 4
+    else:
+        value = None if hidden else round_value(metric.value, measure)
+        raw = [metric.lower95, metric.upper95, metric.lower998, metric.upper998]
+        limits = [None if hidden else round_value(limit, measure) for limit in raw]
+    suppressed = hidden or (value is None and metric.value is not None)
+    return PublicMetric(
+        indicator_code=indicator.code,
+        indicator_name=indicator.name,
+        measure=measure,
+        area_id=area.pk,
+        area_code=area.code,
+        area_name=area.name,
+        area_short_code=area.short_code,
+        area_level=area.level,
+        period_start=metric.period_start,
+        period=period_label(indicator.period_type, metric.period_start),
+        basis=metric.basis,
+        numerator=numerator,
+        denominator=denominator if measure in (Measure.PROPORTION, Measure.MEAN) else None,
+        value=value,
+        lower95=limits[0],
+        upper95=limits[1],
+        lower998=limits[2],
+        upper998=limits[3],
+        suppressed=suppressed,
+        comparison=Comparison.NOT_COMPARED if suppressed else metric.comparison,
+        quintile=None if suppressed else metric.quintile,
+        providers=metric.providers,
+        computed_at=metric.computed_at,
+        not_for_publication=exact,
+    )
+
+
+def public_metrics(metrics: Iterable[Metric], *, unsuppressed_area_ids: Collection[int] = ()) -> list[PublicMetric]:
+    """Metric rows into public rows; boroughs in `unsuppressed_area_ids` unsuppressed and flagged."""
+    return [public_metric(m, exact=m.area_id in unsuppressed_area_ids) for m in metrics]
+
+
+# Sorting the overview table ------------------------------------------------------------
+
+SORT_KEYS = ("area", "value", "comparison", "quintile")
+
+
+def sort_rows(rows: Sequence[PublicMetric], sort: str) -> list[PublicMetric]:
+    """Rows sorted by area, value, comparison or quintile ("-" first for descending); hidden values last."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in SORT_KEYS:
+        key, descending = "area", False
+
+    def field(row: PublicMetric) -> Any:
+        if key == "value":
+            return row.value
+        if key == "comparison":
+            return None if row.suppressed else COMPARISON_ORDER.index(Comparison(row.comparison))
+        if key == "quintile":
+            return row.quintile
+        return row.area_name
+
+    present = sorted((r for r in rows if field(r) is not None), key=lambda r: (field(r), r.area_name))
+    if descending:
+        present.reverse()
+    missing = sorted((r for r in rows if field(r) is None), key=lambda r: r.area_name)
+    return present + missing
+
+
+# Downloads -------------------------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A cell a spreadsheet will not run: text starting with = + - @ (or tab, CR) gets a leading apostrophe."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([csv_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([csv_cell(cell) for cell in row])
+    return out.getvalue()
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_text(document: Any) -> str:
+    return json.dumps(document, default=json_default, indent=2)
+
+
+# The overview's rows as a download: the same cells the tables show, with "*" for a hidden count.
+OVERVIEW_CSV_HEADER = [
+    "indicator",
+    "indicator_name",
+    "period",
+    "basis",
+    "area_code",
+    "area_name",
+    "area_level",
+    "numerator",
+    "denominator",
+    "value",
+    "lower95",
+    "upper95",
+    "comparison",
+    "quintile",
+    "not_for_publication",
+    "computed_at",
+]
+
+
+def _plain(value: Decimal | int | None, shown: bool = True) -> str:
+    if not shown:
+        return ""
+    return SUPPRESSED_TEXT if value is None else str(value)
+
+
+def overview_csv_rows(rows: Iterable[PublicMetric]) -> Iterable[list[Any]]:
+    for r in rows:
+        yield [
+            r.indicator_code,
+            r.indicator_name,
+            r.period,
+            r.basis,
+            r.area_code,
+            r.area_name,
+            r.area_level,
+            _plain(r.numerator, r.has_numerator),
+            _plain(r.denominator, r.has_denominator),
+            _plain(r.value),
+            r.lower95,
+            r.upper95,
+            r.comparison_label,
+            r.quintile,
+            r.not_for_publication,
+            r.computed_at,
+        ]
+
+
+def overview_json_row(row: PublicMetric) -> dict[str, Any]:
+    data = row.as_dict()
+    for name in ("indicator", "indicator_name", "period", "basis", "provisional", "lower998", "upper998"):
+        data.pop(name)
+    return data
+
+
+# Borough (or ICS) profile ----------------------------------------------------------------
+
+
+def public_range(low: Decimal | None, high: Decimal | None, measure: str) -> tuple[Decimal | int | None, ...]:
+    """The range of unsuppressed borough values as published (counts rounded to 5)."""
+    if low is None or high is None:
+        return (None, None)
+    if measure == Measure.COUNT:
+        return (disclose_count(_count(low)).value, disclose_count(_count(high)).value)
+    return (round_value(low, measure), round_value(high, measure))
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    indicator: Any  # outcomes.models.Indicator
+    area: PublicMetric | None
+    london: PublicMetric | None
+    range_low: Decimal | int | None
+    range_high: Decimal | int | None
+
+    @property
+    def period(self) -> str:
+        row = self.area or self.london
+        return row.period if row else ""
+
+    @property
+    def range_text(self) -> str:
+        if self.range_low is None or self.range_high is None:
+            return ""
+        measure = self.indicator.measure
+        return f"{format_figure(self.range_low, measure)} to {format_figure(self.range_high, measure)}"
+
+
+def profile_rows(indicators: Iterable[Any], metrics: Iterable[Metric], ranges: dict[int, tuple]) -> list[ProfileRow]:
+    """One row per indicator: the area's and London's public figures in its latest period, and the range."""
+    area_rows: dict[str, PublicMetric] = {}
+    london_rows: dict[str, PublicMetric] = {}
+    for row in public_metrics(metrics):
+        (london_rows if row.area_level == AreaLevel.LONDON else area_rows)[row.indicator_code] = row
+    result = []
+    for indicator in indicators:
+        low, high = public_range(*ranges.get(indicator.pk, (None, None)), indicator.measure)
+        result.append(
+            ProfileRow(
+                indicator=indicator,
+                area=area_rows.get(indicator.code),
+                london=london_rows.get(indicator.code),
+                range_low=low,
+                range_high=high,
+            )
+        )
+    return result
+
+
+PROFILE_CSV_HEADER = [
+    "indicator",
+    "indicator_name",
+    "period",
+    "basis",
+    "area_code",
+    "area_name",
+    "value",
+    "lower95",
+    "upper95",
+    "london_value",
+    "borough_range_low",
+    "borough_range_high",
+    "comparison",
+    "quintile",
+    "computed_at",
+]
+
+
+def profile_csv_rows(rows: Iterable[ProfileRow], area: Any, basis: str) -> Iterable[list[Any]]:
+    for r in rows:
+        a, ldn = r.area, r.london
+        yield [
+            r.indicator.code,
+            r.indicator.name,
+            r.period,
+            basis,
+            area.code,
+            area.name,
+            _plain(a.value) if a else "",
+            a.lower95 if a else None,
+            a.upper95 if a else None,
+            _plain(ldn.value) if ldn else "",
+            r.range_low,
+            r.range_high,
+            a.comparison_label if a else "",
+            a.quintile if a else None,
+            a.computed_at if a else None,
+        ]
+
+
+def profile_json_row(r: ProfileRow) -> dict[str, Any]:
+    a, ldn = r.area, r.london
+    return {
+        "indicator": r.indicator.code,
+        "indicator_name": r.indicator.name,
+        "period": r.period,
+        "value": a.value if a else None,
+        "lower95": a.lower95 if a else None,
+        "upper95": a.upper95 if a else None,
+        "suppressed": a.suppressed if a else None,
+        "london_value": ldn.value if ldn else None,
+        "borough_range_low": r.range_low,
+        "borough_range_high": r.range_high,
+        "comparison": a.comparison if a else None,
+        "comparison_label": a.comparison_label if a else None,
+        "quintile": a.quintile if a else None,
+        "computed_at": a.computed_at if a else None,
+    }
+
+
+# Chart data (indicator page) -------------------------------------------------------------
+
+
+def chart_series(rows: Sequence[PublicMetric], labels: Sequence[str]) -> dict[str, list[float | None]]:
+    """One area's values and 95% limits aligned to `labels` (None where there is no figure)."""
+    by_period = {r.period: r for r in rows}
+
+    def number(value: Decimal | None) -> float | None:
+        return None if value is None else float(value)
+
+    return {
+        "value": [number(by_period[p].value) if p in by_period else None for p in labels],
+        "lower": [number(by_period[p].lower95) if p in by_period else None for p in labels],
+        "upper": [number(by_period[p].upper95) if p in by_period else None for p in labels],
+    }
+
+
+# Forms -----------------------------------------------------------------------------------
+
+
+def dashboard_form(
+    *, indicators: Sequence[Any] = (), periods: Sequence[str] = (), areas: Sequence[Any] = (), initial: dict
+) -> Any:
+    """The GET form of a dashboard: indicator, period, area and basis, as far as the page uses them."""
+    fields: dict[str, forms.Field] = {}
+    if indicators:
+        fields["indicator"] = forms.ChoiceField(label="Indicator", choices=[(i.code, i.name) for i in indicators])
+    if periods:
+        fields["period"] = forms.ChoiceField(label="Period", choices=[(p, p) for p in periods], required=False)
+    if areas:
+        fields["area"] = forms.ChoiceField(
+            label="Compare with",
+            choices=[("", "London only"), *((a.code, a.name) for a in areas)],
+            required=False,
+        )
+    fields["basis"] = forms.ChoiceField(
+        label="Figures",
+        choices=Metric.Basis.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    form_class = type("DashboardForm", (forms.Form,), fields)
+    return form_class(initial=initial)
