@@ -278,9 +278,12 @@ REVIEW_TRANSITIONS: dict[str, set[str]] = {
 
 
 @pghistory.track(
+    # Each change records the row as it was before it (row=Old): with the current row in the
+    # table, every version is kept, although inserts (millions, by bulk import) are not tracked.
     pghistory.UpdateEvent(
         "changed",
         condition=pghistory.AnyChange("numerator", "denominator", "status", "note", "query_message"),
+        row=pghistory.Old,
     ),
     pghistory.DeleteEvent("deleted"),
 )
@@ -288,24 +291,52 @@ class OutcomeValue(models.Model):
     """One provider's figure for one indicator, borough and period.
 
     The natural key (organisation, indicator, borough, period_start) is unique; imports
-    upsert on it. History (pghistory) records every change after the first insert; the
-    insert itself is recorded by the submission that made it. Who submitted is the
-    submission's `submitted_by`, so a bulk import writes no per-row user column.
+    upsert on it. History (pghistory) records, at every change, the version it replaces.
+    Who submitted is the submission's `submitted_by`, so a bulk import writes no per-row
+    user column.
+
+    The foreign keys have no database constraint: per-row foreign-key triggers cost more than
+    all the rest of a large import (docs/performance.md). The import resolves every id by a
+    join to its table in the writing transaction, reviews set the reviewer from the signed-in
+    user, and Django's PROTECT (with indicators retired, never deleted) keeps the referenced
+    rows. Organisation and indicator need no index of their own: the natural key and
+    value_by_cell lead with them.
     """
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="outcome_values")
-    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="values")
-    borough = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="outcome_values")
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="outcome_values",
+        db_constraint=False,
+        db_index=False,
+    )
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.PROTECT, related_name="values", db_constraint=False, db_index=False
+    )
+    borough = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="outcome_values", db_constraint=False)
     period_start = models.DateField()
     numerator = models.DecimalField(max_digits=18, decimal_places=4)
     denominator = models.BigIntegerField(null=True, blank=True)
     note = models.CharField(max_length=1000, blank=True, default="")
     status = models.CharField(max_length=10, choices=ValueStatus.choices, default=ValueStatus.SUBMITTED)
     query_message = models.TextField(blank=True, default="")
-    submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="+", help_text="Last change.")
+    submission = models.ForeignKey(
+        Submission,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Last change.",
+        db_constraint=False,
+        db_index=False,
+    )
     submitted_at = models.DateTimeField()
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # indexed where set only (Meta.indexes): imports write NULL
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
 
@@ -320,7 +351,10 @@ class OutcomeValue(models.Model):
                 name="outcome_value_positive_denominator", condition=Q(denominator__isnull=True) | Q(denominator__gt=0)
             ),
         ]
-        indexes = [models.Index(fields=["indicator", "period_start"], name="value_by_cell")]
+        indexes = [
+            models.Index(fields=["indicator", "period_start"], name="value_by_cell"),
+            models.Index(fields=["reviewed_by"], name="value_reviewed_by", condition=Q(reviewed_by__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.indicator.code} {self.borough.short_code} {self.period_start}: {self.numerator}"

@@ -10,7 +10,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from outcomes import ingest, permissions
@@ -156,6 +156,11 @@ def submission_create(
         ingest.drop_staging(submission.pk)
         ingest.record_file_problem(submission, problem)
         return submission
+    except Exception:
+        # An unexpected failure while staging: record it as failed (never leave it queued).
+        logger.exception("staging submission %s failed", submission.pk)
+        submission_mark_failed(submission_id=submission.pk, reason="The file could not be read; nothing was saved.")
+        raise
     submission.total_rows = staged.total_rows
     submission.size_bytes = staged.size_bytes
     submission.checksum = staged.checksum
@@ -224,8 +229,7 @@ def submission_process(*, submission_id: int) -> Submission | None:
             )
         submission.save()
         _cells_changed(counts.cells)
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS lmh_resolved")
+        ingest.drop_work_tables()
         ingest.drop_staging(submission.pk)
     return submission
 
