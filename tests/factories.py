@@ -8,6 +8,8 @@ from django.contrib.auth.models import Group
 from stakeholders.models import Area, AreaLevel, Membership, Organisation, OrganisationType, Role, User
 
 TEST_PASSWORD = "a-long-test-password-42"
+# GSS codes of boroughs the tests use often.
+CAMDEN, ISLINGTON, LAMBETH = "E09000007", "E09000019", "E09000022"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -22,27 +22,15 @@ from outcomes.models import (
     ValueStatus,
 )
 from stakeholders.models import Area, AreaLevel, OrganisationType, Role
-from tests.factories import MembershipFactory, OrganisationFactory, UserFactory
+from tests.factories import CAMDEN, LAMBETH, MembershipFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-CAMDEN, ISLINGTON, LAMBETH = "E09000007", "E09000019", "E09000022"
 PROBLEM = "application/problem+json"
 CSV_HEADER = "indicator_code,borough_code,period,numerator,denominator,note\n"
 
 
 # Fixtures and helpers --------------------------------------------------------------------
-
-
-@pytest.fixture
-def recovery(db):
-    return Indicator.objects.create(
-        code="test-recovery",
-        name="Recovery rate (test)",
-        definition="Share of people finishing treatment who recovered.",
-        measure=Measure.PROPORTION,
-        period_type=PeriodType.MONTH,
-    )
 
 
 @pytest.fixture

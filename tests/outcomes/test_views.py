@@ -23,29 +23,15 @@ from outcomes.models import (
     ValueStatus,
 )
 from stakeholders.models import Area, AreaLevel, Role
-from tests.factories import MembershipFactory
+from tests.factories import CAMDEN, ISLINGTON, LAMBETH, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
-CAMDEN, ISLINGTON, LAMBETH = "E09000007", "E09000019", "E09000022"
 HEADER = "indicator_code,borough_code,period,numerator,denominator,note"
 SIGN_IN = "/account/sign-in/"
 
 
 # Fixtures and helpers --------------------------------------------------------------------
-
-
-@pytest.fixture
-def recovery(db):
-    return Indicator.objects.create(
-        code="test-recovery",
-        name="Recovery rate (test)",
-        definition="Share of people finishing treatment who recovered.",
-        numerator_definition="People who recovered",
-        denominator_definition="People who finished treatment",
-        measure=Measure.PROPORTION,
-        period_type=PeriodType.MONTH,
-    )
 
 
 @pytest.fixture

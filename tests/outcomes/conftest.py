@@ -1,0 +1,21 @@
+"""Shared pieces of the outcomes tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from outcomes.models import Indicator, Measure, PeriodType
+
+
+@pytest.fixture
+def recovery(db):
+    """A monthly proportion, like NHS Talking Therapies recovery."""
+    return Indicator.objects.create(
+        code="test-recovery",
+        name="Recovery rate (test)",
+        definition="Share of people finishing treatment who recovered.",
+        numerator_definition="People who recovered",
+        denominator_definition="People who finished treatment",
+        measure=Measure.PROPORTION,
+        period_type=PeriodType.MONTH,
+    )
