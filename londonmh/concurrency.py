@@ -1,0 +1,158 @@
+"""Optimistic concurrency for versioned records (plans, actions, contracts, measures).
+
+A versioned model carries an integer ``version``. Every write says which version it
+was based on; the write is a compare-and-set ``UPDATE ... WHERE version = expected``
+that bumps the version, so of two people saving from the same version exactly one
+wins and the other gets :class:`StaleEdit` (never a silent overwrite).
+
+Browser forms carry the version in a hidden field; on :class:`StaleEdit` the view
+shows the conflict page (``templates/includes/conflict.html``) built from
+:func:`conflict_rows`. API writes carry the version in ``If-Match`` with the ETag
+from a GET: :func:`expected_version_from_request` answers 428 when it is missing and
+412 when it does not parse; a stale version becomes 412 via :class:`StaleEdit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.db.models import F
+from rest_framework import exceptions, status
+
+
+class Versioned(models.Model):
+    """Abstract base: a version number bumped by every successful write."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class StaleEdit(Exception):
+    """The record changed since the version the writer started from."""
+
+    def __init__(self, current: models.Model, expected_version: int) -> None:
+        self.current = current
+        self.expected_version = expected_version
+        super().__init__(
+            f"{current._meta.verbose_name} was changed by someone else "
+            f"(you edited version {expected_version}, it is now version {current.version})."
+        )
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = 428
+    default_detail = "This write needs an If-Match header with the ETag from your last GET of this resource."
+    default_code = "precondition-required"
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The resource has changed since your ETag; GET it again and re-apply your change."
+    default_code = "precondition-failed"
+
+
+def update_versioned(instance: Versioned, *, expected_version: int, values: Mapping[str, Any]) -> Versioned:
+    """Write ``values`` to ``instance`` if it is still at ``expected_version``; bump the version.
+
+    One compare-and-set UPDATE, so it is safe under concurrent writers without holding
+    locks across the user's think time. Raises StaleEdit (with the current row) when
+    another write got there first. Callers validate (``full_clean``) before calling.
+    Returns the refreshed instance.
+    """
+    model = type(instance)
+    updated = model._default_manager.filter(pk=instance.pk, version=expected_version).update(
+        **values, version=F("version") + 1
+    )
+    if not updated:
+        current = model._default_manager.get(pk=instance.pk)
+        raise StaleEdit(current, expected_version)
+    for name, value in values.items():
+        setattr(instance, name, value)
+    instance.version = expected_version + 1
+    return instance
+
+
+def etag_for(instance: Versioned) -> str:
+    """The strong ETag of a versioned record's representation."""
+    return f'"v{instance.version}"'
+
+
+def expected_version_from_request(request) -> int:
+    """The version an API write is based on, from its If-Match header (428 if absent, 412 if unusable)."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header:
+        raise PreconditionRequired()
+    tag = header.split(",")[0].strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    tag = tag.strip('"')
+    if not tag.startswith("v") or not tag[1:].isdigit():
+        raise PreconditionFailed('If-Match does not hold an ETag this API issued (they look like "v3").')
+    return int(tag[1:])
+
+
+def raise_precondition_failed(exc: StaleEdit) -> None:
+    """Turn a StaleEdit in an API view into 412 with the current ETag in the message."""
+    raise PreconditionFailed(f"{exc} The current ETag is {etag_for(exc.current)}.") from exc
+
+
+@dataclass(frozen=True)
+class ConflictRow:
+    label: str
+    yours: str
+    theirs: str
+    differs: bool
+
+
+def conflict_rows(form, current: models.Model, fields: Iterable[str] | None = None) -> list[ConflictRow]:
+    """Side-by-side rows for the conflict page: your submitted value against the stored one.
+
+    ``form`` is the bound form the user submitted (its ``cleaned_data`` when valid, else raw
+    data); ``current`` is the record as it is now.
+    """
+    data = getattr(form, "cleaned_data", None) or {}
+    rows = []
+    for name in fields or form.fields:
+        if name == "version":
+            continue
+        field = form.fields[name]
+        yours = data.get(name, form.data.get(form.add_prefix(name), ""))
+        theirs = getattr(current, name, "")
+        if hasattr(theirs, "all"):  # many-to-many manager
+            theirs = list(theirs.all())
+        rows.append(
+            ConflictRow(
+                label=str(field.label or name.replace("_", " ").capitalize()),
+                yours=_display(yours),
+                theirs=_display(theirs),
+                differs=_display(yours) != _display(theirs),
+            )
+        )
+    return rows
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple | set) or (hasattr(value, "__iter__") and not isinstance(value, str | bytes)):
+        return ", ".join(sorted(str(v) for v in value))
+    return str(value)
+
+
+__all__ = [
+    "ConflictRow",
+    "PreconditionFailed",
+    "PreconditionRequired",
+    "StaleEdit",
+    "Versioned",
+    "conflict_rows",
+    "etag_for",
+    "expected_version_from_request",
+    "raise_precondition_failed",
+    "update_versioned",
+]
