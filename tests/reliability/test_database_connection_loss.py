@@ -9,9 +9,14 @@ connection would.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -85,19 +90,53 @@ def test_a_request_whose_connection_is_killed_fails_whole_and_the_retry_succeeds
     assert OutcomeValue.objects.filter(indicator__code="rel-recovery").count() == 6
 
 
-def test_a_connection_dropped_between_requests_is_replaced_without_an_error(live_server):
-    # A real server thread (the test client switches off Django's per-request connection checks).
+@pytest.fixture
+def gunicorn_url(transactional_db, tmp_path):
+    """The portal under gunicorn (one sync worker, persistent connections) on the test database."""
+    from tests.conftest import _database_url
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": _database_url(connection.settings_dict), "CONN_MAX_AGE": "600"}
+    log = (tmp_path / "gunicorn.log").open("w")
+    proc = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+        [sys.executable, "-m", "gunicorn", "londonmh.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}/health/", timeout=2).close()  # noqa: S310 - our server
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError((tmp_path / "gunicorn.log").read_text())
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def test_a_connection_dropped_between_requests_is_replaced_without_an_error(gunicorn_url):
     def health() -> int:
-        with urllib.request.urlopen(f"{live_server.url}/health/", timeout=10) as response:  # noqa: S310 - our server
+        with urllib.request.urlopen(f"{gunicorn_url}/health/", timeout=10) as response:  # noqa: S310 - our server
             return response.status
 
     assert health() == 200
-    # Kill every other connection to the database (the server's included), as a failover would.
+    # Kill the web process's persistent connection (every other connection to the test
+    # database), as a failover or an idle-connection reaper would.
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-        assert cursor.fetchone()[0] >= 1
-    # CONN_HEALTH_CHECKS: the next request finds its persistent connection dead and reconnects.
+        assert cursor.fetchone()[0] == 1
+    # CONN_HEALTH_CHECKS: the next request finds its connection dead and reconnects.
     assert health() == 200
