@@ -4,7 +4,6 @@ these look at real responses."""
 
 from __future__ import annotations
 
-
 import pytest
 from django.test import Client
 from django.utils import timezone
