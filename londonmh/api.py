@@ -107,4 +107,58 @@ def problem_response(request: HttpRequest, status_code: int, detail: str) -> Jso
     return JsonResponse(problem(status_code, detail), status=status_code, content_type=PROBLEM_CONTENT_TYPE)
 
 
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "description": "An RFC 9457 problem document.",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string", "nullable": True},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+                "required": ["field", "code", "message"],
+            },
+        },
+    },
+    "required": ["type", "title", "status", "detail"],
+}
+
+# Answers any operation can give, whatever its view documents for success.
+_ALWAYS = (401, 403, 404, 406, 429)
+_WITH_INPUT = (400,)
+_WITH_BODY = (400, 413, 415)
+
+
+def problem_responses_hook(result: dict, generator: Any, request: Any, public: bool) -> dict:
+    """drf-spectacular postprocessing: document the problem responses of every operation.
+
+    Views document their successes (and their own special errors, e.g. 412/428 for
+    versioned writes); the errors every endpoint shares are added here, so clients and the
+    schemathesis run (tests/api/test_fuzz.py) know every status the API may answer.
+    """
+    result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    content = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            codes = set(_ALWAYS)
+            if operation.get("parameters"):
+                codes.update(_WITH_INPUT)
+            if operation.get("requestBody"):
+                codes.update(_WITH_BODY)
+            responses = operation.setdefault("responses", {})
+            for code in sorted(codes):
+                responses.setdefault(str(code), {"description": _TITLES.get(code, "Error"), "content": content})
+    return result
+
+
 __all__ = ["StandardPagination", "problem", "problem_exception_handler", "problem_response", "status"]

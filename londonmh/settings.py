@@ -281,6 +281,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Several models have a `status`; name their enums so the schema needs no guessed names.
     "ENUM_NAME_OVERRIDES": {"SubmissionStatusEnum": "outcomes.models.Submission.Status"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "londonmh.api.problem_responses_hook",
+    ],
 }
 # Personal API tokens: django-rest-knox stores only a hash; our model adds a name.
 KNOX_TOKEN_MODEL = "stakeholders.ApiToken"

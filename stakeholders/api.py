@@ -27,7 +27,7 @@ def raise_api_validation(exc: DjangoValidationError) -> None:
 
 
 class AreaSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     url = serializers.HyperlinkedIdentityField(view_name="area-detail", lookup_field="code")
 
     class Meta:
