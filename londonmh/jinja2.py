@@ -112,7 +112,14 @@ def form_field(bound: forms.BoundField, **overrides: Any) -> Markup:
         ]
         macro = _macro("select", "select")
     elif isinstance(widget, forms.FileInput):
-        macro = _macro("fileUpload", "file-upload")
+        # The browser's own file input, not NHS.UK's enhanced drop zone: once its script runs,
+        # the drop-zone button's accessible name does not contain its visible text (axe
+        # label-content-name-mismatch, WCAG 2.5.3), while the native control passes.
+        params["type"] = "file"
+        params["classes"] = "nhsuk-u-width-full lmh-file-input"
+        if "accept" in widget.attrs:
+            params.setdefault("attributes", {})["accept"] = widget.attrs["accept"]
+        macro = _macro("input", "input")
     else:
         value = bound.value()
         params["value"] = "" if value is None or isinstance(widget, forms.PasswordInput) else str(value)

@@ -1,0 +1,122 @@
+"""A crawl of the demo site as each kind of user: every page reachable by links passes axe-core
+(WCAG 2.2 A and AA), answers 200, and every form that posts carries a CSRF token.
+
+The crawl follows same-site links from the home page and the user's own pages. To stay
+bounded it visits PER_ROUTE page of each URL pattern per role (one organisation's page is
+built as every other's) and MAX_PAGES in all per role. Downloads, the admin, the API
+and sign-out are not pages to crawl.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.management import call_command
+from django.urls import Resolver404, resolve
+from playwright.sync_api import Page
+
+from stakeholders.demo import DEMO_EMAIL_DOMAIN
+from stakeholders.models import User
+from tests.e2e.conftest import assert_accessible
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+PER_ROUTE = 1
+MAX_PAGES = 120
+SKIP_PREFIXES = ("/admin/", "/api/", "/static/", "/assets/", "/account/sign-out/", "/health/")
+SKIP_MARKERS = ("format=csv", "format=json", ".csv", ".json", "/download")
+START = ["/", "/account/profile/"]
+ROLES = ["anonymous", "serviceuser", "carer", "provider", "clinician", "commissioner", "moderator", "admin"]
+
+
+@pytest.fixture
+def demo_site(settings):
+    settings.DEMO_DATA_ALLOWED = True
+    call_command("seed_demo", quiet=True)
+
+
+def _sign_in(page: Page, live_server, email: str) -> None:
+    user = User.objects.get(email=email)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    host = urlsplit(live_server.url).hostname
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "domain": host, "path": "/"}]
+    )
+
+
+def _route(path: str) -> str | None:
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return match.view_name
+
+
+def _crawlable(path: str) -> bool:
+    return not path.startswith(SKIP_PREFIXES) and not any(marker in path for marker in SKIP_MARKERS)
+
+
+def _crawl(page: Page, origin: str, role: str) -> tuple[Counter[str], list[str]]:
+    queue = deque(START if role != "anonymous" else START[:1])
+    seen: set[str] = set(queue)
+    per_route: Counter[str] = Counter()
+    problems: list[str] = []
+    visited = 0
+    while queue and visited < MAX_PAGES:
+        path = queue.popleft()
+        route = _route(urlsplit(path).path)
+        if route is None or per_route[route] >= PER_ROUTE:
+            continue
+        per_route[route] += 1
+        visited += 1
+        response = page.goto(path)
+        if response is None or response.status != 200:
+            problems.append(f"{role}: {path} answered {response.status if response else 'nothing'}")
+            continue
+        try:
+            assert_accessible(page)
+        except pytest.fail.Exception as failure:
+            problems.append(f"{role}: {failure}")
+        unprotected = page.evaluate(
+            """() => [...document.querySelectorAll('form')]
+                .filter(f => (f.getAttribute('method') || 'get').toLowerCase() === 'post')
+                .filter(f => !f.querySelector('input[name=csrfmiddlewaretoken]'))
+                .map(f => f.getAttribute('action') || '(this page)')"""
+        )
+        if unprotected:
+            problems.append(f"{role}: {path} has forms without a CSRF token posting to {unprotected}")
+        for href in page.eval_on_selector_all(
+            "a[href]:not([download])", "links => links.map(a => a.getAttribute('href'))"
+        ):
+            url = urldefrag(href)[0]
+            if url.startswith(origin):
+                url = url[len(origin) :]
+            if not url.startswith("/") or url.startswith("//"):
+                continue
+            if _crawlable(url) and url not in seen:
+                seen.add(url)
+                queue.append(url)
+    return per_route, problems
+
+
+def test_every_page_each_role_can_reach_is_accessible_and_protected_against_csrf(demo_site, page: Page, live_server):
+    # One test for all roles: the demo data is loaded once (the crawl only reads).
+    problems: list[str] = []
+    for role in ROLES:
+        page.context.clear_cookies()
+        if role != "anonymous":
+            _sign_in(page, live_server, f"{role}@{DEMO_EMAIL_DOMAIN}")
+        per_route, found = _crawl(page, live_server.url, role)
+        problems += found
+        # The crawl really crawled: the directory, boroughs, dashboards and indicators at least.
+        assert len(per_route) >= 8, (role, per_route)
+    assert problems == [], "\n".join(problems)
