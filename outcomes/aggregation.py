@@ -67,25 +67,48 @@ WITH cells AS (
 ),
 v AS (
     SELECT v.indicator_id, v.period_start, v.borough_id, b.parent_id AS sub_region_id, v.organisation_id,
-           v.numerator, v.denominator
+           v.numerator, v.denominator, v.status = 'approved' AS approved
     FROM outcomes_outcomevalue v
     JOIN cells c ON c.indicator_id = v.indicator_id AND c.period_start = v.period_start
     JOIN stakeholders_area b ON b.id = v.borough_id
-    WHERE v.status = 'approved' OR (%(basis)s = 'provisional' AND v.status = 'submitted')
+    WHERE v.status IN ('approved', 'submitted')
 ),
-s AS (
+-- Both bases in one pass over the values: approved only, and approved with submitted.
+g AS (
     SELECT indicator_id, period_start,
            CASE WHEN GROUPING(borough_id) = 0 THEN borough_id
                 WHEN GROUPING(sub_region_id) = 0 THEN sub_region_id
                 ELSE %(london_id)s END AS area_id,
-           sum(numerator) AS num, sum(denominator) AS den, count(DISTINCT organisation_id) AS providers
+           sum(numerator) FILTER (WHERE approved) AS num_a, sum(denominator) FILTER (WHERE approved) AS den_a,
+           count(DISTINCT organisation_id) FILTER (WHERE approved) AS providers_a,
+           count(*) FILTER (WHERE approved) AS n_a,
+           sum(numerator) AS num_p, sum(denominator) AS den_p, count(DISTINCT organisation_id) AS providers_p
     FROM v
     GROUP BY GROUPING SETS ((indicator_id, period_start, borough_id),
                             (indicator_id, period_start, sub_region_id),
                             (indicator_id, period_start))
 ),
+s AS (
+    SELECT g.indicator_id, g.period_start, g.area_id, b.basis, b.num, b.den, b.providers
+    FROM g CROSS JOIN LATERAL (VALUES ('approved', g.num_a, g.den_a, g.providers_a, g.n_a),
+                                     ('provisional', g.num_p, g.den_p, g.providers_p, 1))
+                              AS b(basis, num, den, providers, n)
+    WHERE b.n > 0
+),
+-- Each area's population in the year nearest each period's (looked up once per area and year).
+years AS (
+    SELECT DISTINCT s.area_id, extract(year FROM s.period_start)::int AS year FROM s
+),
+pop AS (
+    SELECT y.area_id, y.year, p.population FROM years y
+    CROSS JOIN LATERAL (
+        SELECT pp.population FROM outcomes_population pp
+        WHERE pp.area_id = y.area_id
+        ORDER BY abs(pp.year - y.year), pp.year DESC LIMIT 1
+    ) p
+),
 computed AS (
-    SELECT s.indicator_id, s.area_id, s.period_start, s.num, s.den, s.providers, p.population,
+    SELECT s.indicator_id, s.area_id, s.period_start, s.basis, s.num, s.den, s.providers, p.population,
         CASE i.measure
             WHEN 'proportion' THEN CASE WHEN s.den > 0 THEN 100 * s.num / s.den END
             WHEN 'mean' THEN CASE WHEN s.den > 0 THEN s.num / s.den END
@@ -102,16 +125,21 @@ computed AS (
     FROM s
     JOIN outcomes_indicator i ON i.id = s.indicator_id
     JOIN stakeholders_area a ON a.id = s.area_id
-    LEFT JOIN LATERAL (
-        SELECT pp.population FROM outcomes_population pp
-        WHERE pp.area_id = s.area_id
-        ORDER BY abs(pp.year - extract(year FROM s.period_start)::int), pp.year DESC LIMIT 1
-    ) p ON true
+    LEFT JOIN pop p ON p.area_id = s.area_id AND p.year = extract(year FROM s.period_start)::int
     LEFT JOIN {EXACT} ON e.x = s.num
-)
+),
+-- Metrics of the cells whose areas have no values left (rejected, or no longer approved).
+deleted AS (
+    DELETE FROM outcomes_metric m USING cells c
+    WHERE m.indicator_id = c.indicator_id AND m.period_start = c.period_start
+      AND NOT EXISTS (SELECT 1 FROM s WHERE s.indicator_id = m.indicator_id AND s.period_start = m.period_start
+                      AND s.area_id = m.area_id AND s.basis = m.basis)
+    RETURNING 1
+),
+written AS (
 INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, numerator, denominator, population,
     providers, value, lower95, upper95, lower998, upper998, suppressed, comparison, quintile, computed_at)
-SELECT indicator_id, area_id, period_start, %(basis)s, num, den, population, providers,
+SELECT indicator_id, area_id, period_start, basis, num, den, population, providers,
        round(value::numeric, 6), round(lower95::numeric, 6), round(upper95::numeric, 6),
        round(lower998::numeric, 6), round(upper998::numeric, 6), suppressed, 'not_compared', NULL, now()
 FROM computed
@@ -126,20 +154,10 @@ WHERE (outcomes_metric.numerator, outcomes_metric.denominator, outcomes_metric.p
    IS DISTINCT FROM (EXCLUDED.numerator, EXCLUDED.denominator, EXCLUDED.population, EXCLUDED.providers,
        EXCLUDED.value, EXCLUDED.lower95, EXCLUDED.upper95, EXCLUDED.lower998, EXCLUDED.upper998,
        EXCLUDED.suppressed)
+RETURNING 1
+)
+SELECT (SELECT count(*) FROM deleted) + (SELECT count(*) FROM written)
 """  # noqa: S608 - assembled only from constants and float literals, never user input
-
-# Metrics of the cells whose values have all gone (rejected, or no longer approved).
-_DELETE_EMPTY_SQL = """
-DELETE FROM outcomes_metric m
-USING unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
-WHERE m.indicator_id = c.indicator_id AND m.period_start = c.period_start AND m.basis = %(basis)s
-  AND NOT EXISTS (
-      SELECT 1 FROM outcomes_outcomevalue v JOIN stakeholders_area b ON b.id = v.borough_id
-      WHERE v.indicator_id = m.indicator_id AND v.period_start = m.period_start
-        AND (v.borough_id = m.area_id OR b.parent_id = m.area_id OR m.area_id = %(london_id)s)
-        AND (v.status = 'approved' OR (%(basis)s = 'provisional' AND v.status = 'submitted'))
-  )
-"""
 
 # Comparison with London and quintiles among boroughs, only rewriting rows that change.
 _COMPARE_SQL = """
@@ -148,17 +166,16 @@ WITH cells AS (
     FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
 ),
 m AS (
-    SELECT m.id, m.indicator_id, m.period_start, m.area_id, m.value, m.lower95, m.upper95, m.lower998,
+    SELECT m.id, m.indicator_id, m.period_start, m.basis, m.area_id, m.value, m.lower95, m.upper95, m.lower998,
            m.upper998, m.suppressed, a.level, i.polarity,
            -- London's value beside every row of its cell (a window, not a self-join: the planner
            -- cannot estimate the unnest() cells and would pick a quadratic nested loop).
            max(m.value) FILTER (WHERE m.area_id = %(london_id)s)
-               OVER (PARTITION BY m.indicator_id, m.period_start) AS london_value
+               OVER (PARTITION BY m.indicator_id, m.period_start, m.basis) AS london_value
     FROM outcomes_metric m
     JOIN cells c ON c.indicator_id = m.indicator_id AND c.period_start = m.period_start
     JOIN stakeholders_area a ON a.id = m.area_id
     JOIN outcomes_indicator i ON i.id = m.indicator_id
-    WHERE m.basis = %(basis)s
 ),
 ranked AS (
     SELECT m.id,
@@ -178,7 +195,7 @@ ranked AS (
                 || (CASE WHEN (m.lower95 > m.london_value) = (m.polarity = 'higher') THEN 'better' ELSE 'worse' END)
         END AS comparison
     FROM m
-    WINDOW w AS (PARTITION BY m.indicator_id, m.period_start,
+    WINDOW w AS (PARTITION BY m.indicator_id, m.period_start, m.basis,
                  (m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed))
 )
 UPDATE outcomes_metric t SET quintile = r.quintile, comparison = r.comparison
@@ -213,14 +230,10 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
             " FROM (SELECT DISTINCT unnest(%(indicator_ids)s::bigint[]) AS i) ids ORDER BY i",
             params,
         )
-        for basis in BASES:
-            basis_params = {**params, "basis": basis}
-            cursor.execute(_DELETE_EMPTY_SQL, basis_params)
-            written += cursor.rowcount
-            cursor.execute(_RECOMPUTE_SQL, basis_params)
-            written += cursor.rowcount
-            cursor.execute(_COMPARE_SQL, basis_params)
-            written += cursor.rowcount
+        cursor.execute(_RECOMPUTE_SQL, params)
+        written += cursor.fetchone()[0]
+        cursor.execute(_COMPARE_SQL, params)
+        written += cursor.rowcount
     return written
 
 
