@@ -138,10 +138,10 @@ deleted AS (
 ),
 written AS (
 INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, numerator, denominator, population,
-    providers, value, lower95, upper95, lower998, upper998, suppressed, comparison, quintile, computed_at)
+    providers, value, lower95, upper95, lower998, upper998, suppressed, comparison, quintile, trend, computed_at)
 SELECT indicator_id, area_id, period_start, basis, num, den, population, providers,
        round(value::numeric, 6), round(lower95::numeric, 6), round(upper95::numeric, 6),
-       round(lower998::numeric, 6), round(upper998::numeric, 6), suppressed, 'not_compared', NULL, now()
+       round(lower998::numeric, 6), round(upper998::numeric, 6), suppressed, 'not_compared', NULL, '', now()
 FROM computed
 ON CONFLICT (indicator_id, area_id, period_start, basis) DO UPDATE SET
     numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator, population = EXCLUDED.population,
@@ -203,6 +203,82 @@ FROM ranked r
 WHERE t.id = r.id AND (t.quintile, t.comparison) IS DISTINCT FROM (r.quintile, r.comparison)
 """
 
+# Trend over each area's last five periods with figures (docs/statistics.md), for every period
+# from the earliest touched one on: a changed period moves the windows of the four after it.
+# Significant at 95%: chi-squared for linear trend with one degree of freedom above 3.841459
+# (proportions: Cochran-Armitage; counts and rates: the Poisson score test, weighted by
+# population for rates); means: least-squares slope, |t| above 3.182446 (3 degrees of freedom).
+CHI2_1DF_95 = 3.841458820694124
+T_3DF_975 = 3.182446305284263
+_TREND_SQL = f"""
+WITH touched AS (
+    SELECT c.indicator_id, min(c.period_start) AS since
+    FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
+    GROUP BY c.indicator_id
+),
+idx AS (
+    -- A period's position on its indicator's calendar: months, quarters or years since 2000.
+    SELECT i.id, i.measure, i.period_type,
+           CASE i.period_type WHEN 'month' THEN interval '4 months' WHEN 'quarter' THEN interval '12 months'
+                ELSE interval '4 years' END AS lookback,
+           CASE i.period_type WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END AS months
+    FROM outcomes_indicator i JOIN touched t ON t.indicator_id = i.id
+),
+m AS (
+    SELECT m.id, m.indicator_id, m.area_id, m.basis, m.period_start, m.trend, m.suppressed, i.measure,
+           m.numerator::float8 AS x, m.value::float8 AS y,
+           CASE i.measure WHEN 'proportion' THEN m.denominator::float8
+                          WHEN 'rate' THEN m.population::float8 ELSE 1 END AS w,
+           -- relative to the earliest touched period, so the sums stay small
+           ((extract(year FROM m.period_start) - extract(year FROM t.since)) * 12
+            + extract(month FROM m.period_start) - extract(month FROM t.since))::float8 / i.months AS t,
+           t.since
+    FROM outcomes_metric m
+    JOIN touched t ON t.indicator_id = m.indicator_id
+    JOIN idx i ON i.id = m.indicator_id
+    -- the four periods before the earliest touched one are read, never written
+    WHERE m.period_start >= t.since - i.lookback
+),
+sums AS (
+    SELECT m.*,
+        count(*) OVER win AS k, bool_or(suppressed OR y IS NULL OR w IS NULL OR w <= 0) OVER win AS gap,
+        sum(w) OVER win AS sw, sum(x) OVER win AS sx, sum(w * t) OVER win AS swt, sum(w * t * t) OVER win AS swtt,
+        sum(x * t) OVER win AS sxt,
+        sum(t) OVER win AS st, sum(t * t) OVER win AS stt, sum(y) OVER win AS sy, sum(y * y) OVER win AS syy,
+        sum(t * y) OVER win AS sty
+    FROM m
+    WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t RANGE BETWEEN 4 PRECEDING AND CURRENT ROW)
+),
+stat AS (
+    SELECT id, trend, period_start, since,
+        CASE
+            WHEN k < 5 OR gap THEN ''
+            WHEN measure = 'mean' THEN (
+                SELECT CASE WHEN sxx <= 0 THEN ''
+                            WHEN resid <= 0 THEN CASE WHEN sxy > 0 THEN 'increasing' WHEN sxy < 0 THEN 'decreasing'
+                                                      ELSE 'no_change' END
+                            WHEN abs(sxy / sxx) / sqrt(resid / 3 / sxx) > {T_3DF_975!r}
+                                THEN CASE WHEN sxy > 0 THEN 'increasing' ELSE 'decreasing' END
+                            ELSE 'no_change' END
+                FROM (SELECT stt - st * st / 5 AS sxx, sty - st * sy / 5 AS sxy,
+                             (syy - sy * sy / 5) - (sty - st * sy / 5) ^ 2 / nullif(stt - st * st / 5, 0) AS resid) r)
+            ELSE (
+                SELECT CASE WHEN var <= 0 THEN 'no_change'
+                            WHEN u * u / var > {CHI2_1DF_95!r}
+                                THEN CASE WHEN u > 0 THEN 'increasing' ELSE 'decreasing' END
+                            ELSE 'no_change' END
+                FROM (SELECT sxt - sx * swt / sw AS u,
+                             CASE WHEN measure = 'proportion'
+                                  THEN (sx / sw) * (1 - sx / sw) * (swtt - swt * swt / sw)
+                                  ELSE sx * (swtt / sw - (swt / sw) ^ 2) END AS var) r)
+        END AS new_trend
+    FROM sums
+)
+UPDATE outcomes_metric t SET trend = s.new_trend
+FROM stat s
+WHERE t.id = s.id AND s.period_start >= s.since AND t.trend IS DISTINCT FROM s.new_trend
+"""  # noqa: S608 - assembled only from constants and float literals, never user input
+
 
 def _london_id() -> int:
     return Area.objects.only("pk").get(level=AreaLevel.LONDON).pk
@@ -233,6 +309,8 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
         cursor.execute(_RECOMPUTE_SQL, params)
         written += cursor.fetchone()[0]
         cursor.execute(_COMPARE_SQL, params)
+        written += cursor.rowcount
+        cursor.execute(_TREND_SQL, params)
         written += cursor.rowcount
     return written
 

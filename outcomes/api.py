@@ -852,6 +852,12 @@ class MetricSerializer(serializers.Serializer):
     comparison = serializers.ChoiceField(choices=[(c.value, COMPARISON_LABELS[c]) for c in Comparison])
     comparison_label = serializers.CharField()
     quintile = serializers.IntegerField(allow_null=True, help_text="Among boroughs: 1 best to 5 worst.")
+    trend = serializers.ChoiceField(
+        choices=[("increasing", "Increasing"), ("decreasing", "Decreasing"), ("no_change", "No significant change")],
+        allow_null=True,
+        help_text="Significant trend over the five periods ending here (95%); null when not calculated.",
+    )
+    trend_label = serializers.CharField(help_text='e.g. "Increasing and getting better"; empty when not calculated.')
     providers = serializers.IntegerField(help_text="Provider organisations whose values are counted.")
     computed_at = serializers.DateTimeField()
 

@@ -393,6 +393,12 @@ class Metric(models.Model):
     suppressed = models.BooleanField(default=False)
     comparison = models.CharField(max_length=16, default="not_compared")
     quintile = models.PositiveSmallIntegerField(null=True, blank=True)
+    trend = models.CharField(
+        max_length=12,
+        blank=True,
+        default="",
+        help_text="Over the last five periods: increasing, decreasing, no_change, or blank (not calculated).",
+    )
     computed_at = models.DateTimeField()
 
     class Meta:
