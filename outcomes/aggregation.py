@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from outcomes.statistics import Z95, Z998, exact_poisson
@@ -73,20 +74,43 @@ v AS (
     JOIN stakeholders_area b ON b.id = v.borough_id
     WHERE v.status IN ('approved', 'submitted')
 ),
--- Both bases in one pass over the values: approved only, and approved with submitted.
-g AS (
-    SELECT indicator_id, period_start,
-           CASE WHEN GROUPING(borough_id) = 0 THEN borough_id
-                WHEN GROUPING(sub_region_id) = 0 THEN sub_region_id
-                ELSE %(london_id)s END AS area_id,
+-- Both bases in one hashed pass over the values: each borough's sums (approved only, and
+-- approved with submitted), and which providers serve each sub-region. The natural key makes
+-- a borough's row count its number of providers; sub-regions and London add up the boroughs'
+-- sums and count their distinct providers from the much smaller provider rows.
+one AS (
+    SELECT indicator_id, period_start, sub_region_id, borough_id, organisation_id, GROUPING(borough_id) AS by_org,
            sum(numerator) FILTER (WHERE approved) AS num_a, sum(denominator) FILTER (WHERE approved) AS den_a,
-           count(DISTINCT organisation_id) FILTER (WHERE approved) AS providers_a,
            count(*) FILTER (WHERE approved) AS n_a,
-           sum(numerator) AS num_p, sum(denominator) AS den_p, count(DISTINCT organisation_id) AS providers_p
+           sum(numerator) AS num_p, sum(denominator) AS den_p, count(*) AS n_p
     FROM v
-    GROUP BY GROUPING SETS ((indicator_id, period_start, borough_id),
-                            (indicator_id, period_start, sub_region_id),
-                            (indicator_id, period_start))
+    GROUP BY GROUPING SETS ((indicator_id, period_start, sub_region_id, borough_id),
+                            (indicator_id, period_start, sub_region_id, organisation_id))
+),
+sub_providers AS (
+    SELECT indicator_id, period_start, sub_region_id,
+           count(*) FILTER (WHERE n_a > 0) AS providers_a, count(*) AS providers_p
+    FROM one WHERE by_org = 1 GROUP BY indicator_id, period_start, sub_region_id
+),
+london_providers AS (
+    SELECT indicator_id, period_start, count(DISTINCT organisation_id) FILTER (WHERE n_a > 0) AS providers_a,
+           count(DISTINCT organisation_id) AS providers_p
+    FROM one WHERE by_org = 1 GROUP BY indicator_id, period_start
+),
+g AS (
+    SELECT indicator_id, period_start, borough_id AS area_id, num_a, den_a, n_a AS providers_a, n_a,
+           num_p, den_p, n_p AS providers_p
+    FROM one WHERE by_org = 0
+    UNION ALL
+    SELECT b.indicator_id, b.period_start, b.sub_region_id, sum(b.num_a), sum(b.den_a), min(p.providers_a),
+           sum(b.n_a), sum(b.num_p), sum(b.den_p), min(p.providers_p)
+    FROM one b JOIN sub_providers p USING (indicator_id, period_start, sub_region_id)
+    WHERE b.by_org = 0 GROUP BY b.indicator_id, b.period_start, b.sub_region_id
+    UNION ALL
+    SELECT b.indicator_id, b.period_start, %(london_id)s, sum(b.num_a), sum(b.den_a), min(p.providers_a),
+           sum(b.n_a), sum(b.num_p), sum(b.den_p), min(p.providers_p)
+    FROM one b JOIN london_providers p USING (indicator_id, period_start)
+    WHERE b.by_org = 0 GROUP BY b.indicator_id, b.period_start
 ),
 s AS (
     SELECT g.indicator_id, g.period_start, g.area_id, b.basis, b.num, b.den, b.providers
@@ -280,6 +304,32 @@ WHERE t.id = s.id AND s.period_start >= s.since AND t.trend IS DISTINCT FROM s.n
 """  # noqa: S608 - assembled only from constants and float literals, never user input
 
 
+# Dashboards cache what they read from Metric under this counter (outcomes.views): every
+# recompute that writes or removes a row bumps it on commit, so cached figures last exactly
+# until their cells are recomputed.
+GENERATION_KEY = "outcomes:metrics-generation"
+
+
+def metrics_generation() -> int:
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, 1, timeout=None)
+        generation = cache.get(GENERATION_KEY, 1)
+    return int(generation)
+
+
+def metrics_changed() -> None:
+    """Invalidate every cached dashboard (after the current transaction commits)."""
+
+    def bump() -> None:
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # not set yet (or evicted): any new value is a new generation
+            cache.add(GENERATION_KEY, 2, timeout=None)
+
+    transaction.on_commit(bump)
+
+
 def _london_id() -> int:
     return Area.objects.only("pk").get(level=AreaLevel.LONDON).pk
 
@@ -312,6 +362,8 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
         written += cursor.rowcount
         cursor.execute(_TREND_SQL, params)
         written += cursor.rowcount
+    if written:
+        metrics_changed()
     return written
 
 
