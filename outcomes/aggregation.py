@@ -17,11 +17,13 @@ Two bases are kept: `approved` (only approved values, the published figures) and
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import groupby
+from typing import Any
 
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from outcomes.statistics import Z95, Z998, exact_poisson
+from outcomes.statistics import Z95, Z998, CellArea, exact_poisson, secondary_suppression
 from stakeholders.models import Area, AreaLevel
 
 BASES = ("approved", "provisional")
@@ -162,10 +164,12 @@ deleted AS (
 ),
 written AS (
 INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, numerator, denominator, population,
-    providers, value, lower95, upper95, lower998, upper998, suppressed, comparison, quintile, trend, computed_at)
+    providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile,
+    trend, computed_at)
 SELECT indicator_id, area_id, period_start, basis, num, den, population, providers,
        round(value::numeric, 6), round(lower95::numeric, 6), round(upper95::numeric, 6),
-       round(lower998::numeric, 6), round(upper998::numeric, 6), suppressed, 'not_compared', NULL, '', now()
+       round(lower998::numeric, 6), round(upper998::numeric, 6), suppressed, false, 'not_compared', NULL, '',
+       now()
 FROM computed
 ON CONFLICT (indicator_id, area_id, period_start, basis) DO UPDATE SET
     numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator, population = EXCLUDED.population,
@@ -362,9 +366,52 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
         written += cursor.rowcount
         cursor.execute(_TREND_SQL, params)
         written += cursor.rowcount
+        written += _secondary_suppression(cursor, params)
     if written:
         metrics_changed()
     return written
+
+
+_CELL_COUNTS_SQL = """
+SELECT m.id, m.indicator_id, m.period_start, m.basis, i.measure, a.level, a.parent_id, m.area_id,
+       m.numerator, m.denominator, m.secondary_suppressed
+FROM outcomes_metric m
+JOIN (SELECT DISTINCT * FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[])) c(indicator_id, period_start)
+  ON c.indicator_id = m.indicator_id AND c.period_start = m.period_start
+JOIN outcomes_indicator i ON i.id = m.indicator_id
+JOIN stakeholders_area a ON a.id = m.area_id
+ORDER BY m.indicator_id, m.period_start, m.basis
+"""
+
+# The counts each measure publishes (outcomes.dashboards): a mean's numerator never is.
+_PUBLISHED_COUNTS = {"count": (8,), "rate": (8,), "proportion": (8, 9), "mean": (9,)}
+
+
+def _secondary_suppression(cursor: Any, params: dict[str, Any]) -> int:
+    """Flag the totals to hide so that no suppressed borough can be worked out by subtraction.
+
+    A pass over the cells' metric rows (39 areas a cell), never over the stored values.
+    """
+    cursor.execute(_CELL_COUNTS_SQL, params)
+    ids: list[int] = []
+    flags: list[bool] = []
+    for _, rows in groupby(cursor.fetchall(), key=lambda r: (r[1], r[2], r[3])):
+        rows = list(rows)
+        hidden: set[int] = set()
+        for column in _PUBLISHED_COUNTS[rows[0][4]]:
+            areas = [CellArea(key=r[7], level=r[5], parent=r[6], count=float(r[column] or 0)) for r in rows]
+            hidden |= secondary_suppression(areas)
+        for r in rows:
+            if (r[7] in hidden) != r[10]:
+                ids.append(r[0])
+                flags.append(r[7] in hidden)
+    if ids:
+        cursor.execute(
+            "UPDATE outcomes_metric m SET secondary_suppressed = f.flag"
+            " FROM unnest(%s::bigint[], %s::boolean[]) AS f(id, flag) WHERE m.id = f.id",
+            [ids, flags],
+        )
+    return len(ids)
 
 
 def all_cells() -> list[tuple[int, str]]:

@@ -240,6 +240,10 @@ def public_metric(metric: Metric, *, exact: bool = False) -> PublicMetric:
         numerator = metric.numerator if measure == Measure.MEAN else _count(metric.numerator)
         denominator = metric.denominator
         hidden = False
+    elif metric.secondary_suppressed:
+        # A total that would reveal a suppressed borough by subtraction: hidden, with its value.
+        numerator = denominator = None
+        hidden = True
     else:
         numerator = None if measure == Measure.MEAN else disclose_count(_count(metric.numerator)).value
         denominator = disclose_count(metric.denominator).value
