@@ -173,7 +173,7 @@ def _incremental(fixtures: dict[str, object], repeats: int = 3) -> list[float]:
     for attempt in range(repeats):
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT min(period_start) + make_interval(months => %s) FROM outcomes_outcomevalue", [attempt]
+                "SELECT max(period_start) - make_interval(months => %s) FROM outcomes_outcomevalue", [attempt]
             )
             period = cursor.fetchone()[0].date()
         before = dict(

@@ -71,10 +71,15 @@ WITH cells AS (
 v AS (
     SELECT v.indicator_id, v.period_start, v.borough_id, b.parent_id AS sub_region_id, v.organisation_id,
            v.numerator, v.denominator, v.status = 'approved' AS approved
-    FROM outcomes_outcomevalue v
-    JOIN cells c ON c.indicator_id = v.indicator_id AND c.period_start = v.period_start
+    -- LATERAL: each cell's values through the value_by_cell index, so the cost follows the
+    -- cells touched, never the size of the history (a hash join would scan every value).
+    FROM cells c
+    CROSS JOIN LATERAL (
+        SELECT * FROM outcomes_outcomevalue v
+        WHERE v.indicator_id = c.indicator_id AND v.period_start = c.period_start
+          AND v.status IN ('approved', 'submitted')
+    ) v
     JOIN stakeholders_area b ON b.id = v.borough_id
-    WHERE v.status IN ('approved', 'submitted')
 ),
 -- Both bases in one hashed pass over the values: each borough's sums (approved only, and
 -- approved with submitted), and which providers serve each sub-region. The natural key makes
@@ -231,8 +236,8 @@ FROM ranked r
 WHERE t.id = r.id AND (t.quintile, t.comparison) IS DISTINCT FROM (r.quintile, r.comparison)
 """
 
-# Trend over each area's last five periods with figures (docs/statistics.md), for every period
-# from the earliest touched one on: a changed period moves the windows of the four after it.
+# Trend over each area's last five periods (docs/statistics.md), for the touched periods and
+# the four after each (a changed period moves the windows ending there), reading the four before.
 # Significant at 95%: chi-squared for linear trend with one degree of freedom above 3.841459
 # (proportions: Cochran-Armitage; counts and rates: the Poisson score test, weighted by
 # population for rates); means: least-squares slope, |t| above 3.182446 (3 degrees of freedom).
@@ -240,7 +245,7 @@ CHI2_1DF_95 = 3.841458820694124
 T_3DF_975 = 3.182446305284263
 _TREND_SQL = f"""
 WITH touched AS (
-    SELECT c.indicator_id, min(c.period_start) AS since
+    SELECT c.indicator_id, min(c.period_start) AS since, max(c.period_start) AS until
     FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
     GROUP BY c.indicator_id
 ),
@@ -260,12 +265,12 @@ m AS (
            -- relative to the earliest touched period, so the sums stay small
            ((extract(year FROM m.period_start) - extract(year FROM t.since)) * 12
             + extract(month FROM m.period_start) - extract(month FROM t.since))::float8 / i.months AS t,
-           t.since
+           t.since, t.until + i.lookback AS upto
     FROM outcomes_metric m
     JOIN touched t ON t.indicator_id = m.indicator_id
     JOIN idx i ON i.id = m.indicator_id
     -- the four periods before the earliest touched one are read, never written
-    WHERE m.period_start >= t.since - i.lookback
+    WHERE m.period_start BETWEEN t.since - i.lookback AND t.until + i.lookback
 ),
 sums AS (
     SELECT m.*,
@@ -278,7 +283,7 @@ sums AS (
     WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t RANGE BETWEEN 4 PRECEDING AND CURRENT ROW)
 ),
 stat AS (
-    SELECT id, trend, period_start, since,
+    SELECT id, trend, period_start, since, upto,
         CASE
             WHEN k < 5 OR gap THEN ''
             WHEN measure = 'mean' THEN (
@@ -304,7 +309,7 @@ stat AS (
 )
 UPDATE outcomes_metric t SET trend = s.new_trend
 FROM stat s
-WHERE t.id = s.id AND s.period_start >= s.since AND t.trend IS DISTINCT FROM s.new_trend
+WHERE t.id = s.id AND s.period_start BETWEEN s.since AND s.upto AND t.trend IS DISTINCT FROM s.new_trend
 """  # noqa: S608 - assembled only from constants and float literals, never user input
 
 
@@ -375,9 +380,10 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
 _CELL_COUNTS_SQL = """
 SELECT m.id, m.indicator_id, m.period_start, m.basis, i.measure, a.level, a.parent_id, m.area_id,
        m.numerator, m.denominator, m.secondary_suppressed
-FROM outcomes_metric m
-JOIN (SELECT DISTINCT * FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[])) c(indicator_id, period_start)
-  ON c.indicator_id = m.indicator_id AND c.period_start = m.period_start
+FROM (SELECT DISTINCT * FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[])) c(indicator_id, period_start)
+CROSS JOIN LATERAL (
+    SELECT * FROM outcomes_metric m WHERE m.indicator_id = c.indicator_id AND m.period_start = c.period_start
+) m
 JOIN outcomes_indicator i ON i.id = m.indicator_id
 JOIN stakeholders_area a ON a.id = m.area_id
 ORDER BY m.indicator_id, m.period_start, m.basis
