@@ -17,10 +17,13 @@ Two bases are kept: `approved` (only approved values, the published figures) and
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import groupby
+from typing import Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
 
-from outcomes.statistics import Z95, Z998, exact_poisson
+from outcomes.statistics import Z95, Z998, CellArea, exact_poisson, secondary_suppression
 from stakeholders.models import Area, AreaLevel
 
 BASES = ("approved", "provisional")
@@ -67,25 +70,76 @@ WITH cells AS (
 ),
 v AS (
     SELECT v.indicator_id, v.period_start, v.borough_id, b.parent_id AS sub_region_id, v.organisation_id,
-           v.numerator, v.denominator
-    FROM outcomes_outcomevalue v
-    JOIN cells c ON c.indicator_id = v.indicator_id AND c.period_start = v.period_start
+           v.numerator, v.denominator, v.status = 'approved' AS approved
+    -- LATERAL: each cell's values through the value_by_cell index, so the cost follows the
+    -- cells touched, never the size of the history (a hash join would scan every value).
+    FROM cells c
+    CROSS JOIN LATERAL (
+        SELECT * FROM outcomes_outcomevalue v
+        WHERE v.indicator_id = c.indicator_id AND v.period_start = c.period_start
+          AND v.status IN ('approved', 'submitted')
+    ) v
     JOIN stakeholders_area b ON b.id = v.borough_id
-    WHERE v.status = 'approved' OR (%(basis)s = 'provisional' AND v.status = 'submitted')
+),
+-- Both bases in one hashed pass over the values: each borough's sums (approved only, and
+-- approved with submitted), and which providers serve each sub-region. The natural key makes
+-- a borough's row count its number of providers; sub-regions and London add up the boroughs'
+-- sums and count their distinct providers from the much smaller provider rows.
+one AS (
+    SELECT indicator_id, period_start, sub_region_id, borough_id, organisation_id, GROUPING(borough_id) AS by_org,
+           sum(numerator) FILTER (WHERE approved) AS num_a, sum(denominator) FILTER (WHERE approved) AS den_a,
+           count(*) FILTER (WHERE approved) AS n_a,
+           sum(numerator) AS num_p, sum(denominator) AS den_p, count(*) AS n_p
+    FROM v
+    GROUP BY GROUPING SETS ((indicator_id, period_start, sub_region_id, borough_id),
+                            (indicator_id, period_start, sub_region_id, organisation_id))
+),
+sub_providers AS (
+    SELECT indicator_id, period_start, sub_region_id,
+           count(*) FILTER (WHERE n_a > 0) AS providers_a, count(*) AS providers_p
+    FROM one WHERE by_org = 1 GROUP BY indicator_id, period_start, sub_region_id
+),
+london_providers AS (
+    SELECT indicator_id, period_start, count(DISTINCT organisation_id) FILTER (WHERE n_a > 0) AS providers_a,
+           count(DISTINCT organisation_id) AS providers_p
+    FROM one WHERE by_org = 1 GROUP BY indicator_id, period_start
+),
+g AS (
+    SELECT indicator_id, period_start, borough_id AS area_id, num_a, den_a, n_a AS providers_a, n_a,
+           num_p, den_p, n_p AS providers_p
+    FROM one WHERE by_org = 0
+    UNION ALL
+    SELECT b.indicator_id, b.period_start, b.sub_region_id, sum(b.num_a), sum(b.den_a), min(p.providers_a),
+           sum(b.n_a), sum(b.num_p), sum(b.den_p), min(p.providers_p)
+    FROM one b JOIN sub_providers p USING (indicator_id, period_start, sub_region_id)
+    WHERE b.by_org = 0 GROUP BY b.indicator_id, b.period_start, b.sub_region_id
+    UNION ALL
+    SELECT b.indicator_id, b.period_start, %(london_id)s, sum(b.num_a), sum(b.den_a), min(p.providers_a),
+           sum(b.n_a), sum(b.num_p), sum(b.den_p), min(p.providers_p)
+    FROM one b JOIN london_providers p USING (indicator_id, period_start)
+    WHERE b.by_org = 0 GROUP BY b.indicator_id, b.period_start
 ),
 s AS (
-    SELECT indicator_id, period_start,
-           CASE WHEN GROUPING(borough_id) = 0 THEN borough_id
-                WHEN GROUPING(sub_region_id) = 0 THEN sub_region_id
-                ELSE %(london_id)s END AS area_id,
-           sum(numerator) AS num, sum(denominator) AS den, count(DISTINCT organisation_id) AS providers
-    FROM v
-    GROUP BY GROUPING SETS ((indicator_id, period_start, borough_id),
-                            (indicator_id, period_start, sub_region_id),
-                            (indicator_id, period_start))
+    SELECT g.indicator_id, g.period_start, g.area_id, b.basis, b.num, b.den, b.providers
+    FROM g CROSS JOIN LATERAL (VALUES ('approved', g.num_a, g.den_a, g.providers_a, g.n_a),
+                                     ('provisional', g.num_p, g.den_p, g.providers_p, 1))
+                              AS b(basis, num, den, providers, n)
+    WHERE b.n > 0
+),
+-- Each area's population in the year nearest each period's (looked up once per area and year).
+years AS (
+    SELECT DISTINCT s.area_id, extract(year FROM s.period_start)::int AS year FROM s
+),
+pop AS (
+    SELECT y.area_id, y.year, p.population FROM years y
+    CROSS JOIN LATERAL (
+        SELECT pp.population FROM outcomes_population pp
+        WHERE pp.area_id = y.area_id
+        ORDER BY abs(pp.year - y.year), pp.year DESC LIMIT 1
+    ) p
 ),
 computed AS (
-    SELECT s.indicator_id, s.area_id, s.period_start, s.num, s.den, s.providers, p.population,
+    SELECT s.indicator_id, s.area_id, s.period_start, s.basis, s.num, s.den, s.providers, p.population,
         CASE i.measure
             WHEN 'proportion' THEN CASE WHEN s.den > 0 THEN 100 * s.num / s.den END
             WHEN 'mean' THEN CASE WHEN s.den > 0 THEN s.num / s.den END
@@ -102,18 +156,25 @@ computed AS (
     FROM s
     JOIN outcomes_indicator i ON i.id = s.indicator_id
     JOIN stakeholders_area a ON a.id = s.area_id
-    LEFT JOIN LATERAL (
-        SELECT pp.population FROM outcomes_population pp
-        WHERE pp.area_id = s.area_id
-        ORDER BY abs(pp.year - extract(year FROM s.period_start)::int), pp.year DESC LIMIT 1
-    ) p ON true
+    LEFT JOIN pop p ON p.area_id = s.area_id AND p.year = extract(year FROM s.period_start)::int
     LEFT JOIN {EXACT} ON e.x = s.num
-)
+),
+-- Metrics of the cells whose areas have no values left (rejected, or no longer approved).
+deleted AS (
+    DELETE FROM outcomes_metric m USING cells c
+    WHERE m.indicator_id = c.indicator_id AND m.period_start = c.period_start
+      AND NOT EXISTS (SELECT 1 FROM s WHERE s.indicator_id = m.indicator_id AND s.period_start = m.period_start
+                      AND s.area_id = m.area_id AND s.basis = m.basis)
+    RETURNING 1
+),
+written AS (
 INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, numerator, denominator, population,
-    providers, value, lower95, upper95, lower998, upper998, suppressed, comparison, quintile, computed_at)
-SELECT indicator_id, area_id, period_start, %(basis)s, num, den, population, providers,
+    providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile,
+    trend, computed_at)
+SELECT indicator_id, area_id, period_start, basis, num, den, population, providers,
        round(value::numeric, 6), round(lower95::numeric, 6), round(upper95::numeric, 6),
-       round(lower998::numeric, 6), round(upper998::numeric, 6), suppressed, 'not_compared', NULL, now()
+       round(lower998::numeric, 6), round(upper998::numeric, 6), suppressed, false, 'not_compared', NULL, '',
+       now()
 FROM computed
 ON CONFLICT (indicator_id, area_id, period_start, basis) DO UPDATE SET
     numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator, population = EXCLUDED.population,
@@ -126,20 +187,10 @@ WHERE (outcomes_metric.numerator, outcomes_metric.denominator, outcomes_metric.p
    IS DISTINCT FROM (EXCLUDED.numerator, EXCLUDED.denominator, EXCLUDED.population, EXCLUDED.providers,
        EXCLUDED.value, EXCLUDED.lower95, EXCLUDED.upper95, EXCLUDED.lower998, EXCLUDED.upper998,
        EXCLUDED.suppressed)
+RETURNING 1
+)
+SELECT (SELECT count(*) FROM deleted) + (SELECT count(*) FROM written)
 """  # noqa: S608 - assembled only from constants and float literals, never user input
-
-# Metrics of the cells whose values have all gone (rejected, or no longer approved).
-_DELETE_EMPTY_SQL = """
-DELETE FROM outcomes_metric m
-USING unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
-WHERE m.indicator_id = c.indicator_id AND m.period_start = c.period_start AND m.basis = %(basis)s
-  AND NOT EXISTS (
-      SELECT 1 FROM outcomes_outcomevalue v JOIN stakeholders_area b ON b.id = v.borough_id
-      WHERE v.indicator_id = m.indicator_id AND v.period_start = m.period_start
-        AND (v.borough_id = m.area_id OR b.parent_id = m.area_id OR m.area_id = %(london_id)s)
-        AND (v.status = 'approved' OR (%(basis)s = 'provisional' AND v.status = 'submitted'))
-  )
-"""
 
 # Comparison with London and quintiles among boroughs, only rewriting rows that change.
 _COMPARE_SQL = """
@@ -148,17 +199,16 @@ WITH cells AS (
     FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
 ),
 m AS (
-    SELECT m.id, m.indicator_id, m.period_start, m.area_id, m.value, m.lower95, m.upper95, m.lower998,
+    SELECT m.id, m.indicator_id, m.period_start, m.basis, m.area_id, m.value, m.lower95, m.upper95, m.lower998,
            m.upper998, m.suppressed, a.level, i.polarity,
            -- London's value beside every row of its cell (a window, not a self-join: the planner
            -- cannot estimate the unnest() cells and would pick a quadratic nested loop).
            max(m.value) FILTER (WHERE m.area_id = %(london_id)s)
-               OVER (PARTITION BY m.indicator_id, m.period_start) AS london_value
+               OVER (PARTITION BY m.indicator_id, m.period_start, m.basis) AS london_value
     FROM outcomes_metric m
     JOIN cells c ON c.indicator_id = m.indicator_id AND c.period_start = m.period_start
     JOIN stakeholders_area a ON a.id = m.area_id
     JOIN outcomes_indicator i ON i.id = m.indicator_id
-    WHERE m.basis = %(basis)s
 ),
 ranked AS (
     SELECT m.id,
@@ -178,13 +228,115 @@ ranked AS (
                 || (CASE WHEN (m.lower95 > m.london_value) = (m.polarity = 'higher') THEN 'better' ELSE 'worse' END)
         END AS comparison
     FROM m
-    WINDOW w AS (PARTITION BY m.indicator_id, m.period_start,
+    WINDOW w AS (PARTITION BY m.indicator_id, m.period_start, m.basis,
                  (m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed))
 )
 UPDATE outcomes_metric t SET quintile = r.quintile, comparison = r.comparison
 FROM ranked r
 WHERE t.id = r.id AND (t.quintile, t.comparison) IS DISTINCT FROM (r.quintile, r.comparison)
 """
+
+# Trend over each area's last five periods (docs/statistics.md), for the touched periods and
+# the four after each (a changed period moves the windows ending there), reading the four before.
+# Significant at 95%: chi-squared for linear trend with one degree of freedom above 3.841459
+# (proportions: Cochran-Armitage; counts and rates: the Poisson score test, weighted by
+# population for rates); means: least-squares slope, |t| above 3.182446 (3 degrees of freedom).
+CHI2_1DF_95 = 3.841458820694124
+T_3DF_975 = 3.182446305284263
+_TREND_SQL = f"""
+WITH touched AS (
+    SELECT c.indicator_id, min(c.period_start) AS since, max(c.period_start) AS until
+    FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
+    GROUP BY c.indicator_id
+),
+idx AS (
+    -- A period's position on its indicator's calendar: months, quarters or years since 2000.
+    SELECT i.id, i.measure, i.period_type,
+           CASE i.period_type WHEN 'month' THEN interval '4 months' WHEN 'quarter' THEN interval '12 months'
+                ELSE interval '4 years' END AS lookback,
+           CASE i.period_type WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END AS months
+    FROM outcomes_indicator i JOIN touched t ON t.indicator_id = i.id
+),
+m AS (
+    SELECT m.id, m.indicator_id, m.area_id, m.basis, m.period_start, m.trend, m.suppressed, i.measure,
+           m.numerator::float8 AS x, m.value::float8 AS y,
+           CASE i.measure WHEN 'proportion' THEN m.denominator::float8
+                          WHEN 'rate' THEN m.population::float8 ELSE 1 END AS w,
+           -- relative to the earliest touched period, so the sums stay small
+           ((extract(year FROM m.period_start) - extract(year FROM t.since)) * 12
+            + extract(month FROM m.period_start) - extract(month FROM t.since))::float8 / i.months AS t,
+           t.since, t.until + i.lookback AS upto
+    FROM outcomes_metric m
+    JOIN touched t ON t.indicator_id = m.indicator_id
+    JOIN idx i ON i.id = m.indicator_id
+    -- the four periods before the earliest touched one are read, never written
+    WHERE m.period_start BETWEEN t.since - i.lookback AND t.until + i.lookback
+),
+sums AS (
+    SELECT m.*,
+        count(*) OVER win AS k, bool_or(suppressed OR y IS NULL OR w IS NULL OR w <= 0) OVER win AS gap,
+        sum(w) OVER win AS sw, sum(x) OVER win AS sx, sum(w * t) OVER win AS swt, sum(w * t * t) OVER win AS swtt,
+        sum(x * t) OVER win AS sxt,
+        sum(t) OVER win AS st, sum(t * t) OVER win AS stt, sum(y) OVER win AS sy, sum(y * y) OVER win AS syy,
+        sum(t * y) OVER win AS sty
+    FROM m
+    WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t RANGE BETWEEN 4 PRECEDING AND CURRENT ROW)
+),
+stat AS (
+    SELECT id, trend, period_start, since, upto,
+        CASE
+            WHEN k < 5 OR gap THEN ''
+            WHEN measure = 'mean' THEN (
+                SELECT CASE WHEN sxx <= 0 THEN ''
+                            WHEN resid <= 0 THEN CASE WHEN sxy > 0 THEN 'increasing' WHEN sxy < 0 THEN 'decreasing'
+                                                      ELSE 'no_change' END
+                            WHEN abs(sxy / sxx) / sqrt(resid / 3 / sxx) > {T_3DF_975!r}
+                                THEN CASE WHEN sxy > 0 THEN 'increasing' ELSE 'decreasing' END
+                            ELSE 'no_change' END
+                FROM (SELECT stt - st * st / 5 AS sxx, sty - st * sy / 5 AS sxy,
+                             (syy - sy * sy / 5) - (sty - st * sy / 5) ^ 2 / nullif(stt - st * st / 5, 0) AS resid) r)
+            ELSE (
+                SELECT CASE WHEN var <= 0 THEN 'no_change'
+                            WHEN u * u / var > {CHI2_1DF_95!r}
+                                THEN CASE WHEN u > 0 THEN 'increasing' ELSE 'decreasing' END
+                            ELSE 'no_change' END
+                FROM (SELECT sxt - sx * swt / sw AS u,
+                             CASE WHEN measure = 'proportion'
+                                  THEN (sx / sw) * (1 - sx / sw) * (swtt - swt * swt / sw)
+                                  ELSE sx * (swtt / sw - (swt / sw) ^ 2) END AS var) r)
+        END AS new_trend
+    FROM sums
+)
+UPDATE outcomes_metric t SET trend = s.new_trend
+FROM stat s
+WHERE t.id = s.id AND s.period_start BETWEEN s.since AND s.upto AND t.trend IS DISTINCT FROM s.new_trend
+"""  # noqa: S608 - assembled only from constants and float literals, never user input
+
+
+# Dashboards cache what they read from Metric under this counter (outcomes.views): every
+# recompute that writes or removes a row bumps it on commit, so cached figures last exactly
+# until their cells are recomputed.
+GENERATION_KEY = "outcomes:metrics-generation"
+
+
+def metrics_generation() -> int:
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        cache.add(GENERATION_KEY, 1, timeout=None)
+        generation = cache.get(GENERATION_KEY, 1)
+    return int(generation)
+
+
+def metrics_changed() -> None:
+    """Invalidate every cached dashboard (after the current transaction commits)."""
+
+    def bump() -> None:
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # not set yet (or evicted): any new value is a new generation
+            cache.add(GENERATION_KEY, 2, timeout=None)
+
+    transaction.on_commit(bump)
 
 
 def _london_id() -> int:
@@ -213,15 +365,59 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
             " FROM (SELECT DISTINCT unnest(%(indicator_ids)s::bigint[]) AS i) ids ORDER BY i",
             params,
         )
-        for basis in BASES:
-            basis_params = {**params, "basis": basis}
-            cursor.execute(_DELETE_EMPTY_SQL, basis_params)
-            written += cursor.rowcount
-            cursor.execute(_RECOMPUTE_SQL, basis_params)
-            written += cursor.rowcount
-            cursor.execute(_COMPARE_SQL, basis_params)
-            written += cursor.rowcount
+        cursor.execute(_RECOMPUTE_SQL, params)
+        written += cursor.fetchone()[0]
+        cursor.execute(_COMPARE_SQL, params)
+        written += cursor.rowcount
+        cursor.execute(_TREND_SQL, params)
+        written += cursor.rowcount
+        written += _secondary_suppression(cursor, params)
+    if written:
+        metrics_changed()
     return written
+
+
+_CELL_COUNTS_SQL = """
+SELECT m.id, m.indicator_id, m.period_start, m.basis, i.measure, a.level, a.parent_id, m.area_id,
+       m.numerator, m.denominator, m.secondary_suppressed
+FROM (SELECT DISTINCT * FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[])) c(indicator_id, period_start)
+CROSS JOIN LATERAL (
+    SELECT * FROM outcomes_metric m WHERE m.indicator_id = c.indicator_id AND m.period_start = c.period_start
+) m
+JOIN outcomes_indicator i ON i.id = m.indicator_id
+JOIN stakeholders_area a ON a.id = m.area_id
+ORDER BY m.indicator_id, m.period_start, m.basis
+"""
+
+# The counts each measure publishes (outcomes.dashboards): a mean's numerator never is.
+_PUBLISHED_COUNTS = {"count": (8,), "rate": (8,), "proportion": (8, 9), "mean": (9,)}
+
+
+def _secondary_suppression(cursor: Any, params: dict[str, Any]) -> int:
+    """Flag the totals to hide so that no suppressed borough can be worked out by subtraction.
+
+    A pass over the cells' metric rows (39 areas a cell), never over the stored values.
+    """
+    cursor.execute(_CELL_COUNTS_SQL, params)
+    ids: list[int] = []
+    flags: list[bool] = []
+    for _, rows in groupby(cursor.fetchall(), key=lambda r: (r[1], r[2], r[3])):
+        rows = list(rows)
+        hidden: set[int] = set()
+        for column in _PUBLISHED_COUNTS[rows[0][4]]:
+            areas = [CellArea(key=r[7], level=r[5], parent=r[6], count=float(r[column] or 0)) for r in rows]
+            hidden |= secondary_suppression(areas)
+        for r in rows:
+            if (r[7] in hidden) != r[10]:
+                ids.append(r[0])
+                flags.append(r[7] in hidden)
+    if ids:
+        cursor.execute(
+            "UPDATE outcomes_metric m SET secondary_suppressed = f.flag"
+            " FROM unnest(%s::bigint[], %s::boolean[]) AS f(id, flag) WHERE m.id = f.id",
+            [ids, flags],
+        )
+    return len(ids)
 
 
 def all_cells() -> list[tuple[int, str]]:

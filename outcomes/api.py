@@ -13,6 +13,7 @@ OUTCOMES_ASYNC_ROWS rows are staged and handed to a Celery worker (202 with a UR
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from decimal import Decimal
 from typing import IO, Any
@@ -43,6 +44,7 @@ from rest_framework.response import Response
 
 from londonmh.api import PROBLEM_CONTENT_TYPE
 from outcomes import dashboards, ingest, permissions, services
+from outcomes.aggregation import metrics_generation
 from outcomes.models import (
     PERIOD_PATTERNS,
     Door,
@@ -852,6 +854,12 @@ class MetricSerializer(serializers.Serializer):
     comparison = serializers.ChoiceField(choices=[(c.value, COMPARISON_LABELS[c]) for c in Comparison])
     comparison_label = serializers.CharField()
     quintile = serializers.IntegerField(allow_null=True, help_text="Among boroughs: 1 best to 5 worst.")
+    trend = serializers.ChoiceField(
+        choices=[("increasing", "Increasing"), ("decreasing", "Decreasing"), ("no_change", "No significant change")],
+        allow_null=True,
+        help_text="Significant trend over the five periods ending here (95%); null when not calculated.",
+    )
+    trend_label = serializers.CharField(help_text='e.g. "Increasing and getting better"; empty when not calculated.')
     providers = serializers.IntegerField(help_text="Provider organisations whose values are counted.")
     computed_at = serializers.DateTimeField()
 
@@ -873,8 +881,14 @@ class MetricViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Metric.objects.select_related("indicator", "area").order_by(*self.ordering)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        rows = [row.as_dict() for row in dashboards.public_metrics(page)]
-        for row in rows:
-            row.pop("not_for_publication")  # the API is public: no row is ever unsuppressed
-        return self.get_paginated_response(MetricSerializer(rows, many=True).data)
+        # The same for every caller (always suppressed), so cached by URL until the metrics change.
+        key = f"api:metrics:{metrics_generation()}:" + hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+        data = cache.get(key)
+        if data is None:
+            page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+            rows = [row.as_dict() for row in dashboards.public_metrics(page)]
+            for row in rows:
+                row.pop("not_for_publication")  # the API is public: no row is ever unsuppressed
+            data = dict(self.get_paginated_response(list(MetricSerializer(rows, many=True).data)).data)
+            cache.set(key, data, 24 * 60 * 60)
+        return Response(data)

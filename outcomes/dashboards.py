@@ -82,6 +82,22 @@ UNJUDGED_LEGEND = [
 SUPPRESSED_TEXT = "*"
 NOT_FOR_PUBLICATION = "Not for publication"
 
+# Trend over the last five periods (outcomes.aggregation._TREND_SQL), said through the polarity.
+TRENDS = ("increasing", "decreasing", "no_change")
+
+
+def trend_label(trend: str, polarity: str) -> str:
+    """ "Increasing and getting better", "Decreasing", "No significant change" or "" (not calculated)."""
+    if trend == "no_change":
+        return "No significant change"
+    if trend not in ("increasing", "decreasing"):
+        return ""
+    word = trend.capitalize()
+    if polarity == "none":
+        return word
+    better = (trend == "increasing") == (polarity == "higher")
+    return f"{word} and getting {'better' if better else 'worse'}"
+
 
 def round_value(value: Decimal | None, measure: str) -> Decimal | None:
     if value is None:
@@ -130,6 +146,12 @@ class PublicMetric:
     providers: int
     computed_at: dt.datetime
     not_for_publication: bool
+    trend: str = ""
+    polarity: str = "none"
+
+    @property
+    def trend_label(self) -> str:
+        return trend_label(self.trend, self.polarity)
 
     @property
     def provisional(self) -> bool:
@@ -198,6 +220,8 @@ class PublicMetric:
             "comparison": self.comparison,
             "comparison_label": self.comparison_label,
             "quintile": self.quintile,
+            "trend": self.trend or None,
+            "trend_label": self.trend_label,
             "providers": self.providers,
             "not_for_publication": self.not_for_publication,
             "computed_at": self.computed_at,
@@ -216,6 +240,10 @@ def public_metric(metric: Metric, *, exact: bool = False) -> PublicMetric:
         numerator = metric.numerator if measure == Measure.MEAN else _count(metric.numerator)
         denominator = metric.denominator
         hidden = False
+    elif metric.secondary_suppressed:
+        # A total that would reveal a suppressed borough by subtraction: hidden, with its value.
+        numerator = denominator = None
+        hidden = True
     else:
         numerator = None if measure == Measure.MEAN else disclose_count(_count(metric.numerator)).value
         denominator = disclose_count(metric.denominator).value
@@ -254,6 +282,8 @@ def public_metric(metric: Metric, *, exact: bool = False) -> PublicMetric:
         providers=metric.providers,
         computed_at=metric.computed_at,
         not_for_publication=exact,
+        trend="" if suppressed else metric.trend,
+        polarity=indicator.polarity,
     )
 
 
@@ -344,6 +374,7 @@ OVERVIEW_CSV_HEADER = [
     "upper95",
     "comparison",
     "quintile",
+    "trend",
     "not_for_publication",
     "computed_at",
 ]
@@ -372,6 +403,7 @@ def overview_csv_rows(rows: Iterable[PublicMetric]) -> Iterable[list[Any]]:
             r.upper95,
             r.comparison_label,
             r.quintile,
+            r.trend_label,
             r.not_for_publication,
             r.computed_at,
         ]
@@ -453,6 +485,7 @@ PROFILE_CSV_HEADER = [
     "borough_range_high",
     "comparison",
     "quintile",
+    "trend",
     "computed_at",
 ]
 
@@ -475,6 +508,7 @@ def profile_csv_rows(rows: Iterable[ProfileRow], area: Any, basis: str) -> Itera
             r.range_high,
             a.comparison_label if a else "",
             a.quintile if a else None,
+            a.trend_label if a else "",
             a.computed_at if a else None,
         ]
 
@@ -495,6 +529,8 @@ def profile_json_row(r: ProfileRow) -> dict[str, Any]:
         "comparison": a.comparison if a else None,
         "comparison_label": a.comparison_label if a else None,
         "quintile": a.quintile if a else None,
+        "trend": (a.trend or None) if a else None,
+        "trend_label": a.trend_label if a else "",
         "computed_at": a.computed_at if a else None,
     }
 

@@ -391,8 +391,17 @@ class Metric(models.Model):
     lower998 = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     upper998 = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
     suppressed = models.BooleanField(default=False)
+    secondary_suppressed = models.BooleanField(
+        default=False, help_text="Hidden to protect a suppressed borough (outcomes.statistics.secondary_suppression)."
+    )
     comparison = models.CharField(max_length=16, default="not_compared")
     quintile = models.PositiveSmallIntegerField(null=True, blank=True)
+    trend = models.CharField(
+        max_length=12,
+        blank=True,
+        default="",
+        help_text="Over the last five periods: increasing, decreasing, no_change, or blank (not calculated).",
+    )
     computed_at = models.DateTimeField()
 
     class Meta:

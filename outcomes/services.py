@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from outcomes import ingest, permissions
+from outcomes.aggregation import metrics_changed
 from outcomes.models import (
     REVIEW_TRANSITIONS,
     Indicator,
@@ -47,6 +48,7 @@ def indicator_save(*, actor: User, indicator: Indicator) -> Indicator:
         raise PermissionDenied
     indicator.full_clean()
     indicator.save()
+    metrics_changed()  # names, polarity and the active list show on cached dashboards
     return indicator
 
 

@@ -16,8 +16,10 @@ library is needed: chi2inv(p, 2k) / 2 = m where P(Poisson(m) <= k - 1) = 1 - p.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 Z95 = 1.959963984540054
 Z998 = 3.090232306167813
@@ -195,3 +197,97 @@ def disclose_count(count: int | None) -> Disclosed:
 def ratio_is_suppressed(numerator: float | None, denominator: float | None) -> bool:
     """Percentages and rates are computed from unrounded values but suppressed when either part is < 5."""
     return numerator is None or denominator is None or numerator < SUPPRESS_BELOW or denominator < SUPPRESS_BELOW
+
+
+# Secondary suppression -------------------------------------------------------------------
+# Rounding to 5 leaves each published count within 2 of the truth, and a "*" means 0 to 4.
+# Subtracting the published boroughs from their sub-region's or London's total can still pin
+# a suppressed borough down exactly when every bound lines up (say four boroughs of 8, shown
+# as 10, and one of 0: the sub-region's 32 is shown as 30, which leaves exactly 0 for the
+# hidden one). `pinned_boroughs` finds such cases as an attacker would, by interval
+# arithmetic over the area tree; `secondary_suppression` then hides the sub-region's total,
+# and if that is not enough London's too, until nothing is pinned.
+
+INFINITY = float("inf")
+
+
+def _round5(count: float) -> int:
+    return int(5 * math.floor(count / 5 + 0.5))
+
+
+def published_bounds(count: float | None, *, hidden: bool = False) -> tuple[float, float]:
+    """What a reader can tell about a true count from what is published of it (disclose_count)."""
+    if count is None or hidden:
+        return (0, INFINITY)
+    if count < SUPPRESS_BELOW:
+        return (0, SUPPRESS_BELOW - 1)
+    shown = _round5(count)
+    return (max(SUPPRESS_BELOW, shown - 2), shown + 2)
+
+
+@dataclass(frozen=True)
+class CellArea:
+    """One area's count in one cell: borough (parent = its sub-region), sub-region, or London."""
+
+    key: Any
+    level: str  # "borough", "sub_region" or "london"
+    parent: Any
+    count: float
+
+
+def pinned_boroughs(areas: list[CellArea], hidden: Collection[Any] = ()) -> set[Any]:
+    """Suppressed boroughs whose exact count follows from the published counts of the cell."""
+    london = next((a for a in areas if a.level == "london"), None)
+    regions = {a.key: a for a in areas if a.level == "sub_region"}
+    boroughs: dict[Any, list[CellArea]] = {}
+    for a in areas:
+        if a.level == "borough":
+            boroughs.setdefault(a.parent, []).append(a)
+
+    def bounds(a: CellArea) -> tuple[float, float]:
+        return published_bounds(a.count, hidden=a.key in hidden)
+
+    def total(items: list[CellArea]) -> tuple[float, float]:
+        return (sum(bounds(b)[0] for b in items), sum(bounds(b)[1] for b in items))
+
+    # Each sub-region's feasible total from its own figure and its boroughs'.
+    feasible = {}
+    for key, members in boroughs.items():
+        own = bounds(regions[key]) if key in regions else (0, INFINITY)
+        low, high = total(members)
+        feasible[key] = (max(own[0], low), min(own[1], high))
+    pinned = set()
+    for key, members in boroughs.items():
+        own = bounds(regions[key]) if key in regions else (0, INFINITY)
+        low, high = own
+        if london is not None:
+            london_low, london_high = bounds(london)
+            others_low = sum(f[0] for k, f in feasible.items() if k != key)
+            others_high = sum(f[1] for k, f in feasible.items() if k != key)
+            low, high = max(low, london_low - others_high), min(high, london_high - others_low)
+        members_low, members_high = total(members)
+        for b in members:
+            if b.count >= SUPPRESS_BELOW:
+                continue
+            b_low, b_high = bounds(b)
+            lo = max(b_low, low - (members_high - b_high))
+            hi = min(b_high, high - (members_low - b_low))
+            if lo == hi:
+                pinned.add(b.key)
+    return pinned
+
+
+def secondary_suppression(areas: list[CellArea]) -> set[Any]:
+    """The totals (sub-regions, then London) to hide so that no suppressed borough is pinned."""
+    hidden: set[Any] = set()
+    parent_of = {a.key: a.parent for a in areas}
+    london = next((a.key for a in areas if a.level == "london"), None)
+    regions = {a.key for a in areas if a.level == "sub_region"}
+    while pinned := pinned_boroughs(areas, hidden):
+        more = {parent_of[b] for b in pinned if parent_of[b] in regions} - hidden
+        if not more and london is not None and london not in hidden:
+            more = {london}
+        if not more:
+            break
+        hidden |= more
+    return hidden

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,6 +22,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from outcomes import dashboards, ingest, permissions, selectors, services
+from outcomes.aggregation import metrics_generation
 from outcomes.forms import (
     REVIEW_ACTIONS,
     GridChoiceForm,
@@ -453,6 +456,25 @@ def populations(request: HttpRequest) -> HttpResponse:
 # Public pages reading only Metric, through outcomes.dashboards' disclosure control.
 
 TREND_PERIODS = 8
+# Cached dashboard data lives until its cells are recomputed (the generation moves on); the
+# timeout only bounds how long an abandoned generation's entries linger in Redis.
+DASHBOARD_CACHE_SECONDS = 24 * 60 * 60
+
+
+def _cached(kind: str, parts: tuple, build: Any) -> Any:
+    """What a dashboard reads from the database, cached until the metrics change.
+
+    The cache holds the stored (unsuppressed) rows, never a page: disclosure control runs on
+    every request for its own audience, so a commissioner's unsuppressed figures can never be
+    served to the public nor the public's to a commissioner, and every page keeps its own CSP
+    nonce and sign-in state.
+    """
+    key = f"dashboards:{metrics_generation()}:{kind}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    data = cache.get(key)
+    if data is None:
+        data = build()
+        cache.set(key, data, DASHBOARD_CACHE_SECONDS)
+    return data
 
 
 def _basis(request: HttpRequest) -> str:
@@ -480,19 +502,15 @@ def _not_for_publication(response: HttpResponse, rows: list[dashboards.PublicMet
     return response
 
 
-@require_GET
-def dashboard_overview(request: HttpRequest) -> HttpResponse:
-    basis = _basis(request)
+def _overview_data(code: str, basis: str, asked: str) -> dict[str, Any]:
     indicators = list(selectors.active_indicators())
     if not indicators:
-        return render(request, "dashboards/overview.html", {"indicator": None, "nav": "dashboards"})
-    code = request.GET.get("indicator") or indicators[0].code
-    indicator = next((i for i in indicators if i.code == code), None)
+        return {"indicators": []}
+    indicator = next((i for i in indicators if i.code == (code or indicators[0].code)), None)
     if indicator is None:
-        raise Http404("There is no such indicator.")
+        return {"indicators": indicators, "indicator": None}
     series = list(selectors.london_series(indicator=indicator, basis=basis))
     periods = [m.period_start for m in series]
-    asked = request.GET.get("period", "")
     wanted = parse_period(indicator.period_type, asked) if asked else None
     period_start = wanted if wanted in periods else (periods[-1] if periods else None)
     metrics = (
@@ -500,6 +518,32 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
         if period_start
         else []
     )
+    return {
+        "indicators": indicators,
+        "indicator": indicator,
+        "series": series,
+        "periods": periods,
+        "wanted": wanted,
+        "period_start": period_start,
+        "metrics": metrics,
+        "tile_boroughs": list(selectors.tile_boroughs()) if period_start else [],
+    }
+
+
+@require_GET
+def dashboard_overview(request: HttpRequest) -> HttpResponse:
+    basis = _basis(request)
+    code = request.GET.get("indicator", "")
+    asked = request.GET.get("period", "")
+    data = _cached("overview", (code, basis, asked), lambda: _overview_data(code, basis, asked))
+    indicators = data["indicators"]
+    if not indicators:
+        return render(request, "dashboards/overview.html", {"indicator": None, "nav": "dashboards"})
+    indicator = data["indicator"]
+    if indicator is None:
+        raise Http404("There is no such indicator.")
+    series, periods, wanted, period_start = data["series"], data["periods"], data["wanted"], data["period_start"]
+    metrics = data["metrics"]
     exact_ids = set(permissions.commissioned_boroughs(request.user).values_list("pk", flat=True))
     rows = dashboards.public_metrics(metrics, unsuppressed_area_ids=exact_ids)
     london = next((r for r in rows if r.area_level == AreaLevel.LONDON), None)
@@ -530,7 +574,7 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
         return _not_for_publication(download, shown)
 
     by_area = {r.area_id: r for r in boroughs}
-    tiles = [(area, by_area.get(area.pk)) for area in selectors.tile_boroughs()] if period_start else []
+    tiles = [(area, by_area.get(area.pk)) for area in data["tile_boroughs"]]
     form = dashboards.dashboard_form(
         indicators=indicators,
         periods=[period_label(indicator.period_type, p) for p in reversed(periods)],
@@ -566,14 +610,25 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def dashboard_indicator(request: HttpRequest, code: str) -> HttpResponse:
-    indicator = get_object_or_404(selectors.indicator_detail(code=code))
     basis = _basis(request)
-    areas = list(selectors.dashboard_areas())
     area_code = request.GET.get("area", "").strip().upper()
-    area = next((a for a in areas if a.code == area_code), None)
+
+    def build() -> dict[str, Any]:
+        indicator = selectors.indicator_detail(code=code).first()
+        areas = list(selectors.dashboard_areas())
+        area = next((a for a in areas if a.code == area_code), None)
+        if indicator is None or (area_code and area is None):
+            return {"indicator": indicator, "area": None, "areas": areas, "metrics": []}
+        metrics = list(selectors.area_series(indicator=indicator, basis=basis, area=area))
+        return {"indicator": indicator, "area": area, "areas": areas, "metrics": metrics}
+
+    data = _cached("indicator", (code, basis, area_code), build)
+    indicator, area, areas = data["indicator"], data["area"], data["areas"]
+    if indicator is None:
+        raise Http404("There is no such indicator.")
     if area_code and area is None:
         raise Http404("There is no such area.")
-    rows = dashboards.public_metrics(selectors.area_series(indicator=indicator, basis=basis, area=area))
+    rows = dashboards.public_metrics(data["metrics"])
     london_rows = [r for r in rows if r.area_level == AreaLevel.LONDON]
     area_rows = [r for r in rows if area is not None and r.area_id == area.pk]
     labels = sorted({r.period for r in rows})
@@ -605,10 +660,20 @@ def dashboard_indicator(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_GET
 def dashboard_area(request: HttpRequest, code: str) -> HttpResponse:
-    area = get_object_or_404(selectors.dashboard_area(code=code))
     basis = _basis(request)
-    indicators = list(selectors.active_indicators())
-    profile = selectors.area_profile(area=area, basis=basis)
+
+    def build() -> dict[str, Any]:
+        area = selectors.dashboard_area(code=code).first()
+        if area is None:
+            return {"area": None}
+        indicators = list(selectors.active_indicators())
+        return {"area": area, "indicators": indicators, "profile": selectors.area_profile(area=area, basis=basis)}
+
+    data = _cached("area", (code.strip().upper(), basis), build)
+    area = data["area"]
+    if area is None:
+        raise Http404("There is no such area.")
+    indicators, profile = data["indicators"], data["profile"]
     rows = dashboards.profile_rows(indicators, profile["metrics"], profile["ranges"])
     computed_at = max((m.computed_at for m in profile["metrics"]), default=None)
     document = {

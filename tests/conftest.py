@@ -121,6 +121,7 @@ def worker_process(transactional_db, tmp_path):
     import sys
     import time
 
+    from django.conf import settings as django_settings
     from django.db import connection
 
     from londonmh.devenv import ROOT
@@ -130,6 +131,7 @@ def worker_process(transactional_db, tmp_path):
     env["DATABASE_URL"] = _database_url(settings_dict)
     env["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
     env["EMAIL_FILE_PATH"] = str(tmp_path / "mail")
+    env["CACHE_KEY_PREFIX"] = django_settings.CACHES["default"]["KEY_PREFIX"]  # this test's cache namespace
     log = (tmp_path / "worker.log").open("w")
     proc = subprocess.Popen(
         [

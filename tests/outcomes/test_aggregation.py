@@ -160,3 +160,104 @@ def test_a_cell_whose_values_are_all_rejected_loses_its_metrics(submission):
     OutcomeValue.objects.filter(pk=value.pk).update(status="rejected")
     metrics_recompute_cells(cell)
     assert not Metric.objects.filter(indicator=indicator).exists()
+
+
+# Trend over the last five periods ----------------------------------------------------------
+
+MONTHS = [dt.date(2025, m, 1) for m in range(1, 8)]
+
+
+def _series(submission, measure, values, polarity=Polarity.HIGHER_BETTER, months=MONTHS):
+    """One borough (Camden) with a value in each month; London's figures are the same sums."""
+    indicator = Indicator.objects.create(
+        code=f"t-{measure}-{len(values)}",
+        name="T",
+        definition="d",
+        measure=measure,
+        polarity=polarity,
+        period_type=PeriodType.MONTH,
+    )
+    for month, value in zip(months, values, strict=False):
+        num, den = value if isinstance(value, tuple) else (value, None)
+        _value(submission, indicator, "CMD", num, den, period=month)
+    return indicator
+
+
+def _trend(indicator, month, area="LDN"):
+    return Metric.objects.get(indicator=indicator, area__short_code=area, period_start=month, basis="approved").trend
+
+
+def test_a_proportion_rising_from_10_to_30_percent_is_a_significant_increase(submission):
+    # Cochran-Armitage by hand: N = 500, X = 100, p = 0.2, mean score 2; U = 10(-2) + 15(-1) + 0
+    # + 25(1) + 30(2) = 50; Var = 0.2 x 0.8 x 100 x (4 + 1 + 0 + 1 + 4) = 160; X2 = 2500 / 160 = 15.6 > 3.84.
+    indicator = _series(submission, Measure.PROPORTION, [(n, 100) for n in (10, 15, 20, 25, 30)])
+    metrics_rebuild_all()
+    assert _trend(indicator, MONTHS[4]) == "increasing"
+    assert _trend(indicator, MONTHS[4], "CMD") == "increasing"
+    assert _trend(indicator, MONTHS[3]) == ""  # only four periods so far
+
+
+def test_a_proportion_wobbling_around_20_percent_shows_no_significant_change(submission):
+    # U = 20(-2) + 18(-1) + 0 + 19(1) + 21(2) = 3; X2 = 9 / 160 = 0.06.
+    indicator = _series(submission, Measure.PROPORTION, [(n, 100) for n in (20, 18, 22, 19, 21)])
+    metrics_rebuild_all()
+    assert _trend(indicator, MONTHS[4]) == "no_change"
+
+
+def test_counts_use_the_poisson_test_for_trend(submission):
+    # 10..18: X = 70, U = 20, Var = 70 x (30/5 - 2^2) = 140, X2 = 2.86: not significant.
+    slow = _series(submission, Measure.COUNT, [10, 12, 14, 16, 18])
+    # 10..30: X = 100, U = 50, Var = 200, X2 = 12.5: significant.
+    fast = _series(submission, Measure.COUNT, [10, 15, 20, 25, 30, 35])
+    metrics_rebuild_all()
+    assert _trend(slow, MONTHS[4]) == "no_change"
+    assert _trend(fast, MONTHS[4]) == "increasing"
+    assert _trend(fast, MONTHS[5]) == "increasing"  # the window moves on: 15..35
+
+
+def test_a_mean_uses_the_slope_of_a_straight_line(submission):
+    # Means 10, 11, 12, 13, 14.5: slope 1.1, residual sum of squares 0.1, t = 1.1 / sqrt(0.1/3/10) = 19.1 > 3.18.
+    indicator = _series(submission, Measure.MEAN, [(n, 10) for n in (100, 110, 120, 130, 145)])
+    metrics_rebuild_all()
+    assert _trend(indicator, MONTHS[4]) == "increasing"
+
+
+def test_a_missing_period_in_the_five_means_no_trend(submission):
+    months = [MONTHS[0], MONTHS[1], MONTHS[3], MONTHS[4], MONTHS[5]]
+    indicator = _series(submission, Measure.COUNT, [10, 20, 30, 40, 50], months=months)
+    metrics_rebuild_all()
+    assert _trend(indicator, MONTHS[5]) == ""
+
+
+def test_the_trend_label_reads_through_the_polarity():
+    from outcomes.dashboards import trend_label
+
+    assert trend_label("increasing", "higher") == "Increasing and getting better"
+    assert trend_label("increasing", "lower") == "Increasing and getting worse"
+    assert trend_label("decreasing", "lower") == "Decreasing and getting better"
+    assert trend_label("decreasing", "none") == "Decreasing"
+    assert trend_label("no_change", "higher") == "No significant change"
+    assert trend_label("", "higher") == ""
+
+
+def test_changing_an_early_period_recomputes_the_later_trends_as_a_rebuild_would(submission):
+    indicator = _series(submission, Measure.COUNT, [10, 15, 20, 25, 30, 35, 40])
+    metrics_rebuild_all()
+    assert _trend(indicator, MONTHS[6]) == "increasing"
+    # March jumps to 200: June's window 15, 200, 25, 30, 35 gives U = -130, X = 305, Var = 610, X2 = 27.7.
+    OutcomeValue.objects.filter(indicator=indicator, period_start=MONTHS[2]).update(numerator=200)
+    metrics_recompute_cells([(indicator.pk, MONTHS[2].isoformat())])
+    incremental = list(
+        Metric.objects.order_by("indicator", "area", "period_start", "basis").values_list(
+            "area_id", "period_start", "basis", "trend"
+        )
+    )
+    Metric.objects.all().delete()
+    metrics_rebuild_all()
+    rebuilt = list(
+        Metric.objects.order_by("indicator", "area", "period_start", "basis").values_list(
+            "area_id", "period_start", "basis", "trend"
+        )
+    )
+    assert incremental == rebuilt
+    assert _trend(indicator, MONTHS[5]) == "decreasing"

@@ -401,3 +401,11 @@ def test_the_profile_runs_a_fixed_number_of_queries(client, recovery, django_ass
     # metrics, the borough ranges
     with django_assert_num_queries(5):
         assert client.get("/dashboards/areas/E09000002/").status_code == 200
+
+
+def test_the_indicator_page_leads_with_londons_latest_figure(client, cell):
+    make_metric(cell, "LDN", MAY, num=1000, den=2500)
+    html = client.get("/dashboards/indicators/recovery/").content.decode()
+    card = html[html.index('class="nhsuk-card"') : html.index('id="chart-heading"')]
+    assert "London, " in card and "50.0%" in card and "48.1% to 52.0%" in card
+    assert "40.0%" not in card  # May is older

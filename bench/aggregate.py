@@ -1,0 +1,287 @@
+"""Aggregation benchmark: the full metrics rebuild against bare SQL sums, and incremental recomputes.
+
+    .venv/bin/python bench/aggregate.py [--values 5000000] [--database londonmh_bench_agg] [--keep]
+
+What it does, in one run on a scratch database it creates, migrates and drops:
+
+1. Generates --values outcome values set-based (generate_series): 33 boroughs x 50 indicators
+   (counts, proportions, rates and means in turn) x 25 providers x as many months as that
+   takes (120 months for 5,000,000), every value approved, plus populations for every area.
+2. The floor: a bare hand-written `INSERT INTO unlogged_table SELECT indicator, borough,
+   period, sum(numerator), sum(denominator) ... GROUP BY` over the same values.
+3. The full rebuild (`outcomes.aggregation.metrics_rebuild_all`, what the nightly job runs)
+   into an empty metrics table, and again over a full one (nothing changes, nothing written).
+   Prints ratio = rebuild / bare SQL (target <= 2).
+4. Incremental: one provider's 1,000-value submission (33 boroughs x 30 indicators + 10 more
+   rows, one month) is written and committed, then the on-commit recompute of the touched
+   (indicator, period) cells runs (`outcomes.tasks.metrics_recompute`, in-process): the time
+   from commit to refreshed metrics. Done on the full history and, in the same run, on a
+   second scratch database holding a tenth of it (--small-values, default values / 10), so
+   the two can be compared (target <= 1 s, and within 1.5x of each other).
+
+A wrong answer cannot pass for a result: the rebuild must produce one metric per (indicator,
+area, period, basis) present, and the incremental recompute must move the touched London
+numerators by exactly the change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ingest import _create_database, _django_env, _drop_database, _say, _server_url, _setup_django
+
+BOROUGHS = 33
+INDICATORS = 50
+PROVIDERS = 25
+MEASURES = ("count", "proportion", "rate", "mean")
+PER_MONTH = BOROUGHS * INDICATORS * PROVIDERS  # 41,250 values a month
+
+
+def _fixtures(values: int) -> dict[str, object]:
+    """Providers, indicators, a submission and populations; then the values, set-based."""
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    from outcomes.models import Door, Indicator, Submission
+    from stakeholders.models import Area, AreaLevel, Organisation, OrganisationType, User
+
+    user = User.objects.create_user(email="bench@example.org", password=None, display_name="Bench submitter")
+    orgs = [
+        Organisation.objects.create(
+            name=f"Bench Trust {n:02d}",
+            slug=f"bench-trust-{n:02d}",
+            type=OrganisationType.NHS_MH_PROVIDER,
+            group=Group.objects.create(name=f"organisation:bench-trust-{n:02d}"),
+        )
+        for n in range(1, PROVIDERS + 1)
+    ]
+    indicators = [
+        Indicator.objects.create(
+            code=f"bench-{MEASURES[(n - 1) % 4]}-{n:02d}",
+            name=f"Bench indicator {n:02d}",
+            definition="Benchmark indicator.",
+            measure=MEASURES[(n - 1) % 4],
+            polarity=("higher", "lower", "none")[n % 3],
+            period_type="month",
+        )
+        for n in range(1, INDICATORS + 1)
+    ]
+    submission = Submission.objects.create(
+        organisation=orgs[0], submitted_by=user, door=Door.API, status=Submission.Status.COMPLETED
+    )
+    boroughs = list(Area.objects.filter(level=AreaLevel.BOROUGH).order_by("code").values_list("pk", flat=True))
+    assert len(boroughs) == BOROUGHS, boroughs
+    months = max(3, round(values / PER_MONTH))  # whole months, so every cell is complete
+    values = months * PER_MONTH
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO outcomes_population (area_id, year, population, source, updated_at)"
+            " SELECT a.id, y, 150000 + (a.id * 7919) % 250000, 'bench', now()"
+            " FROM stakeholders_area a, generate_series(2010, 2030) y"
+        )
+        # numerator/denominator by measure, pseudo-random but deterministic (hash of the key);
+        # small counts appear (numerators 0..40 for a twelfth of the rows) so suppression works.
+        cursor.execute(
+            """
+            INSERT INTO outcomes_outcomevalue (organisation_id, indicator_id, borough_id, period_start,
+                numerator, denominator, note, status, query_message, submission_id, submitted_at)
+            SELECT o.id, i.id, b.id, (date_trunc('month', now()) - make_interval(months => m))::date,
+                CASE WHEN i.measure = 'mean' THEN (h %% 300 + 20) * (10 + (h / 300) %% 20)
+                     WHEN h %% 12 = 0 THEN h %% 41
+                     ELSE h %% 900 END,
+                CASE WHEN i.measure IN ('proportion', 'mean') THEN h %% 300 + 20 + CASE WHEN i.measure = 'proportion'
+                     THEN 900 ELSE 0 END END,
+                '', 'approved', '', %(submission)s, now()
+            FROM generate_series(1, %(months)s) m
+            CROSS JOIN unnest(%(orgs)s::bigint[]) o(id)
+            CROSS JOIN unnest(%(boroughs)s::bigint[]) b(id)
+            CROSS JOIN (SELECT id, measure FROM outcomes_indicator WHERE id = ANY(%(indicators)s)) i
+            CROSS JOIN LATERAL (SELECT abs(hashint8(o.id * 1000003 + i.id * 10007 + b.id * 101 + m)) AS h) hh
+            """,
+            {
+                "months": months,
+                "orgs": [o.pk for o in orgs],
+                "boroughs": boroughs,
+                "indicators": [i.pk for i in indicators],
+                "submission": submission.pk,
+            },
+        )
+        inserted = cursor.rowcount
+        cursor.execute("ANALYZE")
+    assert inserted == values, (inserted, values)
+    return {"values": values, "org_id": orgs[1].pk, "indicators": [i.pk for i in indicators], "boroughs": boroughs}
+
+
+def _bare_sql() -> float:
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE UNLOGGED TABLE bench_sums (indicator_id bigint, borough_id bigint, period_start date,"
+            " numerator numeric, denominator bigint)"
+        )
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO bench_sums SELECT indicator_id, borough_id, period_start, sum(numerator), sum(denominator)"
+            " FROM outcomes_outcomevalue WHERE status = 'approved' GROUP BY indicator_id, borough_id, period_start"
+        )
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_sums")
+    return seconds
+
+
+def _metric_count() -> int:
+    from outcomes.models import Metric
+
+    return Metric.objects.count()
+
+
+def _expected_metrics() -> int:
+    """One metric per (indicator, period) for each borough, ICS and London with values, in 2 bases."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(DISTINCT (v.indicator_id, v.period_start, v.borough_id))"
+            " + count(DISTINCT (v.indicator_id, v.period_start, b.parent_id))"
+            " + count(DISTINCT (v.indicator_id, v.period_start))"
+            " FROM outcomes_outcomevalue v JOIN stakeholders_area b ON b.id = v.borough_id"
+        )
+        return cursor.fetchone()[0] * 2
+
+
+def _incremental(fixtures: dict[str, object], repeats: int = 3) -> list[float]:
+    """A 1,000-value change by one provider in one month, committed; then the recompute of its cells."""
+    from django.db import connection, transaction
+
+    from outcomes.models import Metric
+    from outcomes.tasks import metrics_recompute
+    from stakeholders.models import Area, AreaLevel
+
+    london = Area.objects.get(level=AreaLevel.LONDON)
+    indicator_ids: list[int] = fixtures["indicators"][:31]  # type: ignore[index]
+    times = []
+    for attempt in range(repeats):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT max(period_start) - make_interval(months => %s) FROM outcomes_outcomevalue", [attempt]
+            )
+            period = cursor.fetchone()[0].date()
+        before = dict(
+            Metric.objects.filter(
+                area=london, period_start=period, basis="approved", indicator_id__in=indicator_ids
+            ).values_list("indicator_id", "numerator")
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE outcomes_outcomevalue SET numerator = numerator + 1"
+                " WHERE id IN (SELECT id FROM outcomes_outcomevalue WHERE organisation_id = %s AND period_start = %s"
+                " AND indicator_id = ANY(%s) ORDER BY indicator_id, borough_id LIMIT 1000)"
+                " RETURNING indicator_id",
+                [fixtures["org_id"], period, indicator_ids],
+            )
+            changed = [row[0] for row in cursor.fetchall()]
+        assert len(changed) == 1000, len(changed)
+        cells = sorted({(i, period.isoformat()) for i in changed})
+        started = time.perf_counter()  # committed: this is where the on-commit task starts
+        metrics_recompute([[i, p] for i, p in cells])
+        times.append(time.perf_counter() - started)
+        after = dict(
+            Metric.objects.filter(
+                area=london, period_start=period, basis="approved", indicator_id__in=indicator_ids
+            ).values_list("indicator_id", "numerator")
+        )
+        for indicator_id in {i for i, _ in cells}:
+            assert after[indicator_id] - before[indicator_id] == changed.count(indicator_id), indicator_id
+    return times
+
+
+def _run(database: str, values: int, full: bool, keep: bool = False) -> dict[str, float]:
+    from django.db import connection, connections
+
+    env = _django_env(database)
+    _create_database(database)
+    try:
+        _setup_django(env)
+        from django.core.management import call_command
+
+        connections["default"].settings_dict["NAME"] = database
+        connection.close()
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        fixtures = _fixtures(values)
+        values = fixtures["values"]  # type: ignore[assignment]
+        _say(f"[{database}] generated {values:,} values in {time.perf_counter() - started:.1f} s")
+        result: dict[str, float] = {}
+        if full:
+            from outcomes.aggregation import metrics_rebuild_all
+
+            with connection.cursor() as cursor:
+                cursor.execute("CHECKPOINT")
+            bare = _bare_sql()
+            _say(f"{'bare SQL sums into an unlogged table:':<46}{bare:8.2f} s")
+            started = time.perf_counter()
+            metrics_rebuild_all()
+            rebuild = time.perf_counter() - started
+            count, expected = _metric_count(), _expected_metrics()
+            assert count == expected, (count, expected)
+            _say(f"{'full rebuild into an empty metrics table:':<46}{rebuild:8.2f} s   ratio {rebuild / bare:5.2f}")
+            _say(f"  ({count:,} metric rows: approved and provisional, every borough, ICS and London)")
+            started = time.perf_counter()
+            written = metrics_rebuild_all()
+            again = time.perf_counter() - started
+            assert written == 0, written
+            _say(f"{'rebuild again (nothing changed, 0 rows written):':<46}{again:8.2f} s   ratio {again / bare:5.2f}")
+            result.update(bare=bare, rebuild=rebuild, again=again)
+        else:
+            from outcomes.aggregation import metrics_rebuild_all
+
+            metrics_rebuild_all()
+        times = _incremental(fixtures)
+        result["incremental"] = statistics.median(times)
+        _say(
+            f"{f'1,000-value change -> refreshed metrics ({values:,} stored):':<46}"
+            f"{result['incremental']:8.3f} s   (median of {', '.join(f'{t:.3f}' for t in times)})"
+        )
+        connection.close()
+        return result
+    finally:
+        connections.close_all()
+        if keep:
+            _say(f"kept database {database}")
+        else:
+            _drop_database(database)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--values", type=int, default=5_000_000)
+    parser.add_argument("--small-values", type=int, help="the smaller history for the incremental comparison")
+    parser.add_argument("--database", default="londonmh_bench_agg", help="scratch database (created, then dropped)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    args = parser.parse_args(argv)
+    small = args.small_values or args.values // 10
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "londonmh.settings")
+    from urllib.parse import urlsplit
+
+    _say(f"scratch databases {args.database}, {args.database}_small on {urlsplit(_server_url()).hostname}")
+    big = _run(args.database, args.values, full=True, keep=args.keep)
+    little = _run(f"{args.database}_small", small, full=False, keep=args.keep)
+    _say(
+        f"incremental: {little['incremental']:.3f} s at {small:,} values, {big['incremental']:.3f} s at"
+        f" {args.values:,}: ratio {big['incremental'] / little['incremental']:.2f} (target <= 1 s, within 1.5x)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

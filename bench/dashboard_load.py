@@ -1,0 +1,177 @@
+"""Dashboard throughput: the pan-London overview against a trivial Django view, under locust.
+
+    .venv/bin/python bench/dashboard_load.py [--users 20] [--seconds 20] [--workers 2] [--months 6]
+
+In one run, on a scratch database it creates, migrates and drops:
+
+1. Generates outcome values set-based (bench/aggregate.py's generator: 33 boroughs x 50
+   indicators x 25 providers x --months months) and builds the metrics.
+2. Starts gunicorn (--workers sync workers) on loopback with DEBUG off, the real PostgreSQL
+   and Redis (the cache the dashboards use), and waits for it to answer.
+3. Runs locust headless twice with --users concurrent users and no think time, --seconds each:
+   first `/health/` (the trivial view: full middleware stack, one `SELECT 1`, a small JSON
+   answer), then the pan-London overview (`/dashboards/?indicator=...`) of a proportion.
+   Prints requests/s, median and 95th percentile for each, and their ratios.
+
+Locust runs on the same machine, so it takes CPU from the server: compare the two phases with
+each other, not with another machine. Throughput goals live here, never in timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from aggregate import PER_MONTH, _fixtures
+from ingest import ROOT, _create_database, _django_env, _drop_database, _say, _setup_django
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own loopback server
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def _locust(host: str, path: str, users: int, seconds: int, workdir: Path) -> dict[str, float]:
+    prefix = workdir / path.strip("/").replace("/", "_").replace("?", "_")
+    env = dict(os.environ, LOAD_PATH=path, LOAD_NAME="page")
+    subprocess.run(  # noqa: S603 - our own locust on our own locustfile
+        [
+            str(Path(sys.executable).with_name("locust")),
+            "-f",
+            str(ROOT / "bench" / "locustfile.py"),
+            "--headless",
+            "--users",
+            str(users),
+            "--spawn-rate",
+            str(users),
+            "--run-time",
+            f"{seconds}s",
+            "--host",
+            host,
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    with open(f"{prefix}_stats.csv", newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["Name"] == "page")
+    if int(row["Failure Count"]):
+        raise RuntimeError(f"{path}: {row['Failure Count']} failed requests")
+    return {
+        "requests": int(row["Request Count"]),
+        "rps": float(row["Requests/s"]),
+        "median": float(row["50%"]),
+        "p95": float(row["95%"]),
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--months", type=int, default=6)
+    parser.add_argument("--database", default="londonmh_bench_load")
+    args = parser.parse_args(argv)
+
+    env = _django_env(args.database)
+    env["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+    env["CONN_MAX_AGE"] = "60"  # as in production: a worker keeps its connection
+    _create_database(args.database)
+    server = None
+    workdir = Path(tempfile.mkdtemp(prefix="londonmh-load-"))
+    try:
+        _setup_django(env)
+        from django.core.management import call_command
+        from django.db import connections
+
+        call_command("migrate", verbosity=0)
+        call_command("collectstatic", "--noinput", verbosity=0)
+        fixtures = _fixtures(args.months * PER_MONTH)
+        from outcomes.aggregation import metrics_rebuild_all
+        from outcomes.models import Indicator
+
+        started = time.perf_counter()
+        metrics_rebuild_all()
+        _say(f"{fixtures['values']:,} values, metrics built in {time.perf_counter() - started:.1f} s")
+        code = Indicator.objects.filter(measure="proportion").order_by("code").first().code
+        connections.close_all()
+
+        port = _free_port()
+        host = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(  # noqa: S603 - gunicorn from our own environment
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "londonmh.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--access-logfile",
+                "/dev/null",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(workdir / "gunicorn.log").open("w"),
+        )
+        overview = f"/dashboards/?indicator={code}"
+        _wait_until_up(host + "/health/")
+        _wait_until_up(host + overview)  # also fills the cache once, like any first visitor
+        _say(f"gunicorn {args.workers} workers on {host}; locust {args.users} users, {args.seconds} s a phase")
+        results = {}
+        for label, path in (("trivial view /health/", "/health/"), ("pan-London overview", overview)):
+            results[label] = result = _locust(host, path, args.users, args.seconds, workdir)
+            _say(
+                f"{label + ':':<26}{result['rps']:8.1f} req/s   median {result['median']:5.0f} ms"
+                f"   p95 {result['p95']:5.0f} ms   ({result['requests']:,} requests, 0 failed)"
+            )
+        trivial, page = results["trivial view /health/"], results["pan-London overview"]
+        _say(
+            f"overview / trivial: throughput {page['rps'] / trivial['rps']:.2f}x,"
+            f" p95 {page['p95'] / max(trivial['p95'], 1):.2f}x"
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        from django.db import connections
+
+        connections.close_all()
+        _drop_database(args.database)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
