@@ -110,6 +110,13 @@ FORM_RENDERER = "django.forms.renderers.DjangoTemplates"
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/londonmh")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A process killed mid-query (a worker's SIGKILL, an OOM kill) leaves its PostgreSQL backend
+# running, holding its locks, until the backend next talks to the client. Ask the server to
+# check for a vanished client every few seconds (PostgreSQL 14+) so those locks are freed
+# and the redelivered task can take over.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+    f"-c client_connection_check_interval={env.int('DATABASE_CLIENT_CHECK_MS', default=5000)}"
+)
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", default="test_londonmh")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

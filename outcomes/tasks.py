@@ -21,6 +21,11 @@ def submission_process(self, submission_id: int) -> str:  # type: ignore[no-unty
             services.submission_mark_failed(submission_id=submission_id, reason=f"The import failed: {exc}")
             raise
         raise self.retry(exc=exc) from exc
+    if submission is not None and not submission.is_finished:
+        # Another delivery holds it: usually the PostgreSQL session of a worker process that was
+        # killed, until the server notices (client_connection_check_interval). Come back, rather
+        # than report success for an import that has not happened.
+        raise self.retry(countdown=5, max_retries=120)
     return submission.status if submission else "missing"
 
 

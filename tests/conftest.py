@@ -114,89 +114,21 @@ def worker_process(transactional_db, tmp_path):
     """A real Celery worker process on the real Redis broker, using the test database.
 
     Tests using it need transactional_db (the worker is another connection and must see
-    committed rows). Yields a handle with the worker's mail folder and a `wait_for` helper.
+    committed rows). Yields a tests.workers.Worker: its mail folder, log and `wait_for`.
     """
-    import os
-    import subprocess
-    import sys
-    import time
+    from tests.workers import Worker
 
-    from django.conf import settings as django_settings
-    from django.db import connection
-
-    from londonmh.devenv import ROOT
-
-    env = dict(os.environ)
-    settings_dict = connection.settings_dict
-    env["DATABASE_URL"] = _database_url(settings_dict)
-    env["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
-    env["EMAIL_FILE_PATH"] = str(tmp_path / "mail")
-    env["CACHE_KEY_PREFIX"] = django_settings.CACHES["default"]["KEY_PREFIX"]  # this test's cache namespace
-    log = (tmp_path / "worker.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "londonmh",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-    class Handle:
-        mail_dir = tmp_path / "mail"
-        log_path = tmp_path / "worker.log"
-        process = proc
-
-        @staticmethod
-        def wait_for(condition, timeout: float = 60.0, interval: float = 0.2):
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                value = condition()
-                if value:
-                    return value
-                if proc.poll() is not None:
-                    raise AssertionError("worker exited:\n" + Handle.log_path.read_text())
-                time.sleep(interval)
-            raise AssertionError("timed out waiting; worker log:\n" + Handle.log_path.read_text())
-
+    worker = Worker(tmp_path)
     try:
-        yield Handle
+        yield worker
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        worker.stop()
 
 
 def _database_url(settings_dict) -> str:
-    from urllib.parse import quote
+    from tests.workers import database_url
 
-    host = settings_dict.get("HOST") or ""
-    port = settings_dict.get("PORT") or ""
-    options = settings_dict.get("OPTIONS") or {}
-    if not host and options.get("host"):
-        # An embedded server on a unix socket (see londonmh/devenv.py).
-        user = settings_dict.get("USER") or "postgres"
-        socket = quote(options["host"])
-        return f"postgres://{user}@/{settings_dict['NAME']}?host={socket}&port={options.get('port', '')}"
-    user = quote(settings_dict.get("USER") or "", safe="")
-    password = settings_dict.get("PASSWORD") or ""
-    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
-    netloc = quote(host, safe="") + (f":{port}" if port else "")
-    return f"postgres://{auth}{netloc}/{settings_dict['NAME']}"
+    return database_url(settings_dict)
 
 
 def pytest_collection_modifyitems(config, items):

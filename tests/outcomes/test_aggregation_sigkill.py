@@ -3,13 +3,6 @@ metrics end exactly as a clean rebuild leaves them (acks_late + reject_on_worker
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import psycopg2
 import pytest
 from django.conf import settings
@@ -22,10 +15,10 @@ from outcomes.tasks import metrics_recompute
 from stakeholders.models import Area, AreaLevel
 from tests.conftest import _database_url
 from tests.factories import OrganisationFactory, UserFactory
+from tests.workers import Worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 COLUMNS = (
     "indicator_id",
     "area_id",
@@ -44,29 +37,6 @@ COLUMNS = (
     "trend",
     "providers",
 )
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _wait(condition, what: str, log: Path, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; worker log:\n{log.read_text()}")
 
 
 def _rows():
@@ -104,31 +74,7 @@ def test_a_worker_killed_mid_recompute_redelivers_the_task_and_ends_like_a_clean
     blocking = blocker.cursor()
     blocking.execute("SELECT 1 FROM outcomes_metric WHERE id = %s FOR UPDATE", [london.pk])
 
-    env = dict(os.environ)
-    env["DATABASE_URL"] = _database_url(connection.settings_dict)
-    env["CACHE_KEY_PREFIX"] = settings.CACHES["default"]["KEY_PREFIX"]
-    log_path = tmp_path / "worker.log"
-    log = log_path.open("w")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "londonmh",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=1",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    worker = Worker(tmp_path, pool="prefork")
     try:
         metrics_recompute.delay([[indicator.pk, period]])
 
@@ -141,34 +87,25 @@ def test_a_worker_killed_mid_recompute_redelivers_the_task_and_ends_like_a_clean
                 )
                 return cursor.fetchone()[0]
 
-        _wait(lambda: waiting_backends() == 1, "the recompute to block mid-statement", log_path)
-        children = _wait(lambda: _children(worker.pid), "the pool process", log_path)
-        assert len(children) == 1
-        os.kill(children[0], signal.SIGKILL)  # kill -9 the process running the task
-        _wait(lambda: "SIGKILL" in log_path.read_text(), "the worker to notice its lost process", log_path)
+        worker.wait_for(lambda: waiting_backends() == 1, what="the recompute to block mid-statement")
+        killed = worker.kill_the_running_task()
         # Redelivered (reject_on_worker_lost) to a fresh pool process, which blocks in turn: the
         # killed attempt's transaction never commits, so it cannot have written anything.
-        _wait(lambda: [c for c in _children(worker.pid) if c != children[0]], "a new pool process", log_path)
+        worker.wait_for(lambda: [c for c in worker.pool_processes() if c != killed], what="a new pool process")
         assert Metric.objects.get(pk=london.pk).numerator == london.numerator
         blocker.rollback()
-        _wait(
+        worker.wait_for(
             lambda: (
                 Metric.objects.get(indicator=indicator, area__level=AreaLevel.LONDON, basis="approved").numerator
                 == 8 * 60
             ),
-            "the redelivered recompute to finish",
-            log_path,
+            what="the redelivered recompute to finish",
         )
-        _wait(lambda: "succeeded" in log_path.read_text(), "the task to succeed", log_path)
+        worker.wait_for(lambda: "succeeded" in worker.log(), what="the task to succeed")
     finally:
         blocker.close()
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
-    text = log_path.read_text()
+        worker.stop()
+    text = worker.log()
     assert "WorkerLostError" in text or "exited with 'signal 9 (SIGKILL)'" in text, text
 
     after = _rows()
