@@ -389,6 +389,24 @@ def action_set_progress(
 
 
 @transaction.atomic
+def action_set_target(
+    *, actor: User, action: Action, expected_version: int, link: ActionIndicator, target: Decimal | None, note: str
+) -> ActionIndicator:
+    """Set the target of one of an action's linked indicators. Permission: ``can_change_plan``.
+
+    Bumps the action's version (the target is part of the action), so it is refused when stale.
+    """
+    if link.action_id != action.pk:
+        raise ValueError("that indicator link belongs to another action")
+    with pghistory.context(user=actor.pk):
+        update_versioned(action, expected_version=expected_version, values={"updated_at": timezone.now()})
+        link.target, link.target_note = target, note
+        link.full_clean()
+        link.save(update_fields=["target", "target_note"])
+    return link
+
+
+@transaction.atomic
 def action_delete(*, actor: User, action: Action, expected_version: int) -> None:
     """Delete an action and its milestones. Permission: ``can_change_plan``. Refused when stale."""
     with pghistory.context(user=actor.pk):
