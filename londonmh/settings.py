@@ -280,6 +280,10 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `status`; name their enums so the schema needs no guessed names.
     "ENUM_NAME_OVERRIDES": {"SubmissionStatusEnum": "outcomes.models.Submission.Status"},
 }
+# Plans and actions have a `status` too (actionplan).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {"PlanStatusEnum": "actionplan.models.PlanStatus", "ActionStatusEnum": "actionplan.models.ActionStatus"}
+)
 # Personal API tokens: django-rest-knox stores only a hash; our model adds a name.
 KNOX_TOKEN_MODEL = "stakeholders.ApiToken"
 REST_KNOX = {
