@@ -380,6 +380,13 @@ class MilestoneSerializer(serializers.ModelSerializer):
         fields = ["url", "id", "action", "title", "due", "done_on", "overdue", "created_at"]
         read_only_fields = ["created_at"]
 
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and "action" in fields:
+            fields["action"].queryset = Action.objects.filter(plan__in=permissions.plans_visible_to(request.user))
+        return fields
+
     def get_overdue(self, milestone: Milestone) -> bool:
         return milestone.is_overdue()
 
@@ -439,6 +446,17 @@ class ActionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["version", "created_at", "updated_at"]
+
+    def get_fields(self) -> dict[str, Any]:
+        # Only plans and actions the caller may read can be named: a hidden one is "does not
+        # exist", exactly like a missing one, so ids and slugs do not leak.
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            visible = permissions.plans_visible_to(request.user)
+            fields["plan"].queryset = visible
+            fields["dependencies"].child_relation.queryset = Action.objects.filter(plan__in=visible)
+        return fields
 
     def get_web_url(self, action: Action) -> str:
         return self.context["request"].build_absolute_uri(f"/plans/{action.plan.slug}/actions/{action.pk}/")

@@ -258,7 +258,7 @@ def _check_dependencies(action: Action, dependencies: list[Action]) -> None:
         if dep.pk == action.pk:
             raise ValidationError({"dependencies": "An action cannot depend on itself."})
         if dep.plan_id != action.plan_id:
-            raise ValidationError({"dependencies": f"“{dep}” belongs to another plan."})
+            raise ValidationError({"dependencies": "An action can only depend on actions of the same plan."})
     if action.pk and dependencies:
         # Walk what the proposed dependencies depend on, level by level (one query per level).
         frontier = {d.pk for d in dependencies}

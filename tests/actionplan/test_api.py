@@ -214,3 +214,23 @@ def academic_user(db):
     from tests.factories import MembershipFactory
 
     return MembershipFactory(role=Role.ACADEMIC).user
+
+
+def test_hidden_plans_and_actions_cannot_be_named_in_a_body(
+    client_for, partners_plan, public_plan, make_action, outsider
+):
+    """A partners-only plan answers exactly like a missing one, so its existence does not leak."""
+    hidden = make_action(partners_plan, title="Hidden")
+    from actionplan import services as plan_services
+
+    plan_services.plan_set_grant(actor=public_plan.created_by, plan=public_plan, level="change_plan", user=outsider)
+    client = client_for(outsider)
+    body = {"key_step": 1, "title": "x", "owner_organisation": public_plan.lead_organisation.slug}
+    for plan_slug in (partners_plan.slug, "no-such-plan"):
+        problem = assert_problem(_post(client, "/api/v1/actions/", {**body, "plan": plan_slug}), 400)
+        assert problem["errors"][0]["field"] == "plan"
+    problem = assert_problem(
+        _post(client, "/api/v1/actions/", {**body, "plan": public_plan.slug, "dependencies": [hidden.pk]}), 400
+    )
+    assert "Hidden" not in json.dumps(problem)
+    assert_problem(_post(client, "/api/v1/milestones/", {"action": hidden.pk, "title": "x"}), 400)
