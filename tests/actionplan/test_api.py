@@ -234,3 +234,14 @@ def test_hidden_plans_and_actions_cannot_be_named_in_a_body(
     )
     assert "Hidden" not in json.dumps(problem)
     assert_problem(_post(client, "/api/v1/milestones/", {"action": hidden.pk, "title": "x"}), 400)
+
+
+def test_milestones_of_hidden_plans_are_404_and_evidence_needs_a_publishing_role(
+    client_for, partners_plan, make_action, outsider, provider
+):
+    milestone = services.milestone_create(
+        actor=partners_plan.created_by, action=make_action(partners_plan), title="Kick-off"
+    )
+    assert_problem(client_for(outsider).get(f"/api/v1/milestones/{milestone.pk}/"), 404)
+    assert_problem(_patch(client_for(outsider), f"/api/v1/milestones/{milestone.pk}/", {"title": "x"}), 404)
+    assert_problem(_post(client_for(provider), "/api/v1/evidence/", {"title": "x"}), 403)

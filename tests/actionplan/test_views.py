@@ -78,11 +78,59 @@ def test_a_reader_gets_403_on_every_write_page_and_post(client_for, public_plan,
         (f"/plans/{public_plan.slug}/people/remove/", {"user": reader.pk}),
         (f"/plans/{public_plan.slug}/actions/{action.pk}/delete/", {"version": 1}),
     ]
+    milestone = services.milestone_create(actor=public_plan.created_by, action=action, title="Kick-off")
+    indicator = _linked_indicator(action)
+    posts += [
+        (f"/plans/{public_plan.slug}/actions/{action.pk}/milestones/{milestone.pk}/", {"title": "Renamed"}),
+        (
+            f"/plans/{public_plan.slug}/actions/{action.pk}/indicators/{indicator.pk}/target/",
+            {"version": 2, "target": "9"},
+        ),
+        (f"/plans/{public_plan.slug}/status/", {"version": 1, "status": "closed"}),
+        (f"/plans/{public_plan.slug}/people/", {"email": reader.email, "level": "manage_plan"}),
+    ]
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
+    milestone.refresh_from_db()
+    assert milestone.title == "Kick-off"
     action.refresh_from_db()
     assert action.status == ActionStatus.NOT_STARTED
-    assert not Milestone.objects.exists()
+    assert Milestone.objects.count() == 1
+    assert action.indicator_links.get().target is None
+
+
+def _linked_indicator(action):
+    from outcomes.models import Indicator
+
+    indicator = Indicator.objects.create(
+        code="v-ind", name="View indicator", definition="x", measure="count", period_type="month"
+    )
+    services.action_update(
+        actor=action.plan.created_by,
+        action=action,
+        expected_version=action.version,
+        values={},
+        indicators={indicator: None},
+    )
+    return indicator
+
+
+def test_a_stranger_gets_404_when_writing_to_a_partners_only_plan(client_for, partners_plan, make_action, outsider):
+    action = make_action(partners_plan)
+    milestone = services.milestone_create(actor=partners_plan.created_by, action=action, title="Kick-off")
+    client = client_for(outsider)
+    for url, data in [
+        (
+            f"/plans/{partners_plan.slug}/actions/{action.pk}/progress/",
+            {"version": 1, "status": "done", "progress": 100},
+        ),
+        (f"/plans/{partners_plan.slug}/actions/{action.pk}/milestones/", {"title": "x"}),
+        (f"/plans/{partners_plan.slug}/actions/{action.pk}/milestones/{milestone.pk}/", {"title": "x"}),
+        (f"/plans/{partners_plan.slug}/people/", {"email": outsider.email, "level": "manage_plan"}),
+        (f"/plans/{partners_plan.slug}/people/remove/", {"user": outsider.pk}),
+        (f"/plans/{partners_plan.slug}/status/", {"version": 1, "status": "closed"}),
+    ]:
+        assert client.post(url, data).status_code == 404, url
 
 
 def test_the_people_tab_is_for_the_plan_team(client_for, public_plan, reader, commissioner):
