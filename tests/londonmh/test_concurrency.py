@@ -58,7 +58,7 @@ def test_a_write_from_an_old_version_is_refused_with_the_current_row(note_table)
     assert Note.objects.get(pk=note.pk).text == "theirs"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_of_many_concurrent_writers_from_one_version_exactly_one_wins(note_table):
     note = Note.objects.create(text="start")
     outcomes: list[str] = []
