@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from actionplan import api as actionplan_api
 from outcomes import api as outcomes_api
 from stakeholders import api as stakeholders_api
 
@@ -16,6 +17,11 @@ router.register("populations", outcomes_api.PopulationViewSet, basename="populat
 router.register("outcome-values", outcomes_api.OutcomeValueViewSet, basename="outcome-value")
 router.register("submissions", outcomes_api.SubmissionViewSet, basename="submission")
 router.register("metrics", outcomes_api.MetricViewSet, basename="metric")
+router.register("key-steps", actionplan_api.KeyStepViewSet, basename="key-step")
+router.register("plans", actionplan_api.PlanViewSet, basename="plan")
+router.register("actions", actionplan_api.ActionViewSet, basename="action")
+router.register("milestones", actionplan_api.MilestoneViewSet, basename="milestone")
+router.register("evidence", actionplan_api.EvidenceViewSet, basename="evidence")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),

@@ -195,6 +195,13 @@ def outcomes_nav(user: Any) -> dict[str, bool]:
     return nav_flags(user)
 
 
+def _markdown(text: str | None) -> Markup:
+    """Safe HTML from user-written markdown (imported late: apps load first)."""
+    from actionplan.markdown import render_markdown
+
+    return render_markdown(text)
+
+
 def environment(**options: Any) -> Environment:
     global _env
     options["undefined"] = ChainableUndefined
@@ -218,5 +225,6 @@ def environment(**options: Any) -> Environment:
     )
     env.filters["date"] = format_date
     env.filters["intcomma"] = lambda v: f"{v:,}" if isinstance(v, int) else v
+    env.filters["markdown"] = _markdown
     _env = env
     return env

@@ -293,6 +293,10 @@ SPECTACULAR_SETTINGS = {
         "londonmh.api.problem_responses_hook",
     ],
 }
+# Plans and actions have a `status` too (actionplan).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {"PlanStatusEnum": "actionplan.models.PlanStatus", "ActionStatusEnum": "actionplan.models.ActionStatus"}
+)
 # Personal API tokens: django-rest-knox stores only a hash; our model adds a name.
 KNOX_TOKEN_MODEL = "stakeholders.ApiToken"
 REST_KNOX = {

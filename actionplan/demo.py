@@ -1,0 +1,406 @@
+"""Synthetic demo plans, actions, milestones and evidence. Every plan here is invented.
+
+Called by ``manage.py seed_demo`` after the organisations, people and indicators exist.
+Idempotent: a plan or evidence item that is already there is left alone. Everything goes
+through the services, so grants and history are as real plans have them; a few later
+edits (and one bulk update) give the history tabs something to show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pghistory
+from django.db import transaction
+
+from actionplan import services
+from actionplan.models import Action, ActionStatus, EvidenceItem, KeyStep, Plan, PlanStatus, PlanVisibility
+from outcomes.models import Indicator
+from stakeholders.demo import DEMO_EMAIL_DOMAIN
+from stakeholders.models import Area, Organisation, User
+
+# Which demo indicators measure each key step.
+KEY_STEP_INDICATORS: dict[int, list[str]] = {
+    1: ["suicide-rate", "wellbeing-score"],
+    2: ["tt-access", "tt-recovery", "tt-wait-6wk"],
+    3: ["cyp-access", "perinatal-access"],
+    4: ["crisis-24h", "s136-detentions", "oap-inappropriate"],
+    5: ["smi-contact-rate", "eip-2wk", "followup-72h", "readmit-30d", "dementia-diagnosis"],
+    6: ["smi-physical-check"],
+    7: ["smi-employment", "smi-settled-accom", "carer-assessment"],
+    8: ["dialog-score"],
+    9: ["restraint-rate"],
+}
+
+# Five actions per key step for the pan-London plan.
+ACTIONS: dict[int, list[str]] = {
+    1: [
+        "Launch a London-wide suicide prevention campaign with bereaved families",
+        "Train 5,000 front-line staff in suicide awareness",
+        "Publish borough real-time surveillance of suspected suicides",
+        "Fund community wellbeing hubs in the ten most deprived wards",
+        "Embed mental health in every borough's health and wellbeing strategy",
+    ],
+    2: [
+        "Cut the wait for talking therapies to six weeks everywhere",
+        "Offer evening and weekend talking therapy sessions",
+        "Place mental-health practitioners in every primary care network",
+        "Self-referral to talking therapies online in twelve languages",
+        "Integrate employment advisers into talking therapy services",
+    ],
+    3: [
+        "Mental health support teams in 80% of London schools",
+        "Single front door for young people's mental health in each ICS",
+        "Smooth transition from children's to adult services at 18-25",
+        "Specialist perinatal community teams in every ICS",
+        "Parent-infant relationship services in each sub-region",
+    ],
+    4: [
+        "24/7 crisis lines reachable through NHS 111 option 2",
+        "Open a crisis café in every borough",
+        "Reduce section 136 detentions through street triage",
+        "Bring inappropriate out-of-area placements to zero",
+        "Mental-health emergency departments in two hospitals",
+    ],
+    5: [
+        "Early intervention in psychosis within two weeks for 60% of referrals",
+        "Follow up every discharged inpatient within 72 hours",
+        "Community mental-health hubs with 24-hour beds",
+        "Reduce 30-day readmissions through step-down housing",
+        "Memory assessment within six weeks of referral",
+    ],
+    6: [
+        "Annual physical health checks for 60% of people with SMI",
+        "Smoking cessation offered on every mental-health ward",
+        "Shared care records between GPs and mental-health trusts",
+        "Health coaches for people on antipsychotic medication",
+        "Physical activity programmes co-run with leisure services",
+    ],
+    7: [
+        "Individual placement and support in every borough",
+        "Housing first pilot for people leaving inpatient care",
+        "Carers' assessments offered at first contact",
+        "Debt and benefits advice in community mental-health teams",
+        "Peer support workers in every community team",
+    ],
+    8: [
+        "London evaluation framework for mental-health innovation",
+        "Share routine outcome measures (DIALOG) across trusts",
+        "Research champions in every provider",
+        "Publish a best-practice library for commissioners",
+        "Citizen science panel of service users and carers",
+    ],
+    9: [
+        "Reduce restrictive practice by 25% in inpatient units",
+        "Patient and carer race equality framework in every trust",
+        "Co-produce service specifications with service-user groups",
+        "Publish access and outcome gaps by ethnicity each quarter",
+        "Advocacy for people detained under the Mental Health Act",
+    ],
+}
+
+EVIDENCE: list[tuple[str, str, str, list[int], str]] = [
+    (
+        "Crisis cafés as an alternative to emergency departments: a London evaluation",
+        "evaluation",
+        "Mixed-methods evaluation of four evening crisis cafés. Visitors reported feeling safer; "
+        "emergency department attendances for mental health fell in three of the four areas.",
+        [4],
+        "London School of Community Health (demo)",
+    ),
+    (
+        "Individual placement and support: what works in London boroughs",
+        "case_study",
+        "Case studies from six boroughs running **individual placement and support**: job outcomes, "
+        "caseloads and how teams worked with employers.",
+        [7],
+        "Applied Research Collaboration South London (demo)",
+    ),
+    (
+        "Guideline: physical health checks for people with severe mental illness",
+        "guideline",
+        "A practical guide for primary care networks: the six checks, follow-up interventions, and "
+        "how to reach people who do not attend.",
+        [6],
+        "London Mental Health Clinical Network (demo)",
+    ),
+    (
+        "DIALOG outcome scores across London trusts, 2022 to 2025",
+        "dataset",
+        "Quarterly DIALOG+ scores by trust and team type, with a data dictionary. Synthetic demo data.",
+        [8, 5],
+        "Institute of Psychiatry Research Unit (demo)",
+    ),
+    (
+        "Reducing restrictive practice: a quality improvement collaborative",
+        "evaluation",
+        "Twelve inpatient wards used quality improvement methods to reduce restraint; the report "
+        "sets out the change ideas that made most difference.",
+        [9],
+        "London Mental Health Clinical Network (demo)",
+    ),
+    (
+        "Talking therapies outreach to under-served communities",
+        "case_study",
+        "How three services widened access for older people and Black and minority ethnic "
+        "communities through community partners.",
+        [2, 9],
+        "UCLPartners-style Health Innovation Network (demo)",
+    ),
+]
+
+PAN_LONDON_TITLE = "London mental health action plan 2026 to 2029"
+NCL_TITLE = "North Central London crisis and community plan"
+SEL_TITLE = "South East London partners' plan for young people"
+CAMDEN_TITLE = "Camden mental health and housing plan"
+
+
+def _user(local: str) -> User:
+    return User.objects.get(email=f"{local}@{DEMO_EMAIL_DOMAIN}")
+
+
+def _org(name: str) -> Organisation:
+    return Organisation.objects.get(name=name)
+
+
+def _map_indicators() -> None:
+    for number, codes in KEY_STEP_INDICATORS.items():
+        step = KeyStep.objects.get(number=number)
+        step.indicators.add(*Indicator.objects.filter(code__in=codes))
+
+
+def _evidence(academic: User) -> list[EvidenceItem]:
+    items = []
+    for title, kind, summary, steps, org_name in EVIDENCE:
+        item = EvidenceItem.objects.filter(title=title).first()
+        if item is None:
+            item = services.evidence_create(
+                actor=academic,
+                title=title,
+                summary=summary,
+                type=kind,
+                url="https://example.org/evidence/" + title.lower().replace(" ", "-")[:40],
+                organisation=Organisation.objects.filter(name=org_name).first(),
+                key_steps=KeyStep.objects.filter(number__in=steps),
+            )
+        items.append(item)
+    return items
+
+
+def _spread_actions(
+    plan: Plan,
+    actor: User,
+    titles: dict[int, list[str]],
+    owners: list[Organisation],
+    leads: list[User],
+    evidence: list[EvidenceItem],
+    rng: random.Random,
+    today: dt.date,
+) -> list[Action]:
+    steps = {s.number: s for s in KeyStep.objects.prefetch_related("indicators")}
+    made: list[Action] = []
+    statuses = [ActionStatus.ON_TRACK] * 4 + [ActionStatus.NOT_STARTED, ActionStatus.AT_RISK, ActionStatus.OFF_TRACK]
+    for number, step_titles in titles.items():
+        step = steps[number]
+        step_actions = []
+        for i, title in enumerate(step_titles):
+            status = rng.choice(statuses) if i else ActionStatus.ON_TRACK
+            progress = {ActionStatus.NOT_STARTED: 0}.get(status, rng.randrange(10, 95, 5))
+            if i == 4 and number % 3 == 0:
+                status, progress = ActionStatus.DONE, 100
+            start = plan.period_start + dt.timedelta(days=30 * rng.randrange(0, 6))
+            # A few are already past their due date.
+            due = (
+                today - dt.timedelta(days=rng.randrange(10, 80))
+                if i == 3
+                else start + dt.timedelta(days=30 * rng.randrange(8, 30))
+            )
+            indicators = dict.fromkeys(list(step.indicators.all())[:1]) if i == 0 else {}
+            if indicators:
+                first = next(iter(indicators))
+                indicators[first] = {"proportion": 75, "rate": 50, "mean": 25}.get(first.measure, 1000)
+            cites = (
+                [e for e in evidence if number in e.key_steps.values_list("number", flat=True)][:1] if i == 1 else []
+            )
+            action = services.action_create(
+                actor=actor,
+                plan=plan,
+                key_step=step,
+                title=title,
+                owner_organisation=owners[(number + i) % len(owners)],
+                lead=leads[(number * 5 + i) % len(leads)],
+                description=f"What this involves and how we will know it has worked ({plan.title}).",
+                status=status,
+                progress=progress,
+                start_date=start,
+                due_date=max(due, start),
+                weight=rng.choice([1, 1, 2, 3]),
+                partners=[owners[(number + i + 1) % len(owners)]],
+                dependencies=step_actions[:1] if i == 2 else [],
+                indicators=indicators,
+                evidence=cites,
+            )
+            for k in range(rng.randrange(0, 4)):
+                due_ms = start + dt.timedelta(days=60 * (k + 1))
+                services.milestone_create(
+                    actor=actor,
+                    action=action,
+                    title=["Business case agreed", "Service live", "First evaluation report"][k],
+                    due=due_ms,
+                    done_on=due_ms if due_ms < today and rng.random() < 0.7 else None,
+                )
+            step_actions.append(action)
+            made.append(action)
+    return made
+
+
+@transaction.atomic
+def seed(today: dt.date | None = None) -> int:
+    """Create the demo plans (idempotent). Returns how many plans were created."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    rng = random.Random(2026)  # noqa: S311 - a fixed seed for the same demo every time, not security
+    _map_indicators()
+    priya, tom, ade = _user("commissioner"), _user("la.commissioner"), _user("sel.commissioner")
+    academic, clinician = _user("academic"), _user("clinician")
+    evidence = _evidence(academic)
+    created = 0
+
+    if not Plan.objects.filter(title=PAN_LONDON_TITLE).exists():
+        icbs = list(Organisation.objects.filter(name__endswith="Integrated Care Board").order_by("name"))
+        plan = services.plan_create(
+            actor=priya,
+            title=PAN_LONDON_TITLE,
+            summary=(
+                "London's shared plan for mental health, agreed by the five integrated care systems, "
+                "councils, providers, the police and service-user groups.\n\n"
+                "- Organised under the **nine key steps**\n"
+                "- Progress is reviewed quarterly and published here\n"
+            ),
+            scope="pan_london",
+            lead_organisation=_org("NHS England London Region (demo)"),
+            partners=[
+                *icbs,
+                _org("London Public Health Network (demo)"),
+                _org("Voices of Experience London"),
+                _org("London Mental Health Clinical Network (demo)"),
+            ],
+            period_start=dt.date(2026, 4, 1),
+            period_end=dt.date(2029, 3, 31),
+            visibility=PlanVisibility.PUBLIC,
+        )
+        owners = [
+            *icbs,
+            _org("Northbank Mental Health NHS Foundation Trust"),
+            _org("Southriver Mental Health NHS Foundation Trust"),
+            _org("London Public Health Network (demo)"),
+            _org("Metropolitan Police mental-health liaison (demo)"),
+            _org("Institute of Psychiatry Research Unit (demo)"),
+        ]
+        actions = _spread_actions(
+            plan, priya, ACTIONS, owners, [priya, tom, ade, clinician, academic], evidence, rng, today
+        )
+        services.plan_change_status(
+            actor=priya, plan=plan, expected_version=plan.version, status=PlanStatus.CONSULTATION
+        )
+        services.plan_change_status(actor=priya, plan=plan, expected_version=plan.version, status=PlanStatus.ACTIVE)
+        # Some history: a colleague updates progress, then a quarterly review moves several at once.
+        services.plan_set_grant(actor=priya, plan=plan, level="change_plan", user=ade)
+        for action in actions[:6]:
+            services.action_set_progress(
+                actor=ade,
+                action=action,
+                expected_version=action.version,
+                progress=min(action.progress + 10, 100) if action.status != ActionStatus.DONE else None,
+            )
+        with pghistory.context(user=priya.pk, note="quarterly review"):
+            Action.objects.filter(pk__in=[a.pk for a in actions[40:43]], status=ActionStatus.NOT_STARTED).update(
+                status=ActionStatus.ON_TRACK, progress=5
+            )
+        created += 1
+
+    if not Plan.objects.filter(title=NCL_TITLE).exists():
+        plan = services.plan_create(
+            actor=priya,
+            title=NCL_TITLE,
+            summary="How Barnet, Camden, Enfield, Haringey and Islington will improve crisis and community care.",
+            scope="sub_region",
+            areas=[Area.objects.get(short_code="NCL")],
+            lead_organisation=_org("NHS North Central London Integrated Care Board"),
+            partners=[
+                _org("Camden Council"),
+                _org("Northbank Mental Health NHS Foundation Trust"),
+                _org("Mind in North London (demo)"),
+            ],
+            period_start=dt.date(2026, 4, 1),
+            period_end=dt.date(2028, 3, 31),
+        )
+        titles = {
+            4: ["Crisis café in every NCL borough", "Crisis line integrated with NHS 111"],
+            5: ["Community hubs in Haringey and Enfield"],
+            7: ["Supported housing step-down beds"],
+            9: ["Co-produce the crisis pathway with service users"],
+        }
+        owners = [
+            _org("NHS North Central London Integrated Care Board"),
+            _org("Northbank Mental Health NHS Foundation Trust"),
+            _org("Mind in North London (demo)"),
+        ]
+        _spread_actions(plan, priya, titles, owners, [priya, clinician], evidence, rng, today)
+        services.plan_change_status(
+            actor=priya, plan=plan, expected_version=plan.version, status=PlanStatus.CONSULTATION
+        )
+        created += 1
+
+    if not Plan.objects.filter(title=SEL_TITLE).exists():
+        plan = services.plan_create(
+            actor=ade,
+            title=SEL_TITLE,
+            summary="A partners-only working plan for children and young people's mental health in south east London.",
+            scope="sub_region",
+            areas=[Area.objects.get(short_code="SEL")],
+            lead_organisation=_org("NHS South East London Integrated Care Board"),
+            partners=[
+                _org("Southriver Mental Health NHS Foundation Trust"),
+                _org("Young Minds Matter Forum (demo)"),
+                _org("Lambeth Council"),
+            ],
+            period_start=dt.date(2026, 1, 1),
+            period_end=dt.date(2027, 12, 31),
+            visibility=PlanVisibility.PARTNERS,
+            status=PlanStatus.ACTIVE,
+        )
+        titles = {
+            3: [
+                "Mental health support teams in every SEL secondary school",
+                "18-25 transition service",
+                "Perinatal outreach in Lambeth",
+            ],
+            2: ["Online self-referral for young people"],
+        }
+        owners = [_org("Southriver Mental Health NHS Foundation Trust"), _org("Lambeth Council")]
+        _spread_actions(plan, ade, titles, owners, [ade], evidence, rng, today)
+        created += 1
+
+    if not Plan.objects.filter(title=CAMDEN_TITLE).exists():
+        plan = services.plan_create(
+            actor=tom,
+            title=CAMDEN_TITLE,
+            summary="A draft borough plan linking mental health and housing in Camden.",
+            scope="boroughs",
+            areas=[Area.objects.get(short_code="CMD")],
+            lead_organisation=_org("Camden Council"),
+            partners=[_org("Islington Talking Therapies Partnership")],
+            period_start=dt.date(2026, 10, 1),
+            period_end=dt.date(2028, 9, 30),
+        )
+        titles = {
+            7: ["Housing first for people leaving hospital", "Tenancy sustainment workers in community teams"],
+            2: ["Talking therapies in housing offices"],
+            1: ["Wellbeing hubs on three estates"],
+        }
+        _spread_actions(plan, tom, titles, [_org("Camden Council")], [tom], evidence, rng, today)
+        created += 1
+    return created

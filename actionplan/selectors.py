@@ -1,0 +1,417 @@
+"""Every non-trivial read of plans, actions, key steps and evidence, with its joins applied.
+
+The plan page is built by :func:`plan_page` in a fixed number of queries whatever the
+number of actions and milestones: the plan, its areas and partners, its actions with
+their milestones, indicator links and dependencies, the key steps with the indicators
+that measure them, and the figures for all of those indicators in one query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+from pghistory.models import Events
+
+from actionplan.models import (
+    Action,
+    ActionIndicator,
+    ActionStatus,
+    EvidenceItem,
+    KeyStep,
+    Milestone,
+    Plan,
+    PlanGroupObjectPermission,
+    PlanScope,
+    PlanUserObjectPermission,
+)
+from actionplan.permissions import AnyUser, plans_visible_to
+from londonmh.history import HistoryEntry, history_entries
+from outcomes.dashboards import PublicMetric, public_metric
+from outcomes.models import Indicator, Metric
+from stakeholders.models import Area, AreaLevel, Organisation, User
+
+# How many recent periods a trend shows.
+TREND_PERIODS = 12
+HISTORY_LIMIT = 200
+
+
+# Progress ---------------------------------------------------------------------------------
+
+
+def weighted_progress(actions: Iterable[Action]) -> int | None:
+    """Progress rolled up by weight (a done action counts 100); None when there are no actions."""
+    total = weight = 0
+    for action in actions:
+        total += action.progress * action.weight
+        weight += action.weight
+    return round(total / weight) if weight else None
+
+
+# Lists ------------------------------------------------------------------------------------
+
+
+def plan_list(
+    *,
+    user: AnyUser,
+    q: str = "",
+    scope: str = "",
+    status: str = "",
+    borough: Area | None = None,
+    lead_organisation: Organisation | None = None,
+    key_step: KeyStep | None = None,
+) -> QuerySet[Plan]:
+    """Plans the user may read, filtered. A borough filter finds the plans that cover it:
+    pan-London ones, its sub-region's, and those naming it."""
+    plans = plans_visible_to(user).select_related("lead_organisation").prefetch_related("areas")
+    if q:
+        plans = plans.filter(title__icontains=q)
+    if scope:
+        plans = plans.filter(scope=scope)
+    if status:
+        plans = plans.filter(status=status)
+    if lead_organisation is not None:
+        plans = plans.filter(lead_organisation=lead_organisation)
+    if borough is not None:
+        covering = Plan.areas.through.objects.filter(area_id__in=[borough.pk, borough.parent_id]).values("plan_id")
+        plans = plans.filter(Q(scope=PlanScope.PAN_LONDON) | Q(pk__in=covering))
+    if key_step is not None:
+        plans = plans.filter(pk__in=Action.objects.filter(key_step=key_step).values("plan_id"))
+    return plans.order_by("-period_start", "title", "id")
+
+
+@dataclass
+class PlanSummary:
+    actions: int = 0
+    needing_attention: int = 0
+    progress: int | None = None
+
+
+def plan_summaries(plans: Sequence[Plan], today: dt.date | None = None) -> dict[int, PlanSummary]:
+    """Action counts and progress for a page of plans, in one query."""
+    today = today or timezone.localdate()
+    rows = (
+        Action.objects.filter(plan_id__in=[p.pk for p in plans])
+        .order_by()
+        .values_list("plan_id", "progress", "weight", "status", "due_date")
+    )
+    acc: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for plan_id, progress, weight, status, due in rows:
+        a = acc[plan_id]
+        a[0] += 1
+        a[1] += progress * weight
+        a[2] += weight
+        overdue = due is not None and due < today and status != ActionStatus.DONE
+        if overdue or status in (ActionStatus.AT_RISK, ActionStatus.OFF_TRACK):
+            a[3] += 1
+    return {
+        plan.pk: PlanSummary(
+            actions=acc[plan.pk][0],
+            needing_attention=acc[plan.pk][3],
+            progress=round(acc[plan.pk][1] / acc[plan.pk][2]) if acc[plan.pk][2] else None,
+        )
+        for plan in plans
+    }
+
+
+def my_work(*, user: User) -> QuerySet[Action]:
+    """Actions the user leads or their organisations own, in plans they may read, soonest due first."""
+    org_ids = list(user.memberships.values_list("organisation_id", flat=True))
+    return (
+        Action.objects.filter(Q(lead=user) | Q(owner_organisation_id__in=org_ids))
+        .filter(plan__in=plans_visible_to(user))
+        .select_related("plan", "key_step", "owner_organisation", "lead")
+        .order_by(F("due_date").asc(nulls_last=True), "plan__title", "id")
+    )
+
+
+def key_steps_with_indicators() -> QuerySet[KeyStep]:
+    return KeyStep.objects.prefetch_related(
+        Prefetch("indicators", queryset=Indicator.objects.filter(is_active=True).order_by("name"))
+    ).order_by("number")
+
+
+# Figures ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Trend:
+    """Recent published values of one indicator in one area, oldest first, for a sparkline."""
+
+    points: list[PublicMetric]
+
+    @property
+    def latest(self) -> PublicMetric | None:
+        return self.points[-1] if self.points else None
+
+    @property
+    def svg_points(self) -> str:
+        """Polyline points in a 100 x 24 box (suppressed periods are skipped)."""
+        shown = [(i, p.value) for i, p in enumerate(self.points) if p.value is not None]
+        if len(shown) < 2:
+            return ""
+        values = [v for _, v in shown]
+        low, high = min(values), max(values)
+        span = (high - low) or Decimal(1)
+        last = max(len(self.points) - 1, 1)
+        return " ".join(f"{i * 100 / last:.1f},{22 - float((v - low) / span) * 20:.1f}" for i, v in shown)
+
+    @property
+    def summary(self) -> str:
+        shown = [p for p in self.points if p.value is not None]
+        if len(shown) < 2:
+            return "Not enough published periods for a trend."
+        return f"From {shown[0].value_text} in {shown[0].period} to {shown[-1].value_text} in {shown[-1].period}."
+
+
+@dataclass
+class IndicatorFigures:
+    indicator: Indicator
+    trends: list[tuple[Area, Trend]]  # the plan's areas first, London last
+    targets: list[ActionIndicator] = field(default_factory=list)
+
+
+def london_area() -> Area | None:
+    return Area.objects.filter(level=AreaLevel.LONDON).first()
+
+
+def recent_metrics(indicator_ids: Iterable[int], area_ids: Iterable[int]) -> dict[tuple[int, int], Trend]:
+    """The last TREND_PERIODS approved metrics per (indicator, area), disclosure-controlled: one query."""
+    indicator_ids, area_ids = list(indicator_ids), list(area_ids)
+    if not indicator_ids or not area_ids:
+        return {}
+    ranked = (
+        Metric.objects.filter(indicator_id__in=indicator_ids, area_id__in=area_ids, basis=Metric.Basis.APPROVED)
+        .select_related("indicator", "area")
+        .annotate(
+            recent=Window(
+                RowNumber(), partition_by=[F("indicator_id"), F("area_id")], order_by=F("period_start").desc()
+            )
+        )
+        .filter(recent__lte=TREND_PERIODS)
+        .order_by("indicator_id", "area_id", "period_start")
+    )
+    trends: dict[tuple[int, int], Trend] = defaultdict(lambda: Trend([]))
+    for metric in ranked:
+        trends[(metric.indicator_id, metric.area_id)].points.append(public_metric(metric))
+    return dict(trends)
+
+
+def plan_figure_areas(plan: Plan, london: Area | None) -> list[Area]:
+    """The areas whose figures a plan shows: its sub-region or boroughs, then London."""
+    areas = [] if plan.scope == PlanScope.PAN_LONDON else sorted(plan.areas.all(), key=lambda a: a.name)
+    return [*areas, london] if london else areas
+
+
+# The plan page ---------------------------------------------------------------------------
+
+
+@dataclass
+class StepSection:
+    step: KeyStep
+    actions: list[Action]
+    figures: list[IndicatorFigures]
+
+    @property
+    def progress(self) -> int | None:
+        return weighted_progress(self.actions)
+
+    @property
+    def needing_attention(self) -> int:
+        return sum(1 for a in self.actions if a.needs_attention)
+
+
+@dataclass
+class PlanPage:
+    plan: Plan
+    sections: list[StepSection]
+    areas: list[Area]
+
+    @property
+    def actions(self) -> list[Action]:
+        return [a for s in self.sections for a in s.actions]
+
+    @property
+    def progress(self) -> int | None:
+        return weighted_progress(self.actions)
+
+    @property
+    def needing_attention(self) -> list[Action]:
+        return [a for a in self.actions if a.needs_attention]
+
+
+def plan_detail_queryset() -> QuerySet[Plan]:
+    return Plan.objects.select_related("lead_organisation", "created_by").prefetch_related(
+        Prefetch("areas", queryset=Area.objects.order_by("name")),
+        Prefetch("partners", queryset=Organisation.objects.order_by("name")),
+    )
+
+
+def plan_actions(plan: Plan) -> QuerySet[Action]:
+    return (
+        Action.objects.filter(plan=plan)
+        .select_related("owner_organisation", "lead")
+        .prefetch_related(
+            Prefetch("milestones", queryset=Milestone.objects.order_by(F("due").asc(nulls_last=True), "id")),
+            Prefetch("indicator_links", queryset=ActionIndicator.objects.select_related("indicator")),
+            Prefetch("dependencies", queryset=Action.objects.only("id", "title", "status", "plan_id", "key_step_id")),
+        )
+        .order_by("key_step_id", F("due_date").asc(nulls_last=True), "id")
+    )
+
+
+def plan_page(plan: Plan, *, with_figures: bool = True) -> PlanPage:
+    """Everything the plan page shows, in a fixed number of queries."""
+    steps = list(key_steps_with_indicators())
+    actions = list(plan_actions(plan))
+    by_step: dict[int, list[Action]] = defaultdict(list)
+    for action in actions:
+        action.plan = plan
+        by_step[action.key_step_id].append(action)
+    london = london_area() if with_figures else None
+    areas = plan_figure_areas(plan, london) if with_figures else []
+    step_indicators: dict[int, dict[int, Indicator]] = {}
+    targets: dict[tuple[int, int], list[ActionIndicator]] = defaultdict(list)
+    for step in steps:
+        step.actions_cache = by_step.get(step.pk, [])
+        inds = {i.pk: i for i in step.indicators.all()}
+        for action in by_step.get(step.pk, []):
+            action.key_step = step
+            for link in action.indicator_links.all():
+                inds.setdefault(link.indicator_id, link.indicator)
+                targets[(step.pk, link.indicator_id)].append(link)
+        step_indicators[step.pk] = inds
+    trends = (
+        recent_metrics({i for inds in step_indicators.values() for i in inds}, [a.pk for a in areas])
+        if with_figures
+        else {}
+    )
+    sections = []
+    for step in steps:
+        figures = [
+            IndicatorFigures(
+                indicator=ind,
+                trends=[(area, trends.get((ind.pk, area.pk), Trend([]))) for area in areas],
+                targets=targets.get((step.pk, ind.pk), []),
+            )
+            for ind in sorted(step_indicators[step.pk].values(), key=lambda i: i.name)
+        ]
+        sections.append(StepSection(step=step, actions=by_step.get(step.pk, []), figures=figures))
+    return PlanPage(plan=plan, sections=sections, areas=areas)
+
+
+def action_detail_queryset(plan: Plan) -> QuerySet[Action]:
+    return (
+        Action.objects.filter(plan=plan)
+        .select_related("key_step", "owner_organisation", "lead")
+        .prefetch_related(
+            Prefetch("milestones", queryset=Milestone.objects.order_by(F("due").asc(nulls_last=True), "id")),
+            Prefetch("indicator_links", queryset=ActionIndicator.objects.select_related("indicator")),
+            Prefetch("dependencies", queryset=Action.objects.select_related("key_step").order_by("title")),
+            Prefetch("dependents", queryset=Action.objects.select_related("key_step").order_by("title")),
+            Prefetch("partners", queryset=Organisation.objects.order_by("name")),
+            Prefetch("evidence", queryset=EvidenceItem.objects.order_by("title")),
+        )
+    )
+
+
+# Grants -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Grant:
+    who: User | Organisation
+    kind: str  # "user" | "organisation"
+    codenames: set[str]
+
+    @property
+    def level(self) -> str:
+        from actionplan.permissions import GRANT_LEVELS
+
+        held = [c for c in GRANT_LEVELS if c in self.codenames]
+        return held[-1] if held else ""
+
+
+def plan_grants(plan: Plan) -> list[Grant]:
+    """Who holds which grants on a plan: people, then organisations (two queries)."""
+    people: dict[int, Grant] = {}
+    for row in PlanUserObjectPermission.objects.filter(content_object=plan).select_related("user", "permission"):
+        people.setdefault(row.user_id, Grant(row.user, "user", set())).codenames.add(row.permission.codename)
+    orgs: dict[int, Grant] = {}
+    for row in PlanGroupObjectPermission.objects.filter(content_object=plan).select_related(
+        "group__organisation", "permission"
+    ):
+        org = getattr(row.group, "organisation", None)
+        if org is None:
+            continue
+        orgs.setdefault(org.pk, Grant(org, "organisation", set())).codenames.add(row.permission.codename)
+    return sorted(people.values(), key=lambda g: str(g.who).lower()) + sorted(
+        orgs.values(), key=lambda g: str(g.who).lower()
+    )
+
+
+# History ----------------------------------------------------------------------------------
+
+
+def plan_history(plan: Plan, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
+    """Readable changes to the plan, its actions (deleted ones too), milestones and indicator links."""
+    plan_event = Plan.pgh_event_model
+    action_event = Action.pgh_event_model
+    newest = ("-pgh_created_at", "-pgh_id")
+    events = list(Events.objects.across(plan_event, action_event).references(plan).order_by(*newest)[:limit])
+    action_ids = list(
+        action_event.objects.filter(plan_id=plan.pk).order_by().values_list("pgh_obj_id", flat=True).distinct()
+    )
+    if action_ids:
+        actions = [Action(pk=pk) for pk in action_ids]
+        events += list(
+            Events.objects.across(Milestone.pgh_event_model, ActionIndicator.pgh_event_model)
+            .references(actions)
+            .order_by(*newest)[:limit]
+        )
+    events.sort(key=lambda e: (e.pgh_created_at, e.pgh_id), reverse=True)
+    return history_entries(events[:limit])
+
+
+def action_history(action: Action, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
+    events = list(
+        Events.objects.across(Action.pgh_event_model, Milestone.pgh_event_model, ActionIndicator.pgh_event_model)
+        .references(action)
+        .order_by("-pgh_created_at", "-pgh_id")[:limit]
+    )
+    return history_entries(events)
+
+
+# Evidence ---------------------------------------------------------------------------------
+
+
+def evidence_list(*, q: str = "", type: str = "", key_step: KeyStep | None = None) -> QuerySet[EvidenceItem]:
+    items = EvidenceItem.objects.select_related("organisation").prefetch_related("key_steps")
+    if type:
+        items = items.filter(type=type)
+    if key_step is not None:
+        items = items.filter(key_steps=key_step)
+    if q:
+        query = SearchQuery(q, config="english", search_type="websearch")
+        return (
+            items.filter(search_vector=query)
+            .annotate(rank=SearchRank("search_vector", query))
+            .order_by("-rank", "-published_at", "id")
+        )
+    return items.order_by("-published_at", "id")
+
+
+def evidence_citing_actions(*, item: EvidenceItem, user: AnyUser) -> QuerySet[Action]:
+    """Actions citing the item, in plans the user may read."""
+    return (
+        item.actions.filter(plan__in=plans_visible_to(user))
+        .select_related("plan", "key_step", "owner_organisation")
+        .order_by("plan__title", "key_step__number", "title")
+    )

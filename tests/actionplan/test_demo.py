@@ -1,0 +1,40 @@
+"""The demo plans load through the services, twice without change, with history to show."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.management import call_command
+
+from actionplan import permissions, selectors
+from actionplan.demo import CAMDEN_TITLE, NCL_TITLE, PAN_LONDON_TITLE, SEL_TITLE
+from actionplan.models import Action, KeyStep, Plan, PlanStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_demo_has_four_plans_across_the_scopes_and_loads_idempotently(settings):
+    settings.DEMO_DATA_ALLOWED = True
+    call_command("seed_demo", "--quiet")
+    counts = (Plan.objects.count(), Action.objects.count())
+    call_command("seed_demo", "--quiet")
+    assert (Plan.objects.count(), Action.objects.count()) == counts
+
+    pan_london = Plan.objects.get(title=PAN_LONDON_TITLE)
+    assert pan_london.status == PlanStatus.ACTIVE
+    per_step = [pan_london.actions.filter(key_step__number=n).count() for n in range(1, 10)]
+    assert per_step == [5] * 9
+    assert {p.scope for p in Plan.objects.all()} == {"pan_london", "sub_region", "boroughs"}
+    assert Plan.objects.get(title=NCL_TITLE).status == PlanStatus.CONSULTATION
+    assert Plan.objects.get(title=CAMDEN_TITLE).status == PlanStatus.DRAFT
+    # Every key step is measured by at least one demo indicator.
+    assert all(step.indicators.exists() for step in KeyStep.objects.all())
+
+    anonymous = AnonymousUser()
+    visible = set(permissions.plans_visible_to(anonymous).values_list("title", flat=True))
+    assert visible == {PAN_LONDON_TITLE, NCL_TITLE}  # SEL's is partners-only, Camden's a draft
+    assert SEL_TITLE not in visible
+
+    history = selectors.plan_history(pan_london)
+    assert {e.who for e in history} >= {"Priya Commissioner (demo)", "Ade SEL Commissioner (demo)"}
+    assert any(e.verb == "changed" and any(c.label == "Status" for c in e.changes) for e in history)

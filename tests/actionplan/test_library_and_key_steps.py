@@ -1,0 +1,101 @@
+"""The evidence library and the key-step pages: who publishes, search, citations, published figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from actionplan import services
+from actionplan.models import EvidenceItem, KeyStep
+from outcomes.models import Indicator, Metric
+from stakeholders.models import Area, AreaLevel, Role
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def academic(db):
+    return MembershipFactory(role=Role.ACADEMIC, user__display_name="Prof Ada").user
+
+
+def test_academics_publish_evidence_and_others_get_403(client_for, academic, provider, key_steps):
+    form = {
+        "title": "Crisis cafés evaluated",
+        "summary": "They *work*.",
+        "type": "evaluation",
+        "key_steps": [key_steps[3].pk],
+    }
+    assert client_for(provider).post("/evidence/new/", form).status_code == 403
+    assert client_for(None).get("/evidence/new/").status_code == 302
+    response = client_for(academic).post("/evidence/new/", form)
+    item = EvidenceItem.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/evidence/{item.slug}/"
+    assert list(item.key_steps.values_list("number", flat=True)) == [4]
+    assert client_for(provider).get(f"/evidence/{item.slug}/edit/").status_code == 403
+    assert client_for(academic).get(f"/evidence/{item.slug}/edit/").status_code == 200
+
+
+def test_the_library_searches_by_meaning_of_words_and_shows_citing_actions(
+    client_for, academic, public_plan, partners_plan, make_action
+):
+    item = services.evidence_create(
+        actor=academic, title="Evaluation of crisis cafés", summary="Fewer emergency visits.", type="evaluation"
+    )
+    services.evidence_create(actor=academic, title="Housing first", summary="Tenancies kept.", type="case_study")
+    make_action(public_plan, title="Open cafés", evidence=[item])
+    make_action(partners_plan, title="Secret café", evidence=[item])
+    page = client_for(None).get("/evidence/", {"q": "evaluating cafés"}).content.decode()
+    assert "Evaluation of crisis cafés" in page and "Housing first" not in page  # stemmed search
+    detail = client_for(None).get(f"/evidence/{item.slug}/").content.decode()
+    assert "Open cafés" in detail
+    assert "Secret café" not in detail  # cited in a plan this visitor may not see
+
+
+def test_the_key_steps_show_latest_london_figures_under_disclosure_control(client_for):
+    london = Area.objects.get(level=AreaLevel.LONDON)
+    shown = Indicator.objects.create(
+        code="ks-shown", name="Shown indicator", definition="x", measure="proportion", period_type="month"
+    )
+    hidden = Indicator.objects.create(
+        code="ks-hidden", name="Hidden indicator", definition="x", measure="proportion", period_type="month"
+    )
+    for ind, value, suppressed in ((shown, Decimal("52.34"), False), (hidden, Decimal("40"), True)):
+        for month in (5, 6):
+            Metric.objects.create(
+                indicator=ind,
+                area=london,
+                period_start=dt.date(2026, month, 1),
+                basis=Metric.Basis.APPROVED,
+                numerator=Decimal(523),
+                denominator=1000,
+                value=value + month,
+                suppressed=suppressed,
+                computed_at=timezone.now(),
+            )
+    KeyStep.objects.get(number=2).indicators.add(shown, hidden)
+    page = client_for(None).get("/key-steps/").content.decode()
+    assert "58.3%" in page  # the latest period, rounded as the dashboards round it
+    assert "/dashboards/indicators/ks-shown/" in page
+    assert "46.0" not in page  # the suppressed value never reaches the page
+    assert "From 57.3% in" in page  # the trend says it in words beside the sparkline
+    detail = client_for(None).get("/key-steps/2/").content.decode()
+    assert "Shown indicator" in detail and "58.3%" in detail
+
+
+def test_a_target_is_set_on_the_action_page_and_refused_when_stale(client_for, public_plan, make_action, commissioner):
+    indicator = Indicator.objects.create(
+        code="t-ind", name="Target indicator", definition="x", measure="proportion", period_type="month"
+    )
+    action = make_action(public_plan, indicators={indicator: None})
+    url = f"/plans/{public_plan.slug}/actions/{action.pk}/indicators/{indicator.pk}/target/"
+    client = client_for(commissioner)
+    assert client.post(url, {"version": 1, "target": "75.5", "target_note": "by 2028"}).status_code == 302
+    link = action.indicator_links.get()
+    assert (link.target, link.target_note) == (Decimal("75.5"), "by 2028")
+    client.post(url, {"version": 1, "target": "90"})  # stale: the first save moved the action to version 2
+    link.refresh_from_db()
+    assert link.target == Decimal("75.5")
