@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from commissioning import api as commissioning_api
 from outcomes import api as outcomes_api
 from stakeholders import api as stakeholders_api
 
@@ -16,6 +17,11 @@ router.register("populations", outcomes_api.PopulationViewSet, basename="populat
 router.register("outcome-values", outcomes_api.OutcomeValueViewSet, basename="outcome-value")
 router.register("submissions", outcomes_api.SubmissionViewSet, basename="submission")
 router.register("metrics", outcomes_api.MetricViewSet, basename="metric")
+router.register("partnerships", commissioning_api.PartnershipViewSet, basename="partnership")
+router.register("partnership-meetings", commissioning_api.MeetingViewSet, basename="partnership-meeting")
+router.register("partnership-decisions", commissioning_api.DecisionViewSet, basename="partnership-decision")
+router.register("contracts", commissioning_api.ContractViewSet, basename="contract")
+router.register("contract-measures", commissioning_api.ContractMeasureViewSet, basename="contract-measure")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),

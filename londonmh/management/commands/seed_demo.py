@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from commissioning import demo as commissioning_demo
 from outcomes import demo as outcomes_demo
 from stakeholders import demo as stakeholders_demo
 from stakeholders.models import Organisation, User
@@ -23,9 +24,11 @@ class Command(BaseCommand):
             raise CommandError("Demo data is disabled here (DEMO_DATA_ALLOWED is off, as in production).")
         new_orgs, new_users = stakeholders_demo.seed()
         new_indicators, new_values = outcomes_demo.seed()
+        new_partnerships, new_contracts = commissioning_demo.seed()
         if not options["quiet"]:
             self.stdout.write(
                 f"Demo data ready: {Organisation.objects.count()} organisations ({new_orgs} new), "
                 f"{User.objects.count()} users ({new_users} new), {new_indicators} new indicators, "
-                f"{new_values} new synthetic outcome values."
+                f"{new_values} new synthetic outcome values, {new_partnerships} new partnerships and "
+                f"{new_contracts} new contracts."
             )
