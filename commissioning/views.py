@@ -40,10 +40,10 @@ STATUS_COLOURS = {"draft": "grey", "active": "green", "expiring": "orange", "end
 
 
 def _number(value: Any) -> str:
-    """A Decimal as plain digits without trailing zeros (60, 2.5), never 6E+1."""
+    """A Decimal as digits with thousands separators and no trailing zeros (1,060 or 2.5), never 6E+1."""
     if value is None:
         return ""
-    text = format(value, "f")
+    text = format(value, ",f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
