@@ -22,6 +22,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from actionplan.models import Action, Plan
+from actionplan.permissions import plans_visible_to
 from commissioning import permissions, selectors, services
 from commissioning.models import (
     Contract,
@@ -105,6 +107,13 @@ class PartnershipSerializer(serializers.ModelSerializer):
         slug_field="slug", queryset=Organisation.objects.all(), many=True, write_only=True, required=False
     )
     members = PartnershipMemberSerializer(many=True, read_only=True)
+    plans = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Plan.objects.all(),
+        many=True,
+        required=False,
+        help_text="Linked action plans (slugs). Plans you may not read are not listed and cannot be linked.",
+    )
     terms_of_reference_html = serializers.SerializerMethodField()
 
     class Meta:
@@ -121,9 +130,22 @@ class PartnershipSerializer(serializers.ModelSerializer):
             "members",
             "terms_of_reference",
             "terms_of_reference_html",
+            "plans",
             "created_at",
         ]
         read_only_fields = ["slug", "created_at"]
+
+    def to_representation(self, instance: Partnership) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        visible = _visible_plan_ids(self.context)
+        data["plans"] = [p.slug for p in instance.plans.all() if p.pk in visible]
+        return data
+
+    def validate_plans(self, plans: list[Plan]) -> list[Plan]:
+        visible = _visible_plan_ids(self.context)
+        if any(p.pk not in visible for p in plans):
+            raise serializers.ValidationError("Link only plans you may read.")
+        return plans
 
     def get_terms_of_reference_html(self, obj: Partnership) -> str:
         return str(render_markdown(obj.terms_of_reference))
@@ -149,7 +171,7 @@ class PartnershipViewSet(
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return Partnership.objects.select_related("sub_region").prefetch_related(
-            "boroughs", Prefetch("members", queryset=PartnershipMember.objects.select_related("organisation"))
+            "boroughs", "plans", Prefetch("members", queryset=PartnershipMember.objects.select_related("organisation"))
         )
 
     def _values(self, data: dict[str, Any], partnership: Partnership | None = None) -> dict[str, Any]:
@@ -169,13 +191,24 @@ class PartnershipViewSet(
             "lead": data.get("lead", current_lead),
             "members": data.get("member_organisations", current_members),
             "terms_of_reference": data.get("terms_of_reference", partnership.terms_of_reference if partnership else ""),
+            "plans": self._plans(data, partnership),
         }
+
+    def _plans(self, data: dict[str, Any], partnership: Partnership | None) -> list[Plan] | None:
+        if "plans" not in data:
+            return None if partnership else []
+        if partnership is None:
+            return data["plans"]
+        # Linked plans this user cannot read stay linked: they could not have listed them.
+        hidden = partnership.plans.exclude(pk__in=plans_visible_to(self.request.user).values("pk"))
+        return [*data["plans"], *hidden]
 
     def perform_create(self, serializer: PartnershipSerializer) -> None:
         values = self._values(serializer.validated_data)
         leads = permissions.partnership_lead_choices(self.request.user)
         if not permissions.can_create_partnership(self.request.user) or not leads.filter(pk=values["lead"].pk).exists():
             raise permissions_denied("You may start a partnership only with your own organisation as lead.")
+        values["plans"] = values["plans"] or []
         serializer.instance = _service(services.partnership_create, actor=self.request.user, **values)
 
     def perform_update(self, serializer: PartnershipSerializer) -> None:
@@ -194,6 +227,13 @@ class PartnershipViewSet(
         )
 
 
+def _visible_plan_ids(context: dict[str, Any]) -> set[int]:
+    """Ids of the plans the requesting user may read, computed once per response."""
+    if "visible_plan_ids" not in context:
+        context["visible_plan_ids"] = set(plans_visible_to(context["request"].user).values_list("pk", flat=True))
+    return context["visible_plan_ids"]
+
+
 def permissions_denied(detail: str | None = None) -> Exception:
     from rest_framework.exceptions import PermissionDenied
 
@@ -208,11 +248,28 @@ class DecisionSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all())
     partnership = serializers.SlugRelatedField(source="meeting.partnership", slug_field="slug", read_only=True)
     meeting_date = serializers.DateField(source="meeting.date", read_only=True)
+    action = serializers.PrimaryKeyRelatedField(
+        queryset=Action.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="An action of one of the partnership's linked plans (null when none, or not yours to read).",
+    )
 
     class Meta:
         model = Decision
-        fields = ["id", "meeting", "partnership", "meeting_date", "decision", "owner", "created_at"]
+        fields = ["id", "meeting", "partnership", "meeting_date", "decision", "owner", "action", "created_at"]
         read_only_fields = ["id", "created_at"]
+
+    def to_representation(self, instance: Decision) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if instance.action_id is not None and instance.action.plan_id not in _visible_plan_ids(self.context):
+            data["action"] = None
+        return data
+
+    def validate_action(self, action: Action | None) -> Action | None:
+        if action is not None and action.plan_id not in _visible_plan_ids(self.context):
+            raise serializers.ValidationError("Link only actions of plans you may read.")
+        return action
 
 
 class MeetingSerializer(serializers.ModelSerializer):
@@ -247,7 +304,7 @@ class MeetingViewSet(
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return Meeting.objects.select_related("partnership").prefetch_related(
-            Prefetch("decisions", queryset=Decision.objects.select_related("owner", "meeting__partnership"))
+            Prefetch("decisions", queryset=Decision.objects.select_related("owner", "meeting__partnership", "action"))
         )
 
     def perform_create(self, serializer: MeetingSerializer) -> None:
@@ -281,7 +338,7 @@ class DecisionViewSet(
     ordering = ["-meeting__date", "id"]
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        return Decision.objects.select_related("owner", "meeting__partnership")
+        return Decision.objects.select_related("owner", "meeting__partnership", "action")
 
     def perform_create(self, serializer: DecisionSerializer) -> None:
         data = dict(serializer.validated_data)

@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from actionplan.models import Action, Plan
 from commissioning.models import (
     Contract,
     ContractForm,
@@ -312,9 +313,17 @@ class PartnershipForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 10}),
         help_text="Markdown: # headings, - lists, **bold**, [links](https://example.org).",
     )
+    plans = forms.ModelMultipleChoiceField(
+        queryset=Plan.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Linked action plans",
+        help_text="The action plans this partnership oversees.",
+    )
 
-    def __init__(self, *args: Any, leads: QuerySet, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, leads: QuerySet, plans: QuerySet, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["plans"].queryset = plans.order_by("title")
         self.fields["sub_region"].queryset = Area.objects.filter(level=AreaLevel.SUB_REGION).order_by("name")
         self.fields["boroughs"].queryset = boroughs()
         self.fields["lead"].queryset = leads
@@ -333,6 +342,7 @@ class PartnershipForm(forms.Form):
             "lead": next((m.organisation_id for m in members if m.role == "lead"), None),
             "members": [m.organisation_id for m in members if m.role != "lead"],
             "terms_of_reference": partnership.terms_of_reference,
+            "plans": [p.pk for p in partnership.plans.all()],
         }
 
     def service_values(self) -> dict[str, Any]:
@@ -345,6 +355,7 @@ class PartnershipForm(forms.Form):
             "lead": data["lead"],
             "members": list(data["members"]),
             "terms_of_reference": data["terms_of_reference"],
+            "plans": list(data["plans"]),
         }
 
 
@@ -357,9 +368,23 @@ class MeetingForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     owner = OrgChoice(queryset=Organisation.objects.none(), empty_label="Choose the member who owns it")
+    action = forms.ModelChoiceField(
+        queryset=Action.objects.none(),
+        required=False,
+        label="Linked action",
+        empty_label="None",
+        help_text="An action in one of the partnership's linked plans that carries this decision out.",
+    )
 
-    def __init__(self, *args: Any, partnership: Partnership, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, partnership: Partnership, plans: QuerySet, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Actions of the partnership's linked plans that this user may see.
+        self.fields["action"].queryset = (
+            Action.objects.filter(plan__in=plans.filter(partnerships=partnership))
+            .select_related("plan")
+            .order_by("plan__title", "title")
+        )
+        self.fields["action"].label_from_instance = lambda a: f"{a.plan.title}: {a.title}"
         self.fields["owner"].queryset = Organisation.objects.filter(
             partnership_memberships__partnership=partnership
         ).order_by("name")

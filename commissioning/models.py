@@ -72,6 +72,9 @@ class Partnership(models.Model):
         Area, related_name="partnerships", blank=True, limit_choices_to={"level": AreaLevel.BOROUGH}
     )
     terms_of_reference = models.TextField(blank=True, help_text="Markdown: headings, lists, links and emphasis.")
+    plans = models.ManyToManyField(
+        "actionplan.Plan", related_name="partnerships", blank=True, help_text="Action plans the partnership oversees."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -132,6 +135,14 @@ class Decision(models.Model):
     decision = models.TextField()
     owner = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="+", help_text="The member who carries it out."
+    )
+    action = models.ForeignKey(
+        "actionplan.Action",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="partnership_decisions",
+        help_text="The action, in one of the partnership's linked plans, that carries the decision out.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 

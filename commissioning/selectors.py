@@ -36,6 +36,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 
+from actionplan.models import Plan
+from actionplan.permissions import plans_visible_to
 from commissioning import permissions
 from commissioning.models import (
     FULL_SHARE_BP,
@@ -83,11 +85,16 @@ def partnership_detail(slug: str) -> QuerySet[Partnership]:
             Prefetch(
                 "meetings",
                 queryset=Meeting.objects.prefetch_related(
-                    Prefetch("decisions", queryset=Decision.objects.select_related("owner"))
+                    Prefetch("decisions", queryset=Decision.objects.select_related("owner", "action"))
                 ),
             ),
         )
     )
+
+
+def partnership_plans(user: Any, partnership: Partnership) -> QuerySet[Plan]:
+    """The partnership's linked plans that this user may read (private plans stay hidden)."""
+    return plans_visible_to(user).filter(partnerships=partnership).order_by("title")
 
 
 def partnership_contracts(user: Any, partnership: Partnership) -> QuerySet[Contract]:

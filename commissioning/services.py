@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.text import slugify
 
+from actionplan.models import Action, Plan
 from commissioning.models import (
     FULL_SHARE_BP,
     Contract,
@@ -83,6 +84,7 @@ def partnership_create(
     boroughs: Sequence[Area] = (),
     terms_of_reference: str = "",
     slug: str = "",
+    plans: Iterable[Plan] = (),
 ) -> Partnership:
     """Create a partnership with its lead commissioner and members.
 
@@ -101,6 +103,7 @@ def partnership_create(
     partnership.full_clean()
     partnership.save()
     partnership.boroughs.set(_boroughs_for_scope(scope, sub_region, boroughs))
+    partnership.plans.set(list(plans))
     PartnershipMember.objects.bulk_create(
         [PartnershipMember(partnership=partnership, organisation=lead, role=MemberRole.LEAD)]
         + [PartnershipMember(partnership=partnership, organisation=m, role=MemberRole.MEMBER) for m in members]
@@ -120,8 +123,12 @@ def partnership_update(
     sub_region: Area | None = None,
     boroughs: Sequence[Area] = (),
     terms_of_reference: str = "",
+    plans: Iterable[Plan] | None = None,
 ) -> Partnership:
-    """Change a partnership, its scope and membership. Assumes permissions.can_manage_partnership."""
+    """Change a partnership, its scope, membership and (when given) linked plans.
+
+    Assumes permissions.can_manage_partnership, and that the actor may see the plans linked.
+    """
     members = _check_members(lead, members)
     _check_scope(scope, sub_region, boroughs)
     partnership.name = name.strip()
@@ -131,6 +138,8 @@ def partnership_update(
     partnership.full_clean()
     partnership.save()
     partnership.boroughs.set(_boroughs_for_scope(scope, sub_region, boroughs))
+    if plans is not None:
+        partnership.plans.set(list(plans))
     partnership.members.all().delete()
     PartnershipMember.objects.bulk_create(
         [PartnershipMember(partnership=partnership, organisation=lead, role=MemberRole.LEAD)]
@@ -151,11 +160,19 @@ def meeting_create(
 
 
 @transaction.atomic
-def decision_create(*, actor: User | None, meeting: Meeting, decision: str, owner: Organisation) -> Decision:
-    """Add a decision to a meeting's log. The owner must be a member of the partnership."""
+def decision_create(
+    *, actor: User | None, meeting: Meeting, decision: str, owner: Organisation, action: Action | None = None
+) -> Decision:
+    """Add a decision to a meeting's log.
+
+    The owner must be a member of the partnership; a linked action must belong to one of the
+    partnership's linked plans. Assumes permissions.can_manage_partnership.
+    """
     if not meeting.partnership.members.filter(organisation=owner).exists():
         raise ValidationError({"owner": f"{owner.name} is not a member of {meeting.partnership.name}."})
-    entry = Decision(meeting=meeting, decision=decision.strip(), owner=owner)
+    if action is not None and not meeting.partnership.plans.filter(pk=action.plan_id).exists():
+        raise ValidationError({"action": "Link an action from one of the partnership's linked plans."})
+    entry = Decision(meeting=meeting, decision=decision.strip(), owner=owner, action=action)
     entry.full_clean()
     entry.save()
     return entry

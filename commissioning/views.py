@@ -16,6 +16,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 from pghistory.models import Events
 
+from actionplan.permissions import plans_visible_to
 from commissioning import permissions, selectors, services
 from commissioning.forms import (
     ContractEditForm,
@@ -418,11 +419,14 @@ def _partnership_or_404(slug: str) -> Partnership:
 @require_GET
 def partnership_detail(request: HttpRequest, slug: str) -> HttpResponse:
     partnership = _partnership_or_404(slug)
+    visible_plans = {p.pk: p for p in selectors.partnership_plans(request.user, partnership)}
     return render(
         request,
         "commissioning/partnership_detail.html",
         {
             "partnership": partnership,
+            "plans": list(visible_plans.values()),
+            "visible_plan_ids": set(visible_plans),
             "terms": render_markdown(partnership.terms_of_reference),
             "contracts": selectors.partnership_contracts(request.user, partnership),
             "can_manage": permissions.can_manage_partnership(request.user, partnership),
@@ -435,7 +439,11 @@ def partnership_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def partnership_create(request: HttpRequest) -> HttpResponse:
     permissions.require(permissions.can_create_partnership(request.user))
-    form = PartnershipForm(_posted(request), leads=permissions.partnership_lead_choices(request.user))
+    form = PartnershipForm(
+        _posted(request),
+        leads=permissions.partnership_lead_choices(request.user),
+        plans=plans_visible_to(request.user),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             partnership = services.partnership_create(actor=request.user, **form.service_values())
@@ -456,10 +464,15 @@ def partnership_edit(request: HttpRequest, slug: str) -> HttpResponse:
         _posted(request),
         initial=PartnershipForm.initial_for(partnership),
         leads=permissions.partnership_lead_choices(request.user, partnership=partnership),
+        plans=plans_visible_to(request.user),
     )
     if request.method == "POST" and form.is_valid():
+        values = form.service_values()
+        # Linked plans this member cannot see stay linked: the form could not show them.
+        visible = plans_visible_to(request.user).values("pk")
+        values["plans"] = [*values["plans"], *partnership.plans.exclude(pk__in=visible)]
         try:
-            services.partnership_update(actor=request.user, partnership=partnership, **form.service_values())
+            services.partnership_update(actor=request.user, partnership=partnership, **values)
         except ValidationError as exc:
             _form_error(form, exc)
         else:
@@ -493,7 +506,7 @@ def decision_create(request: HttpRequest, slug: str, meeting_id: int) -> HttpRes
     if meeting is None:
         raise Http404
     permissions.require(permissions.can_manage_partnership(request.user, partnership))
-    form = DecisionForm(_posted(request), partnership=partnership)
+    form = DecisionForm(_posted(request), partnership=partnership, plans=plans_visible_to(request.user))
     if request.method == "POST" and form.is_valid():
         try:
             services.decision_create(actor=request.user, meeting=meeting, **form.cleaned_data)
