@@ -129,10 +129,23 @@ class ContractEditForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args: Any, organisations: QuerySet, partnerships: QuerySet, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        organisations: QuerySet,
+        partnerships: QuerySet,
+        contract: Contract | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._organisations = {o.pk: o for o in organisations}
         self._partnerships = {p.pk: p for p in partnerships}
+        # An edit may keep the contract's commissioner even when this user could not choose it
+        # (say staff set it, or the user commissions through a partnership).
+        if contract is not None and contract.commissioner_organisation_id:
+            self._organisations.setdefault(contract.commissioner_organisation_id, contract.commissioner_organisation)
+        if contract is not None and contract.commissioner_partnership_id:
+            self._partnerships.setdefault(contract.commissioner_partnership_id, contract.commissioner_partnership)
         self.fields["commissioner"].choices = [
             ("", "Choose a commissioner"),
             *commissioner_choices(self._organisations.values(), self._partnerships.values()),

@@ -195,12 +195,15 @@ def contract_register(request: HttpRequest) -> HttpResponse:
 # Contracts -------------------------------------------------------------------------------
 
 
-def _contract_form(request: HttpRequest, data: Any = None, initial: Any = None) -> ContractEditForm:
+def _contract_form(
+    request: HttpRequest, data: Any = None, initial: Any = None, contract: Contract | None = None
+) -> ContractEditForm:
     return ContractEditForm(
         data,
         initial=initial,
         organisations=permissions.commissioner_organisation_choices(request.user),
         partnerships=permissions.commissioner_partnership_choices(request.user),
+        contract=contract,
     )
 
 
@@ -247,17 +250,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
     contract, _ = permissions.get_contract_for_user_or_404(request.user, pk, write=True)
-    # A commissioner may keep a commissioner they cannot choose themselves (e.g. staff set it).
-    form = _contract_form(request, _posted(request), initial=ContractEditForm.initial_for(contract))
-    if contract.commissioner_organisation_id and contract.commissioner_organisation_id not in form._organisations:
-        form._organisations[contract.commissioner_organisation_id] = contract.commissioner_organisation
-    if contract.commissioner_partnership_id and contract.commissioner_partnership_id not in form._partnerships:
-        form._partnerships[contract.commissioner_partnership_id] = contract.commissioner_partnership
-    form.fields["commissioner"].choices = [
-        ("", "Choose a commissioner"),
-        *[(f"org:{o.pk}", o.name) for o in form._organisations.values()],
-        *[(f"partnership:{p.pk}", f"{p.name} (partnership)") for p in form._partnerships.values()],
-    ]
+    form = _contract_form(request, _posted(request), initial=ContractEditForm.initial_for(contract), contract=contract)
     if request.method == "POST" and form.is_valid():
         expected = form.cleaned_data.get("version") or contract.version
         try:
@@ -267,9 +260,7 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleEdit as exc:
             current = exc.current
             rows = conflict_rows(form, ContractEditForm.as_stored(current))
-            again = _contract_form(request, _with_version(request.POST, current.version))
-            again.fields["commissioner"].choices = form.fields["commissioner"].choices
-            again._organisations, again._partnerships = form._organisations, form._partnerships
+            again = _contract_form(request, _with_version(request.POST, current.version), contract=contract)
             return render(
                 request,
                 "commissioning/contract_form.html",

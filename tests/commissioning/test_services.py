@@ -213,7 +213,7 @@ def test_one_measure_per_indicator(contract, recovery):
         services.measure_create(actor=None, contract=contract, indicator=recovery, target=Decimal(40), share_bp=100)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_measures_cannot_together_pass_100_percent(contract, recovery, detentions):
     # Both writers see 0% linked; the row lock on the contract makes the second wait and then see 60%.
     barrier = threading.Barrier(2)
