@@ -166,3 +166,12 @@ def test_partnerships_meetings_and_decisions(client_for, commissioner, commissio
     )
     listed = client_for(None).get("/api/v1/partnership-decisions/", {"partnership": slug}).json()
     assert [d["decision"] for d in listed["results"]] == ["Publish"]
+
+
+def test_unknown_partnerships_meetings_and_measures_are_404(client_for, commissioner):
+    client = client_for(commissioner)
+    assert_problem(client.get("/api/v1/partnerships/nope/"), 404)
+    assert_problem(client.get("/api/v1/partnership-meetings/999999/"), 404)
+    assert_problem(client.get("/api/v1/partnership-decisions/999999/"), 404)
+    assert_problem(client.get("/api/v1/contract-measures/999999/"), 404)
+    assert_problem(client.get("/api/v1/contracts/999999/performance/"), 404)

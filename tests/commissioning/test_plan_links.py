@@ -12,7 +12,9 @@ from actionplan import services as plan_services
 from actionplan.models import KeyStep, PlanStatus, PlanVisibility
 from commissioning import services
 from commissioning.models import PartnershipScope
+from stakeholders.models import OrganisationType, Role
 from tests.api.helpers import assert_problem
+from tests.factories import MembershipFactory, OrganisationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,9 +78,6 @@ def test_a_member_saving_the_partnership_keeps_plans_they_cannot_see(
     client_for, partnership, plans, commissioning_org, outsider, other_org
 ):
     # A second member, who cannot read the private plan, edits the partnership by API.
-    from stakeholders.models import OrganisationType, Role
-    from tests.factories import MembershipFactory, OrganisationFactory
-
     council = OrganisationFactory(type=OrganisationType.LA_COMMISSIONER)
     member = MembershipFactory(organisation=council, role=Role.COMMISSIONER).user
     partnership.members.create(organisation=council, role="member")

@@ -107,3 +107,35 @@ def test_performance_runs_a_fixed_number_of_queries(client_for, commissioner, po
         response = client.get(f"/commissioning/contracts/{contract.pk}/performance/")
     assert response.status_code == 200
     assert response.content.decode().count("Target met") == 3
+
+
+@pytest.fixture(params=[1, 6], ids=["1-meeting", "6-meetings"])
+def partnership(request, commissioning_org):
+    from commissioning.models import PartnershipScope
+
+    extra = [OrganisationFactory(type=OrganisationType.LA_COMMISSIONER) for _ in range(request.param)]
+    partnership = services.partnership_create(
+        actor=None, name="QC partnership", scope=PartnershipScope.PAN_LONDON, lead=commissioning_org, members=extra
+    )
+    for i in range(request.param):
+        meeting = services.meeting_create(
+            actor=None, partnership=partnership, date=dt.date(2026, 1, i + 1), title="Board"
+        )
+        for owner in extra[:3]:
+            services.decision_create(actor=None, meeting=meeting, decision=f"Decision {i}", owner=owner)
+    return partnership
+
+
+def test_a_partnership_page_runs_a_fixed_number_of_queries(client, partnership, django_assert_num_queries):
+    # The partnership with its sub-region, members (with organisations), boroughs, meetings, their
+    # decisions (with owners and actions), the linked plans the visitor may read, and its contracts.
+    with django_assert_num_queries(7):
+        response = client.get(partnership.get_absolute_url())
+    assert response.status_code == 200
+
+
+def test_the_partnership_list_runs_a_fixed_number_of_queries(client, partnership, django_assert_num_queries):
+    # The partnerships with their counts, then their lead members with organisations.
+    with django_assert_num_queries(2):
+        response = client.get("/commissioning/partnerships/")
+    assert response.status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 
@@ -10,7 +11,9 @@ import pytest
 
 from commissioning import services
 from commissioning.forms import ContractEditForm
-from commissioning.models import Contract, ContractMeasure, Partnership, PartnershipScope
+from commissioning.models import Contract, ContractForm, ContractMeasure, Partnership, PartnershipScope, ProviderRole
+from stakeholders.models import OrganisationType, Role
+from tests.factories import MembershipFactory, OrganisationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -326,3 +329,42 @@ def test_a_partnership_contract_is_managed_by_any_member_commissioner(
     Contract.objects.filter(pk=contract.pk).update(commissioner_organisation=None, commissioner_partnership=partnership)
     assert client_for(commissioner).get(f"/commissioning/contracts/{contract.pk}/edit/").status_code == 200
     assert client_for(outsider).get(f"/commissioning/contracts/{contract.pk}/edit/").status_code == 404
+
+
+def test_every_alliance_partner_sees_every_shared_measure(client_for, commissioner, commissioning_org, recovery):
+    partners = [OrganisationFactory(type=OrganisationType.VOLUNTARY) for _ in range(2)]
+    alliance = services.contract_create(
+        actor=None,
+        reference="ALLIANCE-1",
+        title="Alliance (test)",
+        service_description="x",
+        commissioner_organisation=commissioning_org,
+        form=ContractForm.ALLIANCE,
+        providers=[(p, ProviderRole.ALLIANCE_PARTNER) for p in partners],
+        boroughs=list(commissioning_org.boroughs.all()),
+        annual_value_pence=1_000_000,
+        start_date=dt.date(2026, 1, 1),
+        end_date=dt.date(2030, 1, 1),
+        agreed=True,
+    )
+    services.measure_create(actor=None, contract=alliance, indicator=recovery, target=Decimal(30), share_bp=500)
+    for partner in partners:
+        member = MembershipFactory(organisation=partner, role=Role.CLINICIAN).user
+        page = client_for(member).get(f"/commissioning/contracts/{alliance.pk}/performance/").content.decode()
+        assert "Recovery rate (test)" in page
+        assert "every partner shares every measure" in page
+
+
+def test_a_meeting_of_another_partnership_is_404(client_for, partnership, commissioner, commissioning_org):
+    other = services.partnership_create(
+        actor=None, name="Other", scope=PartnershipScope.PAN_LONDON, lead=commissioning_org
+    )
+    meeting = services.meeting_create(actor=None, partnership=other, date=dt.date(2026, 5, 1), title="Board")
+    url = f"/commissioning/partnerships/{partnership.slug}/meetings/{meeting.pk}/decisions/new/"
+    assert client_for(commissioner).get(url).status_code == 404
+
+
+def test_an_unknown_contract_or_measure_is_404(client_for, contract, commissioner):
+    client = client_for(commissioner)
+    assert client.get("/commissioning/contracts/999999/").status_code == 404
+    assert client.get(f"/commissioning/contracts/{contract.pk}/measures/999999/edit/").status_code == 404
