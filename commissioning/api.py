@@ -355,6 +355,8 @@ class ContractProviderSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=ProviderRole.choices)
 
 
+MAX_PENCE = 2**63 - 1  # PostgreSQL bigint
+
 # Fields a public summary leaves out (null).
 PRIVATE_CONTRACT_FIELDS = ("service_description", "annual_value_pence", "start_date", "end_date", "agreed", "version")
 
@@ -372,7 +374,7 @@ class ContractSerializer(serializers.ModelSerializer):
         slug_field="code", queryset=Area.objects.filter(level=AreaLevel.BOROUGH), many=True
     )
     service_description = serializers.CharField(allow_null=True)
-    annual_value_pence = serializers.IntegerField(min_value=0, allow_null=True)
+    annual_value_pence = serializers.IntegerField(min_value=0, max_value=MAX_PENCE, allow_null=True)
     start_date = serializers.DateField(allow_null=True)
     end_date = serializers.DateField(allow_null=True)
     agreed = serializers.BooleanField(required=False, allow_null=True)
@@ -581,7 +583,9 @@ class ContractViewSet(
     def performance(self, request: Request, pk: str | None = None) -> Response:
         """Per measure: latest value over the contract's boroughs from summed figures, 95% limits,
         target met / not met / unknown, value earned and at risk, and the trend. Managers and providers."""
-        contract, access = permissions.get_contract_for_user_or_404(request.user, int(pk or 0))
+        if not str(pk).isdigit():
+            raise Http404
+        contract, access = permissions.get_contract_for_user_or_404(request.user, int(pk))
         if not permissions.can_view_performance(access):
             raise permissions_denied("Performance is shown to the contract's commissioners and providers.")
         rows = selectors.contract_performance(contract, list(selectors.contract_measures(contract)))
@@ -601,8 +605,15 @@ class ContractViewSet(
 # Measures --------------------------------------------------------------------------------
 
 
+class ReadableContractField(serializers.PrimaryKeyRelatedField):
+    """A contract the requesting user reads in full; others are "does not exist", so ids do not leak."""
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return permissions.readable_contracts(self.context["request"].user)
+
+
 class ContractMeasureSerializer(serializers.ModelSerializer):
-    contract = serializers.PrimaryKeyRelatedField(queryset=Contract.objects.all())
+    contract = ReadableContractField()
     indicator = serializers.SlugRelatedField(slug_field="code", queryset=Indicator.objects.all())
     share_percent = serializers.DecimalField(max_digits=6, decimal_places=2, read_only=True)
     linked_pence = serializers.IntegerField(read_only=True)

@@ -175,3 +175,25 @@ def test_unknown_partnerships_meetings_and_measures_are_404(client_for, commissi
     assert_problem(client.get("/api/v1/partnership-decisions/999999/"), 404)
     assert_problem(client.get("/api/v1/contract-measures/999999/"), 404)
     assert_problem(client.get("/api/v1/contracts/999999/performance/"), 404)
+
+
+def test_a_measure_for_a_contract_you_cannot_read_looks_like_no_contract_at_all(
+    client_for, contract, recovery, outsider
+):
+    body = {"contract": contract.pk, "indicator": recovery.code, "target": "1", "share_bp": 1}
+    private = assert_problem(client_for(outsider).post("/api/v1/contract-measures/", body, content_type=JSON), 400)
+    missing = assert_problem(
+        client_for(outsider).post("/api/v1/contract-measures/", {**body, "contract": 999999}, content_type=JSON), 400
+    )
+    assert private["errors"][0]["code"] == missing["errors"][0]["code"] == "does_not_exist"
+
+
+def test_a_provider_cannot_add_measures(client_for, contract, recovery, provider):
+    body = {"contract": contract.pk, "indicator": recovery.code, "target": "1", "share_bp": 1}
+    assert_problem(client_for(provider).post("/api/v1/contract-measures/", body, content_type=JSON), 403)
+
+
+def test_odd_ids_and_huge_values_are_client_errors(client_for, contract, commissioner):
+    client = client_for(commissioner)
+    assert_problem(client.get("/api/v1/contracts/abc/performance/"), 404)
+    assert_problem(_patch(client, f"/api/v1/contracts/{contract.pk}/", {"annual_value_pence": 2**70}, '"v1"'), 400)
