@@ -209,7 +209,3 @@ def get_contract_for_user_or_404(user: AnyUser, pk: int, *, write: bool = False)
 def can_view_performance(access: ContractAccess | None) -> bool:
     """Performance (measures, figures, money earned and at risk) is for managers and providers."""
     return access in (ContractAccess.MANAGE, ContractAccess.READ)
-
-
-def can_view_overview(user: AnyUser) -> bool:
-    return user.is_authenticated
