@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from actionplan import api as actionplan_api
+from commissioning import api as commissioning_api
 from outcomes import api as outcomes_api
 from stakeholders import api as stakeholders_api
 
@@ -22,6 +23,11 @@ router.register("plans", actionplan_api.PlanViewSet, basename="plan")
 router.register("actions", actionplan_api.ActionViewSet, basename="action")
 router.register("milestones", actionplan_api.MilestoneViewSet, basename="milestone")
 router.register("evidence", actionplan_api.EvidenceViewSet, basename="evidence")
+router.register("partnerships", commissioning_api.PartnershipViewSet, basename="partnership")
+router.register("partnership-meetings", commissioning_api.MeetingViewSet, basename="partnership-meeting")
+router.register("partnership-decisions", commissioning_api.DecisionViewSet, basename="partnership-decision")
+router.register("contracts", commissioning_api.ContractViewSet, basename="contract")
+router.register("contract-measures", commissioning_api.ContractMeasureViewSet, basename="contract-measure")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("stakeholders.urls")),
     path("", include("outcomes.urls")),
     path("", include("actionplan.urls")),
+    path("", include("commissioning.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from actionplan import demo as actionplan_demo
+from commissioning import demo as commissioning_demo
 from outcomes import demo as outcomes_demo
 from stakeholders import demo as stakeholders_demo
 from stakeholders.models import Organisation, User
@@ -25,9 +26,11 @@ class Command(BaseCommand):
         new_orgs, new_users = stakeholders_demo.seed()
         new_indicators, new_values = outcomes_demo.seed()
         new_plans = actionplan_demo.seed()
+        new_partnerships, new_contracts = commissioning_demo.seed()
         if not options["quiet"]:
             self.stdout.write(
                 f"Demo data ready: {Organisation.objects.count()} organisations ({new_orgs} new), "
                 f"{User.objects.count()} users ({new_users} new), {new_indicators} new indicators, "
-                f"{new_values} new synthetic outcome values, {new_plans} new plans."
+                f"{new_values} new synthetic outcome values, {new_plans} new plans, "
+                f"{new_partnerships} new partnerships and {new_contracts} new contracts."
             )

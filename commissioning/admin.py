@@ -1,0 +1,74 @@
+"""Admin views for support staff: read and correct commissioning records (the portal pages are the main tool)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from commissioning.models import (
+    Contract,
+    ContractMeasure,
+    ContractProvider,
+    Decision,
+    Meeting,
+    Partnership,
+    PartnershipMember,
+)
+
+
+class PartnershipMemberInline(admin.TabularInline):
+    model = PartnershipMember
+    extra = 0
+    autocomplete_fields = ["organisation"]
+
+
+@admin.register(Partnership)
+class PartnershipAdmin(admin.ModelAdmin):
+    list_display = ["name", "scope"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [PartnershipMemberInline]
+
+
+class DecisionInline(admin.TabularInline):
+    model = Decision
+    extra = 0
+    raw_id_fields = ["owner", "action"]
+
+
+@admin.register(Meeting)
+class MeetingAdmin(admin.ModelAdmin):
+    list_display = ["title", "partnership", "date"]
+    list_filter = ["partnership"]
+    inlines = [DecisionInline]
+
+
+class ContractProviderInline(admin.TabularInline):
+    model = ContractProvider
+    extra = 0
+    autocomplete_fields = ["organisation"]
+
+
+class ContractMeasureInline(admin.TabularInline):
+    model = ContractMeasure
+    extra = 0
+    readonly_fields = ["version"]
+
+
+@admin.register(Contract)
+class ContractAdmin(admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "title",
+        "form",
+        "annual_value_pence",
+        "start_date",
+        "end_date",
+        "agreed",
+        "publishable",
+    ]
+    list_filter = ["form", "agreed", "publishable"]
+    search_fields = ["reference", "title"]
+    readonly_fields = ["version"]
+    raw_id_fields = ["commissioner_organisation", "commissioner_partnership"]
+    filter_horizontal = ["boroughs"]
+    inlines = [ContractProviderInline, ContractMeasureInline]

@@ -1,0 +1,114 @@
+"""Contract performance, checked by hand: figures over the contract's boroughs come from summed
+numerators and denominators, not from averaging the boroughs' rates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+import pytest
+
+from commissioning import selectors, services
+from outcomes.models import Metric
+from stakeholders.models import Area
+from tests.commissioning.conftest import add_metric, borough
+
+pytestmark = pytest.mark.django_db
+
+JAN, DEC = dt.date(2026, 1, 1), dt.date(2025, 12, 1)
+Z = 1.959963984540054
+
+
+def _wilson_by_hand(x: float, n: float) -> tuple[float, float]:
+    p = x / n
+    centre = (p + Z * Z / (2 * n)) / (1 + Z * Z / n)
+    half = Z * math.sqrt(p * (1 - p) / n + Z * Z / (4 * n * n)) / (1 + Z * Z / n)
+    return 100 * (centre - half), 100 * (centre + half)
+
+
+def _performance(contract):
+    return selectors.contract_performance(contract, list(selectors.contract_measures(contract)))
+
+
+@pytest.fixture
+def recovery_figures(recovery):
+    camden, islington = borough("CMD"), borough("ISL")
+    add_metric(recovery, camden, JAN, 90, 100)  # 90%
+    add_metric(recovery, islington, JAN, 10, 300)  # 3.3%
+    add_metric(recovery, camden, DEC, 40, 100)
+    add_metric(recovery, islington, DEC, 60, 100)
+    # Not part of the contract: another borough, London itself, and provisional figures.
+    add_metric(recovery, borough("LAM"), JAN, 1000, 1000)
+    add_metric(recovery, Area.objects.get(short_code="LDN"), JAN, 5000, 6000)
+    add_metric(recovery, camden, JAN, 100, 100, basis=Metric.Basis.PROVISIONAL)
+    return recovery
+
+
+def test_the_latest_value_is_the_summed_numerators_over_the_summed_denominators(contract, recovery_figures):
+    services.measure_create(actor=None, contract=contract, indicator=recovery_figures, target=Decimal(30), share_bp=500)
+    [row] = _performance(contract)
+    latest = row.latest
+    assert latest.period == "2026-01"
+    assert (latest.numerator, latest.denominator, latest.boroughs_reporting) == (Decimal(100), 400, 2)
+    # 100 / 400 = 25%, where averaging the boroughs' rates would give (90% + 3.3%) / 2 = 46.7%.
+    assert latest.value == pytest.approx(25.0)
+    low, high = _wilson_by_hand(100, 400)
+    assert (latest.lower, latest.upper) == (pytest.approx(low), pytest.approx(high))
+    assert round(latest.lower, 1), round(latest.upper, 1) == (21.0, 29.5)
+    assert [p.period for p in row.trend] == ["2025-12", "2026-01"]
+    assert row.trend[0].value == pytest.approx(50.0)
+
+
+def test_a_missed_target_puts_its_share_at_risk(contract, recovery_figures):
+    # 25% against a target of 30% (higher is better): not met, so 5% of £1,200,000 is at risk.
+    services.measure_create(actor=None, contract=contract, indicator=recovery_figures, target=Decimal(30), share_bp=500)
+    [row] = _performance(contract)
+    assert row.judgement == "not_met"
+    assert (row.linked_pence, row.earned_pence, row.at_risk_pence) == (6_000_000, 0, 6_000_000)
+
+
+def test_a_met_target_earns_its_share(contract, recovery_figures):
+    services.measure_create(actor=None, contract=contract, indicator=recovery_figures, target=Decimal(25), share_bp=250)
+    [row] = _performance(contract)
+    assert row.judgement == "met"
+    assert (row.earned_pence, row.at_risk_pence) == (3_000_000, 0)
+
+
+def test_rates_sum_events_and_populations_and_lower_is_better(contract, detentions):
+    q1 = dt.date(2026, 1, 1)
+    add_metric(detentions, borough("CMD"), q1, 10, population=200_000)
+    add_metric(detentions, borough("ISL"), q1, 30, population=200_000)
+    services.measure_create(actor=None, contract=contract, indicator=detentions, target=Decimal(12), share_bp=1000)
+    [row] = _performance(contract)
+    assert row.latest.period == "2026-Q1"
+    assert row.latest.value == pytest.approx(10.0)  # 40 events in 400,000 people
+    # Byar's limits for 40 events, per 100,000 of 400,000.
+    low = 40 * (1 - 1 / 360 - Z / (3 * math.sqrt(40))) ** 3 / 4
+    high = 41 * (1 - 1 / 369 + Z / (3 * math.sqrt(41))) ** 3 / 4
+    assert (row.latest.lower, row.latest.upper) == (pytest.approx(low), pytest.approx(high))
+    assert row.judgement == "met"
+    assert row.earned_pence == 12_000_000
+
+
+def test_without_figures_the_judgement_is_not_yet_known(contract, recovery):
+    services.measure_create(actor=None, contract=contract, indicator=recovery, target=Decimal(30), share_bp=500)
+    [row] = _performance(contract)
+    assert (row.latest, row.judgement, row.earned_pence, row.at_risk_pence, row.pending_pence) == (
+        None,
+        "unknown",
+        0,
+        0,
+        6_000_000,
+    )
+
+
+def test_the_overview_splits_each_contract_evenly_across_its_boroughs(contract, commissioner, recovery_figures):
+    services.measure_create(actor=None, contract=contract, indicator=recovery_figures, target=Decimal(30), share_bp=500)
+    view = selectors.overview(user=commissioner)
+    assert view.contracts == 1
+    assert view.total_pence == 120_000_000
+    assert {r["area__name"]: r["total"] for r in view.by_borough} == {"Camden": 60_000_000, "Islington": 60_000_000}
+    assert view.outcome_linked_pence == 6_000_000
+    assert view.outcome_linked_percent == pytest.approx(5.0)
+    assert (view.measures, view.measures_met, view.measures_not_met) == (1, 0, 1)

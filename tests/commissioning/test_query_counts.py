@@ -1,0 +1,141 @@
+"""Exact query counts for the register, overview and performance pages, at two data sizes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from commissioning import services
+from commissioning.models import ContractForm, ProviderRole
+from outcomes.models import Indicator, Measure, PeriodType, Polarity
+from stakeholders.models import Area, OrganisationType
+from tests.commissioning.conftest import add_metric
+from tests.factories import OrganisationFactory
+
+pytestmark = pytest.mark.django_db
+
+# Signed in: the session, the user, the header's data links (outcomes nav_flags), the session's
+# idle expiry pushed forward (SAVEPOINT, UPDATE, RELEASE), then the user's memberships and the
+# partnerships of their commissioning organisations (commissioning.permissions.access_for).
+SIGNED_IN = 8
+
+
+@pytest.fixture(params=[2, 12], ids=["2-contracts", "12-contracts"])
+def portfolio(request, commissioning_org):
+    """`n` alliance contracts of three providers over three boroughs, each with three measures and figures."""
+    n = request.param
+    boroughs = list(Area.objects.boroughs().order_by("code")[:6])
+    today = timezone.localdate()
+    indicators = [
+        Indicator.objects.create(
+            code=f"qc-{i}",
+            name=f"Indicator {i}",
+            definition="x",
+            measure=Measure.PROPORTION,
+            polarity=Polarity.HIGHER_BETTER,
+            period_type=PeriodType.MONTH,
+        )
+        for i in range(3)
+    ]
+    for indicator in indicators:
+        for area in boroughs:
+            for month in (1, 2, 3):
+                add_metric(indicator, area, dt.date(2026, month, 1), 40, 100)
+    contracts = []
+    for i in range(n):
+        providers = [
+            (OrganisationFactory(type=OrganisationType.VOLUNTARY), ProviderRole.ALLIANCE_PARTNER) for _ in range(3)
+        ]
+        contract = services.contract_create(
+            actor=None,
+            reference=f"QC-{i:03d}",
+            title=f"Contract {i}",
+            service_description="x",
+            commissioner_organisation=commissioning_org,
+            form=ContractForm.ALLIANCE,
+            providers=providers,
+            boroughs=[boroughs[(i + k) % 6] for k in range(3)],
+            annual_value_pence=1_000_000 * (i + 1),
+            start_date=today - dt.timedelta(days=30),
+            end_date=today + dt.timedelta(days=900),
+            agreed=True,
+            publishable=i % 2 == 0,
+        )
+        for indicator in indicators:
+            services.measure_create(
+                actor=None, contract=contract, indicator=indicator, target=Decimal(35), share_bp=100
+            )
+        contracts.append(contract)
+    return contracts
+
+
+def test_the_register_runs_a_fixed_number_of_queries(client_for, commissioner, portfolio, django_assert_num_queries):
+    client = client_for(commissioner)
+    # + the filter form's choices (commissioning organisations, partnerships, providers, boroughs),
+    # the pager's COUNT, the page of contracts, their providers, their boroughs, and the totals.
+    with django_assert_num_queries(SIGNED_IN + 9):
+        response = client.get("/commissioning/contracts/", {"status": "active"})
+    assert response.status_code == 200
+    assert f"{len(portfolio)} contracts" in response.content.decode()
+
+
+def test_the_register_for_visitors_runs_a_fixed_number_of_queries(client, portfolio, django_assert_num_queries):
+    # Anonymous: the filter choices (4), COUNT, page, providers, boroughs, totals.
+    with django_assert_num_queries(9):
+        response = client.get("/commissioning/contracts/")
+    assert response.status_code == 200
+
+
+def test_the_overview_runs_a_fixed_number_of_queries(client_for, commissioner, portfolio, django_assert_num_queries):
+    client = client_for(commissioner)
+    # + spend by form, spend by borough, the outcome-linked total, the measures, their figures (one SQL).
+    with django_assert_num_queries(SIGNED_IN + 5):
+        response = client.get("/commissioning/")
+    assert response.status_code == 200
+    assert f"{3 * len(portfolio)} meet their target" in response.content.decode()
+
+
+def test_performance_runs_a_fixed_number_of_queries(client_for, commissioner, portfolio, django_assert_num_queries):
+    client = client_for(commissioner)
+    contract = portfolio[-1]
+    # + the contract with its commissioners, its provider rows, their organisations, its boroughs,
+    # the measures with their indicators, and the summed figures of every measure (one SQL).
+    with django_assert_num_queries(SIGNED_IN + 6):
+        response = client.get(f"/commissioning/contracts/{contract.pk}/performance/")
+    assert response.status_code == 200
+    assert response.content.decode().count("Target met") == 3
+
+
+@pytest.fixture(params=[1, 6], ids=["1-meeting", "6-meetings"])
+def partnership(request, commissioning_org):
+    from commissioning.models import PartnershipScope
+
+    extra = [OrganisationFactory(type=OrganisationType.LA_COMMISSIONER) for _ in range(request.param)]
+    partnership = services.partnership_create(
+        actor=None, name="QC partnership", scope=PartnershipScope.PAN_LONDON, lead=commissioning_org, members=extra
+    )
+    for i in range(request.param):
+        meeting = services.meeting_create(
+            actor=None, partnership=partnership, date=dt.date(2026, 1, i + 1), title="Board"
+        )
+        for owner in extra[:3]:
+            services.decision_create(actor=None, meeting=meeting, decision=f"Decision {i}", owner=owner)
+    return partnership
+
+
+def test_a_partnership_page_runs_a_fixed_number_of_queries(client, partnership, django_assert_num_queries):
+    # The partnership with its sub-region, members (with organisations), boroughs, meetings, their
+    # decisions (with owners and actions), the linked plans the visitor may read, and its contracts.
+    with django_assert_num_queries(7):
+        response = client.get(partnership.get_absolute_url())
+    assert response.status_code == 200
+
+
+def test_the_partnership_list_runs_a_fixed_number_of_queries(client, partnership, django_assert_num_queries):
+    # The partnerships with their counts, then their lead members with organisations.
+    with django_assert_num_queries(2):
+        response = client.get("/commissioning/partnerships/")
+    assert response.status_code == 200
