@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install lint format clean-local
+.PHONY: run test install lint format audit clean-local
 
 run: install
 	$(PY) -m londonmh.devenv run
@@ -31,6 +31,10 @@ lint: install
 
 format: install
 	$(PY) -m ruff check --fix . && $(PY) -m ruff format .
+
+# Known-vulnerability audit of the installed dependencies (needs PyPI's JSON API; see docs/security.md).
+audit: install
+	$(PY) -m pip_audit --strict --skip-editable --progress-spinner off
 
 # Deletes the embedded PostgreSQL/Redis data of `make run`.
 clean-local:

@@ -173,6 +173,8 @@ def test(extra: list[str]) -> int:
     steps = [
         [PYTHON, "-m", "ruff", "check", "."],
         [PYTHON, "-m", "ruff", "format", "--check", "."],
+        # Security lint: any high-severity finding fails the run (configuration in pyproject.toml).
+        [PYTHON, "-m", "bandit", "-q", "-c", "pyproject.toml", "-r", ".", "--severity-level", "high"],
         [PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         [PYTHON, "-m", "pytest", *extra],
     ]

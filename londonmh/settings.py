@@ -194,6 +194,8 @@ vars().update(EMAIL_CONFIG)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_CONFIG["EMAIL_BACKEND"])
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / ".local" / "mail"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="London mental health portal <noreply@londonmh.invalid>")
+# Where people report problems (accessibility statement, error pages).
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@londonmh.invalid")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # Uploads.

@@ -12,6 +12,7 @@ handler500 = "londonmh.views.error_500"
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("accessibility/", views.accessibility, name="accessibility"),
     re_path(r"^assets/(?P<path>.+)$", views.nhsuk_asset, name="nhsuk_asset"),
     path("", include("stakeholders.urls")),
     path("", include("outcomes.urls")),

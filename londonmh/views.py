@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
@@ -18,6 +19,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "borough_count": Area.objects.filter(level=AreaLevel.BOROUGH).count(),
     }
     return render(request, "home.html", context)
+
+
+def accessibility(request: HttpRequest) -> HttpResponse:
+    return render(request, "accessibility.html", {"contact_email": settings.SUPPORT_EMAIL})
 
 
 @never_cache

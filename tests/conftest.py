@@ -195,3 +195,27 @@ def _database_url(settings_dict) -> str:
     auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
     netloc = quote(host, safe="") + (f":{port}" if port else "")
     return f"postgres://{auth}{netloc}/{settings_dict['NAME']}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every transactional test must restore the reference data it flushes.
+
+    A transactional test ends by truncating every table; without serialized_rollback the
+    areas from the data migrations are gone and content types come back with new ids, so a
+    later test fails far from the cause. Fail at collection instead, naming the test.
+    """
+    offenders = []
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            offenders.append(item.nodeid)
+        if "transactional_db" in getattr(item, "fixturenames", ()) and not (
+            marker and marker.kwargs.get("serialized_rollback")
+        ):
+            offenders.append(item.nodeid)
+    if offenders:
+        raise pytest.UsageError(
+            "These tests use a transactional database without serialized_rollback=True "
+            "(mark them @pytest.mark.django_db(transaction=True, serialized_rollback=True)):\n  "
+            + "\n  ".join(sorted(set(offenders)))
+        )

@@ -10,6 +10,7 @@ import threading
 
 import pytest
 from django.db import connection, models
+from django.test.utils import isolate_apps
 from rest_framework.test import APIRequestFactory
 
 from londonmh.concurrency import (
@@ -23,25 +24,27 @@ from londonmh.concurrency import (
 )
 
 
-class Note(Versioned):
-    text = models.TextField()
-
-    class Meta:
-        app_label = "londonmh"
-        db_table = "test_concurrency_note"
-
-
 @pytest.fixture
-def note_table(django_db_blocker):
+def Note(django_db_blocker):
+    """A throwaway versioned table, in an isolated app registry (no content type, no migration)."""
+    with isolate_apps("londonmh"):
+
+        class Note(Versioned):
+            text = models.TextField()
+
+            class Meta:
+                app_label = "londonmh"
+                db_table = "test_concurrency_note"
+
     with django_db_blocker.unblock(), connection.schema_editor() as editor:
         editor.create_model(Note)
-    yield
+    yield Note
     with django_db_blocker.unblock(), connection.schema_editor() as editor:
         editor.delete_model(Note)
 
 
 @pytest.mark.django_db
-def test_a_write_from_the_current_version_wins_and_bumps_the_version(note_table):
+def test_a_write_from_the_current_version_wins_and_bumps_the_version(Note):
     note = Note.objects.create(text="first")
     update_versioned(note, expected_version=1, values={"text": "second"})
     note.refresh_from_db()
@@ -49,7 +52,7 @@ def test_a_write_from_the_current_version_wins_and_bumps_the_version(note_table)
 
 
 @pytest.mark.django_db
-def test_a_write_from_an_old_version_is_refused_with_the_current_row(note_table):
+def test_a_write_from_an_old_version_is_refused_with_the_current_row(Note):
     note = Note.objects.create(text="first")
     update_versioned(note, expected_version=1, values={"text": "theirs"})
     with pytest.raises(StaleEdit) as caught:
@@ -58,8 +61,8 @@ def test_a_write_from_an_old_version_is_refused_with_the_current_row(note_table)
     assert Note.objects.get(pk=note.pk).text == "theirs"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_of_many_concurrent_writers_from_one_version_exactly_one_wins(note_table):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_of_many_concurrent_writers_from_one_version_exactly_one_wins(Note):
     note = Note.objects.create(text="start")
     outcomes: list[str] = []
     barrier = threading.Barrier(8)
@@ -104,5 +107,5 @@ def test_an_if_match_we_never_issued_is_412():
         expected_version_from_request(_request('"abc"'))
 
 
-def test_the_etag_names_the_version():
+def test_the_etag_names_the_version(Note):
     assert etag_for(Note(version=4)) == '"v4"'
