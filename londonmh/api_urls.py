@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from actionplan.voice import api as voice_api
 from outcomes import api as outcomes_api
 from stakeholders import api as stakeholders_api
 
@@ -16,6 +17,11 @@ router.register("populations", outcomes_api.PopulationViewSet, basename="populat
 router.register("outcome-values", outcomes_api.OutcomeValueViewSet, basename="outcome-value")
 router.register("submissions", outcomes_api.SubmissionViewSet, basename="submission")
 router.register("metrics", outcomes_api.MetricViewSet, basename="metric")
+router.register("comments", voice_api.CommentViewSet, basename="comment")
+router.register("responses", voice_api.ResponseViewSet, basename="response")
+router.register("flags", voice_api.FlagViewSet, basename="flag")
+router.register("notifications", voice_api.NotificationViewSet, basename="notification")
+router.register("follows", voice_api.FollowViewSet, basename="follow")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),

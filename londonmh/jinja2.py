@@ -188,6 +188,13 @@ def outcomes_nav(user: Any) -> dict[str, bool]:
     return nav_flags(user)
 
 
+def voice_unread(user: Any) -> int:
+    """The header's unread-notification count (one COUNT for signed-in people, none for visitors)."""
+    from actionplan.voice.selectors import unread_count
+
+    return unread_count(user)
+
+
 def environment(**options: Any) -> Environment:
     global _env
     options["undefined"] = ChainableUndefined
@@ -206,6 +213,7 @@ def environment(**options: Any) -> Environment:
             "query_with": query_with,
             "get_messages": get_messages,
             "outcomes_nav": outcomes_nav,
+            "voice_unread": voice_unread,
             "settings": {"DEBUG": settings.DEBUG},
         }
     )

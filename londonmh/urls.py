@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(r"^assets/(?P<path>.+)$", views.nhsuk_asset, name="nhsuk_asset"),
     path("", include("stakeholders.urls")),
     path("", include("outcomes.urls")),
+    path("", include("actionplan.voice.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
