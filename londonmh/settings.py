@@ -334,6 +334,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "actionplan.voice.tasks.actions_overdue_notify",
         "schedule": crontab(hour=7, minute=0),
     },
+    "voice-plan-status-changes": {
+        "task": "actionplan.voice.tasks.plan_status_changes_process",
+        "schedule": 60.0,
+    },
     "voice-digests-daily": {
         "task": "actionplan.voice.tasks.digests_send",
         "schedule": crontab(hour=7, minute=30),

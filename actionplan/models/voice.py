@@ -7,6 +7,7 @@ Every write goes through ``actionplan.voice.services``; every "may this user" th
 from __future__ import annotations
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -28,6 +29,7 @@ __all__ = [
     "Notification",
     "NotificationKind",
     "NotificationPreference",
+    "PlanStatusChange",
     "Response",
 ]
 
@@ -248,3 +250,45 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.email_mode}"
+
+
+class PlanStatusChange(models.Model):
+    """A plan's status changed: written by a database trigger, so every path that changes it is seen.
+
+    ``actionplan.voice.services.plan_status_changes_process`` (a Celery beat job every minute)
+    tells the plan's followers and marks the row notified. The actor is read from the
+    pghistory context the plans services set (``pghistory.context(user=...)``).
+    """
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="+")
+    old_status = models.CharField(max_length=12)
+    new_status = models.CharField(max_length=12)
+    actor_id = models.IntegerField(null=True, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["id"], name="planstatuschange_pending", condition=Q(notified_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id}: {self.old_status} -> {self.new_status}"
+
+
+pgtrigger.register(
+    pgtrigger.Trigger(
+        name="voice_plan_status_changed",
+        when=pgtrigger.After,
+        operation=pgtrigger.Update,
+        condition=pgtrigger.Q(old__status__df=pgtrigger.F("new__status")),
+        func="""
+            INSERT INTO actionplan_planstatuschange (plan_id, old_status, new_status, actor_id, changed_at)
+            VALUES (
+                NEW.id, OLD.status, NEW.status,
+                ((NULLIF(current_setting('pghistory.context_metadata', true), '')::jsonb) ->> 'user')::integer,
+                now()
+            );
+            RETURN NULL;
+        """,
+    )
+)(Plan)

@@ -42,6 +42,7 @@ from actionplan.models import (
     NotificationPreference,
     Plan,
     PlanStatus,
+    PlanStatusChange,
     Response,
 )
 from actionplan.voice import permissions
@@ -474,6 +475,31 @@ def notify_plan_status_changed(*, plan: Plan, old: str, new: str, actor: User | 
         )
         told += 1
     return told
+
+
+def plan_status_changes_process() -> int:
+    """Tell followers about plan status changes the database trigger recorded (beat job, every minute).
+
+    Idempotent and safe with several workers: each change is locked (SKIP LOCKED), its
+    followers notified and the row marked notified in one transaction.
+    """
+    processed = 0
+    while True:
+        with transaction.atomic():
+            change = (
+                PlanStatusChange.objects.select_for_update(skip_locked=True)
+                .filter(notified_at__isnull=True)
+                .select_related("plan")
+                .order_by("id")
+                .first()
+            )
+            if change is None:
+                return processed
+            actor = User.objects.filter(pk=change.actor_id).first() if change.actor_id else None
+            notify_plan_status_changed(plan=change.plan, old=change.old_status, new=change.new_status, actor=actor)
+            change.notified_at = timezone.now()
+            change.save(update_fields=["notified_at"])
+            processed += 1
 
 
 def actions_overdue_notify(*, today: dt.date | None = None) -> int:

@@ -30,3 +30,9 @@ def digests_send() -> int:
 def actions_overdue_notify() -> int:
     """The daily beat job: tell accountable leads about overdue actions (once per episode)."""
     return services.actions_overdue_notify()
+
+
+@shared_task
+def plan_status_changes_process() -> int:
+    """Every minute: tell followers about plan status changes (recorded by a database trigger)."""
+    return services.plan_status_changes_process()

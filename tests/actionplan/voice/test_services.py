@@ -184,3 +184,22 @@ def test_an_unsubscribe_token_is_signed(service_user):
     token = services.unsubscribe_token(service_user)
     assert services.user_from_unsubscribe_token(token) == service_user
     assert services.user_from_unsubscribe_token(token[:-2] + "xx") is None
+
+
+def test_a_status_change_by_the_plans_service_reaches_followers_through_the_trigger(
+    public_plan, service_user, commissioner
+):
+    from actionplan import services as plan_services
+    from actionplan.models import PlanStatusChange
+
+    services.follow_create(actor=service_user, plan=public_plan)
+    services.follow_create(actor=commissioner, plan=public_plan)
+    plan_services.plan_change_status(
+        actor=commissioner, plan=public_plan, expected_version=public_plan.version, status=PlanStatus.CLOSED
+    )
+    change = PlanStatusChange.objects.get()
+    assert (change.old_status, change.new_status, change.actor_id) == ("active", "closed", commissioner.pk)
+    assert services.plan_status_changes_process() == 1
+    assert services.plan_status_changes_process() == 0  # each change is told once
+    # The commissioner made the change, so only the service user is told.
+    assert list(Notification.objects.values_list("recipient_id", "kind")) == [(service_user.pk, "plan_status")]
