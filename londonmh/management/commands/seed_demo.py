@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from actionplan.voice import demo as voice_demo
 from outcomes import demo as outcomes_demo
 from stakeholders import demo as stakeholders_demo
 from stakeholders.models import Organisation, User
@@ -23,6 +24,8 @@ class Command(BaseCommand):
             raise CommandError("Demo data is disabled here (DEMO_DATA_ALLOWED is off, as in production).")
         new_orgs, new_users = stakeholders_demo.seed()
         new_indicators, new_values = outcomes_demo.seed()
+        # Comments and responses on the demo plans: keep after the plans demo.
+        voice_demo.seed()
         if not options["quiet"]:
             self.stdout.write(
                 f"Demo data ready: {Organisation.objects.count()} organisations ({new_orgs} new), "

@@ -203,3 +203,18 @@ def test_a_status_change_by_the_plans_service_reaches_followers_through_the_trig
     assert services.plan_status_changes_process() == 0  # each change is told once
     # The commissioner made the change, so only the service user is told.
     assert list(Notification.objects.values_list("recipient_id", "kind")) == [(service_user.pk, "plan_status")]
+
+
+def test_the_demo_comments_and_answers_a_plan_once(public_plan, make_action, service_user, carer):
+    from actionplan.models import Comment, Response
+    from actionplan.voice import demo
+
+    make_action(public_plan)
+    assert demo.seed() == 4
+    assert demo.seed() == 0
+    assert Comment.objects.filter(plan=public_plan).count() == 4
+    assert set(Response.objects.values_list("disposition", flat=True)) == {
+        "accepted",
+        "under_review",
+        "already_covered",
+    }
