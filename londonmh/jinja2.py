@@ -195,6 +195,13 @@ def voice_unread(user: Any) -> int:
     return unread_count(user)
 
 
+def voice_plan_summary(plan: Any) -> Any:
+    """Comments, answers and comments waiting too long on a plan (one aggregate query)."""
+    from actionplan.voice.selectors import summary
+
+    return summary(plan)
+
+
 def environment(**options: Any) -> Environment:
     global _env
     options["undefined"] = ChainableUndefined
@@ -214,6 +221,7 @@ def environment(**options: Any) -> Environment:
             "get_messages": get_messages,
             "outcomes_nav": outcomes_nav,
             "voice_unread": voice_unread,
+            "voice_plan_summary": voice_plan_summary,
             "settings": {"DEBUG": settings.DEBUG},
         }
     )

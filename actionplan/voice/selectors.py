@@ -87,6 +87,7 @@ class VoiceSummary:
     answered: int
     median_response: timedelta | None
     unanswered_overdue: int
+    days: int  # VOICE_UNANSWERED_DAYS when it was counted
 
     @property
     def response_rate(self) -> int | None:
@@ -106,7 +107,7 @@ def summary(plan: Plan) -> VoiceSummary:
         median=Median(F("response__created_at") - F("created_at"), filter=Q(response__isnull=False)),
         overdue=Count("id", filter=Q(response__isnull=True, created_at__lt=cutoff)),
     )
-    return VoiceSummary(row["comments"], row["answered"], row["median"], row["overdue"])
+    return VoiceSummary(row["comments"], row["answered"], row["median"], row["overdue"], settings.VOICE_UNANSWERED_DAYS)
 
 
 def you_said_we_did(plan: Plan) -> list[Comment]:
@@ -172,7 +173,7 @@ def responses_visible_to(user: AnyUser) -> QuerySet[Response]:
         comment__plan__in=plans_visible_to(user),
         comment__status=CommentStatus.VISIBLE,
         comment__deleted_at__isnull=True,
-    ).select_related("comment", "author", "action_changed")
+    ).select_related("comment", "comment__plan", "author", "action_changed")
 
 
 def comments_visible_to(user: AnyUser) -> QuerySet[Comment]:
@@ -181,6 +182,6 @@ def comments_visible_to(user: AnyUser) -> QuerySet[Comment]:
     return (
         Comment.objects.filter(plan__in=plans_visible_to(user))
         .filter(_visible_to(user))
-        .select_related("author", "plan", "action", "response")
+        .select_related("author", "plan", "action", "response", "response__author")
         .order_by("created_at", "id")
     )

@@ -122,3 +122,37 @@ def test_follows_through_the_api(client_for, public_plan, partners_plan, service
     assert_problem(client_for(outsider).delete(f"/api/v1/follows/{follow_id}/"), 404)
     assert client.delete(f"/api/v1/follows/{follow_id}/").status_code == 204
     assert not Follow.objects.exists()
+
+
+@pytest.mark.parametrize("n", [2, 20])
+def test_the_comment_list_runs_a_fixed_number_of_queries(
+    client, public_plan, commissioner, settings, django_assert_num_queries, n
+):
+    from tests.factories import UserFactory
+
+    settings.VOICE_COMMENT_RATE_LIMIT = 0
+    for i in range(n):
+        comment = services.comment_create(
+            actor=UserFactory(lived_experience="carer"), plan=public_plan, body=f"Point {i}"
+        )
+        services.response_save(actor=commissioner, comment=comment, disposition="under_review", text="Looking")
+    # 1 COUNT for the pager, 2 the page of comments with author, plan, action, response and responder.
+    with django_assert_num_queries(2):
+        response = client.get(f"/api/v1/comments/?plan={public_plan.slug}")
+    assert response.json()["count"] == n
+
+
+@pytest.mark.parametrize("n", [2, 20])
+def test_the_response_list_runs_a_fixed_number_of_queries(
+    client, public_plan, commissioner, settings, django_assert_num_queries, n
+):
+    from tests.factories import UserFactory
+
+    settings.VOICE_COMMENT_RATE_LIMIT = 0
+    for i in range(n):
+        comment = services.comment_create(actor=UserFactory(lived_experience="carer"), plan=public_plan, body=f"P{i}")
+        services.response_save(actor=commissioner, comment=comment, disposition="under_review", text="Looking")
+    # 1 COUNT for the pager, 2 the page of responses with comment, author and changed action.
+    with django_assert_num_queries(2):
+        response = client.get(f"/api/v1/responses/?plan={public_plan.slug}")
+    assert response.json()["count"] == n

@@ -214,3 +214,17 @@ def test_following_a_plan_needs_sign_in(client_for, public_plan, service_user):
     assert client_for(None).post(f"/plans/{public_plan.slug}/follow/").status_code == 302
     assert client_for(service_user).post(f"/plans/{public_plan.slug}/follow/", {"follow": "yes"}).status_code == 302
     assert public_plan.follows.filter(user=service_user).exists()
+
+
+def test_the_plan_page_panel_counts_comments_waiting_too_long(public_plan, make_comment, rf):
+    import datetime as dt
+
+    from django.template.loader import render_to_string
+    from django.utils import timezone
+
+    old = make_comment()
+    Comment.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=15))
+    make_comment(body="A fresh one")
+    html = render_to_string("actionplan/voice/_plan_panel.html", {"plan": public_plan}, request=rf.get("/"))
+    assert "2 published comments" in html and "1 waiting more than 14 days" in html
+    assert f"/plans/{public_plan.slug}/you-said-we-did/" in html
