@@ -104,3 +104,41 @@ def test_a_service_user_comments_a_commissioner_responds_and_the_service_user_is
     expect(page.get_by_role("heading", level=1)).to_have_text("You said, we did")
     expect(page.get_by_role("table")).to_contain_text("Open a crisis café at weekends")
     assert_accessible(page)
+
+
+def test_a_comment_about_self_harm_is_held_with_urgent_help_and_a_moderator_restores_it(
+    page: Page, plan, service_user, password
+):
+    from stakeholders.models import Role
+    from tests.factories import MembershipFactory, OrganisationFactory
+
+    moderator = MembershipFactory(
+        organisation=OrganisationFactory(name="Moderators (test)"), role=Role.MODERATOR, user__display_name="Mo"
+    ).user
+
+    sign_in(page, service_user, password)
+    page.goto(f"/plans/{plan.slug}/comments/")
+    page.get_by_label("Your comment").fill("Waiting so long made me think about self-harm.")
+    page.get_by_role("button", name="Publish comment").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your comment is waiting for a moderator")
+    expect(page.get_by_text("NHS 111 and choose option 2")).to_be_visible()
+    expect(page.get_by_text("Samaritans on 116 123")).to_be_visible()
+    assert_accessible(page)
+    sign_out(page)
+
+    sign_in(page, moderator, password)
+    expect(page.locator("header").get_by_role("link", name="Notifications (1 unread)")).to_be_visible()
+    page.goto("/moderation/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Moderation")
+    assert_accessible(page)
+    page.get_by_role("link", name=re.compile("^Decide")).click()
+    assert_accessible(page)
+    page.get_by_label("Publish (restore) the comment").check()
+    page.get_by_label("Why", exact=True).first.fill("Shared to help others; author has the help contacts.")
+    page.get_by_role("button", name="Record decision").click()
+    expect(page.get_by_text("Decision recorded.")).to_be_visible()
+    expect(page.get_by_role("table")).to_contain_text("Restored the comment")
+    sign_out(page)
+
+    page.goto(f"/plans/{plan.slug}/comments/")
+    expect(page.locator("article.lmh-comment")).to_contain_text("think about self-harm")

@@ -228,3 +228,57 @@ def test_the_plan_page_panel_counts_comments_waiting_too_long(public_plan, make_
     html = render_to_string("actionplan/voice/_plan_panel.html", {"plan": public_plan}, request=rf.get("/"))
     assert "2 published comments" in html and "1 waiting more than 14 days" in html
     assert f"/plans/{public_plan.slug}/you-said-we-did/" in html
+
+
+@pytest.mark.parametrize("page", ["reply", "edit", "delete", "flag", "respond"])
+def test_every_comment_page_is_404_to_a_stranger_to_a_partners_only_plan(
+    client_for, partners_plan, commissioner, outsider, page
+):
+    comment = services.comment_create(actor=commissioner, plan=partners_plan, body="Internal")
+    url = f"/plans/{partners_plan.slug}/comments/{comment.pk}/{page}/"
+    assert client_for(outsider).get(url).status_code == 404
+    assert client_for(outsider).post(url, {"body": "x", "reason": "x"}).status_code == 404
+    # The plan's manager may reply, edit, delete and respond; nobody flags their own comment.
+    assert client_for(commissioner).get(url).status_code == (403 if page == "flag" else 200)
+
+
+def test_a_comment_id_from_another_plan_is_404(client_for, public_plan, make_plan, make_comment, service_user):
+    other = make_plan(title="Another plan")
+    comment = make_comment(plan=other)
+    assert client_for(service_user).get(f"/plans/{public_plan.slug}/comments/{comment.pk}/edit/").status_code == 404
+
+
+def test_an_action_of_another_plan_is_404(client_for, public_plan, make_plan, make_action):
+    action = make_action(make_plan(title="Another plan"))
+    assert client_for(None).get(f"/plans/{public_plan.slug}/actions/{action.pk}/comments/").status_code == 404
+
+
+def test_comments_on_an_action_stay_on_that_action(client_for, public_plan, make_action, service_user):
+    action = make_action(public_plan)
+    url = f"/plans/{public_plan.slug}/actions/{action.pk}/comments/"
+    assert client_for(service_user).post(url, {"body": "About the café"}).status_code == 302
+    assert Comment.objects.get().action == action
+    assert "About the café" in client_for(None).get(url).content.decode()
+    assert "About the café" not in client_for(None).get(f"/plans/{public_plan.slug}/comments/").content.decode()
+
+
+def test_people_choose_a_daily_digest_and_visitors_are_sent_to_sign_in(client_for, service_user):
+    assert client_for(None).get("/notifications/settings/").status_code == 302
+    client = client_for(service_user)
+    assert client.get("/notifications/settings/").status_code == 200
+    assert client.post("/notifications/settings/", {"email_mode": "digest"}).status_code == 302
+    assert NotificationPreference.objects.get(user=service_user).email_mode == "digest"
+    assert client.post("/notifications/settings/", {"email_mode": "hourly"}).status_code == 200
+    assert NotificationPreference.objects.get(user=service_user).email_mode == "digest"
+
+
+def test_moderator_pages_are_403_to_everyone_else(client_for, make_comment, commissioner, service_user):
+    comment = make_comment()
+    assert client_for(commissioner).get(f"/moderation/comments/{comment.pk}/").status_code == 403
+    assert (
+        client_for(commissioner)
+        .post(f"/moderation/people/{service_user.pk}/", {"suspend": "suspend", "reason": "x"})
+        .status_code
+        == 403
+    )
+    assert client_for(None).get("/moderation/").status_code == 302
