@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from actionplan import api as actionplan_api
+from actionplan.voice import api as voice_api
 from commissioning import api as commissioning_api
 from outcomes import api as outcomes_api
 from stakeholders import api as stakeholders_api
@@ -28,6 +29,11 @@ router.register("partnership-meetings", commissioning_api.MeetingViewSet, basena
 router.register("partnership-decisions", commissioning_api.DecisionViewSet, basename="partnership-decision")
 router.register("contracts", commissioning_api.ContractViewSet, basename="contract")
 router.register("contract-measures", commissioning_api.ContractMeasureViewSet, basename="contract-measure")
+router.register("comments", voice_api.CommentViewSet, basename="comment")
+router.register("responses", voice_api.ResponseViewSet, basename="response")
+router.register("flags", voice_api.FlagViewSet, basename="flag")
+router.register("notifications", voice_api.NotificationViewSet, basename="notification")
+router.register("follows", voice_api.FollowViewSet, basename="follow")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),

@@ -202,6 +202,20 @@ def _markdown(text: str | None) -> Markup:
     return render_markdown(text)
 
 
+def voice_unread(user: Any) -> int:
+    """The header's unread-notification count (one COUNT for signed-in people, none for visitors)."""
+    from actionplan.voice.selectors import unread_count
+
+    return unread_count(user)
+
+
+def voice_plan_summary(plan: Any) -> Any:
+    """Comments, answers and comments waiting too long on a plan (one aggregate query)."""
+    from actionplan.voice.selectors import summary
+
+    return summary(plan)
+
+
 def environment(**options: Any) -> Environment:
     global _env
     options["undefined"] = ChainableUndefined
@@ -220,6 +234,8 @@ def environment(**options: Any) -> Environment:
             "query_with": query_with,
             "get_messages": get_messages,
             "outcomes_nav": outcomes_nav,
+            "voice_unread": voice_unread,
+            "voice_plan_summary": voice_plan_summary,
             "settings": {"DEBUG": settings.DEBUG},
         }
     )

@@ -345,6 +345,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "stakeholders.tasks.invitations_expire",
         "schedule": crontab(hour=2, minute=15),
     },
+    "voice-actions-overdue-daily": {
+        "task": "actionplan.voice.tasks.actions_overdue_notify",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "voice-plan-status-changes": {
+        "task": "actionplan.voice.tasks.plan_status_changes_process",
+        "schedule": 60.0,
+    },
+    "voice-digests-daily": {
+        "task": "actionplan.voice.tasks.digests_send",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".local" / "celerybeat-schedule")
@@ -375,3 +387,29 @@ OUTCOMES_MAX_UPLOAD_BYTES = env.int("OUTCOMES_MAX_UPLOAD_BYTES", default=50 * 10
 OUTCOMES_MAX_ROWS = env.int("OUTCOMES_MAX_ROWS", default=2_000_000)
 # Submissions with more rows than this are validated and written by a Celery worker.
 OUTCOMES_ASYNC_ROWS = env.int("OUTCOMES_ASYNC_ROWS", default=5000)
+
+# Service-user and carer voice (docs/voice.md).
+VOICE_COMMENT_RATE_LIMIT = env.int("VOICE_COMMENT_RATE_LIMIT", default=10)  # comments per person per hour
+VOICE_EDIT_MINUTES = env.int("VOICE_EDIT_MINUTES", default=15)
+VOICE_FLAGS_TO_HOLD = env.int("VOICE_FLAGS_TO_HOLD", default=3)
+VOICE_UNANSWERED_DAYS = env.int("VOICE_UNANSWERED_DAYS", default=14)
+VOICE_SAFETY_WORDS = env.list(
+    "VOICE_SAFETY_WORDS",
+    default=[
+        "suicide",
+        "suicidal",
+        "kill myself",
+        "killing myself",
+        "end my life",
+        "take my own life",
+        "self-harm",
+        "self harm",
+        "selfharm",
+        "hurt myself",
+        "harm myself",
+        "cut myself",
+        "cutting myself",
+        "overdose",
+        "want to die",
+    ],
+)

@@ -15,6 +15,7 @@ from actionplan.models.plans import (
     PlanUserObjectPermission,
     PlanVisibility,
 )
+from actionplan.models.voice import *  # noqa: F403  (issue 6: comments, responses, notifications)
 
 __all__ = [
     "Action",

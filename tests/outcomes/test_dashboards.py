@@ -377,9 +377,9 @@ def test_the_overview_runs_a_fixed_number_of_queries_for_a_commissioner(
     _fill(recovery, boroughs, periods)
     client = client_for(commissioner)
     # session, user, indicators, London's series, the cell's metrics, commissioned boroughs,
-    # the tile boroughs, the header's data links, and saving the session (savepoint, update,
-    # release: SESSION_SAVE_EVERY_REQUEST)
-    with django_assert_num_queries(11):
+    # the tile boroughs, the header's data links, the header's unread-notification count, and
+    # saving the session (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST)
+    with django_assert_num_queries(12):
         assert client.get("/dashboards/").status_code == 200
 
 

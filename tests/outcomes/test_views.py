@@ -594,9 +594,10 @@ def test_the_submissions_list_runs_a_fixed_number_of_queries(
     )
     client = client_for(provider)
     # session, user, can_submit, the organisations with borough counts, count of submissions,
-    # the header's data links, the page of submissions with organisation and submitter, and
-    # saving the session (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST)
-    with django_assert_num_queries(10):
+    # the header's data links, the header's unread-notification count, the page of submissions
+    # with organisation and submitter, and saving the session (savepoint, update, release:
+    # SESSION_SAVE_EVERY_REQUEST)
+    with django_assert_num_queries(11):
         assert client.get("/data/").status_code == 200
 
 
@@ -607,8 +608,9 @@ def test_the_review_queue_runs_a_fixed_number_of_queries(
     provider_org.boroughs.add(borough("ISL"))
     make_values(provider_org, provider, recovery, ["CMD", "ISL"], months(periods))
     client = client_for(commissioner)
-    # session, user, can_review, count of values, the header's data links, the page of values
-    # with indicator, borough and organisation, the indicator choices, the borough choices, and
-    # saving the session (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST)
-    with django_assert_num_queries(11):
+    # session, user, can_review, count of values, the header's data links, the header's
+    # unread-notification count, the page of values with indicator, borough and organisation,
+    # the indicator choices, the borough choices, and saving the session (savepoint, update,
+    # release: SESSION_SAVE_EVERY_REQUEST)
+    with django_assert_num_queries(12):
         assert client.get("/data/review/").status_code == 200

@@ -11,8 +11,9 @@ from tests.factories import MembershipFactory, OrganisationFactory
 pytestmark = pytest.mark.django_db
 
 # Signed-in pages add: the session, the user, the header's data links (outcomes nav_flags),
-# and the session's idle expiry pushed forward (SAVEPOINT, UPDATE, RELEASE).
-SIGNED_IN_OVERHEAD = 6
+# the header's unread-notification count, and the session's idle expiry pushed forward
+# (SAVEPOINT, UPDATE, RELEASE).
+SIGNED_IN_OVERHEAD = 7
 
 
 @pytest.fixture(params=[5, 40], ids=["5-organisations", "40-organisations"])

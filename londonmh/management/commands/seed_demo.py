@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from actionplan import demo as actionplan_demo
+from actionplan.voice import demo as voice_demo
 from commissioning import demo as commissioning_demo
 from outcomes import demo as outcomes_demo
 from stakeholders import demo as stakeholders_demo
@@ -27,6 +28,8 @@ class Command(BaseCommand):
         new_indicators, new_values = outcomes_demo.seed()
         new_plans = actionplan_demo.seed()
         new_partnerships, new_contracts = commissioning_demo.seed()
+        # Comments and responses on the demo plans: keep after the plans demo.
+        voice_demo.seed()
         if not options["quiet"]:
             self.stdout.write(
                 f"Demo data ready: {Organisation.objects.count()} organisations ({new_orgs} new), "

@@ -1,0 +1,632 @@
+"""Every write about comments, responses, flags, moderation, follows and notifications.
+
+Functions are ``thing_verb(*, actor, ...)``, keyword-only and atomic. They check the
+permission they need through ``actionplan.voice.permissions`` (PermissionDenied when not
+allowed) and raise ValidationError with a clear message for bad input. Emails go out
+through Celery, enqueued on commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from datetime import timedelta
+from functools import lru_cache
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from actionplan import permissions as plan_permissions
+from actionplan.models import (
+    Action,
+    ActionStatus,
+    Comment,
+    CommentStatus,
+    CommentSuspension,
+    Decision,
+    Disposition,
+    EmailMode,
+    Flag,
+    Follow,
+    HoldReason,
+    ModerationDecision,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+    Plan,
+    PlanStatus,
+    PlanStatusChange,
+    Response,
+)
+from actionplan.voice import permissions
+from actionplan.voice.markdown import render_markdown
+from stakeholders.models import Membership, Role, User
+
+UNSUBSCRIBE_SALT = "actionplan.voice.unsubscribe"
+
+
+class RateLimited(ValidationError):
+    """Too many comments in the last hour (the message says when to try again)."""
+
+
+# Safety ------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _safety_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    parts = [r"\s+".join(re.escape(w) for w in word.split()) for word in words if word.strip()]
+    if not parts:
+        return None
+    return re.compile(r"(?<!\w)(" + "|".join(parts) + r")", re.IGNORECASE)
+
+
+def mentions_safety_words(text: str) -> bool:
+    """True when the text mentions a word or phrase from VOICE_SAFETY_WORDS (case-insensitive)."""
+    pattern = _safety_pattern(tuple(settings.VOICE_SAFETY_WORDS))
+    return bool(pattern and pattern.search(text or ""))
+
+
+# Comments ----------------------------------------------------------------------------------
+
+
+def _check_rate(actor: User) -> None:
+    limit = settings.VOICE_COMMENT_RATE_LIMIT
+    if limit <= 0:
+        return
+    since = timezone.now() - timedelta(hours=1)
+    recent = list(
+        Comment.objects.filter(author=actor, created_at__gte=since)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) >= limit:
+        wait = max(1, int((recent[0] + timedelta(hours=1) - timezone.now()).total_seconds() // 60) + 1)
+        raise RateLimited(
+            f"You have posted {limit} comments in the last hour, the most we take from one person. "
+            f"Please try again in {wait} minute{'s' if wait != 1 else ''}. Nothing you wrote has been lost.",
+            code="rate_limited",
+        )
+
+
+def _check_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "Enter your comment."})
+    if len(body) > 5000:
+        raise ValidationError({"body": "Your comment must be 5,000 characters or fewer."})
+    return body
+
+
+def _moderators() -> list[User]:
+    ids = Membership.objects.filter(role=Role.MODERATOR, user__is_active=True).values("user_id")
+    return list(User.objects.filter(Q(pk__in=ids) | Q(is_superuser=True, is_active=True)).distinct())
+
+
+def _hold_for_safety(comment: Comment) -> None:
+    comment.status = CommentStatus.HELD
+    comment.hold_reason = HoldReason.SAFETY
+    for moderator in _moderators():
+        if moderator.pk != comment.author_id:
+            notify(
+                recipient=moderator,
+                kind=NotificationKind.HELD_COMMENT,
+                text=f"A comment on “{comment.plan.title}” mentions self-harm or suicide and is held for you.",
+                url=reverse("voice_moderation_queue"),
+                plan=comment.plan,
+                comment=comment,
+            )
+
+
+def thread_url(comment: Comment) -> str:
+    if comment.action_id:
+        base = reverse("voice_action_thread", args=[comment.plan.slug, comment.action_id])
+    else:
+        base = reverse("voice_plan_thread", args=[comment.plan.slug])
+    return f"{base}#comment-{comment.pk}"
+
+
+@transaction.atomic
+def comment_create(
+    *,
+    actor: User,
+    plan: Plan,
+    body: str,
+    action: Action | None = None,
+    parent: Comment | None = None,
+    show_badge: bool = False,
+) -> Comment:
+    """Post a comment (or a reply) on a plan or one of its actions. Permission: ``can_comment``.
+
+    A comment mentioning a safety word is held for a moderator (status ``held``) and the
+    moderators are notified; the author is told at once where to get urgent help (the
+    views show it when ``comment.hold_reason == "safety"``).
+    """
+    permissions.require(permissions.can_comment(actor, plan))
+    body = _check_body(body)
+    if action is not None and action.plan_id != plan.pk:
+        raise ValidationError({"action": "That action belongs to another plan."})
+    if parent is not None:
+        if parent.plan_id != plan.pk:
+            raise ValidationError({"parent": "You can only reply to a comment on the same plan."})
+        if parent.parent_id is not None:
+            raise ValidationError({"parent": "Replies go two levels deep: reply to the comment above instead."})
+        if parent.is_deleted or parent.status != CommentStatus.VISIBLE:
+            raise ValidationError({"parent": "That comment cannot take replies."})
+        action = parent.action
+    _check_rate(actor)
+    comment = Comment(
+        plan=plan,
+        action=action,
+        parent=parent,
+        author=actor,
+        body=body,
+        body_html=str(render_markdown(body)),
+        show_badge=bool(show_badge and actor.has_lived_experience),
+    )
+    comment.full_clean()
+    comment.save()
+    if mentions_safety_words(body):
+        _hold_for_safety(comment)
+        comment.save(update_fields=["status", "hold_reason"])
+    elif parent is not None and parent.author_id != actor.pk:
+        notify(
+            recipient=parent.author,
+            kind=NotificationKind.REPLY,
+            text=f"{actor.display_name} replied to your comment on “{plan.title}”.",
+            url=thread_url(comment),
+            plan=plan,
+            comment=comment,
+        )
+    return comment
+
+
+@transaction.atomic
+def comment_edit(*, actor: User, comment: Comment, body: str) -> Comment:
+    """Change the text of one's own comment within VOICE_EDIT_MINUTES. Permission: ``can_edit_comment``."""
+    permissions.require(permissions.can_edit_comment(actor, comment))
+    body = _check_body(body)
+    comment.body = body
+    comment.body_html = str(render_markdown(body))
+    comment.edited_at = timezone.now()
+    fields = ["body", "body_html", "edited_at"]
+    if mentions_safety_words(body) and comment.status == CommentStatus.VISIBLE:
+        _hold_for_safety(comment)
+        fields += ["status", "hold_reason"]
+    comment.save(update_fields=fields)
+    return comment
+
+
+@transaction.atomic
+def comment_delete(*, actor: User, comment: Comment) -> Comment:
+    """Delete one's own comment: its text goes, the thread shows "deleted". Permission: ``can_delete_comment``."""
+    permissions.require(permissions.can_delete_comment(actor, comment))
+    comment.body = ""
+    comment.body_html = ""
+    comment.deleted_at = timezone.now()
+    comment.save(update_fields=["body", "body_html", "deleted_at"])
+    return comment
+
+
+# Official responses ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def response_save(
+    *,
+    actor: User,
+    comment: Comment,
+    disposition: str,
+    text: str,
+    action_changed: Action | None = None,
+) -> Response:
+    """Give (or revise) the official response to a comment. Permission: ``can_respond``.
+
+    An accepted comment names the action it changed; other dispositions name none.
+    The comment's author is notified the first time a response is given.
+    """
+    permissions.require(permissions.can_respond(actor, comment.plan))
+    if comment.is_deleted or comment.status != CommentStatus.VISIBLE:
+        raise ValidationError("Only published comments get an official response.")
+    text = (text or "").strip()
+    errors: dict[str, str] = {}
+    if disposition not in Disposition.values:
+        errors["disposition"] = "Choose what you decided."
+    if not text:
+        errors["text"] = "Enter your response."
+    if disposition == Disposition.ACCEPTED and action_changed is None:
+        errors["action_changed"] = "Choose the action this comment changed."
+    if disposition != Disposition.ACCEPTED and action_changed is not None:
+        errors["action_changed"] = "Only an accepted comment changes an action."
+    if action_changed is not None and action_changed.plan_id != comment.plan_id:
+        errors["action_changed"] = "That action belongs to another plan."
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    response = Response.objects.select_for_update().filter(comment=comment).first()
+    first = response is None
+    if first:
+        response = Response(comment=comment, created_at=now)
+    response.author = actor
+    response.disposition = disposition
+    response.text = text
+    response.text_html = str(render_markdown(text))
+    response.action_changed = action_changed
+    response.updated_at = now
+    response.full_clean(exclude=["comment"])
+    response.save()
+    if first and comment.author_id != actor.pk:
+        notify(
+            recipient=comment.author,
+            kind=NotificationKind.RESPONSE,
+            text=f"Your comment on “{comment.plan.title}” has an official response: "
+            f"{Disposition(disposition).label.lower()}.",
+            url=thread_url(comment),
+            plan=comment.plan,
+            comment=comment,
+        )
+    return response
+
+
+# Flags and moderation ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def flag_create(*, actor: User, comment: Comment, reason: str) -> Flag:
+    """Flag a comment. Permission: ``can_flag_comment``. VOICE_FLAGS_TO_HOLD distinct flags hold it for review."""
+    permissions.require(permissions.can_flag_comment(actor, comment))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why this comment should be looked at."})
+    if len(reason) > 500:
+        raise ValidationError({"reason": "The reason must be 500 characters or fewer."})
+    # Lock the comment so concurrent flags count each other.
+    locked = Comment.objects.select_for_update().get(pk=comment.pk)
+    if Flag.objects.filter(comment=locked, flagged_by=actor).exists():
+        raise ValidationError("You have already flagged this comment.")
+    flag = Flag.objects.create(comment=locked, flagged_by=actor, reason=reason)
+    open_flags = Flag.objects.filter(comment=locked, dismissed_at__isnull=True).count()
+    if open_flags >= settings.VOICE_FLAGS_TO_HOLD and locked.status == CommentStatus.VISIBLE:
+        Comment.objects.filter(pk=locked.pk).update(status=CommentStatus.HELD, hold_reason=HoldReason.FLAGS)
+        comment.status, comment.hold_reason = CommentStatus.HELD, HoldReason.FLAGS
+        for moderator in _moderators():
+            notify(
+                recipient=moderator,
+                kind=NotificationKind.HELD_COMMENT,
+                text=f"A comment on “{comment.plan.title}” was flagged {open_flags} times and is held for review.",
+                url=reverse("voice_moderation_queue"),
+                plan=comment.plan,
+                comment=comment,
+            )
+    return flag
+
+
+def _decide(*, actor: User, decision: str, reason: str, comment: Comment | None = None, subject: User | None = None):
+    if not permissions.can_moderate(actor):
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why: every moderation decision is recorded with its reason."})
+    return ModerationDecision.objects.create(
+        moderator=actor, decision=decision, reason=reason, comment=comment, subject=subject
+    )
+
+
+@transaction.atomic
+def comment_hide(*, actor: User, comment: Comment, reason: str) -> Comment:
+    """Hide a comment from everyone but its author and moderators. Permission: ``can_moderate``."""
+    _decide(actor=actor, decision=Decision.HIDE, reason=reason, comment=comment)
+    comment.status, comment.hold_reason = CommentStatus.HIDDEN, HoldReason.MODERATOR
+    comment.save(update_fields=["status", "hold_reason"])
+    return comment
+
+
+@transaction.atomic
+def comment_restore(*, actor: User, comment: Comment, reason: str) -> Comment:
+    """Publish a held or hidden comment and dismiss its open flags. Permission: ``can_moderate``."""
+    _decide(actor=actor, decision=Decision.RESTORE, reason=reason, comment=comment)
+    Flag.objects.filter(comment=comment, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
+    comment.status, comment.hold_reason = CommentStatus.VISIBLE, HoldReason.NONE
+    comment.save(update_fields=["status", "hold_reason"])
+    return comment
+
+
+@transaction.atomic
+def flags_dismiss(*, actor: User, comment: Comment, reason: str) -> int:
+    """Dismiss the open flags on a comment and publish it if flags held it. Permission: ``can_moderate``."""
+    _decide(actor=actor, decision=Decision.DISMISS, reason=reason, comment=comment)
+    dismissed = Flag.objects.filter(comment=comment, dismissed_at__isnull=True).update(dismissed_at=timezone.now())
+    if comment.status == CommentStatus.HELD and comment.hold_reason == HoldReason.FLAGS:
+        comment.status, comment.hold_reason = CommentStatus.VISIBLE, HoldReason.NONE
+        comment.save(update_fields=["status", "hold_reason"])
+    return dismissed
+
+
+@transaction.atomic
+def user_suspend(*, actor: User, user: User, reason: str) -> CommentSuspension:
+    """Stop someone commenting anywhere until a moderator lifts it. Permission: ``can_moderate``."""
+    if user.pk == actor.pk:
+        raise ValidationError("You cannot suspend yourself.")
+    _decide(actor=actor, decision=Decision.SUSPEND, reason=reason, subject=user)
+    suspension, _ = CommentSuspension.objects.update_or_create(
+        user=user, defaults={"suspended_by": actor, "reason": reason.strip(), "created_at": timezone.now()}
+    )
+    return suspension
+
+
+@transaction.atomic
+def user_unsuspend(*, actor: User, user: User, reason: str) -> None:
+    """Let a suspended person comment again. Permission: ``can_moderate``."""
+    _decide(actor=actor, decision=Decision.UNSUSPEND, reason=reason, subject=user)
+    CommentSuspension.objects.filter(user=user).delete()
+
+
+# Follows -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def follow_create(*, actor: User, plan: Plan) -> Follow:
+    """Follow a plan one can see (idempotent). Permission: signed in and ``can_view_plan``."""
+    if not actor.is_authenticated or not plan_permissions.can_view_plan(actor, plan):
+        raise PermissionDenied
+    follow, _ = Follow.objects.get_or_create(user=actor, plan=plan)
+    return follow
+
+
+@transaction.atomic
+def follow_delete(*, actor: User, plan: Plan) -> bool:
+    """Stop following a plan. Returns True when there was a follow to remove."""
+    deleted, _ = Follow.objects.filter(user=actor, plan=plan).delete()
+    return bool(deleted)
+
+
+# Notifications -----------------------------------------------------------------------------
+
+
+def email_mode_for(user: User) -> str:
+    pref = NotificationPreference.objects.filter(user=user).values_list("email_mode", flat=True).first()
+    return pref or EmailMode.IMMEDIATE
+
+
+def notify(
+    *,
+    recipient: User,
+    kind: str,
+    text: str,
+    url: str,
+    plan: Plan | None = None,
+    comment: Comment | None = None,
+    action: Action | None = None,
+    dedupe_key: str = "",
+) -> Notification | None:
+    """Record a notification and, for people who want emails straight away, send one on commit.
+
+    With a ``dedupe_key`` the notification is made at most once per recipient (None if it exists).
+    """
+    if dedupe_key and Notification.objects.filter(recipient=recipient, dedupe_key=dedupe_key).exists():
+        return None
+    notification = Notification.objects.create(
+        recipient=recipient,
+        kind=kind,
+        text=text[:300],
+        url=url,
+        plan=plan,
+        comment=comment,
+        action=action,
+        dedupe_key=dedupe_key,
+    )
+    if recipient.is_active and email_mode_for(recipient) == EmailMode.IMMEDIATE:
+        from actionplan.voice import tasks
+
+        transaction.on_commit(lambda: tasks.notification_email_send.delay(notification.pk))
+    return notification
+
+
+@transaction.atomic
+def notification_mark_read(*, actor: User, notification: Notification) -> Notification:
+    if notification.recipient_id != actor.pk:
+        raise PermissionDenied
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, actor: User) -> int:
+    return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
+
+
+@transaction.atomic
+def preference_set(*, actor: User, email_mode: str) -> NotificationPreference:
+    if email_mode not in EmailMode.values:
+        raise ValidationError({"email_mode": "Choose how you want your notifications by email."})
+    pref, _ = NotificationPreference.objects.update_or_create(
+        user=actor, defaults={"email_mode": email_mode, "updated_at": timezone.now()}
+    )
+    return pref
+
+
+def notify_plan_status_changed(*, plan: Plan, old: str, new: str, actor: User | None) -> int:
+    """Tell the plan's followers (who may still see it) that its status changed. Returns how many were told."""
+    if old == new:
+        return 0
+    labels = dict(PlanStatus.choices)
+    told = 0
+    follows = Follow.objects.filter(plan=plan).select_related("user")
+    for follow in follows:
+        follower = follow.user
+        if actor is not None and follower.pk == actor.pk:
+            continue
+        if not follower.is_active or not plan_permissions.can_view_plan(follower, plan):
+            continue
+        notify(
+            recipient=follower,
+            kind=NotificationKind.PLAN_STATUS,
+            text=f"“{plan.title}” is now {labels.get(new, new).lower()} (it was {labels.get(old, old).lower()}).",
+            url=reverse("voice_plan_thread", args=[plan.slug]),
+            plan=plan,
+        )
+        told += 1
+    return told
+
+
+def plan_status_changes_process() -> int:
+    """Tell followers about plan status changes the database trigger recorded (beat job, every minute).
+
+    Idempotent and safe with several workers: each change is locked (SKIP LOCKED), its
+    followers notified and the row marked notified in one transaction.
+    """
+    processed = 0
+    while True:
+        with transaction.atomic():
+            change = (
+                PlanStatusChange.objects.select_for_update(skip_locked=True)
+                .filter(notified_at__isnull=True)
+                .select_related("plan")
+                .order_by("id")
+                .first()
+            )
+            if change is None:
+                return processed
+            actor = User.objects.filter(pk=change.actor_id).first() if change.actor_id else None
+            notify_plan_status_changed(plan=change.plan, old=change.old_status, new=change.new_status, actor=actor)
+            change.notified_at = timezone.now()
+            change.save(update_fields=["notified_at"])
+            processed += 1
+
+
+def actions_overdue_notify(*, today: dt.date | None = None) -> int:
+    """Tell each accountable lead about actions past their due date (the daily beat job).
+
+    Idempotent: one notification per action per overdue episode. An episode is keyed by
+    the action and its due date, so a re-run (or a re-delivered task) adds nothing, and
+    moving the due date starts a new episode if the new date is missed too.
+    """
+    today = today or timezone.localdate()
+    overdue = (
+        Action.objects.filter(due_date__lt=today, lead__isnull=False, lead__is_active=True)
+        .exclude(status=ActionStatus.DONE)
+        .filter(plan__status__in=[PlanStatus.ACTIVE, PlanStatus.CONSULTATION])
+        .select_related("plan", "lead")
+    )
+    made = 0
+    for action in overdue:
+        with transaction.atomic():
+            notification = notify(
+                recipient=action.lead,
+                kind=NotificationKind.ACTION_OVERDUE,
+                text=f"“{action.title}” on “{action.plan.title}” was due on {action.due_date:%d %B %Y} "
+                "and is not done.",
+                url=reverse("voice_action_thread", args=[action.plan.slug, action.pk]),
+                plan=action.plan,
+                action=action,
+                dedupe_key=f"overdue:{action.pk}:{action.due_date.isoformat()}",
+            )
+        made += notification is not None
+    return made
+
+
+# Email -------------------------------------------------------------------------------------
+
+
+def unsubscribe_token(user: User) -> str:
+    return signing.dumps({"u": user.pk}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def user_from_unsubscribe_token(token: str) -> User | None:
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    return User.objects.filter(pk=data.get("u")).first()
+
+
+def unsubscribe_url(user: User) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("voice_unsubscribe", args=[unsubscribe_token(user)])
+
+
+@transaction.atomic
+def unsubscribe(*, user: User) -> NotificationPreference:
+    """Stop every notification email to this person (they still see notifications in the portal)."""
+    pref, _ = NotificationPreference.objects.update_or_create(
+        user=user, defaults={"email_mode": EmailMode.OFF, "updated_at": timezone.now()}
+    )
+    return pref
+
+
+def _send(user: User, subject: str, template: str, context: dict) -> None:
+    link = unsubscribe_url(user)
+    context = {**context, "user": user, "unsubscribe_url": link, "site_url": settings.SITE_URL.rstrip("/")}
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(template, context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+        headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    )
+    message.send()
+
+
+def notification_email_send(*, notification_id: int) -> bool:
+    """Email one notification to someone who wants emails straight away (idempotent)."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("recipient")
+            .filter(pk=notification_id, emailed_at__isnull=True)
+            .first()
+        )
+        if notification is None:
+            return False
+        user = notification.recipient
+        if not user.is_active or email_mode_for(user) != EmailMode.IMMEDIATE:
+            return False
+        _send(
+            user,
+            notification.text,
+            "emails/voice/notification.txt",
+            {"notification": notification},
+        )
+        notification.emailed_at = timezone.now()
+        notification.save(update_fields=["emailed_at"])
+    return True
+
+
+def digest_send(*, user_id: int) -> int:
+    """One email with every notification not yet emailed to a digest reader (idempotent). Returns how many."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+        if user is None or email_mode_for(user) != EmailMode.DIGEST:
+            return 0
+        pending = list(
+            Notification.objects.filter(recipient=user, emailed_at__isnull=True)
+            .select_related("plan")
+            .order_by("created_at", "id")
+        )
+        if not pending:
+            return 0
+        subject = f"Your London mental health portal digest: {len(pending)} update{'s' if len(pending) != 1 else ''}"
+        _send(user, subject, "emails/voice/digest.txt", {"notifications": pending})
+        Notification.objects.filter(pk__in=[n.pk for n in pending]).update(emailed_at=timezone.now())
+    return len(pending)
+
+
+def digest_recipients() -> list[int]:
+    """Digest readers with notifications not yet emailed."""
+    return list(
+        Notification.objects.filter(
+            emailed_at__isnull=True,
+            recipient__is_active=True,
+            recipient__notification_preference__email_mode=EmailMode.DIGEST,
+        )
+        .order_by()
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )
