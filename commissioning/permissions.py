@@ -167,7 +167,9 @@ def readable_q(user: AnyUser) -> Q:
     if not user.is_authenticated:
         return Q(pk__in=[])
     if user.is_staff:
-        return Q()
+        # Not an empty Q(): Q() | X is X (staff would see only publishable contracts) and
+        # When(Q()) is refused.
+        return Q(pk__isnull=False)
     provides = Exists(
         ContractProvider.objects.filter(contract=OuterRef("pk"), organisation_id__in=access_for(user).member_orgs)
     )

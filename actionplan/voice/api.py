@@ -36,6 +36,13 @@ class TooManyComments(exceptions.APIException):
     default_code = "rate-limited"
 
 
+def _object_body(request: Request) -> dict:
+    """The request body, which must be one JSON object (a list or a scalar is a 400, not a 500)."""
+    if not isinstance(request.data, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Send one JSON object."]})
+    return request.data
+
+
 def _plan_or_404(user: Any, slug: str) -> Plan:
     return plan_permissions.get_plan_for_user_or_404(user, slug)
 
@@ -141,7 +148,7 @@ class CommentViewSet(
         return comment
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> APIResponse:
-        data = request.data
+        data = _object_body(request)
         plan = _plan_or_404(request.user, str(data.get("plan", "")))
         serializer = self.get_serializer(data=data)
         serializer.is_valid(raise_exception=True)
@@ -349,7 +356,7 @@ class FollowViewSet(
         return selectors.follows_for(self.request.user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> APIResponse:
-        plan = _plan_or_404(request.user, str(request.data.get("plan", "")))
+        plan = _plan_or_404(request.user, str(_object_body(request).get("plan", "")))
         follow = services.follow_create(actor=request.user, plan=plan)
         return APIResponse(self.get_serializer(follow).data, status=status.HTTP_201_CREATED)
 

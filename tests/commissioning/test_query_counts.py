@@ -14,13 +14,14 @@ from outcomes.models import Indicator, Measure, PeriodType, Polarity
 from stakeholders.models import Area, OrganisationType
 from tests.commissioning.conftest import add_metric
 from tests.factories import OrganisationFactory
+from tests.stakeholders.test_query_counts import SIGNED_IN_OVERHEAD
 
 pytestmark = pytest.mark.django_db
 
-# Signed in: the session, the user, the header's data links (outcomes nav_flags), the session's
-# idle expiry pushed forward (SAVEPOINT, UPDATE, RELEASE), then the user's memberships and the
-# partnerships of their commissioning organisations (commissioning.permissions.access_for).
-SIGNED_IN = 8
+# Signed in: the header's and session's queries (tests/stakeholders/test_query_counts.py), then
+# the user's memberships and the partnerships of their commissioning organisations
+# (commissioning.permissions.access_for).
+SIGNED_IN = SIGNED_IN_OVERHEAD + 2
 
 
 @pytest.fixture(params=[2, 12], ids=["2-contracts", "12-contracts"])
