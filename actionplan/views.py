@@ -43,6 +43,7 @@ from actionplan.models import (
     PlanStatus,
 )
 from londonmh.concurrency import StaleEdit, conflict_rows
+from outcomes.dashboards import csv_cell
 
 PLANS_PAGE_SIZE = 20
 MY_WORK_PAGE_SIZE = 50
@@ -340,9 +341,9 @@ def plan_export_csv(request: HttpRequest, slug: str) -> HttpResponse:
                     section.step.number,
                     section.step.title,
                     action.pk,
-                    _csv_safe(action.title),
-                    _csv_safe(action.owner_organisation.name),
-                    _csv_safe(str(action.lead or "")),
+                    csv_cell(action.title),
+                    csv_cell(action.owner_organisation.name),
+                    csv_cell(str(action.lead or "")),
                     action.get_status_display(),
                     action.progress,
                     action.weight,
@@ -351,16 +352,11 @@ def plan_export_csv(request: HttpRequest, slug: str) -> HttpResponse:
                     "yes" if action.is_overdue() else "no",
                     sum(1 for m in milestones if m.is_done),
                     len(milestones),
-                    "; ".join(_csv_safe(d.title) for d in action.dependencies.all()),
-                    "; ".join(_csv_safe(str(link)) for link in action.indicator_links.all()),
+                    "; ".join(csv_cell(d.title) for d in action.dependencies.all()),
+                    "; ".join(csv_cell(str(link)) for link in action.indicator_links.all()),
                 ]
             )
     return response
-
-
-def _csv_safe(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: quote them as text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @require_GET

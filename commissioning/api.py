@@ -40,13 +40,13 @@ from commissioning.models import (
     ProviderRole,
 )
 from commissioning.permissions import ContractAccess
-from commissioning.text import render_markdown
 from londonmh.concurrency import (
     StaleEdit,
     etag_for,
     expected_version_from_request,
     raise_precondition_failed,
 )
+from londonmh.markdown import render_markdown
 from outcomes.models import Indicator
 from stakeholders.api import raise_api_validation
 from stakeholders.models import Area, AreaLevel, Organisation
@@ -148,7 +148,7 @@ class PartnershipSerializer(serializers.ModelSerializer):
         return plans
 
     def get_terms_of_reference_html(self, obj: Partnership) -> str:
-        return str(render_markdown(obj.terms_of_reference))
+        return str(render_markdown(obj.terms_of_reference, top_heading=2))
 
 
 class PartnershipViewSet(

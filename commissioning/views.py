@@ -28,9 +28,9 @@ from commissioning.forms import (
 )
 from commissioning.models import Contract, ContractMeasure, Meeting, Partnership, format_pounds
 from commissioning.permissions import ContractAccess
-from commissioning.text import render_markdown
 from londonmh.concurrency import StaleEdit, conflict_rows
 from londonmh.history import history_entries
+from londonmh.markdown import render_markdown
 from outcomes.dashboards import csv_text
 
 REGISTER_PAGE_SIZE = 25
@@ -418,7 +418,7 @@ def partnership_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "partnership": partnership,
             "plans": list(visible_plans.values()),
             "visible_plan_ids": set(visible_plans),
-            "terms": render_markdown(partnership.terms_of_reference),
+            "terms": render_markdown(partnership.terms_of_reference, top_heading=2),
             "contracts": selectors.partnership_contracts(request.user, partnership),
             "can_manage": permissions.can_manage_partnership(request.user, partnership),
             **HELPERS,

@@ -197,7 +197,7 @@ def outcomes_nav(user: Any) -> dict[str, bool]:
 
 def _markdown(text: str | None) -> Markup:
     """Safe HTML from user-written markdown (imported late: apps load first)."""
-    from actionplan.markdown import render_markdown
+    from londonmh.markdown import render_markdown
 
     return render_markdown(text)
 

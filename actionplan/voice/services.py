@@ -46,7 +46,7 @@ from actionplan.models import (
     Response,
 )
 from actionplan.voice import permissions
-from actionplan.voice.markdown import render_markdown
+from londonmh.markdown import render_markdown
 from stakeholders.models import Membership, Role, User
 
 UNSUBSCRIBE_SALT = "actionplan.voice.unsubscribe"
@@ -167,7 +167,7 @@ def comment_create(
         parent=parent,
         author=actor,
         body=body,
-        body_html=str(render_markdown(body)),
+        body_html=str(render_markdown(body, ugc=True)),
         show_badge=bool(show_badge and actor.has_lived_experience),
     )
     comment.full_clean()
@@ -193,7 +193,7 @@ def comment_edit(*, actor: User, comment: Comment, body: str) -> Comment:
     permissions.require(permissions.can_edit_comment(actor, comment))
     body = _check_body(body)
     comment.body = body
-    comment.body_html = str(render_markdown(body))
+    comment.body_html = str(render_markdown(body, ugc=True))
     comment.edited_at = timezone.now()
     fields = ["body", "body_html", "edited_at"]
     if mentions_safety_words(body) and comment.status == CommentStatus.VISIBLE:

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from actionplan.voice.markdown import render_markdown
+from londonmh.markdown import render_markdown
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_the_sanitiser_never_lets_live_html_through(payload):
 def test_safe_markdown_survives_with_nofollow_links():
     html = str(render_markdown("**bold** and [NHS](https://www.nhs.uk) and\n\n- a list"))
     assert "<strong>bold</strong>" in html
-    assert 'href="https://www.nhs.uk"' in html and 'rel="nofollow noopener ugc"' in html
+    assert 'href="https://www.nhs.uk"' in html and 'rel="nofollow noopener noreferrer ugc"' in html
     assert "<li>a list</li>" in html
 
 
