@@ -291,7 +291,8 @@ def test_a_decision_is_owned_by_a_member(commissioning_org, provider_org):
 
 
 def test_terms_of_reference_are_rendered_and_sanitised():
-    html = str(render_markdown("# Aims\n\n- **one**\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))"))
+    source = "# Aims\n\n- **one**\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))"
+    html = str(render_markdown(source, top_heading=2))
     assert "<h2>Aims</h2>" in html
     assert "<strong>one</strong>" in html
     assert "<script" not in html
