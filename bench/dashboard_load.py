@@ -105,6 +105,7 @@ def main(argv: list[str]) -> int:
     env = _django_env(args.database)
     env["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
     env["CONN_MAX_AGE"] = "60"  # as in production: a worker keeps its connection
+    env["SECURE_SSL_REDIRECT"] = "false"  # plain HTTP on loopback (production sits behind TLS)
     _create_database(args.database)
     server = None
     workdir = Path(tempfile.mkdtemp(prefix="londonmh-load-"))
