@@ -62,11 +62,25 @@ class ResponseForm(forms.Form):
         required=False,
     )
 
+    # The updated_at of the response the writer saw ("" when there was none): stale writes are refused.
+    based_on = forms.CharField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args, plan: Plan, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["action_changed"]
         field.queryset = Action.objects.filter(plan=plan).order_by("key_step__number", "title")
         field.empty_label = "No action"
+
+    def clean_based_on(self):
+        from django.utils.dateparse import parse_datetime
+
+        value = self.cleaned_data.get("based_on") or ""
+        if not value:
+            return None
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise forms.ValidationError("The form was damaged: reload the page and try again.")
+        return parsed
 
 
 class FlagForm(forms.Form):

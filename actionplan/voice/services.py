@@ -52,6 +52,9 @@ from stakeholders.models import Membership, Role, User
 UNSUBSCRIBE_SALT = "actionplan.voice.unsubscribe"
 
 
+ANY_VERSION = object()  # response_save: revise whatever response is there (the API's choice)
+
+
 class RateLimited(ValidationError):
     """Too many comments in the last hour (the message says when to try again)."""
 
@@ -225,11 +228,14 @@ def response_save(
     disposition: str,
     text: str,
     action_changed: Action | None = None,
+    based_on: dt.datetime | object | None = ANY_VERSION,
 ) -> Response:
     """Give (or revise) the official response to a comment. Permission: ``can_respond``.
 
     An accepted comment names the action it changed; other dispositions name none.
-    The comment's author is notified the first time a response is given.
+    The comment's author is notified the first time a response is given. ``based_on`` is
+    the ``updated_at`` of the response the writer saw (None: they saw none); when another
+    manager has answered since, the write is refused and nothing is overwritten.
     """
     permissions.require(permissions.can_respond(actor, comment.plan))
     if comment.is_deleted or comment.status != CommentStatus.VISIBLE:
@@ -250,6 +256,12 @@ def response_save(
         raise ValidationError(errors)
     now = timezone.now()
     response = Response.objects.select_for_update().filter(comment=comment).first()
+    if based_on is not ANY_VERSION and (response.updated_at if response else None) != based_on:
+        raise ValidationError(
+            "Someone else answered this comment while you were writing. Read their response below, "
+            "then change yours if you still need to: your text is still in the form.",
+            code="stale",
+        )
     first = response is None
     if first:
         response = Response(comment=comment, created_at=now)

@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from actionplan import permissions as plan_permissions
-from actionplan.models import Action, Comment, CommentStatus, HoldReason, Plan
+from actionplan.models import Action, Comment, CommentStatus, HoldReason, Plan, Response
 from actionplan.voice import permissions, selectors, services
 from actionplan.voice.forms import (
     CommentForm,
@@ -246,20 +246,36 @@ def comment_respond(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     permissions.require(permissions.can_respond(request.user, plan))
     existing = getattr(comment, "response", None)
     initial = (
-        {"disposition": existing.disposition, "text": existing.text, "action_changed": existing.action_changed_id}
+        {
+            "disposition": existing.disposition,
+            "text": existing.text,
+            "action_changed": existing.action_changed_id,
+            "based_on": existing.updated_at.isoformat(),
+        }
         if existing
-        else {}
+        else {"based_on": ""}
     )
     form = ResponseForm(request.POST or None, plan=plan, initial=initial)
+    based_on = form["based_on"].value() or ""
     if request.method == "POST" and form.is_valid():
         try:
             services.response_save(actor=request.user, comment=comment, **form.cleaned_data)
         except ValidationError as exc:
             _form_error(form, exc)
+            if getattr(exc, "code", None) == "stale":
+                # Show the response that is there now beside the writer's own text, and base
+                # the next attempt on it.
+                existing = Response.objects.select_related("author").filter(comment=comment).first()
+                based_on = existing.updated_at.isoformat() if existing else ""
         else:
             messages.success(request, "Your response is published.")
             return redirect(services.thread_url(comment))
-    return render(request, "actionplan/voice/respond.html", {"plan": plan, "comment": comment, "form": form})
+    return render(
+        request,
+        "actionplan/voice/respond.html",
+        {"plan": plan, "comment": comment, "form": form, "current": existing, "based_on": based_on},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_GET

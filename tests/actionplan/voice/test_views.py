@@ -143,7 +143,7 @@ def test_accepting_without_naming_the_action_is_refused(client_for, public_plan,
     response = client_for(commissioner).post(
         f"/plans/{public_plan.slug}/comments/{comment.pk}/respond/", {"disposition": "accepted", "text": "Yes"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Choose the action this comment changed." in response.content.decode()
 
 
@@ -282,3 +282,32 @@ def test_moderator_pages_are_403_to_everyone_else(client_for, make_comment, comm
         == 403
     )
     assert client_for(None).get("/moderation/").status_code == 302
+
+
+def test_a_stale_response_is_refused_and_shows_what_is_there_now(
+    client_for, public_plan, make_comment, commissioner, org_admin
+):
+    # Two people may respond: the manager and a colleague granted respond.
+    from actionplan import permissions as plan_permissions
+    from actionplan import services as plan_services
+    from actionplan.models import Response
+
+    plan_services.plan_set_grant(actor=commissioner, plan=public_plan, level=plan_permissions.RESPOND, user=org_admin)
+    comment = make_comment()
+    url = f"/plans/{public_plan.slug}/comments/{comment.pk}/respond/"
+    first, second = client_for(commissioner), client_for(org_admin)
+    assert 'name="based_on" value=""' in first.get(url).content.decode()
+    assert second.post(url, {"disposition": "under_review", "text": "Looking", "based_on": ""}).status_code == 302
+    # The first writer still believes there is no response.
+    response = first.post(url, {"disposition": "not_accepted", "text": "No money", "based_on": ""})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Someone else answered this comment while you were writing" in page
+    assert "Looking" in page and "No money" in page
+    assert Response.objects.get().text == "Looking"
+    # Resubmitting from the refreshed form, based on what is there now, succeeds.
+    based_on = Response.objects.get().updated_at.isoformat()
+    assert f'value="{based_on}"' in page
+    again = first.post(url, {"disposition": "not_accepted", "text": "No money", "based_on": based_on})
+    assert again.status_code == 302
+    assert Response.objects.get().text == "No money"
