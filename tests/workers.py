@@ -101,3 +101,107 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self._log.close()
+
+
+class Gunicorn:
+    """The portal under gunicorn (one sync worker, persistent connections) on the test database."""
+
+    def __init__(self, tmp_path: Path, *, env: dict[str, str] | None = None) -> None:
+        import socket
+        import urllib.request
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        full_env = {
+            **os.environ,
+            "DATABASE_URL": database_url(connection.settings_dict),
+            "CONN_MAX_AGE": "600",
+            "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
+            **(env or {}),
+        }
+        self.log_path = tmp_path / "gunicorn.log"
+        self._log = self.log_path.open("w")
+        self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+            [sys.executable, "-m", "gunicorn", "londonmh.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=full_env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/health/", timeout=2).close()  # noqa: S310 - our server
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError("gunicorn did not start:\n" + self.log_path.read_text())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+class PrivateRedis:
+    """A redis-server of this test's own on a free port, so it can be stopped and restarted
+    without disturbing anything else using the machine's Redis."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        import shutil
+        import socket
+
+        self.binary = shutil.which("redis-server")
+        if self.binary is None:
+            import pytest
+
+            pytest.fail("this test needs redis-server on the PATH (the machine's Redis package)")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.dir = tmp_path
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        import redis
+
+        self.process = subprocess.Popen(  # noqa: S603 - the machine's redis-server, fixed arguments
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                client.ping()
+                return
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.1)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None

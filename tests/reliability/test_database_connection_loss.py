@@ -9,20 +9,16 @@ connection would.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.test import Client
 
 from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, Submission
+from tests.workers import Gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -92,36 +88,11 @@ def test_a_request_whose_connection_is_killed_fails_whole_and_the_retry_succeeds
 
 @pytest.fixture
 def gunicorn_url(transactional_db, tmp_path):
-    """The portal under gunicorn (one sync worker, persistent connections) on the test database."""
-    from tests.conftest import _database_url
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": _database_url(connection.settings_dict), "CONN_MAX_AGE": "600"}
-    log = (tmp_path / "gunicorn.log").open("w")
-    proc = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
-        [sys.executable, "-m", "gunicorn", "londonmh.wsgi", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = Gunicorn(tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{url}/health/", timeout=2).close()  # noqa: S310 - our server
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError((tmp_path / "gunicorn.log").read_text())
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+        server.stop()
 
 
 def test_a_connection_dropped_between_requests_is_replaced_without_an_error(gunicorn_url):
