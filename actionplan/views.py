@@ -43,6 +43,7 @@ from actionplan.models import (
     PlanStatus,
 )
 from londonmh.concurrency import StaleEdit, conflict_rows
+from londonmh.forms import add_service_errors
 from outcomes.dashboards import csv_cell
 
 PLANS_PAGE_SIZE = 20
@@ -89,15 +90,6 @@ ACTION_CONFLICT_FIELDS = (
 
 def _posted(request: HttpRequest) -> Any:
     return request.POST if request.method == "POST" else None
-
-
-def _form_error(form: Any, exc: ValidationError) -> None:
-    """Attach a service's ValidationError to the form, by field where it names one."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -163,7 +155,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
                 actor=request.user, areas=form.areas, partners=form.cleaned_data["partners"], **form.values
             )
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Plan “{plan.title}” created as a draft. Add actions under the key steps.")
             return redirect(plan)
@@ -208,7 +200,7 @@ def plan_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 status=409,
             )
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Plan saved.")
             return redirect(plan)
@@ -234,7 +226,7 @@ def plan_status(request: HttpRequest, slug: str) -> HttpResponse:
             messages.error(request, "Someone else changed the plan meanwhile. Check its status and try again.")
             return redirect("plan_status", slug=plan.slug)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"The plan is now {plan.get_status_display().lower()}.")
             return redirect(plan)
@@ -272,7 +264,7 @@ def plan_people(request: HttpRequest, slug: str) -> HttpResponse:
                     organisation=form.cleaned_data.get("organisation"),
                 )
             except ValidationError as exc:
-                _form_error(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, "Access updated.")
                 return redirect("plan_people", slug=plan.slug)
@@ -402,7 +394,7 @@ def action_create(request: HttpRequest, slug: str) -> HttpResponse:
                 **{k: v for k, v in form.values.items() if k not in ("key_step", "title", "owner_organisation")},
             )
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Action “{action.title}” added.")
             return redirect(action)
@@ -466,7 +458,7 @@ def action_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 status=409,
             )
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Action saved.")
             return redirect(action)
@@ -505,7 +497,7 @@ def action_progress(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 status=409,
             )
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             if _is_htmx(request):
                 return render(request, "actionplan/_action_row.html", {**context, "saved": True})
@@ -591,7 +583,7 @@ def milestone_create(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         try:
             services.milestone_create(actor=request.user, action=action, **form.cleaned_data)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Milestone added.")
             return redirect(action)
@@ -624,7 +616,7 @@ def milestone_edit(request: HttpRequest, slug: str, pk: int, milestone_pk: int) 
         try:
             services.milestone_update(actor=request.user, milestone=milestone, values=form.cleaned_data)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Milestone saved.")
             return redirect(action)
@@ -712,7 +704,7 @@ def evidence_create(request: HttpRequest) -> HttpResponse:
         try:
             item = services.evidence_create(actor=request.user, **data)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Evidence published.")
             return redirect(item)
@@ -747,7 +739,7 @@ def evidence_edit(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.evidence_update(actor=request.user, item=item, values=data, key_steps=key_steps)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Evidence saved.")
             return redirect(item)

@@ -29,6 +29,7 @@ from commissioning.forms import (
 from commissioning.models import Contract, ContractMeasure, Meeting, Partnership, format_pounds
 from commissioning.permissions import ContractAccess
 from londonmh.concurrency import StaleEdit, conflict_rows
+from londonmh.forms import add_service_errors
 from londonmh.history import history_entries
 from londonmh.markdown import render_markdown
 from outcomes.dashboards import csv_text
@@ -55,15 +56,6 @@ HELPERS = {
     "judgement_colours": JUDGEMENT_COLOURS,
     "status_colours": STATUS_COLOURS,
 }
-
-
-def _form_error(form: Any, exc: ValidationError) -> None:
-    """Attach a service's ValidationError to a form, by field where it names one."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _posted(request: HttpRequest) -> QueryDict | None:
@@ -216,7 +208,7 @@ def contract_create(request: HttpRequest) -> HttpResponse:
         try:
             contract = services.contract_create(actor=request.user, **form.service_values())
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Contract {contract.reference} created.")
             return redirect(contract)
@@ -268,7 +260,7 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 status=409,
             )
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Contract {contract.reference} saved.")
             return redirect(contract)
@@ -322,7 +314,7 @@ def measure_create(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.measure_create(actor=request.user, contract=contract, **form.service_values())
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Measure added.")
             return redirect(contract)
@@ -366,7 +358,7 @@ def measure_edit(request: HttpRequest, pk: int, measure_id: int) -> HttpResponse
                 status=409,
             )
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Measure saved.")
             return redirect(contract)
@@ -439,7 +431,7 @@ def partnership_create(request: HttpRequest) -> HttpResponse:
         try:
             partnership = services.partnership_create(actor=request.user, **form.service_values())
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Partnership '{partnership.name}' created.")
             return redirect(partnership)
@@ -465,7 +457,7 @@ def partnership_edit(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.partnership_update(actor=request.user, partnership=partnership, **values)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Partnership saved.")
             return redirect(partnership)
@@ -482,7 +474,7 @@ def meeting_create(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.meeting_create(actor=request.user, partnership=partnership, **form.cleaned_data)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Meeting added.")
             return redirect(partnership)
@@ -502,7 +494,7 @@ def decision_create(request: HttpRequest, slug: str, meeting_id: int) -> HttpRes
         try:
             services.decision_create(actor=request.user, meeting=meeting, **form.cleaned_data)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Decision recorded.")
             return redirect(f"{partnership.get_absolute_url()}#meeting-{meeting.pk}")

@@ -21,6 +21,7 @@ from django.utils.html import json_script
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from londonmh.forms import add_service_errors
 from outcomes import dashboards, ingest, permissions, selectors, services
 from outcomes.aggregation import metrics_generation
 from outcomes.forms import (
@@ -72,15 +73,6 @@ TABLE_HELPERS = {
     "value_colours": VALUE_STATUS_COLOURS,
     "submission_colours": SUBMISSION_STATUS_COLOURS,
 }
-
-
-def _form_error(form: Any, exc: ValidationError) -> None:
-    """Attach a service's ValidationError to a form, by field where it names one."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _posted(request: HttpRequest, files: bool = False) -> Any:
@@ -135,7 +127,7 @@ def _indicator_form_page(request: HttpRequest, indicator: Indicator) -> HttpResp
         try:
             saved = services.indicator_save(actor=request.user, indicator=form.save(commit=False))
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Indicator '{saved.name}' {'created' if is_new else 'saved'}.")
             return redirect(saved)
@@ -390,7 +382,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
                 message=review.cleaned_data["message"],
             )
         except ValidationError as exc:
-            _form_error(review, exc)
+            add_service_errors(review, exc)
         else:
             verb = {"approve": "approved", "query": "queried", "reject": "rejected"}[action]
             text = f"{changed} value{'s' if changed != 1 else ''} {verb}."

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from londonmh.forms import add_service_errors
 from stakeholders import permissions, selectors, services
 from stakeholders.forms import (
     ApiTokenForm,
@@ -25,15 +26,6 @@ from stakeholders.forms import (
 from stakeholders.models import ApiToken, AreaLevel, Organisation
 
 DIRECTORY_PAGE_SIZE = 20
-
-
-def _form_error(form: object, exc: ValidationError) -> None:
-    """Attach a service's ValidationError to a form, by field where it names one."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)  # type: ignore[attr-defined]
-    else:
-        form.add_error(None, exc)  # type: ignore[attr-defined]
 
 
 # Directory ---------------------------------------------------------------------------
@@ -79,7 +71,7 @@ def organisation_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 actor=request.user, organisation=Organisation.objects.get(pk=organisation.pk), boroughs=boroughs, **data
             )
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Organisation details saved.")
             return redirect(organisation)
@@ -96,7 +88,7 @@ def organisation_members(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             invitation = services.invitation_create(actor=request.user, organisation=organisation, **form.cleaned_data)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("organisation_members", slug=organisation.slug)
@@ -123,7 +115,7 @@ def membership_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             try:
                 services.membership_remove(actor=request.user, membership=membership)
             except ValidationError as exc:
-                _form_error(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"{membership.user} no longer has the role {membership.get_role_display()}.")
                 return redirect("organisation_members", slug=organisation.slug)
@@ -133,7 +125,7 @@ def membership_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                     actor=request.user, membership=membership, role=form.cleaned_data["role"]
                 )
             except ValidationError as exc:
-                _form_error(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"{membership.user}'s role changed.")
                 return redirect("organisation_members", slug=organisation.slug)
@@ -216,7 +208,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                 show_lived_experience=data["show_lived_experience"],
             )
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Your account is ready. Welcome.")
@@ -252,7 +244,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         try:
             services.user_update_profile(actor=user, user=user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Profile saved.")
             return redirect("profile")
@@ -274,7 +266,7 @@ def api_token_create(request: HttpRequest) -> HttpResponse:
         try:
             token, plain = services.api_token_create(actor=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             # Shown once, on this response only; never stored in plain text.
             response = render(request, "stakeholders/token_created.html", {"token": token, "plain": plain})

@@ -31,6 +31,7 @@ from actionplan.voice.forms import (
     ResponseForm,
     SuspendForm,
 )
+from londonmh.forms import add_service_errors
 from stakeholders.models import User
 
 NOTIFICATIONS_PAGE_SIZE = 25
@@ -61,14 +62,6 @@ def render(request: HttpRequest, template: str, context: dict[str, Any], status:
         **context,
     }
     return django_render(request, template, context, status=status)
-
-
-def _form_error(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 def _plan(request: HttpRequest, slug: str) -> Plan:
@@ -126,7 +119,7 @@ def _post_comment(request: HttpRequest, plan: Plan, action: Action | None, paren
             form.add_error(None, exc)
             return None, form
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             if comment.hold_reason == HoldReason.SAFETY:
                 return _held_page(request, comment), form
@@ -198,7 +191,7 @@ def comment_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         try:
             services.comment_edit(actor=request.user, comment=comment, body=form.cleaned_data["body"])
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             if comment.hold_reason == HoldReason.SAFETY:
                 return _held_page(request, comment)
@@ -231,7 +224,7 @@ def comment_flag(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         try:
             services.flag_create(actor=request.user, comment=comment, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Thank you. A moderator will look at the comment.")
             return redirect(services.thread_url(comment))
@@ -261,7 +254,7 @@ def comment_respond(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         try:
             services.response_save(actor=request.user, comment=comment, **form.cleaned_data)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
             if getattr(exc, "code", None) == "stale":
                 # Show the response that is there now beside the writer's own text, and base
                 # the next attempt on it.
@@ -342,7 +335,7 @@ def moderate_comment(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             service(actor=request.user, comment=comment, reason=reason)
         except ValidationError as exc:
-            _form_error(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, "Decision recorded.")
             return redirect("voice_moderation_queue")
