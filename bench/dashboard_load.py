@@ -54,14 +54,14 @@ def _wait_until_up(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def _locust(host: str, path: str, users: int, seconds: int, workdir: Path) -> dict[str, float]:
-    prefix = workdir / path.strip("/").replace("/", "_").replace("?", "_")
-    env = dict(os.environ, LOAD_PATH=path, LOAD_NAME="page")
-    subprocess.run(  # noqa: S603 - our own locust on our own locustfile
+def run_locust(host: str, users: int, seconds: int, prefix: Path, env: dict, locustfile: str, *classes: str) -> list:
+    """Run locust headless; the rows of its statistics CSV (every request name, then Aggregated)."""
+    done = subprocess.run(  # noqa: S603 - our own locust on our own locustfile
         [
             str(Path(sys.executable).with_name("locust")),
             "-f",
-            str(ROOT / "bench" / "locustfile.py"),
+            str(ROOT / "bench" / locustfile),
+            *classes,
             "--headless",
             "--users",
             str(users),
@@ -78,11 +78,20 @@ def _locust(host: str, path: str, users: int, seconds: int, workdir: Path) -> di
             "WARNING",
         ],
         env=env,
-        check=True,
+        check=False,  # failures are read from the statistics
         capture_output=True,
     )
+    if not Path(f"{prefix}_stats.csv").exists():
+        raise RuntimeError(f"locust wrote no statistics:\n{done.stdout.decode()}\n{done.stderr.decode()}")
     with open(f"{prefix}_stats.csv", newline="") as handle:
-        row = next(r for r in csv.DictReader(handle) if r["Name"] == "page")
+        return list(csv.DictReader(handle))
+
+
+def _locust(host: str, path: str, users: int, seconds: int, workdir: Path) -> dict[str, float]:
+    prefix = workdir / path.strip("/").replace("/", "_").replace("?", "_")
+    env = dict(os.environ, LOAD_PATH=path, LOAD_NAME="page")
+    rows = run_locust(host, users, seconds, prefix, env, "locustfile.py")
+    row = next(r for r in rows if r["Name"] == "page")
     if int(row["Failure Count"]):
         raise RuntimeError(f"{path}: {row['Failure Count']} failed requests")
     return {

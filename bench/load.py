@@ -21,7 +21,6 @@ Locust shares the machine with the server: compare phases with each other, not m
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import subprocess
 import sys
@@ -30,40 +29,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dashboard_load import _free_port, _wait_until_up
+from dashboard_load import _free_port, _wait_until_up, run_locust
 from ingest import ROOT, _create_database, _django_env, _drop_database, _say, _setup_django
 
 
 def _locust(host: str, users: int, seconds: int, prefix: Path, env: dict, classes: list[str]) -> list[dict]:
-    done = subprocess.run(  # noqa: S603 - our own locust on our own locustfile
-        [
-            str(Path(sys.executable).with_name("locust")),
-            "-f",
-            str(ROOT / "bench" / "locust_mix.py"),
-            *classes,
-            "--headless",
-            "--users",
-            str(users),
-            "--spawn-rate",
-            str(users),
-            "--run-time",
-            f"{seconds}s",
-            "--host",
-            host,
-            "--csv",
-            str(prefix),
-            "--only-summary",
-            "--loglevel",
-            "WARNING",
-        ],
-        env=env,
-        check=False,  # failures are read from the stats below
-        capture_output=True,
-    )
-    if not Path(f"{prefix}_stats.csv").exists():
-        raise RuntimeError(f"locust wrote no statistics:\n{done.stdout.decode()}\n{done.stderr.decode()}")
-    with open(f"{prefix}_stats.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
+    return run_locust(host, users, seconds, prefix, env, "locust_mix.py", *classes)
 
 
 def _world() -> dict[str, str]:
