@@ -23,7 +23,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from outcomes.statistics import Z95, Z998, CellArea, exact_poisson, secondary_suppression
+from outcomes.statistics import SUPPRESS_BELOW, Z95, Z998, CellArea, exact_poisson, secondary_suppression
 from stakeholders.models import Area, AreaLevel
 
 BASES = ("approved", "provisional")
@@ -63,46 +63,19 @@ def _limit(side: str, z: float, exact_column: str) -> str:
     )
 
 
-_RECOMPUTE_SQL = f"""
-WITH cells AS (
-    SELECT DISTINCT c.indicator_id, c.period_start
-    FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
-),
-v AS (
-    SELECT v.indicator_id, v.period_start, v.borough_id, b.parent_id AS sub_region_id, v.organisation_id,
-           v.numerator, v.denominator, v.status = 'approved' AS approved
-    -- LATERAL: each cell's values through the value_by_cell index, so the cost follows the
-    -- cells touched, never the size of the history (a hash join would scan every value).
-    FROM cells c
-    CROSS JOIN LATERAL (
-        SELECT * FROM outcomes_outcomevalue v
-        WHERE v.indicator_id = c.indicator_id AND v.period_start = c.period_start
-          AND v.status IN ('approved', 'submitted')
-    ) v
-    JOIN stakeholders_area b ON b.id = v.borough_id
-),
--- Both bases in one hashed pass over the values: each borough's sums (approved only, and
--- approved with submitted), and which providers serve each sub-region. The natural key makes
--- a borough's row count its number of providers; sub-regions and London add up the boroughs'
--- sums and count their distinct providers from the much smaller provider rows.
-one AS (
-    SELECT indicator_id, period_start, sub_region_id, borough_id, organisation_id, GROUPING(borough_id) AS by_org,
-           sum(numerator) FILTER (WHERE approved) AS num_a, sum(denominator) FILTER (WHERE approved) AS den_a,
-           count(*) FILTER (WHERE approved) AS n_a,
-           sum(numerator) AS num_p, sum(denominator) AS den_p, count(*) AS n_p
-    FROM v
-    GROUP BY GROUPING SETS ((indicator_id, period_start, sub_region_id, borough_id),
-                            (indicator_id, period_start, sub_region_id, organisation_id))
-),
+_COMPUTED_CTES = f"""
+__ONE__
 sub_providers AS (
     SELECT indicator_id, period_start, sub_region_id,
            count(*) FILTER (WHERE n_a > 0) AS providers_a, count(*) AS providers_p
     FROM one WHERE by_org = 1 GROUP BY indicator_id, period_start, sub_region_id
 ),
 london_providers AS (
-    SELECT indicator_id, period_start, count(DISTINCT organisation_id) FILTER (WHERE n_a > 0) AS providers_a,
-           count(DISTINCT organisation_id) AS providers_p
-    FROM one WHERE by_org = 1 GROUP BY indicator_id, period_start
+    -- distinct providers by hashing (a count(DISTINCT) would sort every provider row)
+    SELECT indicator_id, period_start, count(*) FILTER (WHERE approved) AS providers_a, count(*) AS providers_p
+    FROM (SELECT indicator_id, period_start, organisation_id, bool_or(n_a > 0) AS approved
+          FROM one WHERE by_org = 1 GROUP BY indicator_id, period_start, organisation_id) o
+    GROUP BY indicator_id, period_start
 ),
 g AS (
     SELECT indicator_id, period_start, borough_id AS area_id, num_a, den_a, n_a AS providers_a, n_a,
@@ -158,7 +131,44 @@ computed AS (
     JOIN stakeholders_area a ON a.id = s.area_id
     LEFT JOIN pop p ON p.area_id = s.area_id AND p.year = extract(year FROM s.period_start)::int
     LEFT JOIN {EXACT} ON e.x = s.num
+)
+"""  # noqa: S608 - assembled only from constants and float literals, never user input
+
+# The incremental path: per cell, each cell's values read through the value_by_cell index (a LATERAL join), so the
+# cost follows the cells touched, never the size of the history (a hash join would scan every value).
+_ONE_FROM_VALUES = """v AS (
+    SELECT v.indicator_id, v.period_start, v.borough_id, b.parent_id AS sub_region_id, v.organisation_id,
+           v.numerator, v.denominator, v.status = 'approved' AS approved
+    __VALUES__
 ),
+-- Both bases in one hashed pass over the values: each borough's sums (approved only, and
+-- approved with submitted), and which providers serve each sub-region. The natural key makes
+-- a borough's row count its number of providers; sub-regions and London add up the boroughs'
+-- sums and count their distinct providers from the much smaller provider rows.
+one AS (
+    SELECT indicator_id, period_start, sub_region_id, borough_id, organisation_id, GROUPING(borough_id) AS by_org,
+           sum(numerator) FILTER (WHERE approved) AS num_a, sum(denominator) FILTER (WHERE approved) AS den_a,
+           count(*) FILTER (WHERE approved) AS n_a,
+           sum(numerator) AS num_p, sum(denominator) AS den_p, count(*) AS n_p
+    FROM v
+    GROUP BY GROUPING SETS ((indicator_id, period_start, sub_region_id, borough_id),
+                            (indicator_id, period_start, sub_region_id, organisation_id))
+),
+"""
+_CELL_VALUES = """FROM cells c
+    CROSS JOIN LATERAL (
+        SELECT * FROM outcomes_outcomevalue v
+        WHERE v.indicator_id = c.indicator_id AND v.period_start = c.period_start
+          AND v.status IN ('approved', 'submitted')
+    ) v
+    JOIN stakeholders_area b ON b.id = v.borough_id"""
+
+_CELLS_CTE = """
+WITH cells AS (
+    SELECT DISTINCT c.indicator_id, c.period_start
+    FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
+),"""
+_RECOMPUTE_WRITE = """,
 -- Metrics of the cells whose areas have no values left (rejected, or no longer approved).
 deleted AS (
     DELETE FROM outcomes_metric m USING cells c
@@ -190,10 +200,31 @@ WHERE (outcomes_metric.numerator, outcomes_metric.denominator, outcomes_metric.p
 RETURNING 1
 )
 SELECT (SELECT count(*) FROM deleted) + (SELECT count(*) FROM written)
-"""  # noqa: S608 - assembled only from constants and float literals, never user input
+"""
+_RECOMPUTE_SQL = _CELLS_CTE + _COMPUTED_CTES.replace("__ONE__", _ONE_FROM_VALUES.replace("__VALUES__", _CELL_VALUES))
+_RECOMPUTE_SQL += _RECOMPUTE_WRITE
+
+# A borough's quintile among its cell's unsuppressed boroughs (window `w`), and every area's
+# comparison with London (`london_value`), over rows `m` with the area's level and the polarity.
+_QUINTILE_AND_COMPARISON = """        CASE WHEN m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed
+                  AND count(*) OVER w >= 5
+             THEN ((rank() OVER (w ORDER BY CASE WHEN m.polarity = 'lower' THEN m.value ELSE -m.value END) - 1)
+                   * 5 / count(*) OVER w) + 1
+        END AS quintile,
+        CASE
+            WHEN m.level = 'london' OR m.london_value IS NULL OR m.lower95 IS NULL OR m.suppressed THEN 'not_compared'
+            WHEN m.london_value BETWEEN m.lower95 AND m.upper95 THEN 'similar'
+            WHEN m.polarity = 'none' THEN
+                (CASE WHEN m.london_value NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
+                || (CASE WHEN m.lower95 > m.london_value THEN 'higher' ELSE 'lower' END)
+            ELSE
+                (CASE WHEN m.london_value NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
+                || (CASE WHEN (m.lower95 > m.london_value) = (m.polarity = 'higher') THEN 'better' ELSE 'worse' END)
+        END AS comparison
+"""
 
 # Comparison with London and quintiles among boroughs, only rewriting rows that change.
-_COMPARE_SQL = """
+_COMPARE_SQL = f"""
 WITH cells AS (
     SELECT DISTINCT c.indicator_id, c.period_start
     FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
@@ -212,29 +243,14 @@ m AS (
 ),
 ranked AS (
     SELECT m.id,
-        CASE WHEN m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed
-                  AND count(*) OVER w >= 5
-             THEN ((rank() OVER (w ORDER BY CASE WHEN m.polarity = 'lower' THEN m.value ELSE -m.value END) - 1)
-                   * 5 / count(*) OVER w) + 1
-        END AS quintile,
-        CASE
-            WHEN m.level = 'london' OR m.london_value IS NULL OR m.lower95 IS NULL OR m.suppressed THEN 'not_compared'
-            WHEN m.london_value BETWEEN m.lower95 AND m.upper95 THEN 'similar'
-            WHEN m.polarity = 'none' THEN
-                (CASE WHEN m.london_value NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
-                || (CASE WHEN m.lower95 > m.london_value THEN 'higher' ELSE 'lower' END)
-            ELSE
-                (CASE WHEN m.london_value NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
-                || (CASE WHEN (m.lower95 > m.london_value) = (m.polarity = 'higher') THEN 'better' ELSE 'worse' END)
-        END AS comparison
-    FROM m
+{_QUINTILE_AND_COMPARISON}    FROM m
     WINDOW w AS (PARTITION BY m.indicator_id, m.period_start, m.basis,
                  (m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed))
 )
 UPDATE outcomes_metric t SET quintile = r.quintile, comparison = r.comparison
 FROM ranked r
 WHERE t.id = r.id AND (t.quintile, t.comparison) IS DISTINCT FROM (r.quintile, r.comparison)
-"""
+"""  # noqa: S608 - assembled only from constants
 
 # Trend over each area's last five periods (docs/statistics.md), for the touched periods and
 # the four after each (a changed period moves the windows ending there), reading the four before.
@@ -243,6 +259,36 @@ WHERE t.id = r.id AND (t.quintile, t.comparison) IS DISTINCT FROM (r.quintile, r
 # population for rates); means: least-squares slope, |t| above 3.182446 (3 degrees of freedom).
 CHI2_1DF_95 = 3.841458820694124
 T_3DF_975 = 3.182446305284263
+# The window sums of the last five periods (window `win`, periods numbered `t`), then the test.
+_TREND_SUMS = """        count(*) OVER win AS k,
+        bool_or(suppressed OR y IS NULL OR w IS NULL OR w <= 0) OVER win AS gap,
+        sum(w) OVER win AS sw, sum(x) OVER win AS sx, sum(w * t) OVER win AS swt, sum(w * t * t) OVER win AS swtt,
+        sum(x * t) OVER win AS sxt,
+        sum(t) OVER win AS st, sum(t * t) OVER win AS stt, sum(y) OVER win AS sy, sum(y * y) OVER win AS syy,
+        sum(t * y) OVER win AS sty
+"""
+_TREND_CASE = f"""        CASE
+            WHEN k < 5 OR gap THEN ''
+            WHEN measure = 'mean' THEN (
+                SELECT CASE WHEN sxx <= 0 THEN ''
+                            WHEN resid <= 0 THEN CASE WHEN sxy > 0 THEN 'increasing' WHEN sxy < 0 THEN 'decreasing'
+                                                      ELSE 'no_change' END
+                            WHEN abs(sxy / sxx) / sqrt(resid / 3 / sxx) > {T_3DF_975!r}
+                                THEN CASE WHEN sxy > 0 THEN 'increasing' ELSE 'decreasing' END
+                            ELSE 'no_change' END
+                FROM (SELECT stt - st * st / 5 AS sxx, sty - st * sy / 5 AS sxy,
+                             (syy - sy * sy / 5) - (sty - st * sy / 5) ^ 2 / nullif(stt - st * st / 5, 0) AS resid) r)
+            ELSE (
+                SELECT CASE WHEN var <= 0 THEN 'no_change'
+                            WHEN u * u / var > {CHI2_1DF_95!r}
+                                THEN CASE WHEN u > 0 THEN 'increasing' ELSE 'decreasing' END
+                            ELSE 'no_change' END
+                FROM (SELECT sxt - sx * swt / sw AS u,
+                             CASE WHEN measure = 'proportion'
+                                  THEN (sx / sw) * (1 - sx / sw) * (swtt - swt * swt / sw)
+                                  ELSE sx * (swtt / sw - (swt / sw) ^ 2) END AS var) r)
+        END AS new_trend
+"""  # noqa: S608 - float literals only
 _TREND_SQL = f"""
 WITH touched AS (
     SELECT c.indicator_id, min(c.period_start) AS since, max(c.period_start) AS until
@@ -274,38 +320,12 @@ m AS (
 ),
 sums AS (
     SELECT m.*,
-        count(*) OVER win AS k, bool_or(suppressed OR y IS NULL OR w IS NULL OR w <= 0) OVER win AS gap,
-        sum(w) OVER win AS sw, sum(x) OVER win AS sx, sum(w * t) OVER win AS swt, sum(w * t * t) OVER win AS swtt,
-        sum(x * t) OVER win AS sxt,
-        sum(t) OVER win AS st, sum(t * t) OVER win AS stt, sum(y) OVER win AS sy, sum(y * y) OVER win AS syy,
-        sum(t * y) OVER win AS sty
-    FROM m
+{_TREND_SUMS}    FROM m
     WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t RANGE BETWEEN 4 PRECEDING AND CURRENT ROW)
 ),
 stat AS (
     SELECT id, trend, period_start, since, upto,
-        CASE
-            WHEN k < 5 OR gap THEN ''
-            WHEN measure = 'mean' THEN (
-                SELECT CASE WHEN sxx <= 0 THEN ''
-                            WHEN resid <= 0 THEN CASE WHEN sxy > 0 THEN 'increasing' WHEN sxy < 0 THEN 'decreasing'
-                                                      ELSE 'no_change' END
-                            WHEN abs(sxy / sxx) / sqrt(resid / 3 / sxx) > {T_3DF_975!r}
-                                THEN CASE WHEN sxy > 0 THEN 'increasing' ELSE 'decreasing' END
-                            ELSE 'no_change' END
-                FROM (SELECT stt - st * st / 5 AS sxx, sty - st * sy / 5 AS sxy,
-                             (syy - sy * sy / 5) - (sty - st * sy / 5) ^ 2 / nullif(stt - st * st / 5, 0) AS resid) r)
-            ELSE (
-                SELECT CASE WHEN var <= 0 THEN 'no_change'
-                            WHEN u * u / var > {CHI2_1DF_95!r}
-                                THEN CASE WHEN u > 0 THEN 'increasing' ELSE 'decreasing' END
-                            ELSE 'no_change' END
-                FROM (SELECT sxt - sx * swt / sw AS u,
-                             CASE WHEN measure = 'proportion'
-                                  THEN (sx / sw) * (1 - sx / sw) * (swtt - swt * swt / sw)
-                                  ELSE sx * (swtt / sw - (swt / sw) ^ 2) END AS var) r)
-        END AS new_trend
-    FROM sums
+{_TREND_CASE}    FROM sums
 )
 UPDATE outcomes_metric t SET trend = s.new_trend
 FROM stat s
@@ -393,6 +413,15 @@ ORDER BY m.indicator_id, m.period_start, m.basis
 _PUBLISHED_COUNTS = {"count": (8,), "rate": (8,), "proportion": (8, 9), "mean": (9,)}
 
 
+def _hidden_areas(rows: list[Any]) -> set[int]:
+    """The areas of one cell and basis to hide, from its rows as _CELL_COUNTS_SQL selects them."""
+    hidden: set[int] = set()
+    for column in _PUBLISHED_COUNTS[rows[0][4]]:
+        areas = [CellArea(key=r[7], level=r[5], parent=r[6], count=float(r[column] or 0)) for r in rows]
+        hidden |= secondary_suppression(areas)
+    return hidden
+
+
 def _secondary_suppression(cursor: Any, params: dict[str, Any]) -> int:
     """Flag the totals to hide so that no suppressed borough can be worked out by subtraction.
 
@@ -403,10 +432,7 @@ def _secondary_suppression(cursor: Any, params: dict[str, Any]) -> int:
     flags: list[bool] = []
     for _, rows in groupby(cursor.fetchall(), key=lambda r: (r[1], r[2], r[3])):
         rows = list(rows)
-        hidden: set[int] = set()
-        for column in _PUBLISHED_COUNTS[rows[0][4]]:
-            areas = [CellArea(key=r[7], level=r[5], parent=r[6], count=float(r[column] or 0)) for r in rows]
-            hidden |= secondary_suppression(areas)
+        hidden = _hidden_areas(rows)
         for r in rows:
             if (r[7] in hidden) != r[10]:
                 ids.append(r[0])
@@ -430,6 +456,188 @@ def all_cells() -> list[tuple[int, str]]:
         return [(row[0], row[1].isoformat()) for row in cursor.fetchall()]
 
 
+# The nightly rebuild computes every metric row, complete, into temporary tables with the same
+# formulas as the incremental statements above, then writes the differences in one statement.
+
+# 1. Each borough's sums, and which providers serve each sub-region, in two plain GROUP BYs
+# (a CREATE TABLE AS, so PostgreSQL can run them in parallel; grouping sets never are).
+_REBUILD_BOROUGH_SUMS_SQL = """
+CREATE TEMPORARY TABLE metrics_borough_sums ON COMMIT DROP AS
+SELECT v.indicator_id, v.period_start, v.borough_id,
+       sum(v.numerator) FILTER (WHERE v.status = 'approved') AS num_a,
+       sum(v.denominator) FILTER (WHERE v.status = 'approved') AS den_a,
+       count(*) FILTER (WHERE v.status = 'approved') AS n_a,
+       sum(v.numerator) AS num_p, sum(v.denominator) AS den_p, count(*) AS n_p
+FROM outcomes_outcomevalue v
+WHERE v.status IN ('approved', 'submitted')
+GROUP BY v.indicator_id, v.period_start, v.borough_id
+"""
+_REBUILD_PROVIDERS_SQL = """
+CREATE TEMPORARY TABLE metrics_providers ON COMMIT DROP AS
+SELECT v.indicator_id, v.period_start, b.parent_id AS sub_region_id, v.organisation_id,
+       count(*) FILTER (WHERE v.status = 'approved') AS n_a
+FROM outcomes_outcomevalue v
+JOIN stakeholders_area b ON b.id = v.borough_id
+WHERE v.status IN ('approved', 'submitted')
+GROUP BY v.indicator_id, v.period_start, b.parent_id, v.organisation_id
+"""
+# ... read in the shape of the incremental path's `one` (see _ONE_FROM_VALUES).
+_ONE_FROM_SUMS = """one AS (
+    SELECT s.indicator_id, s.period_start, b.parent_id AS sub_region_id, s.borough_id, NULL::bigint AS organisation_id,
+           0 AS by_org, s.num_a, s.den_a, s.n_a, s.num_p, s.den_p, s.n_p
+    FROM metrics_borough_sums s JOIN stakeholders_area b ON b.id = s.borough_id
+    UNION ALL
+    SELECT p.indicator_id, p.period_start, p.sub_region_id, NULL, p.organisation_id, 1, NULL, NULL, p.n_a,
+           NULL, NULL, NULL
+    FROM metrics_providers p
+),"""
+
+# 2. Sums, values, limits and primary suppression of every cell.
+_REBUILD_STAGE_SQL = (
+    "CREATE TEMPORARY TABLE metrics_stage ON COMMIT DROP AS WITH"
+    + _COMPUTED_CTES.replace("__ONE__", _ONE_FROM_SUMS)
+    + """
+SELECT indicator_id, area_id, period_start, basis, num::numeric(20, 4) AS numerator, den::bigint AS denominator,
+       population, providers, round(value::numeric, 6) AS value, round(lower95::numeric, 6) AS lower95,
+       round(upper95::numeric, 6) AS upper95, round(lower998::numeric, 6) AS lower998,
+       round(upper998::numeric, 6) AS upper998, suppressed
+FROM computed
+"""
+)
+
+# 3. Comparison, quintiles and trend over the staged rows (windows, nothing read twice).
+_REBUILD_FINAL_SQL = f"""
+CREATE TEMPORARY TABLE metrics_final ON COMMIT DROP AS
+WITH m AS (
+    SELECT s.*, a.level, a.parent_id, i.polarity, i.measure,
+           max(s.value) FILTER (WHERE s.area_id = %(london_id)s)
+               OVER (PARTITION BY s.indicator_id, s.period_start, s.basis) AS london_value,
+           s.numerator::float8 AS x, s.value::float8 AS y,
+           CASE i.measure WHEN 'proportion' THEN s.denominator::float8
+                          WHEN 'rate' THEN s.population::float8 ELSE 1 END AS w,
+           ((extract(year FROM s.period_start) - extract(year FROM f.since)) * 12
+            + extract(month FROM s.period_start) - extract(month FROM f.since))::float8
+            / CASE i.period_type WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END AS t
+    FROM metrics_stage s
+    JOIN (SELECT indicator_id, min(period_start) AS since FROM metrics_stage GROUP BY indicator_id) f
+        USING (indicator_id)
+    JOIN stakeholders_area a ON a.id = s.area_id
+    JOIN outcomes_indicator i ON i.id = s.indicator_id
+),
+ranked AS (
+    SELECT m.*,
+{_QUINTILE_AND_COMPARISON}    FROM m
+    WINDOW w AS (PARTITION BY m.indicator_id, m.period_start, m.basis,
+                 (m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed))
+),
+sums AS (
+    SELECT ranked.*,
+{_TREND_SUMS}    FROM ranked
+    WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t RANGE BETWEEN 4 PRECEDING AND CURRENT ROW)
+)
+SELECT indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value,
+       lower95, upper95, lower998, upper998, suppressed, false AS secondary_suppressed, comparison,
+       quintile::smallint AS quintile,
+{_TREND_CASE}, measure, level, parent_id
+FROM sums
+"""  # noqa: S608 - assembled only from constants and float literals, never user input
+
+# 4. Secondary suppression, in Python, only for the cells and bases where some borough's
+# published count is below the threshold (no other cell can have a borough pinned).
+_REBUILD_CELL_COUNTS_SQL = f"""
+SELECT NULL, f.indicator_id, f.period_start, f.basis, f.measure, f.level, f.parent_id, f.area_id,
+       f.numerator, f.denominator
+FROM metrics_final f
+WHERE (f.indicator_id, f.period_start, f.basis) IN (
+    SELECT indicator_id, period_start, basis FROM metrics_final
+    WHERE level = 'borough'
+      AND ((measure <> 'mean' AND coalesce(numerator, 0) < {SUPPRESS_BELOW})
+           OR (measure IN ('proportion', 'mean') AND coalesce(denominator, 0) < {SUPPRESS_BELOW})))
+ORDER BY f.indicator_id, f.period_start, f.basis
+"""  # noqa: S608 - a constant
+
+# 5. One upsert that writes only rows that differ, and one delete of rows no cell has any more.
+_COLUMNS = (
+    "numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed,"
+    " secondary_suppressed, comparison, quintile, trend"
+)
+_CORE = _COLUMNS.split(", secondary_suppressed")[0]
+
+
+def _qualified(columns: str, table: str) -> str:
+    return ", ".join(f"{table}.{c.strip()}" for c in columns.split(","))
+
+
+_REBUILD_WRITE_SQL = f"""
+WITH written AS (
+    INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, {_COLUMNS}, computed_at)
+    SELECT indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value,
+           lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile,
+           new_trend, now()
+    FROM metrics_final
+    ON CONFLICT (indicator_id, area_id, period_start, basis) DO UPDATE SET
+        {", ".join(f"{c.strip()} = EXCLUDED.{c.strip()}" for c in _COLUMNS.split(","))},
+        -- as the incremental path: computed_at moves when the figures do
+        computed_at = CASE WHEN ({_qualified(_CORE, "outcomes_metric")}) IS DISTINCT FROM
+                                ({_qualified(_CORE, "EXCLUDED")})
+                           THEN EXCLUDED.computed_at ELSE outcomes_metric.computed_at END
+    WHERE ({_qualified(_COLUMNS, "outcomes_metric")}) IS DISTINCT FROM ({_qualified(_COLUMNS, "EXCLUDED")})
+    RETURNING 1
+),
+deleted AS (
+    DELETE FROM outcomes_metric m
+    WHERE NOT EXISTS (SELECT 1 FROM metrics_final f WHERE f.indicator_id = m.indicator_id
+                      AND f.area_id = m.area_id AND f.period_start = m.period_start AND f.basis = m.basis)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM written) + (SELECT count(*) FROM deleted)
+"""  # noqa: S608 - assembled only from constants
+
+
+_DROP_STAGING_SQL = "DROP TABLE IF EXISTS metrics_borough_sums, metrics_providers, metrics_stage, metrics_final"
+
+
+@transaction.atomic
 def metrics_rebuild_all() -> int:
-    """The nightly rebuild: every cell, in the same code path as incremental recomputes."""
-    return metrics_recompute_cells(all_cells())
+    """The nightly rebuild: every cell, with the incremental path's formulas, set-based.
+
+    Computes every metric row into temporary tables (one pass over the values, then window
+    functions over the staged rows), then writes only the rows that differ and removes those no
+    cell has any more. Returns how many metric rows were written or removed (0 when nothing
+    changed). Holds every indicator's recompute lock, so incremental recomputes wait for it.
+    """
+    with connection.cursor() as cursor:
+        # Big hash aggregates and sorts in memory; JIT compiling costs more than it saves here.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('outcomes.metrics'), id::int) FROM outcomes_indicator ORDER BY id"
+        )
+        params = {"london_id": _london_id()}
+        # ON COMMIT DROP only fires at the outermost commit: inside a caller's transaction a
+        # second rebuild would find them (a failed rebuild's are rolled back with its savepoint).
+        cursor.execute(_DROP_STAGING_SQL)
+        cursor.execute(_REBUILD_BOROUGH_SUMS_SQL)
+        cursor.execute(_REBUILD_PROVIDERS_SQL)
+        cursor.execute(_REBUILD_STAGE_SQL, params)
+        cursor.execute(_REBUILD_FINAL_SQL, params)
+        cursor.execute(_REBUILD_CELL_COUNTS_SQL)
+        keys: list[list[Any]] = [[], [], [], []]
+        for _, rows in groupby(cursor.fetchall(), key=lambda r: (r[1], r[2], r[3])):
+            rows = list(rows)
+            for area_id in _hidden_areas(rows):
+                for column, value in zip(keys, (rows[0][1], area_id, rows[0][2], rows[0][3]), strict=True):
+                    column.append(value)
+        if keys[0]:
+            cursor.execute(
+                "UPDATE metrics_final f SET secondary_suppressed = true"
+                " FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::text[]) AS h(i, a, p, b)"
+                " WHERE f.indicator_id = h.i AND f.area_id = h.a AND f.period_start = h.p AND f.basis = h.b",
+                keys,
+            )
+        cursor.execute(_REBUILD_WRITE_SQL)
+        written = cursor.fetchone()[0]
+        cursor.execute(_DROP_STAGING_SQL)
+    if written:
+        metrics_changed()
+    return written
