@@ -355,7 +355,7 @@ class PlanViewSet(
 
     @extend_schema(responses={200: HistoryEntrySerializer(many=True), **_problems(404)})
     @api_action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
-    def history(self, request: Request, slug: str | None = None) -> Response:
+    def history(self, request: Request, slug: str | None = None, format: str | None = None) -> Response:
         """Changes to the plan, its actions, milestones and targets, newest first (up to 200)."""
         plan = self.get_object()
         return Response(HistoryEntrySerializer(selectors.plan_history(plan), many=True).data)
@@ -622,7 +622,7 @@ class ActionViewSet(
 
     @extend_schema(responses={200: HistoryEntrySerializer(many=True), **_problems(404)})
     @api_action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
-    def history(self, request: Request, pk: str | None = None) -> Response:
+    def history(self, request: Request, pk: str | None = None, format: str | None = None) -> Response:
         """Changes to the action, its milestones and indicator targets, newest first."""
         return Response(HistoryEntrySerializer(selectors.action_history(self.get_object()), many=True).data)
 

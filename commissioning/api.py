@@ -580,7 +580,7 @@ class ContractViewSet(
 
     @extend_schema(responses={200: ContractPerformanceSerializer})
     @action(detail=True, methods=["get"])
-    def performance(self, request: Request, pk: str | None = None) -> Response:
+    def performance(self, request: Request, pk: str | None = None, format: str | None = None) -> Response:
         """Per measure: latest value over the contract's boroughs from summed figures, 95% limits,
         target met / not met / unknown, value earned and at risk, and the trend. Managers and providers."""
         if not str(pk).isdigit():

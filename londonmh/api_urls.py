@@ -2,6 +2,7 @@
 
 from django.urls import path
 from rest_framework.routers import DefaultRouter
+from rest_framework.urlpatterns import format_suffix_patterns
 
 from actionplan import api as actionplan_api
 from actionplan.voice import api as voice_api
@@ -37,10 +38,15 @@ router.register("follows", voice_api.FollowViewSet, basename="follow")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),
-    path(
-        "submissions/<int:submission_id>/issues/",
-        outcomes_api.SubmissionIssueList.as_view(),
-        name="submission-issues",
+    # With its .json twin: a submission read as /submissions/<id>.json links to its issues the same way.
+    *format_suffix_patterns(
+        [
+            path(
+                "submissions/<int:submission_id>/issues/",
+                outcomes_api.SubmissionIssueList.as_view(),
+                name="submission-issues",
+            )
+        ]
     ),
     *router.urls,
 ]

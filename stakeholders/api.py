@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import api_view, permission_classes
@@ -175,7 +176,13 @@ class OrganisationViewSet(viewsets.ModelViewSet):
             raise_api_validation(exc)
 
     def perform_destroy(self, instance: Organisation) -> None:
-        services.organisation_delete(actor=self.request.user, organisation=instance)
+        try:
+            services.organisation_delete(actor=self.request.user, organisation=instance)
+        except ProtectedError as exc:
+            # Submissions, values, actions and contracts keep their organisation: say so, not a 500.
+            raise ValidationError(
+                {"detail": "This organisation still has submissions, outcome values, actions or contracts."}
+            ) from exc
 
 
 # Memberships -------------------------------------------------------------------------
@@ -231,6 +238,9 @@ class MembershipViewSet(
         return selectors.memberships_of_my_organisations(user=self.request.user)
 
     def perform_update(self, serializer: MembershipSerializer) -> None:
+        if "role" not in serializer.validated_data:
+            # A PATCH without a role changes nothing else: ask for the role, not a 500.
+            raise ValidationError({"role": ["This field is required."]})
         try:
             serializer.instance = services.membership_change_role(
                 actor=self.request.user, membership=serializer.instance, role=serializer.validated_data["role"]
