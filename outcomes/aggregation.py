@@ -63,7 +63,23 @@ def _limit(side: str, z: float, exact_column: str) -> str:
     )
 
 
-_COMPUTED_CTES = f"""
+def _round6(column: str) -> str:
+    """A float8 limit as numeric to six decimals.
+
+    By bigint arithmetic where the value allows: a float8 -> numeric cast formats the number as
+    text, and did so for four limits of every metric row. Both paths round with this.
+    """
+    return (
+        f"CASE WHEN abs({column}) < 1e12 THEN round({column} * 1e6)::bigint * 0.000001"
+        f" ELSE round({column}::numeric, 6) END"
+    )
+
+
+_ROUNDED = "round(value::numeric, 6) AS value, " + ", ".join(
+    f"{_round6(c)} AS {c}" for c in ("lower95", "upper95", "lower998", "upper998")
+)
+
+_COMPUTED_CTES = """
 __ONE__
 sub_providers AS (
     SELECT indicator_id, period_start, sub_region_id,
@@ -99,7 +115,10 @@ s AS (
                               AS b(basis, num, den, providers, n)
     WHERE b.n > 0
 ),
--- Each area's population in the year nearest each period's (looked up once per area and year).
+__COMPUTED__"""
+# From the sums `s` (indicator_id, period_start, area_id, basis, num, den, providers): each row's
+# value by measure, its 95% and 99.8% limits and primary suppression. Shared by both paths.
+_COMPUTED_FROM_SUMS = f"""-- Each area's population in the year nearest each period's (once per area and year).
 years AS (
     SELECT DISTINCT s.area_id, extract(year FROM s.period_start)::int AS year FROM s
 ),
@@ -125,14 +144,17 @@ computed AS (
         {_limit("high", Z998, "u998")} AS upper998,
         -- Disclosure: counts below 5, or a ratio with a part below 5, are suppressed below London.
         (a.level <> 'london' AND (s.num < 5 OR (i.measure IN ('proportion', 'mean') AND s.den < 5)))
-            AS suppressed
+            AS suppressed,
+        i.measure, i.polarity, i.period_type, a.level, a.parent_id
     FROM s
     JOIN outcomes_indicator i ON i.id = s.indicator_id
     JOIN stakeholders_area a ON a.id = s.area_id
     LEFT JOIN pop p ON p.area_id = s.area_id AND p.year = extract(year FROM s.period_start)::int
     LEFT JOIN {EXACT} ON e.x = s.num
+    OFFSET 0  -- a fence: each limit is computed once, then rounded (_round6 names it three times)
 )
 """  # noqa: S608 - assembled only from constants and float literals, never user input
+_COMPUTED_CTES = _COMPUTED_CTES.replace("__COMPUTED__", _COMPUTED_FROM_SUMS)
 
 # The incremental path: per cell, each cell's values read through the value_by_cell index (a LATERAL join), so the
 # cost follows the cells touched, never the size of the history (a hash join would scan every value).
@@ -181,10 +203,8 @@ written AS (
 INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, numerator, denominator, population,
     providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile,
     trend, computed_at)
-SELECT indicator_id, area_id, period_start, basis, num, den, population, providers,
-       round(value::numeric, 6), round(lower95::numeric, 6), round(upper95::numeric, 6),
-       round(lower998::numeric, 6), round(upper998::numeric, 6), suppressed, false, 'not_compared', NULL, '',
-       now()
+SELECT indicator_id, area_id, period_start, basis, num, den, population, providers, __ROUNDED__,
+       suppressed, false, 'not_compared', NULL, '', now()
 FROM computed
 ON CONFLICT (indicator_id, area_id, period_start, basis) DO UPDATE SET
     numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator, population = EXCLUDED.population,
@@ -202,15 +222,21 @@ RETURNING 1
 SELECT (SELECT count(*) FROM deleted) + (SELECT count(*) FROM written)
 """
 _RECOMPUTE_SQL = _CELLS_CTE + _COMPUTED_CTES.replace("__ONE__", _ONE_FROM_VALUES.replace("__VALUES__", _CELL_VALUES))
-_RECOMPUTE_SQL += _RECOMPUTE_WRITE
+_RECOMPUTE_SQL += _RECOMPUTE_WRITE.replace("__ROUNDED__", _ROUNDED)
 
-# A borough's quintile among its cell's unsuppressed boroughs (window `w`), and every area's
-# comparison with London (`london_value`), over rows `m` with the area's level and the polarity.
-_QUINTILE_AND_COMPARISON = """        CASE WHEN m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed
-                  AND count(*) OVER w >= 5
-             THEN ((rank() OVER (w ORDER BY CASE WHEN m.polarity = 'lower' THEN m.value ELSE -m.value END) - 1)
-                   * 5 / count(*) OVER w) + 1
-        END AS quintile,
+# A borough's quintile among its cell's unsuppressed boroughs, and every area's comparison with
+# London. `_CELL_WINDOWS` reads rows `m` (value, suppression, the area's level, the polarity and
+# `eligible`/`rank_key` from `_RANKING`) in one window per cell: London's value beside every row,
+# how many boroughs are eligible, and each row's rank with eligible boroughs first (so an eligible
+# borough's rank is its rank among them). One sort serves all three.
+_RANKING = """(m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed) AS eligible,
+           CASE WHEN m.polarity = 'lower' THEN m.value ELSE -m.value END AS rank_key"""
+_CELL_WINDOWS = """max(m.value) FILTER (WHERE m.area_id = %(london_id)s) OVER cell AS london_value,
+           count(*) FILTER (WHERE m.eligible) OVER cell AS n_eligible,
+           rank() OVER (cell ORDER BY NOT m.eligible, m.rank_key) AS rnk"""
+_CELL_WINDOW = "WINDOW cell AS (PARTITION BY m.indicator_id, m.period_start, m.basis)"
+_QUINTILE_AND_COMPARISON = """        CASE WHEN m.eligible AND m.n_eligible >= 5
+             THEN ((m.rnk - 1) * 5 / m.n_eligible) + 1 END AS quintile,
         CASE
             WHEN m.level = 'london' OR m.london_value IS NULL OR m.lower95 IS NULL OR m.suppressed THEN 'not_compared'
             WHEN m.london_value BETWEEN m.lower95 AND m.upper95 THEN 'similar'
@@ -231,21 +257,22 @@ WITH cells AS (
 ),
 m AS (
     SELECT m.id, m.indicator_id, m.period_start, m.basis, m.area_id, m.value, m.lower95, m.upper95, m.lower998,
-           m.upper998, m.suppressed, a.level, i.polarity,
-           -- London's value beside every row of its cell (a window, not a self-join: the planner
-           -- cannot estimate the unnest() cells and would pick a quadratic nested loop).
-           max(m.value) FILTER (WHERE m.area_id = %(london_id)s)
-               OVER (PARTITION BY m.indicator_id, m.period_start, m.basis) AS london_value
+           m.upper998, m.suppressed, a.level, i.polarity
     FROM outcomes_metric m
     JOIN cells c ON c.indicator_id = m.indicator_id AND c.period_start = m.period_start
     JOIN stakeholders_area a ON a.id = m.area_id
     JOIN outcomes_indicator i ON i.id = m.indicator_id
 ),
+-- London's value beside every row of its cell (a window, not a self-join: the planner
+-- cannot estimate the unnest() cells and would pick a quadratic nested loop).
+windowed AS (
+    SELECT m.*, {_CELL_WINDOWS}
+    FROM (SELECT m.*, {_RANKING} FROM m) m
+    {_CELL_WINDOW}
+),
 ranked AS (
     SELECT m.id,
-{_QUINTILE_AND_COMPARISON}    FROM m
-    WINDOW w AS (PARTITION BY m.indicator_id, m.period_start, m.basis,
-                 (m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed))
+{_QUINTILE_AND_COMPARISON}    FROM windowed m
 )
 UPDATE outcomes_metric t SET quintile = r.quintile, comparison = r.comparison
 FROM ranked r
@@ -259,14 +286,43 @@ WHERE t.id = r.id AND (t.quintile, t.comparison) IS DISTINCT FROM (r.quintile, r
 # population for rates); means: least-squares slope, |t| above 3.182446 (3 degrees of freedom).
 CHI2_1DF_95 = 3.841458820694124
 T_3DF_975 = 3.182446305284263
-# The window sums of the last five periods (window `win`, periods numbered `t`), then the test.
-_TREND_SUMS = """        count(*) OVER win AS k,
-        bool_or(suppressed OR y IS NULL OR w IS NULL OR w <= 0) OVER win AS gap,
-        sum(w) OVER win AS sw, sum(x) OVER win AS sx, sum(w * t) OVER win AS swt, sum(w * t * t) OVER win AS swtt,
-        sum(x * t) OVER win AS sxt,
-        sum(t) OVER win AS st, sum(t * t) OVER win AS stt, sum(y) OVER win AS sy, sum(y * y) OVER win AS syy,
-        sum(t * y) OVER win AS sty
-"""
+# The last five periods of each area (window `win`, periods numbered `t`): the four before each
+# row by lag() (cheap, where re-aggregating a five-row frame for every row was not), then their
+# sums, added oldest first as a window sum would, then the test.
+_LAGGED = {"x": "x", "w": "w", "y": "y", "t": "t", "bad": "(suppressed OR y IS NULL OR w IS NULL OR w <= 0)"}
+_TREND_LAGS = "".join(f"        lag({e}, {k}) OVER win AS {n}_{k},\n" for n, e in _LAGGED.items() for k in (1, 2, 3, 4))
+_TREND_LAGS += f"        {_LAGGED['bad']} AS bad_0\n"
+
+
+def _five(term: str) -> str:
+    """term (in x, w, y, t) over the last five periods, oldest first: `w * t` -> w_4 * t_4 + ... + w * t."""
+
+    def at(k: int) -> str:
+        return " ".join(f"{part}_{k}" if k and part in _LAGGED else part for part in term.split())
+
+    return " + ".join(at(k) for k in (4, 3, 2, 1, 0))
+
+
+_TREND_SUMS = (
+    "        CASE WHEN t_4 >= t - 4 THEN 5 ELSE 0 END AS k,\n"
+    "        (bad_0 OR bad_1 OR bad_2 OR bad_3 OR bad_4) AS gap,\n"
+    + ",\n".join(
+        f"        {_five(term)} AS {name}"
+        for name, term in (
+            ("sw", "w"),
+            ("sx", "x"),
+            ("swt", "w * t"),
+            ("swtt", "w * t * t"),
+            ("sxt", "x * t"),
+            ("st", "t"),
+            ("stt", "t * t"),
+            ("sy", "y"),
+            ("syy", "y * y"),
+            ("sty", "t * y"),
+        )
+    )
+    + "\n"
+)
 _TREND_CASE = f"""        CASE
             WHEN k < 5 OR gap THEN ''
             WHEN measure = 'mean' THEN (
@@ -318,10 +374,14 @@ m AS (
     -- the four periods before the earliest touched one are read, never written
     WHERE m.period_start BETWEEN t.since - i.lookback AND t.until + i.lookback
 ),
-sums AS (
+lagged AS (
     SELECT m.*,
-{_TREND_SUMS}    FROM m
-    WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t RANGE BETWEEN 4 PRECEDING AND CURRENT ROW)
+{_TREND_LAGS}    FROM m
+    WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t)
+),
+sums AS (
+    SELECT lagged.*,
+{_TREND_SUMS}    FROM lagged
 ),
 stat AS (
     SELECT id, trend, period_start, since, upto,
@@ -456,107 +516,138 @@ def all_cells() -> list[tuple[int, str]]:
         return [(row[0], row[1].isoformat()) for row in cursor.fetchall()]
 
 
-# The nightly rebuild computes every metric row, complete, into temporary tables with the same
-# formulas as the incremental statements above, then writes the differences in one statement.
+# The nightly rebuild computes every metric row with the incremental statements' formulas, reading
+# the values once, and writes only the rows that differ (docs/performance.md, "Metrics aggregation").
 
-# 1. Each borough's sums, and which providers serve each sub-region, in two plain GROUP BYs
-# (a CREATE TABLE AS, so PostgreSQL can run them in parallel; grouping sets never are).
-_REBUILD_BOROUGH_SUMS_SQL = """
-CREATE TEMPORARY TABLE metrics_borough_sums ON COMMIT DROP AS
-SELECT v.indicator_id, v.period_start, v.borough_id,
-       sum(v.numerator) FILTER (WHERE v.status = 'approved') AS num_a,
-       sum(v.denominator) FILTER (WHERE v.status = 'approved') AS den_a,
-       count(*) FILTER (WHERE v.status = 'approved') AS n_a,
-       sum(v.numerator) AS num_p, sum(v.denominator) AS den_p, count(*) AS n_p
-FROM outcomes_outcomevalue v
-WHERE v.status IN ('approved', 'submitted')
-GROUP BY v.indicator_id, v.period_start, v.borough_id
-"""
-_REBUILD_PROVIDERS_SQL = """
-CREATE TEMPORARY TABLE metrics_providers ON COMMIT DROP AS
-SELECT v.indicator_id, v.period_start, b.parent_id AS sub_region_id, v.organisation_id,
-       count(*) FILTER (WHERE v.status = 'approved') AS n_a
-FROM outcomes_outcomevalue v
-JOIN stakeholders_area b ON b.id = v.borough_id
-WHERE v.status IN ('approved', 'submitted')
-GROUP BY v.indicator_id, v.period_start, b.parent_id, v.organisation_id
-"""
-# ... read in the shape of the incremental path's `one` (see _ONE_FROM_VALUES).
-_ONE_FROM_SUMS = """one AS (
-    SELECT s.indicator_id, s.period_start, b.parent_id AS sub_region_id, s.borough_id, NULL::bigint AS organisation_id,
-           0 AS by_org, s.num_a, s.den_a, s.n_a, s.num_p, s.den_p, s.n_p
-    FROM metrics_borough_sums s JOIN stakeholders_area b ON b.id = s.borough_id
-    UNION ALL
-    SELECT p.indicator_id, p.period_start, p.sub_region_id, NULL, p.organisation_id, 1, NULL, NULL, p.n_a,
-           NULL, NULL, NULL
-    FROM metrics_providers p
-),"""
-
-# 2. Sums, values, limits and primary suppression of every cell.
-_REBUILD_STAGE_SQL = (
-    "CREATE TEMPORARY TABLE metrics_stage ON COMMIT DROP AS WITH"
-    + _COMPUTED_CTES.replace("__ONE__", _ONE_FROM_SUMS)
-    + """
-SELECT indicator_id, area_id, period_start, basis, num::numeric(20, 4) AS numerator, den::bigint AS denominator,
-       population, providers, round(value::numeric, 6) AS value, round(lower95::numeric, 6) AS lower95,
-       round(upper95::numeric, 6) AS upper95, round(lower998::numeric, 6) AS lower998,
-       round(upper998::numeric, 6) AS upper998, suppressed
-FROM computed
-"""
-)
-
-# 3. Comparison, quintiles and trend over the staged rows (windows, nothing read twice).
-_REBUILD_FINAL_SQL = f"""
-CREATE TEMPORARY TABLE metrics_final ON COMMIT DROP AS
-WITH m AS (
-    SELECT s.*, a.level, a.parent_id, i.polarity, i.measure,
-           max(s.value) FILTER (WHERE s.area_id = %(london_id)s)
-               OVER (PARTITION BY s.indicator_id, s.period_start, s.basis) AS london_value,
-           s.numerator::float8 AS x, s.value::float8 AS y,
-           CASE i.measure WHEN 'proportion' THEN s.denominator::float8
-                          WHEN 'rate' THEN s.population::float8 ELSE 1 END AS w,
-           ((extract(year FROM s.period_start) - extract(year FROM f.since)) * 12
-            + extract(month FROM s.period_start) - extract(month FROM f.since))::float8
-            / CASE i.period_type WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END AS t
-    FROM metrics_stage s
-    JOIN (SELECT indicator_id, min(period_start) AS since FROM metrics_stage GROUP BY indicator_id) f
-        USING (indicator_id)
-    JOIN stakeholders_area a ON a.id = s.area_id
-    JOIN outcomes_indicator i ON i.id = s.indicator_id
+# 1. One hashed pass over the values, as the bare sums would make it: each borough's sums by status
+# and organisation word, with a bitmap of its providers (organisation id 64w + b is bit b of word
+# w). Then the boroughs', sub-regions' and London's sums of both bases from those rows alone, one
+# row a cell and area with both bases side by side: a sub-region's distinct providers are the set
+# bits of the OR of its boroughs' bitmaps, so the values are never read a second time. Sums go on
+# as bigints (ten-thousandths: numerators have four decimals), far cheaper than numeric sums; a
+# borough sum too large for that is added on as numeric.
+_REBUILD_VALUES = """
+WITH v AS MATERIALIZED (
+    SELECT indicator_id, period_start, borough_id, status = 'approved' AS approved, organisation_id >> 6 AS word,
+           bit_or(1::bigint << (organisation_id & 63)::int) AS bits, sum(numerator) AS num, sum(denominator) AS den
+    FROM outcomes_outcomevalue
+    WHERE status IN ('approved', 'submitted')
+    GROUP BY 1, 2, 3, 4, 5
 ),
-ranked AS (
-    SELECT m.*,
-{_QUINTILE_AND_COMPARISON}    FROM m
-    WINDOW w AS (PARTITION BY m.indicator_id, m.period_start, m.basis,
-                 (m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed))
-),
+x AS (
+    SELECT v.*, b.parent_id,
+           CASE WHEN v.num < 900000000000000 THEN (v.num * 10000)::bigint END AS num4,
+           CASE WHEN v.den < 9000000000000000000 THEN v.den::bigint END AS den8
+    FROM v JOIN stakeholders_area b ON b.id = v.borough_id
+    OFFSET 0  -- a fence: num4 and den8 are computed once a row, not once a mention
+)"""
+# GROUPING(borough_id, parent_id) is 1 on the borough rows, 2 on the sub-regions', 3 on London's.
+_AREA_OF_GROUP = """CASE GROUPING(borough_id, parent_id) WHEN 1 THEN borough_id WHEN 2 THEN parent_id
+                ELSE %(london_id)s END AS area_id"""
+_AREA_SETS = """GROUPING SETS ((indicator_id, period_start{word}, borough_id),
+                          (indicator_id, period_start{word}, parent_id), (indicator_id, period_start{word}))"""
+_SUMS = """sum(num4) FILTER (WHERE approved) AS num4_a, sum(num) FILTER (WHERE approved AND num4 IS NULL) AS big_a,
+           sum(den8) FILTER (WHERE approved) AS den8_a,
+           sum(den) FILTER (WHERE approved AND den8 IS NULL AND den IS NOT NULL) AS bigden_a,
+           sum(num4) AS num4_p, sum(num) FILTER (WHERE num4 IS NULL) AS big_p, sum(den8) AS den8_p,
+           sum(den) FILTER (WHERE den8 IS NULL AND den IS NOT NULL) AS bigden_p"""
+_CELLS_SELECT = """SELECT indicator_id, period_start, area_id,
+       CASE WHEN big_a IS NULL THEN num4_a * 0.0001 ELSE coalesce(num4_a * 0.0001, 0) + big_a END AS num_a,
+       CASE WHEN bigden_a IS NULL THEN den8_a ELSE coalesce(den8_a, 0) + bigden_a END AS den_a, providers_a,
+       CASE WHEN big_p IS NULL THEN num4_p * 0.0001 ELSE coalesce(num4_p * 0.0001, 0) + big_p END AS num_p,
+       CASE WHEN bigden_p IS NULL THEN den8_p ELSE coalesce(den8_p, 0) + bigden_p END AS den_p, providers_p"""
+# Organisation words up to which the bitmaps are kept as columns of the one grouping pass; past
+# that, providers are counted in a second, separate grouping by word.
+WORDS_INLINE = 8
+
+
+def _rebuild_cells_sql(words: list[int]) -> str:
+    """The CREATE TABLE of metrics_cells for organisations in these words (ids >> 6)."""
+    if len(words) <= WORDS_INLINE:
+
+        def count(condition: str) -> str:
+            bitmaps = (f"bit_or(bits) FILTER (WHERE {condition}word = {int(w)})::bit(64)" for w in words)
+            return " + ".join(f"coalesce(bit_count({b}), 0)" for b in bitmaps) or "0"
+
+        # words are integers read from the database, the rest constants
+        body = f""",
 sums AS (
-    SELECT ranked.*,
-{_TREND_SUMS}    FROM ranked
-    WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t RANGE BETWEEN 4 PRECEDING AND CURRENT ROW)
-)
-SELECT indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value,
-       lower95, upper95, lower998, upper998, suppressed, false AS secondary_suppressed, comparison,
-       quintile::smallint AS quintile,
-{_TREND_CASE}, measure, level, parent_id
-FROM sums
-"""  # noqa: S608 - assembled only from constants and float literals, never user input
+    SELECT indicator_id, period_start, {_AREA_OF_GROUP},
+           {_SUMS},
+           ({count("approved AND ")})::int AS providers_a, ({count("")})::int AS providers_p
+    FROM x
+    GROUP BY {_AREA_SETS.format(word="")}
+),
+cells AS (
+    {_CELLS_SELECT}
+    FROM sums
+)"""  # noqa: S608
+    else:
+        body = f""",
+sums AS (
+    SELECT indicator_id, period_start, {_AREA_OF_GROUP}, {_SUMS}
+    FROM x
+    GROUP BY {_AREA_SETS.format(word="")}
+),
+providers AS (
+    SELECT indicator_id, period_start, area_id, sum(bit_count(bits_a::bit(64))::int) AS providers_a,
+           sum(bit_count(bits_p::bit(64))::int) AS providers_p
+    FROM (SELECT indicator_id, period_start, word, {_AREA_OF_GROUP},
+                 bit_or(bits) FILTER (WHERE approved) AS bits_a, bit_or(bits) AS bits_p
+          FROM x
+          GROUP BY {_AREA_SETS.format(word=", word")}) w
+    GROUP BY indicator_id, period_start, area_id
+),
+cells AS (
+    {_CELLS_SELECT}
+    FROM sums JOIN providers USING (indicator_id, period_start, area_id)
+)"""  # noqa: S608
+    return (
+        "CREATE TEMPORARY TABLE metrics_cells ON COMMIT DROP AS"
+        + _REBUILD_VALUES
+        + body
+        + """
+SELECT *,
+       -- no submitted values count here: the provisional row is the approved one
+       coalesce(providers_a = providers_p AND num_a = num_p AND den_a IS NOT DISTINCT FROM den_p, false) AS same
+FROM cells
+"""
+    )
 
-# 4. Secondary suppression, in Python, only for the cells and bases where some borough's
+
+# 2. Secondary suppression, in Python, only for the cells and bases where some borough's
 # published count is below the threshold (no other cell can have a borough pinned).
 _REBUILD_CELL_COUNTS_SQL = f"""
-SELECT NULL, f.indicator_id, f.period_start, f.basis, f.measure, f.level, f.parent_id, f.area_id,
-       f.numerator, f.denominator
-FROM metrics_final f
-WHERE (f.indicator_id, f.period_start, f.basis) IN (
-    SELECT indicator_id, period_start, basis FROM metrics_final
+WITH small AS (
+    SELECT DISTINCT c.indicator_id, c.period_start
+    FROM metrics_cells c JOIN stakeholders_area a ON a.id = c.area_id
+    WHERE a.level = 'borough'
+      AND (least(c.num_a, c.num_p) < {SUPPRESS_BELOW} OR least(c.den_a, c.den_p) < {SUPPRESS_BELOW})
+),
+rows AS (
+    SELECT NULL::bigint AS id, c.indicator_id, c.period_start, b.basis, i.measure, a.level, a.parent_id, c.area_id,
+           b.num AS numerator, b.den AS denominator
+    FROM small JOIN metrics_cells c USING (indicator_id, period_start)
+    JOIN outcomes_indicator i ON i.id = c.indicator_id JOIN stakeholders_area a ON a.id = c.area_id
+    CROSS JOIN LATERAL (VALUES ('approved', c.num_a, c.den_a, c.providers_a),
+                               ('provisional', c.num_p, c.den_p, c.providers_p)) AS b(basis, num, den, providers)
+    WHERE b.providers > 0
+)
+SELECT * FROM rows
+WHERE (indicator_id, period_start, basis) IN (
+    SELECT indicator_id, period_start, basis FROM rows
     WHERE level = 'borough'
       AND ((measure <> 'mean' AND coalesce(numerator, 0) < {SUPPRESS_BELOW})
            OR (measure IN ('proportion', 'mean') AND coalesce(denominator, 0) < {SUPPRESS_BELOW})))
-ORDER BY f.indicator_id, f.period_start, f.basis
+ORDER BY indicator_id, period_start, basis
 """  # noqa: S608 - a constant
 
-# 5. One upsert that writes only rows that differ, and one delete of rows no cell has any more.
+# 3. Every approved row, and the provisional rows only from each indicator's first period where the
+# bases differ (`since`, less the four periods a trend reads); before it the provisional rows are
+# the approved ones and are copied at the end. Values, limits and primary suppression (the
+# incremental path's SQL); comparison and quintiles in one window per cell; the trend by lags;
+# then one diff against the stored rows (a hashed full join) that inserts, updates and deletes only
+# what differs: a rebuild with nothing changed writes nothing.
 _COLUMNS = (
     "numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed,"
     " secondary_suppressed, comparison, quintile, trend"
@@ -568,75 +659,175 @@ def _qualified(columns: str, table: str) -> str:
     return ", ".join(f"{table}.{c.strip()}" for c in columns.split(","))
 
 
+_LOOKBACK = (
+    "CASE i.period_type WHEN 'month' THEN interval '4 months' WHEN 'quarter' THEN interval '12 months'"
+    " ELSE interval '4 years' END"
+)
+
 _REBUILD_WRITE_SQL = f"""
-WITH written AS (
+WITH since AS (
+    SELECT indicator_id, min(period_start) AS since FROM metrics_cells WHERE NOT same GROUP BY indicator_id
+),
+s AS (
+    SELECT indicator_id, period_start, area_id, 'approved' AS basis, num_a AS num, den_a AS den,
+           providers_a AS providers
+    FROM metrics_cells WHERE providers_a > 0
+    UNION ALL
+    SELECT c.indicator_id, c.period_start, c.area_id, 'provisional', c.num_p, c.den_p, c.providers_p
+    FROM metrics_cells c JOIN since USING (indicator_id) JOIN outcomes_indicator i ON i.id = c.indicator_id
+    WHERE c.providers_p > 0 AND c.period_start >= since.since - {_LOOKBACK}
+),
+{_COMPUTED_FROM_SUMS},
+m AS (
+    SELECT indicator_id, area_id, period_start, basis, num::numeric(20, 4) AS numerator, den::bigint AS denominator,
+           population, providers, {_ROUNDED}, suppressed, measure, polarity, period_type, level
+    FROM computed
+),
+windowed AS (
+    SELECT m.*, {_CELL_WINDOWS}
+    FROM (SELECT m.*, {_RANKING} FROM m) m
+    {_CELL_WINDOW}
+),
+ranked AS (
+    SELECT m.*,
+{_QUINTILE_AND_COMPARISON},
+           m.numerator::float8 AS x, m.value::float8 AS y,
+           CASE m.measure WHEN 'proportion' THEN m.denominator::float8
+                          WHEN 'rate' THEN m.population::float8 ELSE 1 END AS w,
+           ((extract(year FROM m.period_start) - extract(year FROM o.origin)) * 12
+            + extract(month FROM m.period_start) - extract(month FROM o.origin))::float8
+            / CASE m.period_type WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END AS t,
+           since.since
+    FROM windowed m
+    JOIN (SELECT indicator_id, min(period_start) AS origin FROM metrics_cells GROUP BY indicator_id) o
+        USING (indicator_id)
+    LEFT JOIN since USING (indicator_id)
+),
+lagged AS (
+    SELECT ranked.*,
+{_TREND_LAGS}    FROM ranked
+    WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t)
+),
+sums AS (
+    SELECT lagged.*,
+{_TREND_SUMS}    FROM lagged
+),
+hidden AS (
+    SELECT * FROM unnest(%(hidden_indicator)s::bigint[], %(hidden_area)s::bigint[], %(hidden_period)s::date[],
+                         %(hidden_basis)s::text[]) AS h(indicator_id, area_id, period_start, basis)
+),
+done AS MATERIALIZED (
+    SELECT s.indicator_id, s.area_id, s.period_start, s.basis, numerator, denominator, population, providers, value,
+           lower95, upper95, lower998, upper998, suppressed, h.area_id IS NOT NULL AS secondary_suppressed,
+           comparison, quintile::smallint AS quintile,
+{_TREND_CASE.replace("AS new_trend", "AS trend")}, since
+    FROM sums s
+    LEFT JOIN hidden h ON h.indicator_id = s.indicator_id AND h.area_id = s.area_id
+                       AND h.period_start = s.period_start AND h.basis = s.basis
+),
+f AS (
+    SELECT * FROM done WHERE basis = 'approved' OR period_start >= since
+    UNION ALL
+    SELECT indicator_id, area_id, period_start, 'provisional', numerator, denominator, population, providers, value,
+           lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, since
+    FROM done WHERE basis = 'approved' AND (since IS NULL OR period_start < since)
+),
+__WRITE__"""  # noqa: S608 - assembled only from constants and float literals, never user input
+# ... into an empty table (a first build): every row is new, so no diff.
+_REBUILD_INSERT_SQL = f"""
+INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, {_COLUMNS}, computed_at)
+SELECT indicator_id, area_id, period_start, basis, {_COLUMNS}, now() FROM f
+"""  # noqa: S608 - a constant
+_REBUILD_DIFF_SQL = f"""diff AS MATERIALIZED (
+    SELECT f.*, m.id AS metric_id,
+           ({_qualified(_CORE, "m")}) IS DISTINCT FROM ({_qualified(_CORE, "f")}) AS core_changed
+    FROM f FULL JOIN outcomes_metric m
+        ON m.indicator_id = f.indicator_id AND m.area_id = f.area_id AND m.period_start = f.period_start
+       AND m.basis = f.basis
+    WHERE m.id IS NULL OR f.indicator_id IS NULL
+       OR ({_qualified(_COLUMNS, "m")}) IS DISTINCT FROM ({_qualified(_COLUMNS, "f")})
+),
+inserted AS (
     INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, {_COLUMNS}, computed_at)
-    SELECT indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value,
-           lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile,
-           new_trend, now()
-    FROM metrics_final
-    ON CONFLICT (indicator_id, area_id, period_start, basis) DO UPDATE SET
-        {", ".join(f"{c.strip()} = EXCLUDED.{c.strip()}" for c in _COLUMNS.split(","))},
+    SELECT indicator_id, area_id, period_start, basis, {_COLUMNS}, now() FROM diff WHERE metric_id IS NULL
+    RETURNING 1
+),
+updated AS (
+    UPDATE outcomes_metric m SET
+        {", ".join(f"{c.strip()} = d.{c.strip()}" for c in _COLUMNS.split(","))},
         -- as the incremental path: computed_at moves when the figures do
-        computed_at = CASE WHEN ({_qualified(_CORE, "outcomes_metric")}) IS DISTINCT FROM
-                                ({_qualified(_CORE, "EXCLUDED")})
-                           THEN EXCLUDED.computed_at ELSE outcomes_metric.computed_at END
-    WHERE ({_qualified(_COLUMNS, "outcomes_metric")}) IS DISTINCT FROM ({_qualified(_COLUMNS, "EXCLUDED")})
+        computed_at = CASE WHEN d.core_changed THEN now() ELSE m.computed_at END
+    FROM diff d
+    WHERE m.id = d.metric_id AND d.indicator_id IS NOT NULL
     RETURNING 1
 ),
 deleted AS (
-    DELETE FROM outcomes_metric m
-    WHERE NOT EXISTS (SELECT 1 FROM metrics_final f WHERE f.indicator_id = m.indicator_id
-                      AND f.area_id = m.area_id AND f.period_start = m.period_start AND f.basis = m.basis)
+    DELETE FROM outcomes_metric m USING diff d WHERE m.id = d.metric_id AND d.indicator_id IS NULL
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM written) + (SELECT count(*) FROM deleted)
+SELECT (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) + (SELECT count(*) FROM deleted)
 """  # noqa: S608 - assembled only from constants
+_REBUILD_WRITE_SQL, _REBUILD_FIRST_SQL = (
+    _REBUILD_WRITE_SQL.replace("__WRITE__", _REBUILD_DIFF_SQL),
+    _REBUILD_WRITE_SQL.replace(",\n__WRITE__", _REBUILD_INSERT_SQL),
+)
 
 
-_DROP_STAGING_SQL = "DROP TABLE IF EXISTS metrics_borough_sums, metrics_providers, metrics_stage, metrics_final"
+# The organisation words (id >> 6) that have values: one probe of the natural-key index per
+# organisation with values (a loose index scan), not a pass over the values.
+_ORGANISATION_WORDS_SQL = """
+WITH RECURSIVE o(id) AS (
+    SELECT min(organisation_id) FROM outcomes_outcomevalue
+    UNION ALL
+    SELECT (SELECT min(v.organisation_id) FROM outcomes_outcomevalue v WHERE v.organisation_id > o.id)
+    FROM o WHERE o.id IS NOT NULL
+)
+SELECT DISTINCT id >> 6 FROM o WHERE id IS NOT NULL ORDER BY 1
+"""
+_DROP_STAGING_SQL = "DROP TABLE IF EXISTS metrics_cells"
 
 
 @transaction.atomic
 def metrics_rebuild_all() -> int:
     """The nightly rebuild: every cell, with the incremental path's formulas, set-based.
 
-    Computes every metric row into temporary tables (one pass over the values, then window
-    functions over the staged rows), then writes only the rows that differ and removes those no
-    cell has any more. Returns how many metric rows were written or removed (0 when nothing
+    Reads the values once (one hash aggregate into a temporary table of borough, sub-region and
+    London sums), decides secondary suppression for the few cells that need it, then computes
+    every metric row and writes only the rows that differ, removing those no cell has any more,
+    in one statement. Returns how many metric rows were written or removed (0 when nothing
     changed). Holds every indicator's recompute lock, so incremental recomputes wait for it.
     """
     with connection.cursor() as cursor:
         # Big hash aggregates and sorts in memory; JIT compiling costs more than it saves here.
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL jit = off")
+        # Hash joins: the planner cannot estimate the CTEs' sizes and would sort for merge joins.
+        cursor.execute("SET LOCAL enable_mergejoin = off")
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext('outcomes.metrics'), id::int) FROM outcomes_indicator ORDER BY id"
         )
-        params = {"london_id": _london_id()}
+        params: dict[str, Any] = {"london_id": _london_id()}
         # ON COMMIT DROP only fires at the outermost commit: inside a caller's transaction a
-        # second rebuild would find them (a failed rebuild's are rolled back with its savepoint).
+        # second rebuild would find it (a failed rebuild's is rolled back with its savepoint).
         cursor.execute(_DROP_STAGING_SQL)
-        cursor.execute(_REBUILD_BOROUGH_SUMS_SQL)
-        cursor.execute(_REBUILD_PROVIDERS_SQL)
-        cursor.execute(_REBUILD_STAGE_SQL, params)
-        cursor.execute(_REBUILD_FINAL_SQL, params)
+        cursor.execute(_ORGANISATION_WORDS_SQL)
+        cursor.execute(_rebuild_cells_sql([row[0] for row in cursor.fetchall()]), params)
+        cursor.execute("ANALYZE metrics_cells")
         cursor.execute(_REBUILD_CELL_COUNTS_SQL)
-        keys: list[list[Any]] = [[], [], [], []]
+        hidden: list[list[Any]] = [[], [], [], []]
         for _, rows in groupby(cursor.fetchall(), key=lambda r: (r[1], r[2], r[3])):
             rows = list(rows)
             for area_id in _hidden_areas(rows):
-                for column, value in zip(keys, (rows[0][1], area_id, rows[0][2], rows[0][3]), strict=True):
+                for column, value in zip(hidden, (rows[0][1], area_id, rows[0][2], rows[0][3]), strict=True):
                     column.append(value)
-        if keys[0]:
-            cursor.execute(
-                "UPDATE metrics_final f SET secondary_suppressed = true"
-                " FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::text[]) AS h(i, a, p, b)"
-                " WHERE f.indicator_id = h.i AND f.area_id = h.a AND f.period_start = h.p AND f.basis = h.b",
-                keys,
-            )
-        cursor.execute(_REBUILD_WRITE_SQL)
-        written = cursor.fetchone()[0]
+        params.update(zip(("hidden_indicator", "hidden_area", "hidden_period", "hidden_basis"), hidden, strict=True))
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM outcomes_metric)")
+        if cursor.fetchone()[0]:
+            cursor.execute(_REBUILD_WRITE_SQL, params)
+            written = cursor.fetchone()[0]
+        else:  # stable: every writer of metrics waits for the locks held here
+            cursor.execute(_REBUILD_FIRST_SQL, params)
+            written = cursor.rowcount
         cursor.execute(_DROP_STAGING_SQL)
     if written:
         metrics_changed()

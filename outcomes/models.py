@@ -377,8 +377,16 @@ class Metric(models.Model):
         APPROVED = "approved", "Approved values"
         PROVISIONAL = "provisional", "Including submitted values (provisional)"
 
-    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="metrics")
-    area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="metrics")
+    # No database foreign keys nor their indexes (migration 0006): Metric is derived, written only by
+    # outcomes.aggregation from ids it has just read, and the nightly rebuild writes every row, where
+    # per-row deferred foreign-key triggers cost more than the rest of the write. Django's CASCADE
+    # still removes an indicator's or an area's metrics; the natural key leads with the indicator.
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.CASCADE, related_name="metrics", db_constraint=False, db_index=False
+    )
+    area = models.ForeignKey(
+        Area, on_delete=models.CASCADE, related_name="metrics", db_constraint=False, db_index=False
+    )
     period_start = models.DateField()
     basis = models.CharField(max_length=12, choices=Basis.choices)
     numerator = models.DecimalField(max_digits=20, decimal_places=4)

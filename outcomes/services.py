@@ -18,11 +18,13 @@ from outcomes.aggregation import metrics_changed
 from outcomes.models import (
     REVIEW_TRANSITIONS,
     Indicator,
+    Measure,
+    Metric,
     Population,
     Submission,
     ValueStatus,
 )
-from stakeholders.models import Area, Organisation, User
+from stakeholders.models import Area, AreaLevel, Organisation, User
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +98,21 @@ def populations_import_csv(*, actor: User, stream: IO[bytes]) -> int:
         unique_fields=["area", "year"],
         update_fields=["population", "source", "updated_at"],
     )
+    # Rates are per 100,000 of the population: every rate cell is recomputed (on commit, in the
+    # background). Which population a period uses is the nearest year's, so any change may move any.
+    _cells_changed(_rate_cells())
     return len(rows)
+
+
+def _rate_cells() -> list[tuple[int, str]]:
+    """Every (indicator, period) of a rate indicator with figures: London's rows, one per cell."""
+    london = Area.objects.filter(level=AreaLevel.LONDON)
+    cells = (
+        Metric.objects.filter(indicator__measure=Measure.RATE, area__in=london, basis=Metric.Basis.PROVISIONAL)
+        .order_by()
+        .values_list("indicator_id", "period_start")
+    )
+    return [(indicator_id, period.isoformat()) for indicator_id, period in cells]
 
 
 def populations_seed_from_census(*, year: int = 2021) -> int:

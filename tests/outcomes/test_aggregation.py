@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -83,6 +84,33 @@ def test_a_rate_uses_the_population_and_byar_limits(submission):
     assert metric.value == Decimal("100")
     assert float(metric.lower95) == pytest.approx(81.36, abs=0.01)
     assert float(metric.upper95) == pytest.approx(121.63, abs=0.01)
+
+
+def test_new_populations_recompute_every_rate_cell(submission, django_capture_on_commit_callbacks, monkeypatch):
+    from outcomes import services
+
+    rate = Indicator.objects.create(
+        code="r", name="R", definition="d", measure=Measure.RATE, period_type=PeriodType.YEAR
+    )
+    count = Indicator.objects.create(
+        code="c", name="C", definition="d", measure=Measure.COUNT, period_type=PeriodType.YEAR
+    )
+    camden = Area.objects.get(short_code="CMD")
+    Population.objects.create(area=camden, year=2025, population=100_000)
+    _value(submission, rate, "CMD", 100)
+    _value(submission, count, "CMD", 100)
+    metrics_recompute_cells([(rate.pk, PERIOD.isoformat()), (count.pk, PERIOD.isoformat())])
+    assert _metric(rate, "CMD").value == Decimal("100")
+    handed: list = []
+    monkeypatch.setattr(services, "cells_changed_hooks", [handed.extend])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.populations_import_csv(
+            actor=UserFactory(is_staff=True),
+            stream=io.BytesIO(f"area_code,year,population\n{camden.code},2025,200000\n".encode()),
+        )
+    assert handed == [(rate.pk, PERIOD.isoformat())]  # the rate's cell, not the count's
+    metrics_recompute_cells(handed)
+    assert _metric(rate, "CMD").population == 200_000 and _metric(rate, "CMD").value == Decimal("50")
 
 
 def test_a_small_count_uses_exact_poisson_limits_and_is_suppressed_below_london(submission):
@@ -352,3 +380,36 @@ def test_the_rebuild_corrects_stale_rows_and_removes_metrics_with_no_values_left
     OutcomeValue.objects.filter(pk=gone.pk).update(status="rejected")
     assert metrics_rebuild_all() > 0
     assert _all_rows() == [r for r in clean if r["period_start"] == kept.period_start]
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["bitmaps in the one pass", "bitmaps grouped by word"])
+def test_the_rebuild_counts_providers_whose_ids_fall_in_different_words(submission, monkeypatch, inline):
+    """Organisations 64w + b are bit b of word w: 1000 and 1064 share a bit in different words."""
+    from outcomes import aggregation
+
+    if not inline:
+        monkeypatch.setattr(aggregation, "WORDS_INLINE", 0)
+    indicator = Indicator.objects.create(
+        code="w", name="W", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
+    )
+    orgs = [OrganisationFactory(id=n) for n in (1000, 1064, 1001, 2047)]
+    region = Area.objects.filter(level=AreaLevel.SUB_REGION).order_by("code").first()
+    first, second = Area.objects.filter(parent=region).order_by("code")[:2]
+    for org in orgs:
+        _value(submission, indicator, first.short_code, 7, org=org)
+    _value(submission, indicator, second.short_code, 9, org=orgs[0])
+    _value(submission, indicator, second.short_code, 6, org=orgs[1], status="submitted")
+    metrics_recompute_cells([(indicator.pk, PERIOD.isoformat())])
+    incremental = _all_rows()
+    Metric.objects.all().delete()
+    assert metrics_rebuild_all() == len(incremental)
+    assert _all_rows() == incremental
+    providers = {
+        (m.area.short_code, m.basis): m.providers
+        for m in Metric.objects.filter(indicator=indicator).select_related("area")
+    }
+    assert providers[(region.short_code, "approved")] == 4
+    assert providers[(region.short_code, "provisional")] == 4
+    assert providers[(second.short_code, "approved")] == 1
+    assert providers[(second.short_code, "provisional")] == 2
+    assert providers[("LDN", "approved")] == 4
