@@ -289,23 +289,36 @@ T_3DF_975 = 3.182446305284263
 # The last five periods of each area (window `win`, periods numbered `t`): the four before each
 # row by lag() (cheap, where re-aggregating a five-row frame for every row was not), then their
 # sums, added oldest first as a window sum would, then the test.
-_LAGGED = {"x": "x", "w": "w", "y": "y", "t": "t", "bad": "(suppressed OR y IS NULL OR w IS NULL OR w <= 0)"}
-_TREND_LAGS = "".join(f"        lag({e}, {k}) OVER win AS {n}_{k},\n" for n, e in _LAGGED.items() for k in (1, 2, 3, 4))
-_TREND_LAGS += f"        {_LAGGED['bad']} AS bad_0\n"
+_LAGGED = ("x", "w", "y")
+_BAD = "(suppressed OR y IS NULL OR w IS NULL OR w <= 0)"
+_TREND_LAGS = "".join(f"        lag({n}, {k}) OVER win AS {n}_{k},\n" for n in _LAGGED for k in (1, 2, 3, 4))
+# t is a whole number of periods: four rows back is four periods back only when none is missing, and
+# then the rows between are t - 1, t - 2, t - 3. A moving count (no frame re-aggregated) finds gaps.
+_TREND_LAGS += "        lag(t, 4) OVER win AS t_4,\n"
+_TREND_LAGS += (
+    f"        count(*) FILTER (WHERE {_BAD}) OVER (win ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) AS bad_in_five\n"
+)
 
 
 def _five(term: str) -> str:
-    """term (in x, w, y, t) over the last five periods, oldest first: `w * t` -> w_4 * t_4 + ... + w * t."""
+    """term (in x, w, y, t) over the last five periods, oldest first: `w * t` -> w_4 * (t - 4) + ... + w * t."""
 
     def at(k: int) -> str:
-        return " ".join(f"{part}_{k}" if k and part in _LAGGED else part for part in term.split())
+        parts = []
+        for part in term.split():
+            if k and part in _LAGGED:
+                part = f"{part}_{k}"
+            elif k and part == "t":
+                part = f"(t - {k})"
+            parts.append(part)
+        return " ".join(parts)
 
     return " + ".join(at(k) for k in (4, 3, 2, 1, 0))
 
 
 _TREND_SUMS = (
     "        CASE WHEN t_4 >= t - 4 THEN 5 ELSE 0 END AS k,\n"
-    "        (bad_0 OR bad_1 OR bad_2 OR bad_3 OR bad_4) AS gap,\n"
+    "        bad_in_five > 0 AS gap,\n"
     + ",\n".join(
         f"        {_five(term)} AS {name}"
         for name, term in (
