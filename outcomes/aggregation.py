@@ -21,7 +21,7 @@ from itertools import groupby
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from outcomes.statistics import SUPPRESS_BELOW, Z95, Z998, CellArea, exact_poisson, secondary_suppression
 from stakeholders.models import Area, AreaLevel
@@ -120,7 +120,7 @@ __COMPUTED__"""
 # value by measure, its 95% and 99.8% limits and primary suppression. Shared by both paths.
 _COMPUTED_FROM_SUMS = f"""-- Each area's population in the year nearest each period's (once per area and year).
 years AS (
-    SELECT DISTINCT s.area_id, extract(year FROM s.period_start)::int AS year FROM s
+    SELECT DISTINCT s.area_id, date_part('year', s.period_start)::int AS year FROM s
 ),
 pop AS (
     SELECT y.area_id, y.year, p.population FROM years y
@@ -149,7 +149,7 @@ computed AS (
     FROM s
     JOIN outcomes_indicator i ON i.id = s.indicator_id
     JOIN stakeholders_area a ON a.id = s.area_id
-    LEFT JOIN pop p ON p.area_id = s.area_id AND p.year = extract(year FROM s.period_start)::int
+    LEFT JOIN pop p ON p.area_id = s.area_id AND p.year = date_part('year', s.period_start)::int
     LEFT JOIN {EXACT} ON e.x = s.num
     OFFSET 0  -- a fence: each limit is computed once, then rounded (_round6 names it three times)
 )
@@ -290,13 +290,23 @@ T_3DF_975 = 3.182446305284263
 # row by lag() (cheap, where re-aggregating a five-row frame for every row was not), then their
 # sums, added oldest first as a window sum would, then the test.
 _LAGGED = ("x", "w", "y")
+
+
+def _months(date: str) -> str:
+    """A date's month count (year * 12 + month) as float8: date_part is float8, extract() numeric and slower."""
+    return f"(date_part('year', {date}) * 12 + date_part('month', {date}))"
+
+
 _BAD = "(suppressed OR y IS NULL OR w IS NULL OR w <= 0)"
 _TREND_LAGS = "".join(f"        lag({n}, {k}) OVER win AS {n}_{k},\n" for n in _LAGGED for k in (1, 2, 3, 4))
 # t is a whole number of periods: four rows back is four periods back only when none is missing, and
 # then the rows between are t - 1, t - 2, t - 3. A moving count (no frame re-aggregated) finds gaps.
 _TREND_LAGS += "        lag(t, 4) OVER win AS t_4,\n"
-_TREND_LAGS += (
-    f"        count(*) FILTER (WHERE {_BAD}) OVER (win ROWS BETWEEN 4 PRECEDING AND CURRENT ROW) AS bad_in_five\n"
+_TREND_LAGS += f"        count(*) FILTER (WHERE {_BAD}) OVER win AS bad_in_five\n"
+# lag() reads the partition whatever the frame, so one frame (the moving count's) serves every
+# function and they are computed in one pass, not a second window pass for the count.
+_TREND_WINDOW = (
+    "WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)"
 )
 
 
@@ -378,8 +388,7 @@ m AS (
            CASE i.measure WHEN 'proportion' THEN m.denominator::float8
                           WHEN 'rate' THEN m.population::float8 ELSE 1 END AS w,
            -- relative to the earliest touched period, so the sums stay small
-           ((extract(year FROM m.period_start) - extract(year FROM t.since)) * 12
-            + extract(month FROM m.period_start) - extract(month FROM t.since))::float8 / i.months AS t,
+           ({_months("m.period_start")} - {_months("t.since")}) / i.months AS t,
            t.since, t.until + i.lookback AS upto
     FROM outcomes_metric m
     JOIN touched t ON t.indicator_id = m.indicator_id
@@ -390,7 +399,7 @@ m AS (
 lagged AS (
     SELECT m.*,
 {_TREND_LAGS}    FROM m
-    WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t)
+    {_TREND_WINDOW}
 ),
 sums AS (
     SELECT lagged.*,
@@ -695,6 +704,7 @@ m AS (
     SELECT indicator_id, area_id, period_start, basis, num::numeric(20, 4) AS numerator, den::bigint AS denominator,
            population, providers, {_ROUNDED}, suppressed, measure, polarity, period_type, level
     FROM computed
+    OFFSET 0  -- a fence: each row is rounded once, not once for every mention of its value below
 ),
 windowed AS (
     SELECT m.*, {_CELL_WINDOWS}
@@ -702,14 +712,15 @@ windowed AS (
     {_CELL_WINDOW}
 ),
 ranked AS (
-    SELECT m.*,
-{_QUINTILE_AND_COMPARISON},
-           m.numerator::float8 AS x, m.value::float8 AS y,
+    -- x, y, w and t first: lag() reads four rows back for each, and a row's leading fixed-width
+    -- columns are read without walking the numerics after them
+    SELECT m.numerator::float8 AS x, m.value::float8 AS y,
            CASE m.measure WHEN 'proportion' THEN m.denominator::float8
                           WHEN 'rate' THEN m.population::float8 ELSE 1 END AS w,
-           ((extract(year FROM m.period_start) - extract(year FROM o.origin)) * 12
-            + extract(month FROM m.period_start) - extract(month FROM o.origin))::float8
+           ({_months("m.period_start")} - {_months("o.origin")})
             / CASE m.period_type WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END AS t,
+           m.*,
+{_QUINTILE_AND_COMPARISON},
            since.since
     FROM windowed m
     JOIN (SELECT indicator_id, min(period_start) AS origin FROM metrics_cells GROUP BY indicator_id) o
@@ -719,7 +730,7 @@ ranked AS (
 lagged AS (
     SELECT ranked.*,
 {_TREND_LAGS}    FROM ranked
-    WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t)
+    {_TREND_WINDOW}
 ),
 sums AS (
     SELECT lagged.*,
@@ -799,6 +810,55 @@ SELECT DISTINCT id >> 6 FROM o WHERE id IS NOT NULL ORDER BY 1
 """
 _DROP_STAGING_SQL = "DROP TABLE IF EXISTS metrics_cells"
 
+# A first build is a bulk load: PostgreSQL builds an index from the finished table far faster than
+# it maintains it row by row (its "Populating a Database" advice), so the first build drops the
+# metrics table's indexes and builds them again after the insert, in the same transaction (nobody
+# sees the table without them). Constraints keep their names and definitions; an index some
+# foreign key relies on is left alone.
+_METRIC_INDEXES_SQL = """
+SELECT c.relname, con.conname, pg_get_indexdef(i.indexrelid), pg_get_constraintdef(con.oid)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u')
+WHERE i.indrelid = 'outcomes_metric'::regclass
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = i.indexrelid)
+ORDER BY con.contype = 'p' DESC, c.relname
+"""
+
+
+def _first_build(cursor: Any, params: dict[str, Any]) -> int:
+    """Insert every row into the empty metrics table, building its indexes after the insert.
+
+    Dropping an index needs the table to itself: if a reader holds it for more than two seconds
+    the build goes ahead with the indexes in place (slower, same rows).
+    """
+    cursor.execute(_METRIC_INDEXES_SQL)
+    indexes = cursor.fetchall()
+    cursor.execute("SELECT current_setting('lock_timeout')")
+    lock_timeout = cursor.fetchone()[0]
+    try:
+        with transaction.atomic():  # a savepoint: a lock timeout leaves the indexes as they were
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            cursor.execute("LOCK TABLE outcomes_metric IN ACCESS EXCLUSIVE MODE")
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
+    except OperationalError:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
+        cursor.execute(_REBUILD_FIRST_SQL, params)
+        return cursor.rowcount
+    for name, constraint, _, _ in indexes:
+        if constraint:
+            cursor.execute(f'ALTER TABLE outcomes_metric DROP CONSTRAINT "{constraint}"')
+        else:
+            cursor.execute(f'DROP INDEX "{name}"')
+    cursor.execute(_REBUILD_FIRST_SQL, params)
+    written = cursor.rowcount
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for _, constraint, index_sql, constraint_sql in indexes:
+        if constraint:
+            cursor.execute(f'ALTER TABLE outcomes_metric ADD CONSTRAINT "{constraint}" {constraint_sql}')
+        else:
+            cursor.execute(index_sql)
+    return written
+
 
 @transaction.atomic
 def metrics_rebuild_all() -> int:
@@ -839,8 +899,7 @@ def metrics_rebuild_all() -> int:
             cursor.execute(_REBUILD_WRITE_SQL, params)
             written = cursor.fetchone()[0]
         else:  # stable: every writer of metrics waits for the locks held here
-            cursor.execute(_REBUILD_FIRST_SQL, params)
-            written = cursor.rowcount
+            written = _first_build(cursor, params)
         cursor.execute(_DROP_STAGING_SQL)
     if written:
         metrics_changed()

@@ -6,7 +6,9 @@ import datetime as dt
 import io
 from decimal import Decimal
 
+import psycopg2
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from outcomes.aggregation import metrics_rebuild_all, metrics_recompute_cells
@@ -363,9 +365,42 @@ def test_the_set_based_rebuild_writes_exactly_the_rows_of_the_incremental_path(s
     assert any(r["suppressed"] for r in incremental)
     assert any(r["trend"] for r in incremental)
     assert metrics_rebuild_all() == 0  # nothing to change: nothing written
+    indexes = _metric_indexes()
     Metric.objects.all().delete()
-    assert metrics_rebuild_all() == len(incremental)
+    assert metrics_rebuild_all() == len(incremental)  # a first build: indexes dropped, built after
     assert _all_rows() == incremental
+    assert _metric_indexes() == indexes
+
+
+def _metric_indexes():
+    """The metrics table's index and constraint definitions, by name."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid), con.conname, con.contype"
+            " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid"
+            " WHERE i.indrelid = 'outcomes_metric'::regclass ORDER BY 1"
+        )
+        return cursor.fetchall()
+
+
+def test_a_first_build_keeps_the_indexes_when_a_reader_holds_the_table(submission):
+    """Dropping the indexes needs the table to itself: a reader past the lock timeout means the
+    build inserts with them in place, and still writes every row."""
+    indicator = Indicator.objects.create(
+        code="lk", name="L", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
+    )
+    _value(submission, indicator, "CMD", 12)
+    indexes = _metric_indexes()
+    reader = psycopg2.connect(**connection.get_connection_params())
+    try:
+        with reader.cursor() as cursor:  # a reader's transaction, open across the build
+            cursor.execute("BEGIN; SELECT count(*) FROM outcomes_metric")
+        assert metrics_rebuild_all() == 6  # Camden, its sub-region and London, on both bases
+    finally:
+        reader.close()
+    assert _metric_indexes() == indexes
+    assert _metric(indicator, "CMD").numerator == 12
 
 
 def test_the_rebuild_corrects_stale_rows_and_removes_metrics_with_no_values_left(submission):
