@@ -727,14 +727,22 @@ ranked AS (
         USING (indicator_id)
     LEFT JOIN since USING (indicator_id)
 ),
+trend_in AS (
+    -- the trend's inputs alone: its sort and window pass move narrow rows, joined back after
+    SELECT x, y, w, t, indicator_id, area_id, basis, period_start, measure, suppressed FROM ranked
+),
 lagged AS (
-    SELECT ranked.*,
-{_TREND_LAGS}    FROM ranked
+    SELECT trend_in.*,
+{_TREND_LAGS}    FROM trend_in
     {_TREND_WINDOW}
 ),
 sums AS (
     SELECT lagged.*,
 {_TREND_SUMS}    FROM lagged
+),
+trends AS (
+    SELECT indicator_id, area_id, basis, period_start,
+{_TREND_CASE.replace("AS new_trend", "AS trend")}    FROM sums
 ),
 hidden AS (
     SELECT * FROM unnest(%(hidden_indicator)s::bigint[], %(hidden_area)s::bigint[], %(hidden_period)s::date[],
@@ -743,9 +751,10 @@ hidden AS (
 done AS MATERIALIZED (
     SELECT s.indicator_id, s.area_id, s.period_start, s.basis, numerator, denominator, population, providers, value,
            lower95, upper95, lower998, upper998, suppressed, h.area_id IS NOT NULL AS secondary_suppressed,
-           comparison, quintile::smallint AS quintile,
-{_TREND_CASE.replace("AS new_trend", "AS trend")}, since
-    FROM sums s
+           comparison, quintile::smallint AS quintile, tr.trend, since
+    FROM ranked s
+    JOIN trends tr ON tr.indicator_id = s.indicator_id AND tr.area_id = s.area_id
+                  AND tr.period_start = s.period_start AND tr.basis = s.basis
     LEFT JOIN hidden h ON h.indicator_id = s.indicator_id AND h.area_id = s.area_id
                        AND h.period_start = s.period_start AND h.basis = s.basis
 ),
