@@ -712,8 +712,7 @@ windowed AS (
     {_CELL_WINDOW}
 ),
 ranked AS (
-    -- x, y, w and t first: lag() reads four rows back for each, and a row's leading fixed-width
-    -- columns are read without walking the numerics after them
+    -- x, y, w and t: the trend's inputs (trend_in below)
     SELECT m.numerator::float8 AS x, m.value::float8 AS y,
            CASE m.measure WHEN 'proportion' THEN m.denominator::float8
                           WHEN 'rate' THEN m.population::float8 ELSE 1 END AS w,
@@ -849,8 +848,7 @@ def _first_build(cursor: Any, params: dict[str, Any]) -> int:
             cursor.execute("SET LOCAL lock_timeout = '2s'")
             cursor.execute("LOCK TABLE outcomes_metric IN ACCESS EXCLUSIVE MODE")
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
-    except OperationalError:
-        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
+    except OperationalError:  # the savepoint's rollback also undid its SET LOCAL
         cursor.execute(_REBUILD_FIRST_SQL, params)
         return cursor.rowcount
     for name, constraint, _, _ in indexes:

@@ -401,6 +401,9 @@ def test_a_first_build_keeps_the_indexes_when_a_reader_holds_the_table(submissio
         reader.close()
     assert _metric_indexes() == indexes
     assert _metric(indicator, "CMD").numerator == 12
+    with connection.cursor() as cursor:  # the build's 2 s lock timeout did not outlive it
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
 
 
 def test_the_rebuild_corrects_stale_rows_and_removes_metrics_with_no_values_left(submission):
