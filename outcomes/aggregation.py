@@ -51,9 +51,9 @@ _WILSON_HIGH = "(100 * (2 * {x} + {z}^2 + {z} * sqrt({z}^2 + 4 * {x} * (1 - {x} 
 
 def _limit(side: str, z: float, exact_column: str) -> str:
     """SQL for one limit of the metric in `s` (the grouped sums), by measure."""
-    byar = (_BYAR_LOW if side == "low" else _BYAR_HIGH).format(n="s.num::float8", z=repr(z))
+    byar = (_BYAR_LOW if side == "low" else _BYAR_HIGH).format(n="s.numf", z=repr(z))
     events = f"(CASE WHEN s.num < 10 THEN e.{exact_column} ELSE {byar} END)"
-    wilson = (_WILSON_LOW if side == "low" else _WILSON_HIGH).format(x="s.num::float8", n="s.den::float8", z=repr(z))
+    wilson = (_WILSON_LOW if side == "low" else _WILSON_HIGH).format(x="s.numf", n="s.denf", z=repr(z))
     return (
         "CASE i.measure"
         f" WHEN 'proportion' THEN CASE WHEN s.den > 0 AND s.num <= s.den THEN {wilson} END"
@@ -109,7 +109,8 @@ g AS (
     WHERE b.by_org = 0 GROUP BY b.indicator_id, b.period_start
 ),
 s AS (
-    SELECT g.indicator_id, g.period_start, g.area_id, b.basis, b.num, b.den, b.providers
+    SELECT g.indicator_id, g.period_start, g.area_id, b.basis, b.num, b.den, b.providers,
+           b.num::float8 AS numf, b.den::float8 AS denf  -- once a row: a numeric's cast to float8 goes through text
     FROM g CROSS JOIN LATERAL (VALUES ('approved', g.num_a, g.den_a, g.providers_a, g.n_a),
                                      ('provisional', g.num_p, g.den_p, g.providers_p, 1))
                               AS b(basis, num, den, providers, n)
@@ -131,7 +132,7 @@ pop AS (
     ) p
 ),
 computed AS (
-    SELECT s.indicator_id, s.area_id, s.period_start, s.basis, s.num, s.den, s.providers, p.population,
+    SELECT s.indicator_id, s.area_id, s.period_start, s.basis, s.num, s.den, s.providers, p.population,__EXTRA__
         CASE i.measure
             WHEN 'proportion' THEN CASE WHEN s.den > 0 THEN 100 * s.num / s.den END
             WHEN 'mean' THEN CASE WHEN s.den > 0 THEN s.num / s.den END
@@ -154,7 +155,7 @@ computed AS (
     OFFSET 0  -- a fence: each limit is computed once, then rounded (_round6 names it three times)
 )
 """  # noqa: S608 - assembled only from constants and float literals, never user input
-_COMPUTED_CTES = _COMPUTED_CTES.replace("__COMPUTED__", _COMPUTED_FROM_SUMS)
+_COMPUTED_CTES = _COMPUTED_CTES.replace("__COMPUTED__", _COMPUTED_FROM_SUMS.replace("__EXTRA__", ""))
 
 # The incremental path: per cell, each cell's values read through the value_by_cell index (a LATERAL join), so the
 # cost follows the cells touched, never the size of the history (a hash join would scan every value).
@@ -631,7 +632,9 @@ cells AS (
         + """
 SELECT *,
        -- no submitted values count here: the provisional row is the approved one
-       coalesce(providers_a = providers_p AND num_a = num_p AND den_a IS NOT DISTINCT FROM den_p, false) AS same
+       coalesce(providers_a = providers_p AND num_a = num_p AND den_a IS NOT DISTINCT FROM den_p, false) AS same,
+       false AS hidden_a, false AS hidden_p,  -- secondary suppression, set below for the few to hide
+       row_number() OVER () AS rid  -- a row's key: its bases' rows are 2 rid and 2 rid + 1 below
 FROM cells
 """
     )
@@ -664,6 +667,15 @@ WHERE (indicator_id, period_start, basis) IN (
 ORDER BY indicator_id, period_start, basis
 """  # noqa: S608 - a constant
 
+# The flags go on the staging rows, so the write below carries them without a join.
+_REBUILD_HIDE_SQL = """
+UPDATE metrics_cells c SET hidden_a = h.a, hidden_p = h.p
+FROM (SELECT indicator_id, area_id, period_start, bool_or(basis = 'approved') AS a, bool_or(basis = 'provisional') AS p
+      FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::text[]) AS h(indicator_id, area_id, period_start, basis)
+      GROUP BY 1, 2, 3) h  -- one row a cell and area: an UPDATE applies only one joined row
+WHERE c.indicator_id = h.indicator_id AND c.area_id = h.area_id AND c.period_start = h.period_start
+"""
+
 # 3. Every approved row, and the provisional rows only from each indicator's first period where the
 # bases differ (`since`, less the four periods a trend reads); before it the provisional rows are
 # the approved ones and are copied at the end. Values, limits and primary suppression (the
@@ -692,17 +704,18 @@ WITH since AS (
 ),
 s AS (
     SELECT indicator_id, period_start, area_id, 'approved' AS basis, num_a AS num, den_a AS den,
-           providers_a AS providers
+           providers_a AS providers, hidden_a AS hidden, num_a::float8 AS numf, den_a::float8 AS denf, 2 * rid AS rid
     FROM metrics_cells WHERE providers_a > 0
     UNION ALL
-    SELECT c.indicator_id, c.period_start, c.area_id, 'provisional', c.num_p, c.den_p, c.providers_p
+    SELECT c.indicator_id, c.period_start, c.area_id, 'provisional', c.num_p, c.den_p, c.providers_p, c.hidden_p,
+           c.num_p::float8, c.den_p::float8, 2 * c.rid + 1
     FROM metrics_cells c JOIN since USING (indicator_id) JOIN outcomes_indicator i ON i.id = c.indicator_id
     WHERE c.providers_p > 0 AND c.period_start >= since.since - {_LOOKBACK}
 ),
-{_COMPUTED_FROM_SUMS},
+{_COMPUTED_FROM_SUMS.replace("__EXTRA__", " s.hidden, s.rid, s.numf,")},
 m AS (
     SELECT indicator_id, area_id, period_start, basis, num::numeric(20, 4) AS numerator, den::bigint AS denominator,
-           population, providers, {_ROUNDED}, suppressed, measure, polarity, period_type, level
+           population, providers, {_ROUNDED}, suppressed, hidden, rid, numf, measure, polarity, period_type, level
     FROM computed
     OFFSET 0  -- a fence: each row is rounded once, not once for every mention of its value below
 ),
@@ -713,7 +726,7 @@ windowed AS (
 ),
 ranked AS (
     -- x, y, w and t: the trend's inputs (trend_in below)
-    SELECT m.numerator::float8 AS x, m.value::float8 AS y,
+    SELECT m.numf AS x, m.value::float8 AS y,
            CASE m.measure WHEN 'proportion' THEN m.denominator::float8
                           WHEN 'rate' THEN m.population::float8 ELSE 1 END AS w,
            ({_months("m.period_start")} - {_months("o.origin")})
@@ -728,7 +741,7 @@ ranked AS (
 ),
 trend_in AS (
     -- the trend's inputs alone: its sort and window pass move narrow rows, joined back after
-    SELECT x, y, w, t, indicator_id, area_id, basis, period_start, measure, suppressed FROM ranked
+    SELECT rid, x, y, w, t, indicator_id, area_id, basis, measure, suppressed FROM ranked
 ),
 lagged AS (
     SELECT trend_in.*,
@@ -740,22 +753,14 @@ sums AS (
 {_TREND_SUMS}    FROM lagged
 ),
 trends AS (
-    SELECT indicator_id, area_id, basis, period_start,
+    SELECT rid,
 {_TREND_CASE.replace("AS new_trend", "AS trend")}    FROM sums
-),
-hidden AS (
-    SELECT * FROM unnest(%(hidden_indicator)s::bigint[], %(hidden_area)s::bigint[], %(hidden_period)s::date[],
-                         %(hidden_basis)s::text[]) AS h(indicator_id, area_id, period_start, basis)
 ),
 done AS MATERIALIZED (
     SELECT s.indicator_id, s.area_id, s.period_start, s.basis, numerator, denominator, population, providers, value,
-           lower95, upper95, lower998, upper998, suppressed, h.area_id IS NOT NULL AS secondary_suppressed,
+           lower95, upper95, lower998, upper998, suppressed, hidden AS secondary_suppressed,
            comparison, quintile::smallint AS quintile, tr.trend, since
-    FROM ranked s
-    JOIN trends tr ON tr.indicator_id = s.indicator_id AND tr.area_id = s.area_id
-                  AND tr.period_start = s.period_start AND tr.basis = s.basis
-    LEFT JOIN hidden h ON h.indicator_id = s.indicator_id AND h.area_id = s.area_id
-                       AND h.period_start = s.period_start AND h.basis = s.basis
+    FROM ranked s JOIN trends tr USING (rid)
 ),
 f AS (
     SELECT * FROM done WHERE basis = 'approved' OR period_start >= since
@@ -900,7 +905,8 @@ def metrics_rebuild_all() -> int:
             for area_id in _hidden_areas(rows):
                 for column, value in zip(hidden, (rows[0][1], area_id, rows[0][2], rows[0][3]), strict=True):
                     column.append(value)
-        params.update(zip(("hidden_indicator", "hidden_area", "hidden_period", "hidden_basis"), hidden, strict=True))
+        if hidden[0]:
+            cursor.execute(_REBUILD_HIDE_SQL, hidden)
         cursor.execute("SELECT EXISTS (SELECT 1 FROM outcomes_metric)")
         if cursor.fetchone()[0]:
             cursor.execute(_REBUILD_WRITE_SQL, params)
