@@ -414,10 +414,12 @@ class Metric(models.Model):
 
     class Meta:
         ordering = ["indicator", "period_start", "area"]
+        # One index besides the primary key (migration 0007): the natural key, in cell order, serves
+        # every recompute (by indicator and period) and a series read (one indicator's rows), and
+        # the nightly rebuild builds one index fewer.
         constraints = [
-            models.UniqueConstraint(fields=["indicator", "area", "period_start", "basis"], name="metric_natural_key"),
+            models.UniqueConstraint(fields=["indicator", "period_start", "area", "basis"], name="metric_natural_key"),
         ]
-        indexes = [models.Index(fields=["indicator", "basis", "period_start"], name="metric_by_indicator")]
 
     def __str__(self) -> str:
         return f"{self.indicator.code} {self.area.short_code} {self.period_start} ({self.basis}): {self.value}"
