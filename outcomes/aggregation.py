@@ -701,6 +701,13 @@ def _qualified(columns: str, table: str) -> str:
     return ", ".join(f"{table}.{c.strip()}" for c in columns.split(","))
 
 
+# The rebuild reads the years from the staging table, so `s` has one reader and is planned inline,
+# with the staging table's statistics (a CTE read twice is materialised, and its row count guessed).
+_YEARS_OF_S = "SELECT DISTINCT s.area_id, date_part('year', s.period_start)::int AS year FROM s\n"
+_YEARS_OF_CELLS = "SELECT DISTINCT s.area_id, date_part('year', s.period_start)::int AS year FROM metrics_cells s\n"
+if _YEARS_OF_S not in _COMPUTED_FROM_SUMS:  # the replace below would silently do nothing
+    raise ImportError("outcomes.aggregation: the years CTE no longer reads `s`")
+
 _LOOKBACK = (
     "CASE i.period_type WHEN 'month' THEN interval '4 months' WHEN 'quarter' THEN interval '12 months'"
     " ELSE interval '4 years' END"
@@ -720,7 +727,7 @@ s AS (
     FROM metrics_cells c JOIN since USING (indicator_id) JOIN outcomes_indicator i ON i.id = c.indicator_id
     WHERE c.providers_p > 0 AND c.period_start >= since.since - {_LOOKBACK}
 ),
-{_COMPUTED_FROM_SUMS.replace("__EXTRA__", " s.hidden, s.rid, s.numf,")},
+{_COMPUTED_FROM_SUMS.replace("__EXTRA__", " s.hidden, s.rid, s.numf,").replace(_YEARS_OF_S, _YEARS_OF_CELLS)},
 m AS (
     SELECT indicator_id, area_id, period_start, basis, num::numeric(20, 4) AS numerator, den::bigint AS denominator,
            population, providers, {_ROUNDED}, suppressed, hidden, rid, numf, measure, polarity, period_type, level
