@@ -188,7 +188,8 @@ def recent_metrics(indicator_ids: Iterable[int], area_ids: Iterable[int]) -> dic
     if not indicator_ids or not area_ids:
         return {}
     ranked = (
-        Metric.objects.filter(indicator_id__in=indicator_ids, area_id__in=area_ids, basis=Metric.Basis.APPROVED)
+        Metric.objects.of_basis(Metric.Basis.APPROVED)
+        .filter(indicator_id__in=indicator_ids, area_id__in=area_ids)
         .select_related("indicator", "area")
         .annotate(
             recent=Window(

@@ -51,7 +51,7 @@ from commissioning.models import (
     Partnership,
     PartnershipMember,
 )
-from outcomes.models import Measure, Metric, Polarity, period_label
+from outcomes.models import Measure, Metric, Polarity, basis_sql, period_label
 from outcomes.statistics import Z95, poisson_limits, rate_limits, wilson
 
 TREND_PERIODS = 6
@@ -232,14 +232,14 @@ WITH cells AS (
     FROM commissioning_contractmeasure cm
     JOIN commissioning_contract_boroughs cb ON cb.contract_id = cm.contract_id
     JOIN outcomes_metric mt
-      ON mt.indicator_id = cm.indicator_id AND mt.area_id = cb.area_id AND mt.basis = %(basis)s
+      ON mt.indicator_id = cm.indicator_id AND mt.area_id = cb.area_id AND __BASIS__
     WHERE cm.id = ANY(%(ids)s)
     GROUP BY cm.id, mt.period_start
 )
 SELECT measure_id, period_start, num, den, pop, boroughs FROM cells
 WHERE recency <= %(periods)s
 ORDER BY measure_id, period_start
-"""
+""".replace("__BASIS__", basis_sql("mt", "basis"))
 
 
 def measure_series(

@@ -476,6 +476,7 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
             " FROM (SELECT DISTINCT unnest(%(indicator_ids)s::bigint[]) AS i) ids ORDER BY i",
             params,
         )
+        cursor.execute(_SPLIT_SQL, params)
         cursor.execute(_RECOMPUTE_SQL, params)
         written += cursor.fetchone()[0]
         cursor.execute(_COMPARE_SQL, params)
@@ -483,6 +484,7 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
         cursor.execute(_TREND_SQL, params)
         written += cursor.rowcount
         written += _secondary_suppression(cursor, params)
+        cursor.execute(_FOLD_SQL, params)
     if written:
         metrics_changed()
     return written
@@ -685,15 +687,17 @@ WHERE c.indicator_id = h.indicator_id AND c.area_id = h.area_id AND c.period_sta
 """
 
 # 3. Every approved row, and the provisional rows only from each indicator's first period where the
-# bases differ (`since`, less the four periods a trend reads); before it the provisional rows are
-# the approved ones and are copied at the end. Values, limits and primary suppression (the
+# bases differ (`since`, less the four periods a trend reads); before it the approved row is also
+# the provisional one (`also_provisional`), and from it too where the two come out the same in
+# every figure (docs/outcomes.md, "Bases"). Values, limits and primary suppression (the
 # incremental path's SQL); comparison and quintiles in one window per cell; the trend by lags;
 # then one diff against the stored rows (a hashed full join) that inserts, updates and deletes only
 # what differs: a rebuild with nothing changed writes nothing.
-_COLUMNS = (
+_FIGURES = (
     "numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed,"
     " secondary_suppressed, comparison, quintile, trend"
 )
+_COLUMNS = _FIGURES + ", also_provisional"
 _CORE = _COLUMNS.split(", secondary_suppressed")[0]
 
 
@@ -712,6 +716,48 @@ _LOOKBACK = (
     "CASE i.period_type WHEN 'month' THEN interval '4 months' WHEN 'quarter' THEN interval '12 months'"
     " ELSE interval '4 years' END"
 )
+
+# The incremental statements work on both bases' rows. Before them, every approved row that is
+# also the provisional one, in the periods they read or write (the touched ones, and the trend's
+# four before and after), is split into its two rows; after them, the pairs that are the same in
+# every figure are folded back into one, as the rebuild folds them. Neither counts as a write: on
+# their own they leave the table as it was.
+_SPAN_CTE = f"""
+WITH touched AS (
+    SELECT c.indicator_id, min(c.period_start) AS since, max(c.period_start) AS until
+    FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
+    GROUP BY c.indicator_id
+),
+span AS (
+    SELECT t.indicator_id, t.since - {_LOOKBACK} AS lo, t.until + {_LOOKBACK} AS hi
+    FROM touched t JOIN outcomes_indicator i ON i.id = t.indicator_id
+)"""  # noqa: S608 - a constant
+_SPLIT_SQL = f"""{_SPAN_CTE},
+split AS (
+    UPDATE outcomes_metric m SET also_provisional = false
+    FROM span
+    WHERE m.indicator_id = span.indicator_id AND m.period_start BETWEEN span.lo AND span.hi AND m.also_provisional
+    RETURNING m.*
+)
+INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, {_COLUMNS}, computed_at)
+SELECT indicator_id, area_id, period_start, 'provisional', {_COLUMNS}, computed_at FROM split
+"""  # noqa: S608 - a constant
+_FOLD_SQL = f"""{_SPAN_CTE},
+same AS (
+    SELECT a.id AS approved_id, p.id AS provisional_id
+    FROM span
+    JOIN outcomes_metric a
+      ON a.indicator_id = span.indicator_id AND a.period_start BETWEEN span.lo AND span.hi AND a.basis = 'approved'
+    JOIN outcomes_metric p
+      ON p.indicator_id = a.indicator_id AND p.period_start = a.period_start AND p.area_id = a.area_id
+     AND p.basis = 'provisional'
+    WHERE ({_qualified(_FIGURES, "a")}) IS NOT DISTINCT FROM ({_qualified(_FIGURES, "p")})
+),
+folded AS (
+    DELETE FROM outcomes_metric m USING same WHERE m.id = same.provisional_id RETURNING 1
+)
+UPDATE outcomes_metric m SET also_provisional = true FROM same WHERE m.id = same.approved_id
+"""  # noqa: S608 - a constant
 
 _REBUILD_WRITE_SQL = f"""
 WITH since AS (
@@ -774,15 +820,23 @@ trends AS (
 done AS MATERIALIZED (
     SELECT s.indicator_id, s.area_id, s.period_start, s.basis, numerator, denominator, population, providers, value,
            lower95, upper95, lower998, upper998, suppressed, hidden AS secondary_suppressed,
-           comparison, quintile::smallint AS quintile, tr.trend, since
+           comparison, quintile::smallint AS quintile, tr.trend, since, rid
     FROM ranked s JOIN trends tr USING (rid)
 ),
+-- From `since` on, the rows computed on both bases that came out the same in every figure.
+same AS MATERIALIZED (
+    SELECT a.rid FROM done a JOIN done p ON p.rid = a.rid + 1
+    WHERE a.basis = 'approved' AND a.period_start >= a.since AND p.basis = 'provisional'
+      AND ({_qualified(_FIGURES, "a")}) IS NOT DISTINCT FROM ({_qualified(_FIGURES, "p")})
+),
+-- Before `since` and where the two are the same, the approved row is also the provisional one.
 f AS (
-    SELECT * FROM done WHERE basis = 'approved' OR period_start >= since
+    SELECT indicator_id, area_id, period_start, basis, {_FIGURES},
+           since IS NULL OR period_start < since OR rid IN (SELECT rid FROM same) AS also_provisional
+    FROM done WHERE basis = 'approved'
     UNION ALL
-    SELECT indicator_id, area_id, period_start, 'provisional', numerator, denominator, population, providers, value,
-           lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, since
-    FROM done WHERE basis = 'approved' AND (since IS NULL OR period_start < since)
+    SELECT indicator_id, area_id, period_start, basis, {_FIGURES}, false
+    FROM done WHERE basis = 'provisional' AND period_start >= since AND rid - 1 NOT IN (SELECT rid FROM same)
 ),
 __WRITE__"""  # noqa: S608 - assembled only from constants and float literals, never user input
 # ... into an empty table (a first build): every row is new, so no diff.

@@ -803,6 +803,7 @@ class MetricFilter(django_filters.FilterSet):
     area = django_filters.CharFilter(method="filter_area", label="Area GSS code, e.g. E09000007 (Camden)")
     area_level = django_filters.ChoiceFilter(field_name="area__level", choices=AreaLevel.choices, label="Area level")
     basis = django_filters.ChoiceFilter(
+        method="filter_basis",
         choices=Metric.Basis.choices,
         label="approved (published figures, the default) or provisional (including values not yet approved)",
     )
@@ -816,10 +817,13 @@ class MetricFilter(django_filters.FilterSet):
     def filter_area(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return qs.filter(area__code=value.strip().upper())
 
+    def filter_basis(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.of_basis(value)
+
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)
         if not self.form.cleaned_data.get("basis"):
-            queryset = queryset.filter(basis=Metric.Basis.APPROVED)
+            queryset = queryset.of_basis(Metric.Basis.APPROVED)
         return queryset
 
 

@@ -364,12 +364,35 @@ class OutcomeValue(models.Model):
         return period_label(self.indicator.period_type, self.period_start)
 
 
+class MetricQuerySet(models.QuerySet["Metric"]):
+    def of_basis(self, basis: str) -> MetricQuerySet:
+        """The rows that give the figures on one basis, each annotated `read_as` = that basis.
+
+        The provisional figures are the provisional rows and the approved rows marked
+        `also_provisional` (where no submitted value changes anything, one row serves both).
+        """
+        rows = Q(basis=basis)
+        if basis == Metric.Basis.PROVISIONAL:
+            rows |= Q(basis=Metric.Basis.APPROVED, also_provisional=True)
+        return self.filter(rows).annotate(read_as=models.Value(basis, output_field=models.CharField()))
+
+
+def basis_sql(alias: str, param: str) -> str:
+    """The SQL condition of MetricQuerySet.of_basis on table `alias`, the basis in parameter `param`."""
+    return (
+        f"({alias}.basis = %({param})s OR (%({param})s = 'provisional' AND {alias}.basis = 'approved'"
+        f" AND {alias}.also_provisional))"
+    )
+
+
 class Metric(models.Model):
     """An indicator's figure for one area (borough, ICS sub-region or London) and period.
 
     Built only by outcomes.aggregation from outcome values, in two bases: `approved`
-    (published figures) and `provisional` (approved and submitted values). The stored
-    numbers are unsuppressed; every public output applies disclosure control
+    (published figures) and `provisional` (approved and submitted values). Where the two would
+    be the same row in every figure, only the approved row is stored, marked `also_provisional`:
+    read a basis through `Metric.objects.of_basis()`, never by filtering `basis` alone. The
+    stored numbers are unsuppressed; every public output applies disclosure control
     (outcomes.statistics) using `suppressed` and rounding.
     """
 
@@ -410,7 +433,14 @@ class Metric(models.Model):
         default="",
         help_text="Over the last five periods: increasing, decreasing, no_change, or blank (not calculated).",
     )
+    also_provisional = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="An approved row that is also the provisional one: no submitted value changes any of its figures.",
+    )
     computed_at = models.DateTimeField()
+
+    objects = MetricQuerySet.as_manager()
 
     class Meta:
         ordering = ["indicator", "period_start", "area"]
@@ -423,3 +453,8 @@ class Metric(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator.code} {self.area.short_code} {self.period_start} ({self.basis}): {self.value}"
+
+    @property
+    def basis_shown(self) -> str:
+        """The basis the row was read as (of_basis), else its own."""
+        return getattr(self, "read_as", None) or self.basis

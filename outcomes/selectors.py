@@ -303,7 +303,8 @@ def template_example(*, user: AnyUser, today: dt.date) -> list[str] | None:
 def london_series(*, indicator: Indicator, basis: str) -> QuerySet[Metric]:
     """London's metric for every period of an indicator, oldest first (also: which periods have figures)."""
     return (
-        Metric.objects.filter(indicator=indicator, basis=basis, area__level=AreaLevel.LONDON)
+        Metric.objects.of_basis(basis)
+        .filter(indicator=indicator, area__level=AreaLevel.LONDON)
         .select_related("indicator", "area")
         .order_by("period_start")
     )
@@ -311,8 +312,10 @@ def london_series(*, indicator: Indicator, basis: str) -> QuerySet[Metric]:
 
 def cell_metrics(*, indicator: Indicator, period_start: dt.date, basis: str) -> QuerySet[Metric]:
     """Every area's metric (London, sub-regions, boroughs) for one indicator and period."""
-    return Metric.objects.filter(indicator=indicator, period_start=period_start, basis=basis).select_related(
-        "indicator", "area"
+    return (
+        Metric.objects.of_basis(basis)
+        .filter(indicator=indicator, period_start=period_start)
+        .select_related("indicator", "area")
     )
 
 
@@ -322,7 +325,8 @@ def area_series(*, indicator: Indicator, basis: str, area: Area | None) -> Query
     if area is not None:
         areas |= Q(area=area)
     return (
-        Metric.objects.filter(areas, indicator=indicator, basis=basis)
+        Metric.objects.of_basis(basis)
+        .filter(areas, indicator=indicator)
         .select_related("indicator", "area")
         .order_by("period_start", "area__level")
     )
@@ -345,7 +349,8 @@ def area_profile(*, area: Area, basis: str) -> dict[str, Any]:
     """Each indicator's latest period with figures, its metrics for the area and London, and the
     range of unsuppressed borough values in that period. Three queries whatever the data size."""
     latest = dict(
-        Metric.objects.filter(basis=basis, area__level=AreaLevel.LONDON, indicator__is_active=True)
+        Metric.objects.of_basis(basis)
+        .filter(area__level=AreaLevel.LONDON, indicator__is_active=True)
         .order_by()
         .values_list("indicator_id")
         .annotate(latest=Max("period_start"))
@@ -356,15 +361,15 @@ def area_profile(*, area: Area, basis: str) -> dict[str, Any]:
     for indicator_id, period_start in latest.items():
         cells |= Q(indicator_id=indicator_id, period_start=period_start)
     metrics = list(
-        Metric.objects.filter(cells, basis=basis)
+        Metric.objects.of_basis(basis)
+        .filter(cells)
         .filter(Q(area=area) | Q(area__level=AreaLevel.LONDON))
         .select_related("indicator", "area")
     )
     ranges = {
         row["indicator_id"]: (row["low"], row["high"])
-        for row in Metric.objects.filter(
-            cells, basis=basis, area__level=AreaLevel.BOROUGH, suppressed=False, value__isnull=False
-        )
+        for row in Metric.objects.of_basis(basis)
+        .filter(cells, area__level=AreaLevel.BOROUGH, suppressed=False, value__isnull=False)
         .order_by()
         .values("indicator_id")
         .annotate(low=Min("value"), high=Max("value"))

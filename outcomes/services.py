@@ -108,7 +108,8 @@ def _rate_cells() -> list[tuple[int, str]]:
     """Every (indicator, period) of a rate indicator with figures: London's rows, one per cell."""
     london = Area.objects.filter(level=AreaLevel.LONDON)
     cells = (
-        Metric.objects.filter(indicator__measure=Measure.RATE, area__in=london, basis=Metric.Basis.PROVISIONAL)
+        Metric.objects.of_basis(Metric.Basis.PROVISIONAL)
+        .filter(indicator__measure=Measure.RATE, area__in=london)
         .order_by()
         .values_list("indicator_id", "period_start")
     )

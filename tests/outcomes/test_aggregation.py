@@ -42,7 +42,7 @@ def _value(submission, indicator, borough, num, den=None, status="approved", org
 
 
 def _metric(indicator, area_code, basis="approved"):
-    return Metric.objects.get(indicator=indicator, area__short_code=area_code, period_start=PERIOD, basis=basis)
+    return Metric.objects.of_basis(basis).get(indicator=indicator, area__short_code=area_code, period_start=PERIOD)
 
 
 def test_a_proportion_sums_providers_and_has_wilson_limits(submission):
@@ -179,6 +179,57 @@ def test_recomputing_twice_or_rebuilding_everything_leaves_identical_rows(submis
     assert list(Metric.objects.order_by("pk").values()) == before
 
 
+def _stored(indicator, period=PERIOD):
+    """(area, basis, also_provisional, numerator) of each stored row of one period."""
+    return sorted(
+        Metric.objects.filter(indicator=indicator, period_start=period).values_list(
+            "area__short_code", "basis", "also_provisional", "numerator"
+        )
+    )
+
+
+def test_an_approved_row_is_also_the_provisional_one_until_a_submitted_value_changes_it(submission):
+    """One row serves both bases where they agree; a submitted value splits the rows of its cell
+    (London's figure, and so every comparison, moves), its approval folds them again, and the
+    rebuild stores the same rows throughout."""
+    indicator = Indicator.objects.create(
+        code="ap", name="A", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
+    )
+    january = dt.date(2025, 1, 1)  # within the four periods a trend reads before April
+    for period in (january, PERIOD):
+        _value(submission, indicator, "CMD", 10, period=period)
+    cells = [(indicator.pk, january.isoformat()), (indicator.pk, PERIOD.isoformat())]
+    metrics_recompute_cells(cells)
+    region = Area.objects.get(short_code="CMD").parent.short_code
+    folded = [("CMD", "approved", True, 10), ("LDN", "approved", True, 10), (region, "approved", True, 10)]
+    assert _stored(indicator) == _stored(indicator, january) == sorted(folded)
+    provisional = _metric(indicator, "LDN", "provisional")
+    assert provisional.basis == "approved" and provisional.basis_shown == "provisional"
+    assert metrics_rebuild_all() == 0
+
+    islington = _value(submission, indicator, "ISL", 5, status="submitted")
+    assert metrics_recompute_cells(cells[1:]) > 0
+    assert _stored(indicator, january) == sorted(folded)  # read by the recompute, left as one row each
+    stored = _stored(indicator)
+    assert ("ISL", "provisional", False, 5) in stored  # only submitted values: no approved row
+    assert ("LDN", "approved", False, 10) in stored and ("LDN", "provisional", False, 15) in stored
+    assert _metric(indicator, "LDN", "provisional").basis_shown == "provisional"
+    assert _metric(indicator, "LDN", "provisional").numerator == 15
+    assert _metric(indicator, "LDN").numerator == 10
+    rows = _all_rows()
+    assert metrics_rebuild_all() == 0
+    Metric.objects.all().delete()
+    metrics_rebuild_all()
+    assert _all_rows() == rows
+
+    islington.status = "approved"
+    islington.save()
+    metrics_recompute_cells(cells[1:])
+    assert all(also for _, basis, also, _ in _stored(indicator))  # folded again: one row an area
+    assert _metric(indicator, "LDN", "provisional").numerator == 15
+    assert metrics_rebuild_all() == 0
+
+
 def test_a_cell_whose_values_are_all_rejected_loses_its_metrics(submission):
     indicator = Indicator.objects.create(
         code="x", name="X", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
@@ -303,6 +354,7 @@ def _all_rows():
             "area",
             "period_start",
             "basis",
+            "also_provisional",
             "numerator",
             "denominator",
             "population",
@@ -396,7 +448,7 @@ def test_a_first_build_keeps_the_indexes_when_a_reader_holds_the_table(submissio
     try:
         with reader.cursor() as cursor:  # a reader's transaction, open across the build
             cursor.execute("BEGIN; SELECT count(*) FROM outcomes_metric")
-        assert metrics_rebuild_all() == 6  # Camden, its sub-region and London, on both bases
+        assert metrics_rebuild_all() == 3  # Camden, its sub-region and London, each row on both bases
     finally:
         reader.close()
     assert _metric_indexes() == indexes
@@ -451,3 +503,24 @@ def test_the_rebuild_counts_providers_whose_ids_fall_in_different_words(submissi
     assert providers[(second.short_code, "approved")] == 1
     assert providers[(second.short_code, "provisional")] == 2
     assert providers[("LDN", "approved")] == 4
+
+
+def test_migration_0008_folds_the_pairs_the_rebuild_would_fold_and_unfolds_them_back(submission):
+    """Its SQL on rows stored before it: each pair the same in every figure becomes one row."""
+    import importlib
+
+    migration = importlib.import_module("outcomes.migrations.0008_metric_also_provisional")
+    indicator = Indicator.objects.create(
+        code="m8", name="M", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
+    )
+    _value(submission, indicator, "CMD", 10)
+    _value(submission, indicator, "HRW", 7, status="submitted")
+    metrics_recompute_cells([(indicator.pk, PERIOD.isoformat())])
+    folded = _all_rows()
+    with connection.cursor() as cursor:
+        cursor.execute(migration.UNFOLD_SQL)
+        cursor.execute("UPDATE outcomes_metric SET also_provisional = false")
+        assert Metric.objects.filter(basis="provisional").count() == Metric.objects.filter(basis="approved").count() + 2
+        cursor.execute(migration.FOLD_SQL)
+    assert _all_rows() == folded
+    assert metrics_rebuild_all() == 0

@@ -201,6 +201,14 @@ def test_the_provisional_switch_shows_provisional_figures_marked_as_such(client,
     assert "Provisional" in html and "52.0%" in html and "1,300" in html
 
 
+def test_the_provisional_switch_reads_an_approved_row_that_is_also_the_provisional_one(client, cell):
+    Metric.objects.filter(indicator=cell).update(also_provisional=True)
+    html = client.get("/dashboards/", {"basis": "provisional"}).content.decode()
+    assert "Provisional" in html and "There are no figures" not in html
+    csv = client.get("/dashboards/", {"basis": "provisional", "format": "csv"}).content.decode()
+    assert ",provisional," in csv and ",approved," not in csv
+
+
 def test_a_period_without_figures_falls_back_to_the_latest(client, cell):
     html = client.get("/dashboards/", {"indicator": "recovery", "period": "2020-01"}).content.decode()
     assert "There are no figures for 2020-01" in html and "Recovery rate, 2026-06" in html

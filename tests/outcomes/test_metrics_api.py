@@ -74,6 +74,18 @@ def test_metrics_filter_by_basis(client, recovery):
     assert [(r["area_name"], r["value"], r["provisional"]) for r in rows] == [("Camden", 70.0, True)]
 
 
+def test_an_approved_row_that_is_also_the_provisional_one_is_listed_on_both_bases(client, recovery):
+    make_metric(recovery, "HCK", num=30, den=60, also_provisional=True)
+    approved = _by_area(client.get(URL, {"area_level": "borough", "period_from": "2026-06"}))
+    provisional = client.get(URL, {"basis": "provisional"}).json()["results"]
+    assert approved[("Hackney", "2026-06")]["basis"] == "approved"
+    assert approved[("Hackney", "2026-06")]["provisional"] is False
+    assert [(r["area_name"], r["value"], r["basis"], r["provisional"]) for r in provisional] == [
+        ("Camden", 70.0, "provisional", True),
+        ("Hackney", 50.0, "provisional", True),
+    ]
+
+
 @pytest.mark.parametrize(
     ("params", "periods"),
     [
