@@ -49,16 +49,21 @@ _WILSON_LOW = "(100 * (2 * {x} + {z}^2 - {z} * sqrt({z}^2 + 4 * {x} * (1 - {x} /
 _WILSON_HIGH = "(100 * (2 * {x} + {z}^2 + {z} * sqrt({z}^2 + 4 * {x} * (1 - {x} / {n}))) / (2 * ({n} + {z}^2)))"
 
 
-def _limit(side: str, z: float, exact_column: str) -> str:
-    """SQL for one limit of the metric in `s` (the grouped sums), by measure."""
-    byar = (_BYAR_LOW if side == "low" else _BYAR_HIGH).format(n="s.numf", z=repr(z))
-    events = f"(CASE WHEN s.num < 10 THEN e.{exact_column} ELSE {byar} END)"
-    wilson = (_WILSON_LOW if side == "low" else _WILSON_HIGH).format(x="s.numf", n="s.denf", z=repr(z))
+def _limit(side: str, z: float, exact_column: str, row: str = "s.", population: str = "p.", measure: str = "i.") -> str:
+    """SQL for one limit of the metric in `s` (the grouped sums), by measure.
+
+    `row` names the sums (num, den, numf, denf), `population` and `measure` where the row has them
+    under another table (the rebuild computes the limits after its windows, from its own rows).
+    """
+    num, den = ("numerator", "denominator") if row != "s." else ("num", "den")
+    byar = (_BYAR_LOW if side == "low" else _BYAR_HIGH).format(n=f"{row}numf", z=repr(z))
+    events = f"(CASE WHEN {row}{num} < 10 THEN e.{exact_column} ELSE {byar} END)"
+    wilson = (_WILSON_LOW if side == "low" else _WILSON_HIGH).format(x=f"{row}numf", n=f"{row}denf", z=repr(z))
     return (
-        "CASE i.measure"
-        f" WHEN 'proportion' THEN CASE WHEN s.den > 0 AND s.num <= s.den THEN {wilson} END"
+        f"CASE {measure}measure"
+        f" WHEN 'proportion' THEN CASE WHEN {row}{den} > 0 AND {row}{num} <= {row}{den} THEN {wilson} END"
         f" WHEN 'count' THEN {events}"
-        f" WHEN 'rate' THEN CASE WHEN p.population > 0 THEN {events} / p.population * 100000 END"
+        f" WHEN 'rate' THEN CASE WHEN {population}population > 0 THEN {events} / {population}population * 100000 END"
         " END"
     )
 
@@ -759,6 +764,34 @@ folded AS (
 UPDATE outcomes_metric m SET also_provisional = true FROM same WHERE m.id = same.approved_id
 """  # noqa: S608 - a constant
 
+# The rebuild computes the limits after its windows, so that their sorts and the trend's join back
+# move rows without them: its `computed` is the shared one less the limits (and their exact table).
+_LIMIT_NAMES = (
+    ("low", Z95, "l95", "lower95"),
+    ("high", Z95, "u95", "upper95"),
+    ("low", Z998, "l998", "lower998"),
+    ("high", Z998, "u998", "upper998"),
+)
+_REBUILD_COMPUTED = _COMPUTED_FROM_SUMS.replace("__EXTRA__", " s.hidden, s.rid, s.numf, s.denf,").replace(
+    _YEARS_OF_S, _YEARS_OF_CELLS
+)
+for _side, _z, _exact, _name in _LIMIT_NAMES:
+    _line = f"        {_limit(_side, _z, _exact)} AS {_name},\n"
+    if _line not in _REBUILD_COMPUTED:
+        raise ImportError(f"outcomes.aggregation: the rebuild cannot take {_name} out of the shared computation")
+    _REBUILD_COMPUTED = _REBUILD_COMPUTED.replace(_line, "")
+_EXACT_JOIN = f"    LEFT JOIN {EXACT} ON e.x = s.numf  -- hashing a float8, not a numeric; equal only for whole 0..9\n"
+if _EXACT_JOIN not in _REBUILD_COMPUTED:
+    raise ImportError("outcomes.aggregation: the rebuild cannot take the exact table out of the shared computation")
+_REBUILD_COMPUTED = _REBUILD_COMPUTED.replace(_EXACT_JOIN, "")
+_QUINTILE, _COMPARISON = _QUINTILE_AND_COMPARISON.split("AS quintile,\n")
+_QUINTILE += "AS quintile"
+_REBUILD_LIMITS = ",\n".join(
+    f"           {_limit(side, z, exact, row='r.', population='r.', measure='r.')} AS {name}_f"
+    for side, z, exact, name in _LIMIT_NAMES
+)
+_REBUILD_ROUNDED = ", ".join(f"{_round6(name + '_f')} AS {name}" for *_, name in _LIMIT_NAMES)
+
 _REBUILD_WRITE_SQL = f"""
 WITH since AS (
     SELECT indicator_id, min(period_start) AS since FROM metrics_cells WHERE NOT same GROUP BY indicator_id
@@ -773,10 +806,11 @@ s AS (
     FROM metrics_cells c JOIN since USING (indicator_id) JOIN outcomes_indicator i ON i.id = c.indicator_id
     WHERE c.providers_p > 0 AND c.period_start >= since.since - {_LOOKBACK}
 ),
-{_COMPUTED_FROM_SUMS.replace("__EXTRA__", " s.hidden, s.rid, s.numf,").replace(_YEARS_OF_S, _YEARS_OF_CELLS)},
+{_REBUILD_COMPUTED},
 m AS (
     SELECT indicator_id, area_id, period_start, basis, num::numeric(20, 4) AS numerator, den::bigint AS denominator,
-           population, providers, {_ROUNDED}, suppressed, hidden, rid, numf, measure, polarity, period_type, level
+           population, providers, round(value::numeric, 6) AS value, suppressed, hidden, rid, numf, denf, measure,
+           polarity, period_type, level
     FROM computed
     OFFSET 0  -- a fence: each row is rounded once, not once for every mention of its value below
 ),
@@ -793,7 +827,7 @@ ranked AS (
            ({_months("m.period_start")} - {_months("o.origin")})
             / CASE m.period_type WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END AS t,
            m.*,
-{_QUINTILE_AND_COMPARISON},
+{_QUINTILE},
            since.since
     FROM windowed m
     JOIN (SELECT indicator_id, min(period_start) AS origin FROM metrics_cells GROUP BY indicator_id) o
@@ -817,11 +851,25 @@ trends AS (
     SELECT rid,
 {_TREND_CASE.replace("AS new_trend", "AS trend")}    FROM sums
 ),
+-- The limits (the incremental path's formulas), rounded, then the comparison with London.
+limits AS (
+    SELECT r.*, tr.trend,
+{_REBUILD_LIMITS}
+    FROM ranked r JOIN trends tr USING (rid)
+    LEFT JOIN {EXACT} ON e.x = r.numf
+    OFFSET 0  -- a fence: each limit is computed once, then rounded (_round6 names it three times)
+),
+rounded AS (
+    SELECT l.*, {_REBUILD_ROUNDED}
+    FROM limits l
+    OFFSET 0  -- a fence: each rounded once, not once for every mention in the comparison
+),
 done AS MATERIALIZED (
-    SELECT s.indicator_id, s.area_id, s.period_start, s.basis, numerator, denominator, population, providers, value,
+    SELECT indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value,
            lower95, upper95, lower998, upper998, suppressed, hidden AS secondary_suppressed,
-           comparison, quintile::smallint AS quintile, tr.trend, since, rid
-    FROM ranked s JOIN trends tr USING (rid)
+{_COMPARISON.rstrip()},
+           quintile::smallint AS quintile, trend, since, rid
+    FROM rounded m
 ),
 -- From `since` on, the rows computed on both bases that came out the same in every figure.
 same AS MATERIALIZED (
