@@ -772,8 +772,19 @@ _LIMIT_NAMES = (
     ("low", Z998, "l998", "lower998"),
     ("high", Z998, "u998", "upper998"),
 )
-_REBUILD_COMPUTED = _COMPUTED_FROM_SUMS.replace("__EXTRA__", " s.hidden, s.rid, s.numf, s.denf,").replace(
-    _YEARS_OF_S, _YEARS_OF_CELLS
+_REBUILD_COMPUTED = _COMPUTED_FROM_SUMS.replace("__EXTRA__", " s.hidden, s.rid, s.numf, s.denf,")
+# The populations come from a small table of their own (below), analysed: the planner then hashes
+# its few hundred rows, not the metric rows to probe them with.
+_POPULATION_CTES = _REBUILD_COMPUTED[: _REBUILD_COMPUTED.index("computed AS (")]
+if not _POPULATION_CTES.rstrip().endswith("),") or "LEFT JOIN pop p ON" not in _REBUILD_COMPUTED:
+    raise ImportError("outcomes.aggregation: the rebuild cannot take the populations out of the shared computation")
+_REBUILD_COMPUTED = _REBUILD_COMPUTED[len(_POPULATION_CTES) :].replace(
+    "LEFT JOIN pop p ON", "LEFT JOIN metrics_pop p ON"
+)
+_REBUILD_POPULATION_SQL = (
+    "CREATE TEMPORARY TABLE metrics_pop ON COMMIT DROP AS WITH "
+    + _POPULATION_CTES.replace(_YEARS_OF_S, _YEARS_OF_CELLS).rstrip().removesuffix(",")
+    + "\nSELECT * FROM pop"
 )
 for _side, _z, _exact, _name in _LIMIT_NAMES:
     _line = f"        {_limit(_side, _z, _exact)} AS {_name},\n"
@@ -793,8 +804,13 @@ _REBUILD_LIMITS = ",\n".join(
 _REBUILD_ROUNDED = ", ".join(f"{_round6(name + '_f')} AS {name}" for *_, name in _LIMIT_NAMES)
 
 _REBUILD_WRITE_SQL = f"""
-WITH since AS (
-    SELECT indicator_id, min(period_start) AS since FROM metrics_cells WHERE NOT same GROUP BY indicator_id
+WITH ind AS (
+    -- each indicator's first period (the trend's origin) and first where the bases differ
+    SELECT indicator_id, min(period_start) AS origin, min(period_start) FILTER (WHERE NOT same) AS since
+    FROM metrics_cells GROUP BY indicator_id
+),
+since AS (
+    SELECT indicator_id, since FROM ind WHERE since IS NOT NULL
 ),
 s AS (
     SELECT indicator_id, period_start, area_id, 'approved' AS basis, num_a AS num, den_a AS den,
@@ -824,15 +840,12 @@ ranked AS (
     SELECT m.numf AS x, m.value::float8 AS y,
            CASE m.measure WHEN 'proportion' THEN m.denominator::float8
                           WHEN 'rate' THEN m.population::float8 ELSE 1 END AS w,
-           ({_months("m.period_start")} - {_months("o.origin")})
+           ({_months("m.period_start")} - {_months("ind.origin")})
             / CASE m.period_type WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END AS t,
            m.*,
 {_QUINTILE},
-           since.since
-    FROM windowed m
-    JOIN (SELECT indicator_id, min(period_start) AS origin FROM metrics_cells GROUP BY indicator_id) o
-        USING (indicator_id)
-    LEFT JOIN since USING (indicator_id)
+           ind.since
+    FROM windowed m JOIN ind USING (indicator_id)
 ),
 trend_in AS (
     -- the trend's inputs alone: its sort and window pass move narrow rows, joined back after
@@ -938,7 +951,7 @@ WITH RECURSIVE o(id) AS (
 )
 SELECT DISTINCT id >> 6 FROM o WHERE id IS NOT NULL ORDER BY 1
 """
-_DROP_STAGING_SQL = "DROP TABLE IF EXISTS metrics_cells"
+_DROP_STAGING_SQL = "DROP TABLE IF EXISTS metrics_cells, metrics_pop"
 
 # A first build is a bulk load: PostgreSQL builds an index from the finished table far faster than
 # it maintains it row by row (its "Populating a Database" advice), so the first build drops the
@@ -1015,6 +1028,8 @@ def metrics_rebuild_all() -> int:
         cursor.execute(_ORGANISATION_WORDS_SQL)
         cursor.execute(_rebuild_cells_sql([row[0] for row in cursor.fetchall()]), params)
         cursor.execute("ANALYZE metrics_cells")
+        cursor.execute(_REBUILD_POPULATION_SQL)
+        cursor.execute("ANALYZE metrics_pop")
         cursor.execute(_REBUILD_CELL_COUNTS_SQL)
         hidden: list[list[Any]] = [[], [], [], []]
         for _, rows in groupby(cursor.fetchall(), key=lambda r: (r[1], r[2], r[3])):
