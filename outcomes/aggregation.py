@@ -234,13 +234,18 @@ _RECOMPUTE_SQL += _RECOMPUTE_WRITE.replace("__ROUNDED__", _ROUNDED)
 # London. `_CELL_WINDOWS` reads rows `m` (value, suppression, the area's level, the polarity and
 # `eligible`/`rank_key` from `_RANKING`) in one window per cell: London's value beside every row,
 # how many boroughs are eligible, and each row's rank with eligible boroughs first (so an eligible
-# borough's rank is its rank among them). One sort serves all three.
+# borough's rank is its rank among them). One sort and one window pass serve all three.
 _RANKING = """(m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed) AS eligible,
            CASE WHEN m.polarity = 'lower' THEN m.value ELSE -m.value END AS rank_key"""
 _CELL_WINDOWS = """max(m.value) FILTER (WHERE m.area_id = %(london_id)s) OVER cell AS london_value,
            count(*) FILTER (WHERE m.eligible) OVER cell AS n_eligible,
-           rank() OVER (cell ORDER BY NOT m.eligible, m.rank_key) AS rnk"""
-_CELL_WINDOW = "WINDOW cell AS (PARTITION BY m.indicator_id, m.period_start, m.basis)"
+           rank() OVER cell AS rnk"""
+# One window for all three, so one pass: rank() reads only the order, and the frame (the whole
+# cell) makes the two aggregates the cell's, computed once a cell.
+_CELL_WINDOW = (
+    "WINDOW cell AS (PARTITION BY m.indicator_id, m.period_start, m.basis ORDER BY NOT m.eligible, m.rank_key"
+    " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+)
 _QUINTILE_AND_COMPARISON = """        CASE WHEN m.eligible AND m.n_eligible >= 5
              THEN ((m.rnk - 1) * 5 / m.n_eligible) + 1 END AS quintile,
         CASE
