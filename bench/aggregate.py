@@ -12,10 +12,12 @@ What it does, in one run on a scratch database it creates, migrates and drops:
    period, sum(numerator), sum(denominator) ... GROUP BY` over the same values, as a plain
    statement, and again with the rebuild's own session settings (256 MB work_mem, no JIT), so
    that the rebuild's larger work_mem cannot flatter the ratio.
-3. The full rebuild (`outcomes.aggregation.metrics_rebuild_all`, what the nightly job runs)
-   into an empty metrics table, and again over a full one (nothing changes, nothing written);
-   every value is approved, so each metric row serves both bases (one row per area and cell).
-   Prints ratio = rebuild / bare SQL (target <= 2), and the ratio to the tuned bare SQL.
+3. The full rebuild (`outcomes.aggregation.metrics_rebuild_all`, what the nightly job runs:
+   METRICS_REBUILD_WORKERS groups of indicators at once, default 2, one a core here) into an
+   empty metrics table, and again over a full one (nothing changes, nothing written); every
+   value is approved, so each metric row serves both bases (one row per area and cell). Prints
+   ratio = rebuild / bare SQL (target <= 2), and the ratio to the tuned bare SQL; then the same
+   two rebuilds as one group on one connection (workers=1), for comparison.
 4. Incremental: one provider's 1,000-value submission (33 boroughs x 30 indicators + 10 more
    rows, one month) is written and committed, then the on-commit recompute of the touched
    (indicator, period) cells runs (`outcomes.tasks.metrics_recompute`, in-process): the time
@@ -248,7 +250,7 @@ def _run(database: str, values: int, full: bool, keep: bool = False) -> dict[str
             tuned = _bare_sql(tuned=True)
             _say(f"{'  the same with the rebuild`s work_mem, no JIT:':<46}{tuned:8.2f} s")
             started = time.perf_counter()
-            metrics_rebuild_all()
+            metrics_rebuild_all()  # settings.METRICS_REBUILD_WORKERS groups at once, as the nightly job
             rebuild = time.perf_counter() - started
             count, expected = _metric_count(), _expected_metrics()
             assert count == expected, (count, expected)
@@ -266,6 +268,23 @@ def _run(database: str, values: int, full: bool, keep: bool = False) -> dict[str
                 f"   (to the tuned bare SQL {again / tuned:5.2f})"
             )
             result.update(bare=bare, tuned=tuned, rebuild=rebuild, again=again)
+            # The same on one connection, for comparison: what the rebuild costs without the
+            # second core (and what it costs inside a caller's transaction).
+            with connection.cursor() as cursor:
+                cursor.execute("TRUNCATE outcomes_metric")
+                cursor.execute("CHECKPOINT")
+            started = time.perf_counter()
+            metrics_rebuild_all(workers=1)
+            single = time.perf_counter() - started
+            assert _metric_count() == expected
+            started = time.perf_counter()
+            assert metrics_rebuild_all(workers=1) == 0
+            single_again = time.perf_counter() - started
+            _say(
+                f"{'  one group on one connection (workers=1):':<46}{single:8.2f} s   ratio {single / bare:5.2f};"
+                f" again {single_again:.2f} s, ratio {single_again / bare:5.2f}"
+            )
+            result.update(single=single, single_again=single_again)
         else:
             from outcomes.aggregation import metrics_rebuild_all
 

@@ -388,6 +388,9 @@ OUTCOMES_MAX_UPLOAD_BYTES = env.int("OUTCOMES_MAX_UPLOAD_BYTES", default=50 * 10
 OUTCOMES_MAX_ROWS = env.int("OUTCOMES_MAX_ROWS", default=2_000_000)
 # Submissions with more rows than this are validated and written by a Celery worker.
 OUTCOMES_ASYNC_ROWS = env.int("OUTCOMES_ASYNC_ROWS", default=5000)
+# The nightly metrics rebuild splits the indicators into this many groups rebuilt at once, each on
+# its own database connection (docs/performance.md): at most the database server's cores.
+METRICS_REBUILD_WORKERS = env.int("METRICS_REBUILD_WORKERS", default=2)
 
 # Service-user and carer voice (docs/voice.md).
 VOICE_COMMENT_RATE_LIMIT = env.int("VOICE_COMMENT_RATE_LIMIT", default=10)  # comments per person per hour

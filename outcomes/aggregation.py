@@ -17,9 +17,11 @@ Two bases are kept: `approved` (only approved values, the published figures) and
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
 
@@ -574,7 +576,7 @@ WITH v AS MATERIALIZED (
     SELECT indicator_id, period_start, borough_id, status = 'approved' AS approved, organisation_id >> 6 AS word,
            bit_or(1::bigint << (organisation_id & 63)::int) AS bits, sum(numerator) AS num, sum(denominator) AS den
     FROM outcomes_outcomevalue
-    WHERE status IN ('approved', 'submitted')
+    WHERE status IN ('approved', 'submitted')__ONLY_VALUES__
     GROUP BY 1, 2, 3, 4, 5
 ),
 x AS (
@@ -913,7 +915,7 @@ SELECT indicator_id, area_id, period_start, basis, {_COLUMNS}, now() FROM f
 _REBUILD_DIFF_SQL = f"""diff AS MATERIALIZED (
     SELECT f.*, m.id AS metric_id,
            ({_qualified(_CORE, "m")}) IS DISTINCT FROM ({_qualified(_CORE, "f")}) AS core_changed
-    FROM f FULL JOIN outcomes_metric m
+    FROM f FULL JOIN __STORED__ m
         ON m.indicator_id = f.indicator_id AND m.area_id = f.area_id AND m.period_start = f.period_start
        AND m.basis = f.basis
     WHERE m.id IS NULL OR f.indicator_id IS NULL
@@ -1007,31 +1009,91 @@ def _first_build(cursor: Any, params: dict[str, Any]) -> int:
     return written
 
 
-@transaction.atomic
-def metrics_rebuild_all() -> int:
+# The rebuild of a group of indicators reads only their values and compares only their stored rows.
+# Every figure is per indicator (cells, comparisons, quintiles, trends and suppression never cross
+# one), so groups are independent.
+_EVERY_INDICATOR = {"__ONLY_VALUES__": "", "__STORED__": "outcomes_metric"}
+_GROUP_OF_INDICATORS = {
+    "__ONLY_VALUES__": " AND indicator_id = ANY(%(indicator_ids)s::bigint[])",
+    "__STORED__": "(SELECT * FROM outcomes_metric WHERE indicator_id = ANY(%(indicator_ids)s::bigint[]))",
+}
+
+
+def _scoped(sql: str, group: bool) -> str:
+    for marker, text in (_GROUP_OF_INDICATORS if group else _EVERY_INDICATOR).items():
+        sql = sql.replace(marker, text)
+    return sql
+
+
+def metrics_rebuild_all(*, workers: int | None = None) -> int:
     """The nightly rebuild: every cell, with the incremental path's formulas, set-based.
 
-    Reads the values once (one hash aggregate into a temporary table of borough, sub-region and
+    Every figure belongs to one indicator, so the indicators are split into `workers` groups
+    (settings.METRICS_REBUILD_WORKERS, one per core the database can give the job) rebuilt at the
+    same time, each in its own transaction on its own connection: it holds its indicators'
+    recompute locks (incremental recomputes of them wait for it), reads their values once and
+    writes only the rows that differ. A group that fails leaves its indicators as they were and
+    the others rebuilt; every row is the same either way, so the next rebuild simply finishes it.
+
+    Inside a caller's transaction (tests, a shell that opened one) the rebuild runs as one group
+    on the caller's connection, since other connections cannot see its uncommitted values; so it
+    does with `workers` 1. Returns how many metric rows were written or removed (0 when nothing
+    changed).
+    """
+    from outcomes.models import Indicator
+
+    workers = settings.METRICS_REBUILD_WORKERS if workers is None else workers
+    # By measure, then id, so that each group gets its share of every measure's work.
+    indicator_ids = list(Indicator.objects.order_by("measure", "pk").values_list("pk", flat=True))
+    if workers <= 1 or len(indicator_ids) < 2 or connection.in_atomic_block:
+        with transaction.atomic():
+            return _rebuild(None)
+    groups = [sorted(indicator_ids[k::workers]) for k in range(min(workers, len(indicator_ids)))]
+    with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="metrics-rebuild") as pool:
+        return sum(pool.map(_rebuild_on_own_connection, groups))
+
+
+def _rebuild_on_own_connection(indicator_ids: list[int]) -> int:
+    """One group's rebuild in this thread's own connection and transaction, closed after."""
+    try:
+        with transaction.atomic():
+            return _rebuild(indicator_ids)
+    finally:
+        connection.close()
+
+
+def _rebuild(indicator_ids: list[int] | None) -> int:
+    """Rebuild the metrics of these indicators (None: every indicator) in the current transaction.
+
+    Reads their values once (one hash aggregate into a temporary table of borough, sub-region and
     London sums), decides secondary suppression for the few cells that need it, then computes
     every metric row and writes only the rows that differ, removing those no cell has any more,
-    in one statement. Returns how many metric rows were written or removed (0 when nothing
-    changed). Holds every indicator's recompute lock, so incremental recomputes wait for it.
+    in one statement.
     """
+    group = indicator_ids is not None
     with connection.cursor() as cursor:
         # Big hash aggregates and sorts in memory; JIT compiling costs more than it saves here.
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL jit = off")
         # Hash joins: the planner cannot estimate the CTEs' sizes and would sort for merge joins.
         cursor.execute("SET LOCAL enable_mergejoin = off")
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('outcomes.metrics'), id::int) FROM outcomes_indicator ORDER BY id"
-        )
-        params: dict[str, Any] = {"london_id": _london_id()}
+        if group:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('outcomes.metrics'), i::int)"
+                " FROM unnest(%s::bigint[]) AS i ORDER BY i",
+                [indicator_ids],
+            )
+        else:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('outcomes.metrics'), id::int)"
+                " FROM outcomes_indicator ORDER BY id"
+            )
+        params: dict[str, Any] = {"london_id": _london_id(), "indicator_ids": indicator_ids}
         # ON COMMIT DROP only fires at the outermost commit: inside a caller's transaction a
         # second rebuild would find it (a failed rebuild's is rolled back with its savepoint).
         cursor.execute(_DROP_STAGING_SQL)
         cursor.execute(_ORGANISATION_WORDS_SQL)
-        cursor.execute(_rebuild_cells_sql([row[0] for row in cursor.fetchall()]), params)
+        cursor.execute(_scoped(_rebuild_cells_sql([row[0] for row in cursor.fetchall()]), group), params)
         cursor.execute("ANALYZE metrics_cells")
         cursor.execute(_REBUILD_POPULATION_SQL)
         cursor.execute("ANALYZE metrics_pop")
@@ -1044,10 +1106,19 @@ def metrics_rebuild_all() -> int:
                     column.append(value)
         if hidden[0]:
             cursor.execute(_REBUILD_HIDE_SQL, hidden)
-        cursor.execute("SELECT EXISTS (SELECT 1 FROM outcomes_metric)")
+        if group:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM outcomes_metric WHERE indicator_id = ANY(%(indicator_ids)s::bigint[]))",
+                params,
+            )
+        else:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM outcomes_metric)")
         if cursor.fetchone()[0]:
-            cursor.execute(_REBUILD_WRITE_SQL, params)
+            cursor.execute(_scoped(_REBUILD_WRITE_SQL, group), params)
             written = cursor.fetchone()[0]
+        elif group:  # the group's first build: the other groups write the table too, so its indexes stay
+            cursor.execute(_REBUILD_FIRST_SQL, params)
+            written = cursor.rowcount
         else:  # stable: every writer of metrics waits for the locks held here
             written = _first_build(cursor, params)
         cursor.execute(_DROP_STAGING_SQL)

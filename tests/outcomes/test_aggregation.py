@@ -373,8 +373,9 @@ def _all_rows():
     )
 
 
-def test_the_set_based_rebuild_writes_exactly_the_rows_of_the_incremental_path(submission):
-    """Every measure, small counts (primary and secondary suppression), submitted values, trends."""
+def mixed_history(submission):
+    """Every measure, small counts (primary and secondary suppression), submitted values, six months
+    for trends, and one pinned sub-region; returns the (indicator id, period) cells it fills."""
     other = OrganisationFactory()
     boroughs = list(Area.objects.filter(level=AreaLevel.BOROUGH).order_by("code"))
     london = Area.objects.get(level=AreaLevel.LONDON)
@@ -411,6 +412,12 @@ def test_the_set_based_rebuild_writes_exactly_the_rows_of_the_incremental_path(s
     for k, b in enumerate(members):
         _value(submission, pinned, b.short_code, 0 if k == 0 else 8)
     cells.append((pinned.pk, PERIOD.isoformat()))
+    return cells
+
+
+def test_the_set_based_rebuild_writes_exactly_the_rows_of_the_incremental_path(submission):
+    """Every measure, small counts (primary and secondary suppression), submitted values, trends."""
+    cells = mixed_history(submission)
     metrics_recompute_cells(cells)
     incremental = _all_rows()
     assert any(r["secondary_suppressed"] for r in incremental)
