@@ -110,6 +110,10 @@ def _manage(env: dict[str, str], *args: str) -> None:
 def run() -> int:
     services = Services()
     env = services.environment(prefer_machine=False)
+    # Beat keeps its schedule (and the file mail backend its mail) in .local/, which the embedded
+    # servers would otherwise be the ones to create: with DATABASE_URL and REDIS_URL set, beat
+    # failed at start and took the portal down with it.
+    LOCAL.mkdir(exist_ok=True)
     env.setdefault("DEBUG", "true")
     env.setdefault("DEMO_DATA_ALLOWED", "true")
     host = env.get("HOST", "127.0.0.1")
