@@ -1012,8 +1012,13 @@ def _first_build(cursor: Any, params: dict[str, Any]) -> int:
 # The rebuild of a group of indicators reads only their values and compares only their stored rows.
 # Every figure is per indicator (cells, comparisons, quintiles, trends and suppression never cross
 # one), so groups are independent.
-_EVERY_INDICATOR = {"__ONLY_VALUES__": "", "__STORED__": "outcomes_metric"}
+_EVERY_INDICATOR = {
+    "__INDICATORS__": "SELECT id FROM outcomes_indicator",
+    "__ONLY_VALUES__": "",
+    "__STORED__": "outcomes_metric",
+}
 _GROUP_OF_INDICATORS = {
+    "__INDICATORS__": "SELECT unnest(%(indicator_ids)s::bigint[])",
     "__ONLY_VALUES__": " AND indicator_id = ANY(%(indicator_ids)s::bigint[])",
     "__STORED__": "(SELECT * FROM outcomes_metric WHERE indicator_id = ANY(%(indicator_ids)s::bigint[]))",
 }
@@ -1077,18 +1082,15 @@ def _rebuild(indicator_ids: list[int] | None) -> int:
         cursor.execute("SET LOCAL jit = off")
         # Hash joins: the planner cannot estimate the CTEs' sizes and would sort for merge joins.
         cursor.execute("SET LOCAL enable_mergejoin = off")
-        if group:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('outcomes.metrics'), i::int)"
-                " FROM unnest(%s::bigint[]) AS i ORDER BY i",
-                [indicator_ids],
-            )
-        else:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(hashtext('outcomes.metrics'), id::int)"
-                " FROM outcomes_indicator ORDER BY id"
-            )
         params: dict[str, Any] = {"london_id": _london_id(), "indicator_ids": indicator_ids}
+        cursor.execute(
+            _scoped(
+                "SELECT pg_advisory_xact_lock(hashtext('outcomes.metrics'), i::int)"
+                " FROM (__INDICATORS__) AS ids(i) ORDER BY i",
+                group,
+            ),
+            params,
+        )
         # ON COMMIT DROP only fires at the outermost commit: inside a caller's transaction a
         # second rebuild would find it (a failed rebuild's is rolled back with its savepoint).
         cursor.execute(_DROP_STAGING_SQL)
@@ -1106,13 +1108,7 @@ def _rebuild(indicator_ids: list[int] | None) -> int:
                     column.append(value)
         if hidden[0]:
             cursor.execute(_REBUILD_HIDE_SQL, hidden)
-        if group:
-            cursor.execute(
-                "SELECT EXISTS (SELECT 1 FROM outcomes_metric WHERE indicator_id = ANY(%(indicator_ids)s::bigint[]))",
-                params,
-            )
-        else:
-            cursor.execute("SELECT EXISTS (SELECT 1 FROM outcomes_metric)")
+        cursor.execute(_scoped("SELECT EXISTS (SELECT 1 FROM __STORED__ m)", group), params)
         if cursor.fetchone()[0]:
             cursor.execute(_scoped(_REBUILD_WRITE_SQL, group), params)
             written = cursor.fetchone()[0]
