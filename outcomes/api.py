@@ -755,9 +755,11 @@ class SubmissionViewSet(
             submission = services.submission_create(**common, rows=_json_rows(body))
         submission = self.get_queryset().get(pk=submission.pk)
         data = SubmissionDetailSerializer(submission, context=self.get_serializer_context()).data
+        # The serializer's url is a Hyperlink, a str subclass: WSGI servers accept only str itself.
+        location = str(data["url"])
         if submission.is_finished:
-            return Response(data, status=status.HTTP_201_CREATED, headers={"Location": data["url"]})
-        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": data["url"], "Retry-After": "2"})
+            return Response(data, status=status.HTTP_201_CREATED, headers={"Location": location})
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location, "Retry-After": "2"})
 
 
 class _EmptyStream:

@@ -14,6 +14,17 @@ from stakeholders.models import LivedExperience, OrganisationType, Role
 from tests.factories import TEST_PASSWORD, MembershipFactory, OrganisationFactory, UserFactory
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _wsgi_conformance():
+    # Every Client and APIClient request is checked as a strict WSGI server would check it:
+    # a non-str header once answered 500 under the real server while every test passed.
+    from tests.wsgi_conformance import install
+
+    undo = install()
+    yield
+    undo()
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     # Hashing with the production PBKDF2 work factor would dominate the suite's run time.
