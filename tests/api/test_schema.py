@@ -8,6 +8,9 @@ import pytest
 import yaml
 from django.core.management import call_command
 from drf_spectacular.drainage import GENERATOR_STATS
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+from tests.api.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -81,11 +84,13 @@ def test_swagger_ui_loads_every_asset_from_our_own_static_files(client):
     assert response.status_code == 200
     html = response.content.decode()
 
-    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assets = [a for a in re.findall(r'(?:src|href)="([^"]+)"', html) if not a.startswith("#")]
     assert assets, "Swagger UI should reference its bundle"
     for asset in assets:
         assert asset.startswith("/"), f"{asset} is not on our host"
-    assert not re.search(r"cdn|unpkg|jsdelivr|cdnjs|//[a-z0-9.-]+\.(?:com|net|org)", html, re.IGNORECASE)
+    # An SVG's xmlns names a namespace and loads nothing.
+    loaded = re.sub(r'xmlns="[^"]*"', "", html)
+    assert not re.search(r"cdn|unpkg|jsdelivr|cdnjs|//[a-z0-9.-]+\.(?:com|net|org)", loaded, re.IGNORECASE)
 
     static = [a for a in assets if a.startswith("/static/")]
     assert any("swagger-ui-bundle" in a and a.endswith(".js") for a in static)
@@ -101,3 +106,41 @@ def test_swagger_ui_starts_from_a_script_file_so_the_csp_needs_no_inline_script(
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in script.content.decode()
+
+
+def test_the_api_docs_page_carries_the_portal_header_and_a_way_back(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert 'class="nhsuk-header' in html and "London mental health portal" in html
+    assert '<a href="/">Back to the portal</a>' in html
+    assert '<div id="swagger-ui"' in html
+    assert 'href="/api/schema/"' in html and 'href="/api/schema/?format=json"' in html
+
+
+def test_the_api_docs_page_shows_who_is_signed_in_like_any_other_page(client_for, commissioner):
+    html = client_for(commissioner).get("/api/docs/").content.decode()
+    assert "Casey Commissioner" in html and "Sign out" in html
+
+
+def test_the_api_docs_page_is_never_throttled_as_an_api_call(client, client_for, commissioner, monkeypatch):
+    monkeypatch.setattr(AnonRateThrottle, "rate", "2/minute", raising=False)
+    monkeypatch.setattr(UserRateThrottle, "rate", "2/minute", raising=False)
+    signed_in = client_for(commissioner)
+    for _ in range(5):
+        for visitor in (client, signed_in):
+            page = visitor.get("/api/docs/")
+            assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+            script = visitor.get("/api/docs/", {"script": ""})
+            assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+
+
+def test_the_schema_stays_throttled_as_the_api_call_it_is(client, monkeypatch):
+    # Generating it is costly and scripts read it: over the rate, problem details with Retry-After.
+    monkeypatch.setattr(AnonRateThrottle, "rate", "2/minute", raising=False)
+    for _ in range(2):
+        assert client.get("/api/schema/").status_code == 200
+    response = client.get("/api/schema/")
+    assert_problem(response, 429)
+    assert int(response["Retry-After"]) > 0
