@@ -1,15 +1,20 @@
 # londonmh: two commands for a fresh clone (see README.md).
-#   make run    install everything, start the portal with demo data (Ctrl-C stops it)
+#   make run    install everything, start the portal with demo data as its users see it (Ctrl-C stops it)
 #   make test   install everything, then lint and run the whole test suite
+# For people changing the code (docs/running.md):
+#   make dev    the same with DEBUG on and Django's auto-reloading runserver
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install lint format audit clean-local
+.PHONY: run dev test install lint format audit clean-local
 
 run: install
 	$(PY) -m londonmh.devenv run
+
+dev: install
+	$(PY) -m londonmh.devenv dev
 
 test: install
 	$(PY) -m londonmh.devenv test $(PYTEST_ARGS)

@@ -1,6 +1,8 @@
 """Start the services the portal needs, then run it or its tests. Used by `make run` and `make test`.
 
-    python -m londonmh.devenv run     # migrate, seed demo data, web + worker + beat; Ctrl-C stops all
+    python -m londonmh.devenv run     # as users see it: DEBUG off, gunicorn, collected static files,
+                                      # migrate, seed demo data, web + worker + beat; Ctrl-C stops all
+    python -m londonmh.devenv dev     # for changing the code: DEBUG on, auto-reloading runserver
     python -m londonmh.devenv test    # lint, then the whole pytest suite
     python -m londonmh.devenv env     # print the DATABASE_URL / REDIS_URL that would be used
 
@@ -15,6 +17,7 @@ Embedded servers live as long as this process; Ctrl-C stops everything this star
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -107,22 +110,77 @@ def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True)
 
 
-def run() -> int:
+def _local_secret_key(local: Path) -> str:
+    """A SECRET_KEY made once per checkout and kept in .local/, so sign-ins survive a restart."""
+    path = local / "secret_key"
+    if not path.exists():
+        local.mkdir(exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def portal_environment(env: dict[str, str], *, develop: bool, local: Path = LOCAL) -> dict[str, str]:
+    """The settings `run` (production-like, plain http on this machine) or `dev` start the portal with.
+
+    Only defaults: a variable already in the environment wins.
+    """
+    env = dict(env)
+    host = env.get("HOST", "127.0.0.1")
+    port = env.get("PORT", "8000")
+    env.setdefault("DEMO_DATA_ALLOWED", "true")
+    env.setdefault("SITE_URL", f"http://{host}:{port}")
+    if develop:
+        env.setdefault("DEBUG", "true")
+        return env
+    # As deployed (docs/deploying.md), except what needs HTTPS: this server speaks plain http.
+    env.setdefault("DEBUG", "false")
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = _local_secret_key(local)
+    hosts = [host, "localhost", "127.0.0.1", "[::1]"] + (["*"] if host in ("0.0.0.0", "::") else [])  # noqa: S104  # nosec B104
+    env.setdefault("ALLOWED_HOSTS", ",".join(dict.fromkeys(hosts)))
+    env.setdefault("SECURE_SSL_REDIRECT", "false")
+    env.setdefault("SECURE_COOKIES", "false")
+    env.setdefault("SECURE_HSTS_SECONDS", "0")
+    env.setdefault("WEB_CONCURRENCY", "2")  # gunicorn's worker processes (it reads this itself)
+    return env
+
+
+def web_command(host: str, port: str, *, develop: bool) -> list[str]:
+    if develop:
+        # Django's auto-reloading server: restarts when a Python file changes; DEBUG serves static files.
+        return [PYTHON, "manage.py", "runserver", f"{host}:{port}"]
+    return [PYTHON, "-m", "gunicorn", "londonmh.wsgi", "--bind", f"{host}:{port}", "--access-logfile", "-"]
+
+
+def _stop(child: subprocess.Popen, web: bool) -> None:
+    if child.poll() is not None:
+        return
+    if web:
+        # The web server runs in a session of its own (runserver's reloader and gunicorn's workers
+        # are its children): the whole group gets the signal, so no child is left holding the port.
+        os.killpg(child.pid, signal.SIGTERM)
+    else:
+        child.send_signal(signal.SIGTERM)
+
+
+def run(develop: bool = False) -> int:
     services = Services()
     env = services.environment(prefer_machine=False)
     # Beat keeps its schedule (and the file mail backend its mail) in .local/, which the embedded
     # servers would otherwise be the ones to create: with DATABASE_URL and REDIS_URL set, beat
     # failed at start and took the portal down with it.
     LOCAL.mkdir(exist_ok=True)
-    env.setdefault("DEBUG", "true")
-    env.setdefault("DEMO_DATA_ALLOWED", "true")
+    env = portal_environment(env, develop=develop)
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
-    env.setdefault("SITE_URL", f"http://{host}:{port}")
     _manage(env, "migrate", "--noinput", "-v", "0")
     _manage(env, "seed_demo")
+    if not develop:
+        # WhiteNoise serves the hashed, compressed copies from STATIC_ROOT, as in production.
+        _manage(env, "collectstatic", "--noinput", "-v", "0")
     children = [
-        subprocess.Popen([PYTHON, "manage.py", "runserver", "--noreload", f"{host}:{port}"], cwd=ROOT, env=env),
+        subprocess.Popen(web_command(host, port, develop=develop), cwd=ROOT, env=env, start_new_session=True),
         subprocess.Popen(
             [PYTHON, "-m", "celery", "-A", "londonmh", "worker", "--loglevel", "INFO", "--concurrency", "2"],
             cwd=ROOT,
@@ -141,16 +199,16 @@ def run() -> int:
     try:
         time.sleep(2)
         _manage(env, "demo_sign_ins")
+        server = "auto-reloading runserver, DEBUG on" if develop else "gunicorn, DEBUG off"
         _say(
-            f"the portal is running at http://{host}:{port}/  (Ctrl-C stops the web server, worker, beat"
+            f"the portal is running at http://{host}:{port}/  ({server}; Ctrl-C stops the web server, worker, beat"
             + (" and embedded servers)" if services.embedded_pg or services.embedded_redis else ")")
         )
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.5)
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+        for index, child in enumerate(children):
+            _stop(child, web=index == 0)
         for child in children:
             try:
                 child.wait(timeout=15)
@@ -191,11 +249,11 @@ def test(extra: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "env"}:
+    if not argv or argv[0] not in {"run", "dev", "test", "env"}:
         print(__doc__)
         return 2
-    if argv[0] == "run":
-        return run()
+    if argv[0] in ("run", "dev"):
+        return run(develop=argv[0] == "dev")
     if argv[0] == "test":
         return test(argv[1:])
     services = Services()
