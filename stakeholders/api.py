@@ -106,11 +106,31 @@ class BoroughCodesField(serializers.ListField):
 class OrganisationSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="organisation-detail", lookup_field="slug")
     boroughs = BoroughCodesField(required=False, help_text="GSS codes of the boroughs served, e.g. E09000007.")
-    type = serializers.ChoiceField(choices=OrganisationType.choices)
+    type = serializers.ChoiceField(
+        choices=OrganisationType.choices,
+        help_text="The kind of body. `other` needs `other_type`, saying what kind (e.g. Healthwatch).",
+    )
+    other_type = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="What kind of body an organisation of the type `other` is (required then; empty otherwise).",
+    )
 
     class Meta:
         model = Organisation
-        fields = ["url", "slug", "name", "type", "description", "website", "boroughs", "created_at", "updated_at"]
+        fields = [
+            "url",
+            "slug",
+            "name",
+            "type",
+            "other_type",
+            "description",
+            "website",
+            "boroughs",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["slug", "created_at", "updated_at"]
 
 

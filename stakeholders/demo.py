@@ -86,13 +86,13 @@ ORGANISATIONS: list[tuple[str, str, list[str], str]] = [
     ("London School of Community Health (demo)", T.ACADEMIC, ["ALL"], "Evaluation and population health."),
     (
         "UCLPartners-style Health Innovation Network (demo)",
-        T.AHSN_ARC,
+        T.AHSN,
         ["ICS:NCL", "ICS:NEL"],
         "Spreading innovation across the system.",
     ),
     (
         "Applied Research Collaboration South London (demo)",
-        T.AHSN_ARC,
+        T.ARC,
         ["ICS:SEL", "ICS:SWL"],
         "Applied health research.",
     ),
@@ -103,7 +103,43 @@ ORGANISATIONS: list[tuple[str, str, list[str], str]] = [
     ("Young Minds Matter Forum (demo)", T.SERVICE_USER_GROUP, ["ICS:SEL"], "Young people's voice (demo)."),
     ("Haringey Housing Options (demo)", T.HOUSING, ["HGY", "ENF"], "Housing advice for people in crisis."),
     ("Barnet and Enfield Counselling Service (demo)", T.VOLUNTARY, ["BRN", "ENF"], "Low-cost counselling."),
+    (
+        "Riverside Independent Hospitals (demo)",
+        T.INDEPENDENT_PROVIDER,
+        ["ICS:SEL", "ICS:SWL"],
+        "Independent-sector rehabilitation and inpatient beds the NHS commissions (demo provider).",
+    ),
+    (
+        "UK Health Security Agency / OHID London (demo)",
+        T.NATIONAL_PUBLIC_HEALTH,
+        ["ALL"],
+        "National public-health intelligence and health improvement, London team (demo).",
+    ),
+    (
+        "Healthwatch London Network (demo)",
+        T.OTHER,
+        ["ALL"],
+        "Independent champions for people who use health and care services (demo).",
+    ),
+    (
+        "London Ambulance Service (demo)",
+        T.OTHER,
+        ["ALL"],
+        "Emergency and urgent care, with mental-health response cars (demo).",
+    ),
+    (
+        "Greater London Authority health team (demo)",
+        T.OTHER,
+        ["ALL"],
+        "The Mayor's health inequalities strategy and Thrive LDN (demo).",
+    ),
 ]
+# What kind of body each organisation of the type Other is.
+OTHER_KINDS = {
+    "Healthwatch London Network (demo)": "Healthwatch",
+    "London Ambulance Service (demo)": "Ambulance service (NHS trust)",
+    "Greater London Authority health team (demo)": "Regional government",
+}
 
 # (email local part, display name, organisation name or None, roles, lived experience, staff)
 PEOPLE: list[tuple[str, str, str | None, list[str], str, bool]] = [
@@ -185,7 +221,12 @@ def seed() -> tuple[int, int]:
         org = Organisation.objects.filter(name=name).first()
         if org is None:
             org = services.organisation_create(
-                actor=None, name=name, type=org_type, boroughs=_boroughs(specs), description=description
+                actor=None,
+                name=name,
+                type=org_type,
+                other_type=OTHER_KINDS.get(name, ""),
+                boroughs=_boroughs(specs),
+                description=description,
             )
             created_orgs += 1
     created_users = 0

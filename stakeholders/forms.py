@@ -164,5 +164,14 @@ class OrganisationForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = ["name", "description", "website", "boroughs"]
+        fields = ["name", "type", "other_type", "description", "website", "boroughs"]
         widgets = {"description": forms.Textarea(attrs={"rows": 5})}
+        labels = {"type": "Type", "other_type": "If Other, what kind of organisation"}
+        help_texts = {"other_type": "For example: Healthwatch, ambulance service, regional government."}
+
+    def __init__(self, *args: object, can_change_type: bool = False, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if not can_change_type:
+            # The type decides what an organisation may do: staff set it (organisation_update checks too).
+            del self.fields["type"]
+            del self.fields["other_type"]

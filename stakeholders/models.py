@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pghistory
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -72,20 +73,26 @@ class Area(models.Model):
 
 
 class OrganisationType(models.TextChoices):
+    """Every stakeholder group London's plan of action names, each as itself (docs/architecture.md)."""
+
     ICB_COMMISSIONER = "icb", "ICB commissioner"
     LA_COMMISSIONER = "la", "Local-authority commissioner"
     NHS_MH_PROVIDER = "nhs_mh_provider", "NHS mental-health provider"
+    INDEPENDENT_PROVIDER = "independent_provider", "Independent (private) provider"
     PRIMARY_CARE = "primary_care", "Primary care"
     SOCIAL_CARE = "social_care", "Social care"
     HOUSING = "housing", "Specialist housing"
-    VOLUNTARY = "voluntary", "Voluntary and independent sector"
+    VOLUNTARY = "voluntary", "Voluntary and community sector"
     POLICE = "police", "Police"
-    PUBLIC_HEALTH = "public_health", "Public health"
+    PUBLIC_HEALTH = "public_health", "Public health (borough or London team)"
+    NATIONAL_PUBLIC_HEALTH = "national_public_health", "UK Health Security Agency / OHID (national public health)"
     NHS_ENGLAND = "nhs_england", "NHS England"
     ACADEMIC = "academic", "Academic"
-    AHSN_ARC = "ahsn_arc", "AHSN / ARC"
+    AHSN = "ahsn", "Health innovation network (AHSN)"
+    ARC = "arc", "Applied research collaboration (ARC)"
     CLINICAL_NETWORK = "clinical_network", "Clinical network"
     SERVICE_USER_GROUP = "service_user_group", "Service-user or carer group"
+    OTHER = "other", "Other (say what kind)"
 
 
 COMMISSIONER_TYPES = frozenset({OrganisationType.ICB_COMMISSIONER, OrganisationType.LA_COMMISSIONER})
@@ -98,6 +105,13 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=200, unique=True)
     type = models.CharField(max_length=30, choices=OrganisationType.choices, db_index=True)
+    other_type = models.CharField(
+        "kind of organisation",
+        max_length=100,
+        blank=True,
+        help_text="Only for the type Other, and then required: e.g. Healthwatch, ambulance service, regional "
+        "government.",
+    )
     description = models.TextField(blank=True)
     website = models.URLField(blank=True)
     boroughs = models.ManyToManyField(
@@ -115,12 +129,32 @@ class Organisation(models.Model):
     class Meta:
         ordering = ["name"]
         indexes = [models.Index(Lower("name"), name="organisation_lower_name")]
+        constraints = [
+            # "Other" says what kind; every other type says it by itself.
+            models.CheckConstraint(
+                condition=(models.Q(type="other") & ~models.Q(other_type=""))
+                | (~models.Q(type="other") & models.Q(other_type="")),
+                name="organisation_other_type_with_other_only",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     def get_absolute_url(self) -> str:
         return reverse("organisation_detail", args=[self.slug])
+
+    def clean(self) -> None:
+        super().clean()
+        # A type of its own says what kind the organisation is: a kind left from "Other" goes.
+        self.other_type = self.other_type.strip() if self.type == OrganisationType.OTHER else ""
+        if self.type == OrganisationType.OTHER and not self.other_type:
+            raise ValidationError({"other_type": "Say what kind of organisation this is, e.g. Healthwatch."})
+
+    @property
+    def type_label(self) -> str:
+        """The type as people read it: an Other organisation's own kind, e.g. "Healthwatch"."""
+        return self.other_type if self.type == OrganisationType.OTHER else self.get_type_display()
 
     @property
     def is_commissioner(self) -> bool:

@@ -44,8 +44,11 @@ def organisation_create(
     boroughs: list[Area] | None = None,
     description: str = "",
     website: str = "",
+    other_type: str = "",
 ) -> Organisation:
     """Create an organisation and the auth group that carries its permissions.
+
+    `other_type` says what kind of body an organisation of the type Other is (required then).
 
     Permission: staff (checked here); `actor=None` is for data migrations and seeding.
     """
@@ -53,7 +56,15 @@ def organisation_create(
         raise PermissionDenied
     slug = _unique_slug(name)
     group = Group.objects.create(name=f"organisation:{slug}")
-    organisation = Organisation(name=name, slug=slug, type=type, description=description, website=website, group=group)
+    organisation = Organisation(
+        name=name,
+        slug=slug,
+        type=type,
+        other_type=other_type,
+        description=description,
+        website=website,
+        group=group,
+    )
     organisation.full_clean()
     organisation.save()
     if boroughs:
@@ -67,9 +78,9 @@ def organisation_update(
 ) -> Organisation:
     """Change an organisation's details. Permission: its admins or staff."""
     permissions.require(permissions.can_edit_organisation(actor, organisation))
-    allowed = {"name", "type", "description", "website"}
+    allowed = {"name", "type", "other_type", "description", "website"}
     if not actor.is_staff:
-        allowed.discard("type")  # the type decides what an organisation may do
+        allowed -= {"type", "other_type"}  # the type decides what an organisation may do
     for key, value in fields.items():
         if key not in allowed:
             raise PermissionDenied(f"{key} cannot be changed here.")

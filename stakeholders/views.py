@@ -62,7 +62,7 @@ def organisation_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def organisation_edit(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = get_object_or_404(Organisation, slug=slug)
     permissions.require(permissions.can_edit_organisation(request.user, organisation))
-    form = OrganisationForm(request.POST or None, instance=organisation)
+    form = OrganisationForm(request.POST or None, instance=organisation, can_change_type=request.user.is_staff)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         boroughs = list(data.pop("boroughs"))
