@@ -150,7 +150,18 @@ def web_command(host: str, port: str, *, develop: bool) -> list[str]:
     if develop:
         # Django's auto-reloading server: restarts when a Python file changes; DEBUG serves static files.
         return [PYTHON, "manage.py", "runserver", f"{host}:{port}"]
-    return [PYTHON, "-m", "gunicorn", "londonmh.wsgi", "--bind", f"{host}:{port}", "--access-logfile", "-"]
+    command = [PYTHON, "-m", "gunicorn", "londonmh.wsgi", "--bind", f"{host}:{port}", "--access-logfile", "-"]
+    if _gunicorn_has_control_socket():
+        # Newer gunicorns open a control socket at one fixed path in $HOME: a second checkout's
+        # `make run` would take it over. This portal needs none.
+        command.append("--no-control-socket")
+    return command
+
+
+def _gunicorn_has_control_socket() -> bool:
+    from gunicorn.config import Config
+
+    return "control_socket_disable" in Config().settings
 
 
 def _stop(child: subprocess.Popen, web: bool) -> None:

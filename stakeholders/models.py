@@ -92,7 +92,7 @@ class OrganisationType(models.TextChoices):
     ARC = "arc", "Applied research collaboration (ARC)"
     CLINICAL_NETWORK = "clinical_network", "Clinical network"
     SERVICE_USER_GROUP = "service_user_group", "Service-user or carer group"
-    OTHER = "other", "Other (say what kind)"
+    OTHER = "other", "Other"
 
 
 COMMISSIONER_TYPES = frozenset({OrganisationType.ICB_COMMISSIONER, OrganisationType.LA_COMMISSIONER})

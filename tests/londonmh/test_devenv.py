@@ -17,6 +17,7 @@ def test_make_run_serves_the_portal_with_gunicorn_not_the_development_server():
     assert command[1:4] == ["-m", "gunicorn", "londonmh.wsgi"]
     assert command[command.index("--bind") + 1] == "127.0.0.1:8123"
     assert "runserver" not in command
+    assert command.count("--no-control-socket") == devenv._gunicorn_has_control_socket()
 
 
 def test_make_dev_keeps_the_auto_reloading_runserver():
