@@ -674,7 +674,8 @@ def key_step_detail(request: HttpRequest, number: int) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     actions = selectors.key_step_actions(step=step, user=request.user, priority_area=filters.get("priority_area"))
     page = Paginator(actions, KEY_STEP_ACTIONS_PAGE_SIZE).get_page(request.GET.get("page"))
-    evidence = selectors.evidence_list(key_step=step)[:10]
+    # The page names the items only: no need for their tags.
+    evidence = selectors.evidence_list(key_step=step).prefetch_related(None)[:10]
     return render(
         request,
         "actionplan/key_step_detail.html",

@@ -18,6 +18,7 @@ from outcomes.models import (
     OutcomeValue,
     PeriodType,
     Population,
+    PriorityArea,
     Submission,
     SubmissionIssue,
     ValueStatus,
@@ -136,6 +137,31 @@ def indicator_detail(*, code: str) -> QuerySet[Indicator]:
 
 def active_indicators() -> QuerySet[Indicator]:
     return Indicator.objects.filter(is_active=True).order_by("name")
+
+
+def indicators_by_priority_area(indicators: list[Indicator]) -> list[tuple[PriorityArea | None, list[Indicator]]]:
+    """The indicators grouped under the priority areas in use (one query), in the areas' order.
+
+    An indicator in two areas is listed under both; those in none come last under None.
+    """
+    by_id = {i.pk: i for i in indicators}
+    links = (
+        PriorityArea.indicators.through.objects.filter(priorityarea__is_active=True, indicator_id__in=by_id)
+        .select_related("priorityarea")
+        .order_by("priorityarea__ordering", "priorityarea__name")
+    )
+    groups: dict[int, tuple[PriorityArea, list[Indicator]]] = {}
+    grouped: set[int] = set()
+    for link in links:
+        groups.setdefault(link.priorityarea_id, (link.priorityarea, []))[1].append(by_id[link.indicator_id])
+        grouped.add(link.indicator_id)
+    result: list[tuple[PriorityArea | None, list[Indicator]]] = [
+        (area, sorted(inds, key=lambda i: i.name)) for area, inds in groups.values()
+    ]
+    rest = [i for i in indicators if i.pk not in grouped]
+    if rest:
+        result.append((None, rest))
+    return result
 
 
 # Submissions ----------------------------------------------------------------------------

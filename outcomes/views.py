@@ -512,6 +512,7 @@ def _overview_data(code: str, basis: str, asked: str) -> dict[str, Any]:
     )
     return {
         "indicators": indicators,
+        "groups": selectors.indicators_by_priority_area(indicators),
         "indicator": indicator,
         "series": series,
         "periods": periods,
@@ -579,6 +580,7 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
         {
             "nav": "dashboards",
             "form": form,
+            "groups": data["groups"],
             "indicator": indicator,
             "basis": basis,
             "period": period,
