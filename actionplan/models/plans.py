@@ -163,7 +163,8 @@ class EvidenceType(models.TextChoices):
 
 @pghistory.track()
 class EvidenceItem(models.Model):
-    """An item of evidence or best practice that actions can cite (key step 8: research and evidence)."""
+    """An item of evidence or best practice that actions can cite (key step 8: using London's academic
+    infrastructure to disseminate best practice), tagged with key steps and priority areas."""
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
