@@ -133,7 +133,11 @@ class PriorityArea(models.Model):
     ordering = models.PositiveSmallIntegerField(default=0, help_text="Lists show lower numbers first.")
     is_active = models.BooleanField("in use", default=True, help_text="Offered for new actions and evidence.")
     indicators = models.ManyToManyField(
-        Indicator, related_name="priority_areas", blank=True, verbose_name="measured by"
+        Indicator,
+        related_name="priority_areas",
+        blank=True,
+        verbose_name="indicators",
+        help_text="The indicators that measure it.",
     )
 
     class Meta:

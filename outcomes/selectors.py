@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 
 from outcomes import permissions
 from outcomes.models import (
@@ -132,7 +132,9 @@ def indicator_list(*, q: str = "", measure: str = "", period_type: str = "") -> 
 
 
 def indicator_detail(*, code: str) -> QuerySet[Indicator]:
-    return Indicator.objects.filter(code=code)
+    return Indicator.objects.filter(code=code).prefetch_related(
+        Prefetch("priority_areas", queryset=PriorityArea.objects.order_by("ordering", "name"))
+    )
 
 
 def active_indicators() -> QuerySet[Indicator]:

@@ -35,7 +35,11 @@ class Migration(migrations.Migration):
                 (
                     "indicators",
                     models.ManyToManyField(
-                        blank=True, related_name="priority_areas", to="outcomes.indicator", verbose_name="measured by"
+                        blank=True,
+                        related_name="priority_areas",
+                        to="outcomes.indicator",
+                        help_text="The indicators that measure it.",
+                        verbose_name="indicators",
                     ),
                 ),
             ],

@@ -345,3 +345,11 @@ def test_the_demo_fills_every_one_of_the_nine_steps(settings):
     for step in KeyStep.objects.all():
         assert step.actions.count() >= 5, step
     assert not Action.objects.filter(priority_areas=None).exists()
+
+
+def test_an_indicators_page_names_the_priority_areas_it_measures(client_for):
+    ind = Indicator.objects.create(code="pa-page", name="x", definition="x", measure="count", period_type="month")
+    _area("crisis-care").indicators.add(ind)
+    _area("severe-mental-illness").indicators.add(ind)
+    page = client_for(None).get("/indicators/pa-page/").content.decode()
+    assert "Crisis care, Severe mental illness" in page
