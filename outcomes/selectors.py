@@ -131,10 +131,13 @@ def indicator_list(*, q: str = "", measure: str = "", period_type: str = "") -> 
     return qs.order_by("-is_active", "name")
 
 
-def indicator_detail(*, code: str) -> QuerySet[Indicator]:
-    return Indicator.objects.filter(code=code).prefetch_related(
-        Prefetch("priority_areas", queryset=PriorityArea.objects.order_by("ordering", "name"))
-    )
+def indicator_detail(*, code: str, with_priority_areas: bool = False) -> QuerySet[Indicator]:
+    indicators = Indicator.objects.filter(code=code)
+    if with_priority_areas:  # the catalogue page names them; the dashboards do not
+        indicators = indicators.prefetch_related(
+            Prefetch("priority_areas", queryset=PriorityArea.objects.order_by("ordering", "name"))
+        )
+    return indicators
 
 
 def active_indicators() -> QuerySet[Indicator]:

@@ -111,7 +111,7 @@ def indicator_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
-    indicator = get_object_or_404(selectors.indicator_detail(code=code))
+    indicator = get_object_or_404(selectors.indicator_detail(code=code, with_priority_areas=True))
     return render(
         request,
         "outcomes/indicator_detail.html",
