@@ -46,7 +46,7 @@ from londonmh.concurrency import (
     raise_precondition_failed,
 )
 from outcomes.api import ProblemSerializer
-from outcomes.models import Indicator
+from outcomes.models import Indicator, PriorityArea
 from stakeholders.api import raise_api_validation
 from stakeholders.models import Area, AreaLevel, Organisation, User
 
@@ -86,11 +86,11 @@ def _with_etag(response: Response, instance: Any) -> Response:
 
 class KeyStepSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="key-step-detail", lookup_field="number")
-    indicators = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    description = serializers.CharField(read_only=True, help_text="What the step asks of London's partners.")
 
     class Meta:
         model = KeyStep
-        fields = ["url", "number", "slug", "title", "description", "indicators"]
+        fields = ["url", "number", "slug", "title", "description"]
 
 
 @extend_schema_view(
@@ -98,7 +98,13 @@ class KeyStepSerializer(serializers.ModelSerializer):
     retrieve=extend_schema(responses={200: KeyStepSerializer, **_problems(404)}),
 )
 class KeyStepViewSet(viewsets.ReadOnlyModelViewSet):
-    """The nine key steps (fixed) and the indicators that measure each."""
+    """The nine key steps of London's plan of action, in its order (fixed): developing collaborative
+    commissioning; driving change through collective systems leadership; service users and
+    clinicians at the core of provision; contracting systems that support integration; a public
+    health approach to mental wellbeing; pan-London solutions; meaningful outcomes data; using
+    London's academic infrastructure to disseminate best practice; a new narrative for mental
+    health. Each action sits under one. What an action improves is its priority area
+    (`/api/v1/priority-areas/`), where the indicators are."""
 
     serializer_class = KeyStepSerializer
     permission_classes: list[type[BasePermission]] = []
@@ -108,9 +114,7 @@ class KeyStepViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[KeyStep]:
-        return KeyStep.objects.prefetch_related(
-            Prefetch("indicators", queryset=Indicator.objects.order_by("code"))
-        ).order_by("number")
+        return KeyStep.objects.order_by("number")
 
 
 # Plans ------------------------------------------------------------------------------------
@@ -208,7 +212,18 @@ class PlanFilter(django_filters.FilterSet):
         method="filter_borough", help_text="GSS or short code: plans covering the borough."
     )
     lead_organisation = django_filters.CharFilter(field_name="lead_organisation__slug")
-    key_step = django_filters.NumberFilter(method="filter_key_step", help_text="Plans with actions under it.")
+    key_step = django_filters.ModelChoiceFilter(
+        queryset=KeyStep.objects.all(),
+        to_field_name="number",
+        method="filter_key_step",
+        help_text="Key step number (1 to 9): plans with actions under it.",
+    )
+    priority_area = django_filters.ModelChoiceFilter(
+        queryset=PriorityArea.objects.all(),
+        to_field_name="slug",
+        method="filter_priority_area",
+        help_text="Priority area slug: plans with actions in it.",
+    )
 
     class Meta:
         model = Plan
@@ -221,8 +236,11 @@ class PlanFilter(django_filters.FilterSet):
         covering = Plan.areas.through.objects.filter(area_id__in=[borough.pk, borough.parent_id]).values("plan_id")
         return queryset.filter(Q(scope=PlanScope.PAN_LONDON) | Q(pk__in=covering))
 
-    def filter_key_step(self, queryset: QuerySet[Plan], name: str, value: int) -> QuerySet[Plan]:
-        return queryset.filter(pk__in=Action.objects.filter(key_step__number=value).values("plan_id"))
+    def filter_key_step(self, queryset: QuerySet[Plan], name: str, value: KeyStep) -> QuerySet[Plan]:
+        return queryset.filter(pk__in=Action.objects.filter(key_step=value).values("plan_id"))
+
+    def filter_priority_area(self, queryset: QuerySet[Plan], name: str, value: PriorityArea) -> QuerySet[Plan]:
+        return queryset.filter(pk__in=Action.objects.filter(priority_areas=value).values("plan_id"))
 
 
 class PlanPermission(BasePermission):
@@ -400,7 +418,18 @@ class ActionSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="action-detail")
     web_url = serializers.SerializerMethodField()
     plan = serializers.SlugRelatedField(slug_field="slug", queryset=Plan.objects.all())
-    key_step = serializers.SlugRelatedField(slug_field="number", queryset=KeyStep.objects.all())
+    key_step = serializers.SlugRelatedField(
+        slug_field="number",
+        queryset=KeyStep.objects.all(),
+        help_text="The key step of London's plan of action it sits under (1 to 9): how partners work together.",
+    )
+    priority_areas = serializers.SlugRelatedField(
+        slug_field="slug",
+        many=True,
+        queryset=PriorityArea.objects.all(),
+        required=False,
+        help_text="Slugs of the priority areas it improves (any number); a retired one only if it already has it.",
+    )
     owner_organisation = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all())
     lead = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), allow_null=True, required=False
@@ -425,6 +454,7 @@ class ActionSerializer(serializers.ModelSerializer):
             "id",
             "plan",
             "key_step",
+            "priority_areas",
             "title",
             "description",
             "owner_organisation",
@@ -472,7 +502,15 @@ class ActionSerializer(serializers.ModelSerializer):
 
 class ActionFilter(django_filters.FilterSet):
     plan = django_filters.CharFilter(field_name="plan__slug")
-    key_step = django_filters.NumberFilter(field_name="key_step__number")
+    key_step = django_filters.ModelChoiceFilter(
+        queryset=KeyStep.objects.all(), to_field_name="number", help_text="Key step number (1 to 9)."
+    )
+    priority_area = django_filters.ModelChoiceFilter(
+        queryset=PriorityArea.objects.all(),
+        to_field_name="slug",
+        method="filter_priority_area",
+        help_text="Priority area slug: actions improving it.",
+    )
     status = django_filters.ChoiceFilter(choices=ActionStatus.choices)
     owner_organisation = django_filters.CharFilter(field_name="owner_organisation__slug")
     scope = django_filters.ChoiceFilter(field_name="plan__scope", choices=PlanScope.choices)
@@ -487,6 +525,9 @@ class ActionFilter(django_filters.FilterSet):
     def filter_borough(self, queryset: QuerySet[Action], name: str, value: str) -> QuerySet[Action]:
         plans = PlanFilter().filter_borough(Plan.objects.all(), name, value)
         return queryset.filter(plan__in=plans.values("pk"))
+
+    def filter_priority_area(self, queryset: QuerySet[Action], name: str, value: PriorityArea) -> QuerySet[Action]:
+        return selectors.filter_actions(queryset, priority_area=value)
 
     def filter_overdue(self, queryset: QuerySet[Action], name: str, value: bool | None) -> QuerySet[Action]:
         if value is None:
@@ -517,7 +558,7 @@ def _links(data: dict[str, Any], targets: dict[int, Any] | None = None) -> dict[
     """Split the link fields off a validated body. A row without ``target`` keeps the current one."""
     targets = targets or {}
     links: dict[str, Any] = {}
-    for name in ("partners", "dependencies", "evidence"):
+    for name in ("partners", "dependencies", "evidence", "priority_areas"):
         if name in data:
             links[name] = data.pop(name)
     if "indicator_links" in data:
@@ -545,7 +586,8 @@ class ActionViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Actions in the plans the caller may read. Filter by plan, key step, status, owner, borough, overdue."""
+    """Actions in the plans the caller may read. Filter by plan, key step (`key_step=<number>`, one of the
+    plan of action's nine), priority area (`priority_area=<slug>`), status, owner, borough, overdue."""
 
     serializer_class = ActionSerializer
     permission_classes = [PlanChildPermission]
@@ -565,6 +607,7 @@ class ActionViewSet(
                 Prefetch("indicator_links", queryset=ActionIndicator.objects.select_related("indicator")),
                 Prefetch("evidence", queryset=EvidenceItem.objects.only("id", "slug").order_by("slug")),
                 Prefetch("milestones", queryset=Milestone.objects.order_by("due", "id")),
+                Prefetch("priority_areas", queryset=PriorityArea.objects.only("id", "slug").order_by("slug")),
             )
             .order_by("plan_id", "key_step__number", "due_date", "id")
         )
@@ -707,7 +750,18 @@ class EvidenceSerializer(serializers.ModelSerializer):
         slug_field="slug", queryset=Organisation.objects.all(), allow_null=True, required=False
     )
     key_steps = serializers.SlugRelatedField(
-        slug_field="number", many=True, queryset=KeyStep.objects.all(), required=False
+        slug_field="number",
+        many=True,
+        queryset=KeyStep.objects.all(),
+        required=False,
+        help_text="Numbers of the plan of action's key steps it informs.",
+    )
+    priority_areas = serializers.SlugRelatedField(
+        slug_field="slug",
+        many=True,
+        queryset=PriorityArea.objects.all(),
+        required=False,
+        help_text="Slugs of the priority areas it informs.",
     )
     link = serializers.URLField(source="url", max_length=500, required=False, allow_blank=True)
     cited_by = serializers.SerializerMethodField(help_text="Ids of actions citing it, in plans you may read.")
@@ -723,6 +777,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
             "link",
             "organisation",
             "key_steps",
+            "priority_areas",
             "cited_by",
             "published_at",
             "updated_at",
@@ -737,11 +792,27 @@ class EvidenceSerializer(serializers.ModelSerializer):
 class EvidenceFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", help_text="Full-text search of title and summary.")
     type = django_filters.ChoiceFilter(choices=EvidenceType.choices)
-    key_step = django_filters.NumberFilter(field_name="key_steps__number")
+    key_step = django_filters.ModelChoiceFilter(
+        queryset=KeyStep.objects.all(), to_field_name="number", method="filter_key_step", help_text="Key step number."
+    )
+    priority_area = django_filters.ModelChoiceFilter(
+        queryset=PriorityArea.objects.all(),
+        to_field_name="slug",
+        method="filter_priority_area",
+        help_text="Priority area slug.",
+    )
 
     class Meta:
         model = EvidenceItem
         fields = ["type"]
+
+    def filter_key_step(self, queryset: QuerySet[EvidenceItem], name: str, value: KeyStep) -> QuerySet[EvidenceItem]:
+        return queryset.filter(pk__in=selectors.evidence_list(key_step=value).values("pk"))
+
+    def filter_priority_area(
+        self, queryset: QuerySet[EvidenceItem], name: str, value: PriorityArea
+    ) -> QuerySet[EvidenceItem]:
+        return queryset.filter(pk__in=selectors.evidence_list(priority_area=value).values("pk"))
 
     def filter_q(self, queryset: QuerySet[EvidenceItem], name: str, value: str) -> QuerySet[EvidenceItem]:
         return selectors.evidence_list(q=value).filter(pk__in=queryset.values("pk")) if value else queryset
@@ -785,6 +856,7 @@ class EvidenceViewSet(
             EvidenceItem.objects.select_related("organisation")
             .prefetch_related(
                 Prefetch("key_steps", queryset=KeyStep.objects.order_by("number")),
+                Prefetch("priority_areas", queryset=PriorityArea.objects.only("id", "slug").order_by("slug")),
                 Prefetch(
                     "actions",
                     queryset=Action.objects.filter(plan__in=permissions.plans_visible_to(self.request.user)).only(
@@ -799,17 +871,24 @@ class EvidenceViewSet(
         data = dict(serializer.validated_data)
         try:
             serializer.instance = services.evidence_create(
-                actor=self.request.user, key_steps=data.pop("key_steps", []), **data
+                actor=self.request.user,
+                key_steps=data.pop("key_steps", []),
+                priority_areas=data.pop("priority_areas", []),
+                **data,
             )
         except DjangoValidationError as exc:
             raise_api_validation(exc)
 
     def perform_update(self, serializer: EvidenceSerializer) -> None:
         data = dict(serializer.validated_data)
-        key_steps = data.pop("key_steps", None)
+        key_steps, priority_areas = data.pop("key_steps", None), data.pop("priority_areas", None)
         try:
             services.evidence_update(
-                actor=self.request.user, item=serializer.instance, values=data, key_steps=key_steps
+                actor=self.request.user,
+                item=serializer.instance,
+                values=data,
+                key_steps=key_steps,
+                priority_areas=priority_areas,
             )
         except DjangoValidationError as exc:
             raise_api_validation(exc)

@@ -16,97 +16,100 @@ from django.db import transaction
 
 from actionplan import services
 from actionplan.models import Action, ActionStatus, EvidenceItem, KeyStep, Plan, PlanStatus, PlanVisibility
-from outcomes.models import Indicator
+from outcomes.models import Indicator, PriorityArea
 from stakeholders.demo import DEMO_EMAIL_DOMAIN
 from stakeholders.models import Area, Organisation, User
 
-# Which demo indicators measure each key step.
-KEY_STEP_INDICATORS: dict[int, list[str]] = {
-    1: ["suicide-rate", "wellbeing-score"],
-    2: ["tt-access", "tt-recovery", "tt-wait-6wk"],
-    3: ["cyp-access", "perinatal-access"],
-    4: ["crisis-24h", "s136-detentions", "oap-inappropriate"],
-    5: ["smi-contact-rate", "eip-2wk", "followup-72h", "readmit-30d", "dementia-diagnosis"],
-    6: ["smi-physical-check"],
-    7: ["smi-employment", "smi-settled-accom", "carer-assessment"],
-    8: ["dialog-score"],
-    9: ["restraint-rate"],
+# Which demo indicators measure each priority area (what actions improve).
+PRIORITY_AREA_INDICATORS: dict[str, list[str]] = {
+    "prevention": ["suicide-rate", "wellbeing-score"],
+    "early-help": ["tt-access", "tt-recovery", "tt-wait-6wk"],
+    "children-young-people": ["cyp-access", "perinatal-access"],
+    "crisis-care": ["crisis-24h", "s136-detentions", "oap-inappropriate"],
+    "severe-mental-illness": ["smi-contact-rate", "eip-2wk", "followup-72h", "readmit-30d", "dementia-diagnosis"],
+    "physical-health": ["smi-physical-check"],
+    "life-chances": ["smi-employment", "smi-settled-accom", "carer-assessment"],
+    "research-evidence": ["dialog-score"],
+    "fairness-voice": ["restraint-rate"],
 }
 
-# Five actions per key step for the pan-London plan.
-ACTIONS: dict[int, list[str]] = {
+# Five actions under each of the plan of action's nine key steps for the pan-London plan, each
+# with the priority areas it improves.
+ACTIONS: dict[int, list[tuple[str, list[str]]]] = {
     1: [
-        "Launch a London-wide suicide prevention campaign with bereaved families",
-        "Train 5,000 front-line staff in suicide awareness",
-        "Publish borough real-time surveillance of suspected suicides",
-        "Fund community wellbeing hubs in the ten most deprived wards",
-        "Embed mental health in every borough's health and wellbeing strategy",
+        ("Joint commissioning board for crisis care", ["crisis-care"]),
+        ("Pooled budget for children and young people's mental health in each ICS", ["children-young-people"]),
+        ("One talking therapies specification across London's five ICSs", ["early-help"]),
+        ("Section 75 agreements for community mental health in every borough", ["severe-mental-illness"]),
+        ("Commission perinatal mental health jointly across sub-regions", ["children-young-people"]),
     ],
     2: [
-        "Cut the wait for talking therapies to six weeks everywhere",
-        "Offer evening and weekend talking therapy sessions",
-        "Place mental-health practitioners in every primary care network",
-        "Self-referral to talking therapies online in twelve languages",
-        "Integrate employment advisers into talking therapy services",
+        ("London mental health partnership board of NHS, council and police leaders", ["crisis-care"]),
+        ("Shared leadership programme for trust, council and voluntary sector leaders", ["life-chances"]),
+        ("Joint housing and mental health leadership group", ["life-chances"]),
+        ("Leaders' compact on the patient and carer race equality framework", ["fairness-voice"]),
+        ("One workforce plan for mental health across London's employers", ["severe-mental-illness"]),
     ],
     3: [
-        "Mental health support teams in 80% of London schools",
-        "Single front door for young people's mental health in each ICS",
-        "Smooth transition from children's to adult services at 18-25",
-        "Specialist perinatal community teams in every ICS",
-        "Parent-infant relationship services in each sub-region",
+        ("Lived-experience leadership programme", ["fairness-voice"]),
+        ("Co-produce service specifications with service-user groups", ["fairness-voice"]),
+        ("Clinical reference group advising every commissioning decision", ["severe-mental-illness"]),
+        ("Peer support workers in every community team", ["severe-mental-illness", "life-chances"]),
+        ("Advocacy for people detained under the Mental Health Act", ["fairness-voice", "crisis-care"]),
     ],
     4: [
-        "24/7 crisis lines reachable through NHS 111 option 2",
-        "Open a crisis café in every borough",
-        "Reduce section 136 detentions through street triage",
-        "Bring inappropriate out-of-area placements to zero",
-        "Mental-health emergency departments in two hospitals",
+        ("Alliance contract for crisis care", ["crisis-care"]),
+        ("Outcome-based contract for individual placement and support", ["life-chances"]),
+        ("Shared incentive for physical health checks for people with SMI", ["physical-health"]),
+        ("Joint incentive for follow-up within 72 hours of discharge", ["severe-mental-illness"]),
+        ("Lead-provider contract for children's community mental health", ["children-young-people"]),
     ],
     5: [
-        "Early intervention in psychosis within two weeks for 60% of referrals",
-        "Follow up every discharged inpatient within 72 hours",
-        "Community mental-health hubs with 24-hour beds",
-        "Reduce 30-day readmissions through step-down housing",
-        "Memory assessment within six weeks of referral",
+        ("Thrive LDN-style wellbeing campaign", ["prevention"]),
+        ("London-wide suicide prevention programme with bereaved families", ["prevention"]),
+        ("Mental health support teams in 80% of London schools", ["children-young-people", "prevention"]),
+        ("Workplace wellbeing charter for London employers", ["prevention", "life-chances"]),
+        ("Community wellbeing hubs in the ten most deprived wards", ["prevention", "fairness-voice"]),
     ],
     6: [
-        "Annual physical health checks for 60% of people with SMI",
-        "Smoking cessation offered on every mental-health ward",
-        "Shared care records between GPs and mental-health trusts",
-        "Health coaches for people on antipsychotic medication",
-        "Physical activity programmes co-run with leisure services",
+        ("Pan-London section 136 pathway", ["crisis-care"]),
+        ("24/7 crisis lines reachable through NHS 111 option 2", ["crisis-care"]),
+        ("Bring inappropriate out-of-area placements to zero", ["crisis-care", "severe-mental-illness"]),
+        ("One bed-management view of London's mental-health inpatient beds", ["severe-mental-illness"]),
+        ("Pan-London access to mother and baby units", ["children-young-people"]),
     ],
     7: [
-        "Individual placement and support in every borough",
-        "Housing first pilot for people leaving inpatient care",
-        "Carers' assessments offered at first contact",
-        "Debt and benefits advice in community mental-health teams",
-        "Peer support workers in every community team",
+        ("Agree one London outcomes framework", ["early-help", "severe-mental-illness"]),
+        ("Share routine outcome measures (DIALOG) across trusts", ["severe-mental-illness", "research-evidence"]),
+        ("Publish access and outcome gaps by ethnicity each quarter", ["fairness-voice"]),
+        ("Common data standard for talking therapies recovery", ["early-help"]),
+        ("Real-time surveillance of suspected suicides in every borough", ["prevention"]),
     ],
     8: [
-        "London evaluation framework for mental-health innovation",
-        "Share routine outcome measures (DIALOG) across trusts",
-        "Research champions in every provider",
-        "Publish a best-practice library for commissioners",
-        "Citizen science panel of service users and carers",
+        ("Evaluation with the applied research collaboration", ["crisis-care", "research-evidence"]),
+        ("London evaluation framework for mental-health innovation", ["research-evidence"]),
+        ("Research champions in every provider", ["research-evidence"]),
+        ("Publish a best-practice library for commissioners", ["research-evidence"]),
+        ("Spread individual placement and support through the health innovation network", ["life-chances"]),
     ],
     9: [
-        "Reduce restrictive practice by 25% in inpatient units",
-        "Patient and carer race equality framework in every trust",
-        "Co-produce service specifications with service-user groups",
-        "Publish access and outcome gaps by ethnicity each quarter",
-        "Advocacy for people detained under the Mental Health Act",
+        ("Anti-stigma campaign co-produced with service users", ["fairness-voice", "prevention"]),
+        ("Parity of esteem pledge by every London ICS and council", ["prevention"]),
+        ("Media guidelines on reporting mental health and suicide", ["prevention"]),
+        ("Recovery stories told by people with lived experience", ["fairness-voice"]),
+        ("Mental health awareness for London's transport staff", ["prevention", "crisis-care"]),
     ],
 }
 
-EVIDENCE: list[tuple[str, str, str, list[int], str]] = [
+# title, type, summary, key steps, priority areas, organisation
+EVIDENCE: list[tuple[str, str, str, list[int], list[str], str]] = [
     (
         "Crisis cafés as an alternative to emergency departments: a London evaluation",
         "evaluation",
         "Mixed-methods evaluation of four evening crisis cafés. Visitors reported feeling safer; "
         "emergency department attendances for mental health fell in three of the four areas.",
-        [4],
+        [8, 6],
+        ["crisis-care", "research-evidence"],
         "London School of Community Health (demo)",
     ),
     (
@@ -114,7 +117,8 @@ EVIDENCE: list[tuple[str, str, str, list[int], str]] = [
         "case_study",
         "Case studies from six boroughs running **individual placement and support**: job outcomes, "
         "caseloads and how teams worked with employers.",
-        [7],
+        [8, 4],
+        ["life-chances"],
         "Applied Research Collaboration South London (demo)",
     ),
     (
@@ -122,14 +126,16 @@ EVIDENCE: list[tuple[str, str, str, list[int], str]] = [
         "guideline",
         "A practical guide for primary care networks: the six checks, follow-up interventions, and "
         "how to reach people who do not attend.",
-        [6],
+        [4],
+        ["physical-health"],
         "London Mental Health Clinical Network (demo)",
     ),
     (
         "DIALOG outcome scores across London trusts, 2022 to 2025",
         "dataset",
         "Quarterly DIALOG+ scores by trust and team type, with a data dictionary. Synthetic demo data.",
-        [8, 5],
+        [7, 8],
+        ["severe-mental-illness", "research-evidence"],
         "Institute of Psychiatry Research Unit (demo)",
     ),
     (
@@ -137,7 +143,8 @@ EVIDENCE: list[tuple[str, str, str, list[int], str]] = [
         "evaluation",
         "Twelve inpatient wards used quality improvement methods to reduce restraint; the report "
         "sets out the change ideas that made most difference.",
-        [9],
+        [3],
+        ["fairness-voice"],
         "London Mental Health Clinical Network (demo)",
     ),
     (
@@ -145,7 +152,8 @@ EVIDENCE: list[tuple[str, str, str, list[int], str]] = [
         "case_study",
         "How three services widened access for older people and Black and minority ethnic "
         "communities through community partners.",
-        [2, 9],
+        [3, 5],
+        ["early-help", "fairness-voice"],
         "UCLPartners-style Health Innovation Network (demo)",
     ),
 ]
@@ -165,14 +173,15 @@ def _org(name: str) -> Organisation:
 
 
 def _map_indicators() -> None:
-    for number, codes in KEY_STEP_INDICATORS.items():
-        step = KeyStep.objects.get(number=number)
-        step.indicators.add(*Indicator.objects.filter(code__in=codes))
+    for slug, codes in PRIORITY_AREA_INDICATORS.items():
+        area = PriorityArea.objects.filter(slug=slug).first()
+        if area is not None:
+            area.indicators.add(*Indicator.objects.filter(code__in=codes))
 
 
 def _evidence(academic: User) -> list[EvidenceItem]:
     items = []
-    for title, kind, summary, steps, org_name in EVIDENCE:
+    for title, kind, summary, steps, areas, org_name in EVIDENCE:
         item = EvidenceItem.objects.filter(title=title).first()
         if item is None:
             item = services.evidence_create(
@@ -183,6 +192,7 @@ def _evidence(academic: User) -> list[EvidenceItem]:
                 url="https://example.org/evidence/" + title.lower().replace(" ", "-")[:40],
                 organisation=Organisation.objects.filter(name=org_name).first(),
                 key_steps=KeyStep.objects.filter(number__in=steps),
+                priority_areas=PriorityArea.objects.filter(slug__in=areas),
             )
         items.append(item)
     return items
@@ -191,20 +201,22 @@ def _evidence(academic: User) -> list[EvidenceItem]:
 def _spread_actions(
     plan: Plan,
     actor: User,
-    titles: dict[int, list[str]],
+    titles: dict[int, list[tuple[str, list[str]]]],
     owners: list[Organisation],
     leads: list[User],
     evidence: list[EvidenceItem],
     rng: random.Random,
     today: dt.date,
 ) -> list[Action]:
-    steps = {s.number: s for s in KeyStep.objects.prefetch_related("indicators")}
+    steps = {s.number: s for s in KeyStep.objects.all()}
+    areas = {a.slug: a for a in PriorityArea.objects.prefetch_related("indicators")}
     made: list[Action] = []
     statuses = [ActionStatus.ON_TRACK] * 4 + [ActionStatus.NOT_STARTED, ActionStatus.AT_RISK, ActionStatus.OFF_TRACK]
     for number, step_titles in titles.items():
         step = steps[number]
         step_actions = []
-        for i, title in enumerate(step_titles):
+        for i, (title, area_slugs) in enumerate(step_titles):
+            improves = [areas[slug] for slug in area_slugs if slug in areas]
             status = rng.choice(statuses) if i else ActionStatus.ON_TRACK
             progress = {ActionStatus.NOT_STARTED: 0}.get(status, rng.randrange(10, 95, 5))
             if i == 4 and number % 3 == 0:
@@ -216,7 +228,7 @@ def _spread_actions(
                 if i == 3
                 else start + dt.timedelta(days=30 * rng.randrange(8, 30))
             )
-            indicators = dict.fromkeys(list(step.indicators.all())[:1]) if i == 0 else {}
+            indicators = dict.fromkeys(list(improves[0].indicators.all())[:1]) if i == 0 and improves else {}
             if indicators:
                 first = next(iter(indicators))
                 indicators[first] = {"proportion": 75, "rate": 50, "mean": 25}.get(first.measure, 1000)
@@ -227,6 +239,7 @@ def _spread_actions(
                 actor=actor,
                 plan=plan,
                 key_step=step,
+                priority_areas=improves,
                 title=title,
                 owner_organisation=owners[(number + i) % len(owners)],
                 lead=leads[(number * 5 + i) % len(leads)],
@@ -276,7 +289,8 @@ def seed(today: dt.date | None = None) -> int:
             summary=(
                 "London's shared plan for mental health, agreed by the five integrated care systems, "
                 "councils, providers, the police and service-user groups.\n\n"
-                "- Organised under the **nine key steps**\n"
+                "- Organised under the **nine key steps** of London's plan of action, from collaborative "
+                "commissioning to a new narrative for mental health\n"
                 "- Progress is reviewed quarterly and published here\n"
             ),
             scope="pan_london",
@@ -338,10 +352,13 @@ def seed(today: dt.date | None = None) -> int:
             period_end=dt.date(2028, 3, 31),
         )
         titles = {
-            4: ["Crisis café in every NCL borough", "Crisis line integrated with NHS 111"],
-            5: ["Community hubs in Haringey and Enfield"],
-            7: ["Supported housing step-down beds"],
-            9: ["Co-produce the crisis pathway with service users"],
+            2: [("Step-down beds in supported housing agreed by councils and the trust", ["life-chances"])],
+            3: [("Co-produce the crisis pathway with service users", ["crisis-care", "fairness-voice"])],
+            4: [("Alliance contract for community hubs in Haringey and Enfield", ["severe-mental-illness"])],
+            6: [
+                ("Crisis café in every NCL borough", ["crisis-care"]),
+                ("Crisis line integrated with NHS 111", ["crisis-care"]),
+            ],
         }
         owners = [
             _org("NHS North Central London Integrated Care Board"),
@@ -373,12 +390,13 @@ def seed(today: dt.date | None = None) -> int:
             status=PlanStatus.ACTIVE,
         )
         titles = {
-            3: [
-                "Mental health support teams in every SEL secondary school",
-                "18-25 transition service",
-                "Perinatal outreach in Lambeth",
+            1: [
+                ("Mental health support teams in every SEL secondary school", ["children-young-people"]),
+                ("18-25 transition service commissioned by the NHS and councils", ["children-young-people"]),
             ],
-            2: ["Online self-referral for young people"],
+            3: [("Young people's advisory panel on every service change", ["children-young-people", "fairness-voice"])],
+            5: [("Perinatal wellbeing outreach in Lambeth", ["children-young-people", "prevention"])],
+            7: [("Outcome tracking for online self-referral by young people", ["early-help", "children-young-people"])],
         }
         owners = [_org("Southriver Mental Health NHS Foundation Trust"), _org("Lambeth Council")]
         _spread_actions(plan, ade, titles, owners, [ade], evidence, rng, today)
@@ -397,9 +415,12 @@ def seed(today: dt.date | None = None) -> int:
             period_end=dt.date(2028, 9, 30),
         )
         titles = {
-            7: ["Housing first for people leaving hospital", "Tenancy sustainment workers in community teams"],
-            2: ["Talking therapies in housing offices"],
-            1: ["Wellbeing hubs on three estates"],
+            1: [("Talking therapies commissioned in housing offices", ["early-help"])],
+            2: [
+                ("Housing first for people leaving hospital", ["life-chances"]),
+                ("Tenancy sustainment workers in community teams", ["life-chances"]),
+            ],
+            5: [("Wellbeing hubs on three estates", ["prevention"])],
         }
         _spread_actions(plan, tom, titles, [_org("Camden Council")], [tom], evidence, rng, today)
         created += 1

@@ -23,10 +23,36 @@ from actionplan.models import (
     PlanStatus,
     PlanVisibility,
 )
-from outcomes.models import Indicator
+from outcomes.models import Indicator, PriorityArea
 from stakeholders.models import Area, AreaLevel, Organisation, Role, User
 
 ANY = [("", "Any")]
+
+
+def priority_area_choices(current: Any = ()) -> Any:
+    """Priority areas in use, plus any retired one the record already names."""
+    held = [a.pk for a in current]
+    return PriorityArea.objects.filter(Q(is_active=True) | Q(pk__in=held)).order_by("ordering", "name")
+
+
+def key_step_filter() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        label="Key step",
+        queryset=KeyStep.objects.order_by("number"),
+        to_field_name="number",
+        required=False,
+        empty_label="Any",
+    )
+
+
+def priority_area_filter() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        label="Priority area",
+        queryset=PriorityArea.objects.order_by("ordering", "name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="Any",
+    )
 
 
 class DateInput(forms.DateInput):
@@ -56,25 +82,27 @@ class PlanFilterForm(forms.Form):
         required=False,
         empty_label="Any",
     )
-    key_step = forms.ModelChoiceField(
-        label="Has actions under key step",
-        queryset=KeyStep.objects.order_by("number"),
-        to_field_name="number",
-        required=False,
-        empty_label="Any",
-    )
+    key_step = key_step_filter()
+    priority_area = priority_area_filter()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["key_step"].label = "Has actions under key step"
+        self.fields["priority_area"].label = "Has actions in priority area"
 
 
 class EvidenceFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=200, help_text="Words in the title or summary.")
     type = forms.ChoiceField(label="Type", choices=ANY + EvidenceType.choices, required=False)
-    key_step = forms.ModelChoiceField(
-        label="Key step",
-        queryset=KeyStep.objects.order_by("number"),
-        to_field_name="number",
-        required=False,
-        empty_label="Any",
-    )
+    key_step = key_step_filter()
+    priority_area = priority_area_filter()
+
+
+class ActionFilterForm(forms.Form):
+    """My work and the key-step pages: actions by key step and priority area."""
+
+    key_step = key_step_filter()
+    priority_area = priority_area_filter()
 
 
 # Plans ------------------------------------------------------------------------------------
@@ -241,7 +269,17 @@ class ActionProgressForm(VersionedForm):
 
 class ActionForm(VersionedForm):
     key_step = forms.ModelChoiceField(
-        label="Key step", queryset=KeyStep.objects.order_by("number"), empty_label="Choose a key step"
+        label="Key step",
+        queryset=KeyStep.objects.order_by("number"),
+        empty_label="Choose a key step",
+        help_text="How London's partners work together on it: one of the plan of action's nine steps.",
+    )
+    priority_areas = forms.ModelMultipleChoiceField(
+        label="Priority areas",
+        queryset=PriorityArea.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the action improves. Choose any that apply.",
     )
     title = forms.CharField(max_length=200)
     description = forms.CharField(
@@ -296,6 +334,9 @@ class ActionForm(VersionedForm):
         else:
             self.fields["version"].required = False
         self.fields["dependencies"].queryset = others
+        self.fields["priority_areas"].queryset = priority_area_choices(
+            action.priority_areas.all() if action is not None else ()
+        )
         self.fields["dependencies"].label_from_instance = lambda a: f"{a.title} (key step {a.key_step.number})"
 
     @classmethod
@@ -303,6 +344,7 @@ class ActionForm(VersionedForm):
         return {
             "version": action.version,
             "key_step": action.key_step,
+            "priority_areas": list(action.priority_areas.all()),
             "title": action.title,
             "description": action.description,
             "owner_organisation": action.owner_organisation,
@@ -371,10 +413,19 @@ class EvidenceForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    priority_areas = forms.ModelMultipleChoiceField(
+        label="Priority areas it informs",
+        queryset=PriorityArea.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, item: EvidenceItem | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["organisation"].queryset = Organisation.objects.order_by("name")
+        self.fields["priority_areas"].queryset = priority_area_choices(
+            item.priority_areas.all() if item is not None else ()
+        )
 
     @classmethod
     def initial_for(cls, item: EvidenceItem) -> dict[str, Any]:
@@ -385,4 +436,5 @@ class EvidenceForm(forms.Form):
             "url": item.url,
             "organisation": item.organisation,
             "key_steps": list(item.key_steps.all()),
+            "priority_areas": list(item.priority_areas.all()),
         }

@@ -1,74 +1,82 @@
-"""The nine key steps of London's plan of action for mental health, in the portal's own words.
+"""The nine key steps of London's plan of action for mental health, in the plan's order.
 
-Fixed reference data: the data migration ``0002_key_steps`` loads exactly these rows, and the
-demo data (``actionplan.demo``) says which indicators measure each step.
+The steps say how London's partners work together; what an action improves (crisis care,
+early help...) is its priority area (``outcomes.models.PriorityArea``), a second dimension.
+Fixed reference data: migration ``0005_key_steps_plan_of_action`` writes exactly these rows.
+The titles keep the plan's own words; the descriptions are the portal's.
 """
 
 from __future__ import annotations
 
-# number, slug, title, short description
+# number, slug, title, what the step asks of London's partners
 KEY_STEPS: list[tuple[int, str, str, str]] = [
     (
         1,
-        "prevention",
-        "Promote good mental health and prevent illness",
-        "Public mental health across London: reduce the things that harm mental health, strengthen "
-        "the things that protect it, and prevent suicide.",
+        "collaborative-commissioning",
+        "Developing collaborative commissioning",
+        "NHS and council commissioners agree shared priorities for mental health, pool what they can "
+        "and commission together across boroughs, so that a change is planned once for the people it "
+        "serves instead of borough by borough and service by service.",
     ),
     (
         2,
-        "early-help",
-        "Early help close to home",
-        "Quick access to talking therapies and community support through GPs, schools and voluntary "
-        "services, before problems become crises.",
+        "systems-leadership",
+        "Driving change through collective systems leadership",
+        "Leaders of trusts, councils, integrated care boards, the police and the voluntary sector take "
+        "joint responsibility for London's mental health: they settle differences openly, put shared "
+        "goals above their own organisation's and hold each other to one plan.",
     ),
     (
         3,
-        "children-young-people",
-        "Children, young people and new parents",
-        "Timely help for children, young people and parents in the perinatal period, and smooth "
-        "moves from children's to adult services.",
+        "service-users-clinicians",
+        "Service users and clinicians at the core of provision",
+        "People who use services, their carers and front-line clinicians shape what is commissioned "
+        "and how it runs: they sit where decisions are made, design services with commissioners and "
+        "judge whether those services work.",
     ),
     (
         4,
-        "crisis-care",
-        "Crisis care that responds within hours",
-        "Round-the-clock crisis lines, crisis teams and safe places, fewer police detentions, and "
-        "nobody sent out of London for a bed they could have had locally.",
+        "contracting-integration",
+        "Contracting systems that support integration",
+        "Contracts, payment and incentives reward providers for working together around the person, "
+        "for example alliance and outcome-based contracts, in place of terms that keep services and "
+        "budgets apart.",
     ),
     (
         5,
-        "severe-mental-illness",
-        "Community care for severe mental illness",
-        "Joined-up community care for people with psychosis and other severe illness, with early "
-        "intervention and follow-up after discharge.",
+        "public-health-approach",
+        "A public health approach to mental wellbeing",
+        "Councils, the NHS and communities act on the causes of poor mental health and promote "
+        "wellbeing across the whole population, in schools, workplaces and neighbourhoods, not only "
+        "once people become ill.",
     ),
     (
         6,
-        "physical-health",
-        "Physical and mental health together",
-        "Annual physical health checks, and care that treats the whole person, so people with "
-        "mental illness do not die years earlier than others.",
+        "pan-london-solutions",
+        "Pan-London solutions",
+        "Where a problem crosses borough lines, such as crisis care, police detentions or specialist "
+        "beds, London's partners solve it once and together, so that the answer reaches every "
+        "Londoner and has more impact.",
     ),
     (
         7,
-        "life-chances",
-        "Homes, work and belonging",
-        "Settled homes, employment support and social connection as part of recovery, with carers "
-        "recognised and supported.",
+        "outcomes-data",
+        "Meaningful outcomes data",
+        "Partners agree the outcomes that matter to people, collect them the same way across London "
+        "and share them openly, so that everyone can see what is improving and where.",
     ),
     (
         8,
-        "research-evidence",
-        "Research, evidence and learning",
-        "Use London's academic infrastructure to evaluate what works, share best practice and put "
-        "evidence into everyday commissioning.",
+        "academic-infrastructure",
+        "Using London's academic infrastructure to disseminate best practice",
+        "London's universities, applied research collaborations and health innovation networks "
+        "evaluate what works and help commissioners and providers put it into everyday care.",
     ),
     (
         9,
-        "fairness-voice",
-        "Fair care shaped by the people who use it",
-        "Close gaps in access, experience and outcomes between communities, reduce restrictive "
-        "practice, and commission with service users and carers.",
+        "new-narrative",
+        "A new narrative for mental health",
+        "Partners tell one hopeful, honest story about mental health, challenge stigma alongside "
+        "people with lived experience and make the case for parity with physical health.",
     ),
 ]

@@ -2,8 +2,8 @@
 
 The plan page is built by :func:`plan_page` in a fixed number of queries whatever the
 number of actions and milestones: the plan, its areas and partners, its actions with
-their milestones, indicator links and dependencies, the key steps with the indicators
-that measure them, and the figures for all of those indicators in one query.
+their milestones, indicator links, priority areas and dependencies, the nine key steps,
+and the figures for all of the linked indicators in one query.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import F, Prefetch, Q, QuerySet, Window
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from pghistory.models import Events
@@ -35,7 +35,7 @@ from actionplan.models import (
 from actionplan.permissions import AnyUser, plans_visible_to
 from londonmh.history import HistoryEntry, history_entries
 from outcomes.dashboards import PublicMetric, public_metric
-from outcomes.models import Indicator, Metric
+from outcomes.models import Indicator, Metric, PriorityArea
 from stakeholders.models import Area, AreaLevel, Organisation, User
 
 # How many recent periods a trend shows.
@@ -67,6 +67,7 @@ def plan_list(
     borough: Area | None = None,
     lead_organisation: Organisation | None = None,
     key_step: KeyStep | None = None,
+    priority_area: PriorityArea | None = None,
 ) -> QuerySet[Plan]:
     """Plans the user may read, filtered. A borough filter finds the plans that cover it:
     pan-London ones, its sub-region's, and those naming it."""
@@ -84,6 +85,8 @@ def plan_list(
         plans = plans.filter(Q(scope=PlanScope.PAN_LONDON) | Q(pk__in=covering))
     if key_step is not None:
         plans = plans.filter(pk__in=Action.objects.filter(key_step=key_step).values("plan_id"))
+    if priority_area is not None:
+        plans = plans.filter(pk__in=Action.objects.filter(priority_areas=priority_area).values("plan_id"))
     return plans.order_by("-period_start", "title", "id")
 
 
@@ -121,21 +124,62 @@ def plan_summaries(plans: Sequence[Plan], today: dt.date | None = None) -> dict[
     }
 
 
-def my_work(*, user: User) -> QuerySet[Action]:
+def filter_actions(
+    actions: QuerySet[Action], *, key_step: KeyStep | None = None, priority_area: PriorityArea | None = None
+) -> QuerySet[Action]:
+    """Actions under a key step and/or improving a priority area (either may be None: any)."""
+    if key_step is not None:
+        actions = actions.filter(key_step=key_step)
+    if priority_area is not None:
+        actions = actions.filter(
+            pk__in=Action.priority_areas.through.objects.filter(priorityarea=priority_area).values("action_id")
+        )
+    return actions
+
+
+def priority_areas_prefetch() -> Prefetch:
+    return Prefetch("priority_areas", queryset=PriorityArea.objects.order_by("ordering", "name"))
+
+
+def my_work(
+    *, user: User, key_step: KeyStep | None = None, priority_area: PriorityArea | None = None
+) -> QuerySet[Action]:
     """Actions the user leads or their organisations own, in plans they may read, soonest due first."""
     org_ids = list(user.memberships.values_list("organisation_id", flat=True))
-    return (
+    actions = (
         Action.objects.filter(Q(lead=user) | Q(owner_organisation_id__in=org_ids))
         .filter(plan__in=plans_visible_to(user))
         .select_related("plan", "key_step", "owner_organisation", "lead")
+        .prefetch_related(priority_areas_prefetch())
         .order_by(F("due_date").asc(nulls_last=True), "plan__title", "id")
     )
+    return filter_actions(actions, key_step=key_step, priority_area=priority_area)
 
 
-def key_steps_with_indicators() -> QuerySet[KeyStep]:
-    return KeyStep.objects.prefetch_related(
-        Prefetch("indicators", queryset=Indicator.objects.filter(is_active=True).order_by("name"))
-    ).order_by("number")
+def key_steps() -> QuerySet[KeyStep]:
+    return KeyStep.objects.order_by("number")
+
+
+def key_step_actions(*, step: KeyStep, user: AnyUser, priority_area: PriorityArea | None = None) -> QuerySet[Action]:
+    """Actions under a key step in every plan the user may read, with their priority areas."""
+    actions = (
+        Action.objects.filter(key_step=step, plan__in=plans_visible_to(user))
+        .select_related("plan", "owner_organisation")
+        .prefetch_related(priority_areas_prefetch())
+        .order_by("plan__title", F("due_date").asc(nulls_last=True), "id")
+    )
+    return filter_actions(actions, priority_area=priority_area)
+
+
+def key_step_action_counts(*, user: AnyUser) -> dict[int, int]:
+    """How many actions the user may see under each key step (by step id), in one query."""
+    rows = (
+        Action.objects.filter(plan__in=plans_visible_to(user))
+        .order_by()
+        .values_list("key_step_id")
+        .annotate(n=Count("id"))
+    )
+    return dict(rows)
 
 
 # Figures ----------------------------------------------------------------------------------
@@ -263,6 +307,7 @@ def plan_actions(plan: Plan) -> QuerySet[Action]:
             Prefetch("milestones", queryset=Milestone.objects.order_by(F("due").asc(nulls_last=True), "id")),
             Prefetch("indicator_links", queryset=ActionIndicator.objects.select_related("indicator")),
             Prefetch("dependencies", queryset=Action.objects.only("id", "title", "status", "plan_id", "key_step_id")),
+            priority_areas_prefetch(),
         )
         .order_by("key_step_id", F("due_date").asc(nulls_last=True), "id")
     )
@@ -270,7 +315,7 @@ def plan_actions(plan: Plan) -> QuerySet[Action]:
 
 def plan_page(plan: Plan, *, with_figures: bool = True) -> PlanPage:
     """Everything the plan page shows, in a fixed number of queries."""
-    steps = list(key_steps_with_indicators())
+    steps = list(key_steps())
     actions = list(plan_actions(plan))
     by_step: dict[int, list[Action]] = defaultdict(list)
     for action in actions:
@@ -282,7 +327,7 @@ def plan_page(plan: Plan, *, with_figures: bool = True) -> PlanPage:
     targets: dict[tuple[int, int], list[ActionIndicator]] = defaultdict(list)
     for step in steps:
         step.actions_cache = by_step.get(step.pk, [])
-        inds = {i.pk: i for i in step.indicators.all()}
+        inds: dict[int, Indicator] = {}
         for action in by_step.get(step.pk, []):
             action.key_step = step
             for link in action.indicator_links.all():
@@ -319,6 +364,7 @@ def action_detail_queryset(plan: Plan) -> QuerySet[Action]:
             Prefetch("dependents", queryset=Action.objects.select_related("key_step").order_by("title")),
             Prefetch("partners", queryset=Organisation.objects.order_by("name")),
             Prefetch("evidence", queryset=EvidenceItem.objects.order_by("title")),
+            priority_areas_prefetch(),
         )
     )
 
@@ -393,12 +439,24 @@ def action_history(action: Action, limit: int = HISTORY_LIMIT) -> list[HistoryEn
 # Evidence ---------------------------------------------------------------------------------
 
 
-def evidence_list(*, q: str = "", type: str = "", key_step: KeyStep | None = None) -> QuerySet[EvidenceItem]:
-    items = EvidenceItem.objects.select_related("organisation").prefetch_related("key_steps")
+def evidence_list(
+    *, q: str = "", type: str = "", key_step: KeyStep | None = None, priority_area: PriorityArea | None = None
+) -> QuerySet[EvidenceItem]:
+    items = EvidenceItem.objects.select_related("organisation").prefetch_related(
+        Prefetch("key_steps", queryset=KeyStep.objects.order_by("number")), priority_areas_prefetch()
+    )
     if type:
         items = items.filter(type=type)
     if key_step is not None:
-        items = items.filter(key_steps=key_step)
+        items = items.filter(
+            pk__in=EvidenceItem.key_steps.through.objects.filter(keystep=key_step).values("evidenceitem_id")
+        )
+    if priority_area is not None:
+        items = items.filter(
+            pk__in=EvidenceItem.priority_areas.through.objects.filter(priorityarea=priority_area).values(
+                "evidenceitem_id"
+            )
+        )
     if q:
         query = SearchQuery(q, config="english", search_type="websearch")
         return (

@@ -38,7 +38,7 @@ from actionplan.models import (
     PlanUserObjectPermission,
 )
 from londonmh.concurrency import StaleEdit, update_versioned
-from outcomes.models import Indicator
+from outcomes.models import Indicator, PriorityArea
 from stakeholders.models import Area, AreaLevel, Organisation, User
 
 # from status -> to statuses. Only plan managers change status (permissions.can_manage_plan).
@@ -277,6 +277,16 @@ def _check_dependencies(action: Action, dependencies: list[Action]) -> None:
             )
 
 
+def _checked_priority_areas(current: Any, wanted: Iterable[PriorityArea]) -> list[PriorityArea]:
+    """The wanted areas, refusing a retired one unless the record already names it."""
+    wanted = list(wanted)
+    held = set(current.values_list("pk", flat=True)) if any(not a.is_active for a in wanted) else set()
+    retired = [a.name for a in wanted if not a.is_active and a.pk not in held]
+    if retired:
+        raise ValidationError({"priority_areas": f"No longer in use: {', '.join(retired)}."})
+    return wanted
+
+
 def _normalise_status_progress(values: dict[str, Any], current: Action | None) -> None:
     status = values.get("status", current.status if current else ActionStatus.NOT_STARTED)
     if status == ActionStatus.DONE:
@@ -292,7 +302,10 @@ def _set_links(
     dependencies: Iterable[Action] | None,
     indicators: Mapping[Indicator, Decimal | None] | None,
     evidence: Iterable[EvidenceItem] | None,
+    priority_areas: Iterable[PriorityArea] | None = None,
 ) -> None:
+    if priority_areas is not None:
+        action.priority_areas.set(_checked_priority_areas(action.priority_areas, priority_areas))
     if partners is not None:
         action.partners.set(list(partners))
     if dependencies is not None:
@@ -326,9 +339,13 @@ def action_create(
     dependencies: Iterable[Action] = (),
     indicators: Mapping[Indicator, Decimal | None] | None = None,
     evidence: Iterable[EvidenceItem] = (),
+    priority_areas: Iterable[PriorityArea] = (),
     **values: Any,
 ) -> Action:
-    """Add an action under a key step. Permission: ``can_change_plan``."""
+    """Add an action under a key step, improving any number of priority areas.
+
+    Permission: ``can_change_plan``.
+    """
     unknown = set(values) - set(ACTION_FIELDS)
     if unknown:
         raise ValueError(f"action_create cannot set {sorted(unknown)}")
@@ -339,7 +356,14 @@ def action_create(
     action.full_clean()
     with pghistory.context(user=actor.pk):
         action.save()
-        _set_links(action, partners=partners, dependencies=dependencies, indicators=indicators or {}, evidence=evidence)
+        _set_links(
+            action,
+            partners=partners,
+            dependencies=dependencies,
+            indicators=indicators or {},
+            evidence=evidence,
+            priority_areas=priority_areas,
+        )
     return action
 
 
@@ -354,6 +378,7 @@ def action_update(
     dependencies: Iterable[Action] | None = None,
     indicators: Mapping[Indicator, Decimal | None] | None = None,
     evidence: Iterable[EvidenceItem] | None = None,
+    priority_areas: Iterable[PriorityArea] | None = None,
 ) -> Action:
     """Edit an action (any of ACTION_FIELDS and its links). Permission: ``can_change_plan``.
 
@@ -372,7 +397,14 @@ def action_update(
     with pghistory.context(user=actor.pk):
         # The compare-and-set goes first so a stale save leaves the links alone too.
         update_versioned(action, expected_version=expected_version, values=values)
-        _set_links(action, partners=partners, dependencies=dependencies, indicators=indicators, evidence=evidence)
+        _set_links(
+            action,
+            partners=partners,
+            dependencies=dependencies,
+            indicators=indicators,
+            evidence=evidence,
+            priority_areas=priority_areas,
+        )
     return action
 
 
@@ -465,6 +497,7 @@ def evidence_create(
     url: str = "",
     organisation: Organisation | None = None,
     key_steps: Iterable[KeyStep] = (),
+    priority_areas: Iterable[PriorityArea] = (),
 ) -> EvidenceItem:
     """Publish an item to the evidence library. Permission: ``can_publish_evidence``."""
     item = EvidenceItem(
@@ -480,13 +513,19 @@ def evidence_create(
     with pghistory.context(user=actor.pk):
         item.save()
         item.key_steps.set(list(key_steps))
+        item.priority_areas.set(_checked_priority_areas(item.priority_areas, priority_areas))
         _refresh_search(item)
     return item
 
 
 @transaction.atomic
 def evidence_update(
-    *, actor: User, item: EvidenceItem, values: Mapping[str, Any], key_steps: Iterable[KeyStep] | None = None
+    *,
+    actor: User,
+    item: EvidenceItem,
+    values: Mapping[str, Any],
+    key_steps: Iterable[KeyStep] | None = None,
+    priority_areas: Iterable[PriorityArea] | None = None,
 ) -> EvidenceItem:
     """Edit an evidence item. Permission: ``can_edit_evidence``."""
     unknown = set(values) - {"title", "summary", "type", "url", "organisation"}
@@ -499,5 +538,7 @@ def evidence_update(
         item.save()
         if key_steps is not None:
             item.key_steps.set(list(key_steps))
+        if priority_areas is not None:
+            item.priority_areas.set(_checked_priority_areas(item.priority_areas, priority_areas))
         _refresh_search(item)
     return item

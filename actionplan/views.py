@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from actionplan import permissions, selectors, services
 from actionplan.forms import (
+    ActionFilterForm,
     ActionForm,
     ActionProgressForm,
     EvidenceFilterForm,
@@ -49,6 +51,7 @@ from outcomes.dashboards import csv_cell
 PLANS_PAGE_SIZE = 20
 MY_WORK_PAGE_SIZE = 50
 EVIDENCE_PAGE_SIZE = 20
+KEY_STEP_ACTIONS_PAGE_SIZE = 50
 
 STATUS_COLOURS = {
     PlanStatus.DRAFT: "grey",
@@ -73,6 +76,7 @@ PLAN_CONFLICT_FIELDS = (
 )
 ACTION_CONFLICT_FIELDS = (
     "key_step",
+    "priority_areas",
     "title",
     "description",
     "owner_organisation",
@@ -129,6 +133,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
         status=filters.get("status", ""),
         borough=filters.get("borough"),
         key_step=filters.get("key_step"),
+        priority_area=filters.get("priority_area"),
     )
     page = Paginator(plans, PLANS_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -309,6 +314,7 @@ def plan_export_csv(request: HttpRequest, slug: str) -> HttpResponse:
         [
             "key_step",
             "key_step_title",
+            "priority_areas",
             "action_id",
             "action",
             "owner_organisation",
@@ -332,6 +338,7 @@ def plan_export_csv(request: HttpRequest, slug: str) -> HttpResponse:
                 [
                     section.step.number,
                     section.step.title,
+                    "; ".join(a.slug for a in action.priority_areas.all()),
                     action.pk,
                     csv_cell(action.title),
                     csv_cell(action.owner_organisation.name),
@@ -371,6 +378,7 @@ def _action_links(form: ActionForm) -> dict[str, Any]:
         "dependencies": data["dependencies"],
         "indicators": dict.fromkeys(data["indicators"]),
         "evidence": data["evidence"],
+        "priority_areas": data["priority_areas"],
     }
 
 
@@ -633,45 +641,52 @@ def milestone_edit(request: HttpRequest, slug: str, pk: int, milestone_pk: int) 
 @login_required
 @require_GET
 def my_work(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.my_work(user=request.user), MY_WORK_PAGE_SIZE).get_page(request.GET.get("page"))
+    form = ActionFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    actions = selectors.my_work(
+        user=request.user, key_step=filters.get("key_step"), priority_area=filters.get("priority_area")
+    )
+    page = Paginator(actions, MY_WORK_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "actionplan/my_work.html",
-        {"page": page, "colours": STATUS_COLOURS, "today": timezone.localdate()},
+        {"form": form, "page": page, "colours": STATUS_COLOURS, "today": timezone.localdate()},
     )
 
 
 @require_GET
 def key_step_list(request: HttpRequest) -> HttpResponse:
-    steps = list(selectors.key_steps_with_indicators())
-    london = selectors.london_area()
-    ids = {i.pk for s in steps for i in s.indicators.all()}
-    trends = selectors.recent_metrics(ids, [london.pk] if london else [])
     return render(
         request,
         "actionplan/key_step_list.html",
-        {"steps": steps, "trends": trends, "london": london, "nav": "dashboards"},
+        {
+            "steps": list(selectors.key_steps()),
+            "counts": selectors.key_step_action_counts(user=request.user),
+            "nav": "plans",
+        },
     )
 
 
 @require_GET
 def key_step_detail(request: HttpRequest, number: int) -> HttpResponse:
-    step = get_object_or_404(selectors.key_steps_with_indicators(), number=number)
-    london = selectors.london_area()
-    trends = selectors.recent_metrics([i.pk for i in step.indicators.all()], [london.pk] if london else [])
-    plans = selectors.plan_list(user=request.user, key_step=step)[:20]
-    evidence = selectors.evidence_list(key_step=step)[:10]
+    step = get_object_or_404(selectors.key_steps(), number=number)
+    form = ActionFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    actions = selectors.key_step_actions(step=step, user=request.user, priority_area=filters.get("priority_area"))
+    page = Paginator(actions, KEY_STEP_ACTIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    # The page names the items only: no need for their tags.
+    evidence = selectors.evidence_list(key_step=step).prefetch_related(None)[:10]
     return render(
         request,
         "actionplan/key_step_detail.html",
         {
             "step": step,
-            "trends": trends,
-            "london": london,
-            "plans": plans,
+            "form": form,
+            "page": page,
             "evidence": evidence,
             "colours": STATUS_COLOURS,
-            "nav": "dashboards",
+            "today": timezone.localdate(),
+            "nav": "plans",
         },
     )
 
@@ -684,7 +699,10 @@ def evidence_list(request: HttpRequest) -> HttpResponse:
     form = EvidenceFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     items = selectors.evidence_list(
-        q=filters.get("q", ""), type=filters.get("type", ""), key_step=filters.get("key_step")
+        q=filters.get("q", ""),
+        type=filters.get("type", ""),
+        key_step=filters.get("key_step"),
+        priority_area=filters.get("priority_area"),
     )
     page = Paginator(items, EVIDENCE_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -714,7 +732,10 @@ def evidence_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def evidence_detail(request: HttpRequest, slug: str) -> HttpResponse:
     item = get_object_or_404(
-        EvidenceItem.objects.select_related("organisation", "published_by").prefetch_related("key_steps"), slug=slug
+        EvidenceItem.objects.select_related("organisation", "published_by").prefetch_related(
+            Prefetch("key_steps", queryset=KeyStep.objects.order_by("number")), selectors.priority_areas_prefetch()
+        ),
+        slug=slug,
     )
     return render(
         request,
@@ -732,12 +753,14 @@ def evidence_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def evidence_edit(request: HttpRequest, slug: str) -> HttpResponse:
     item = get_object_or_404(EvidenceItem, slug=slug)
     permissions.require(permissions.can_edit_evidence(request.user, item))
-    form = EvidenceForm(_posted(request), initial=EvidenceForm.initial_for(item))
+    form = EvidenceForm(_posted(request), item=item, initial=EvidenceForm.initial_for(item))
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        key_steps = data.pop("key_steps")
+        key_steps, priority_areas = data.pop("key_steps"), data.pop("priority_areas")
         try:
-            services.evidence_update(actor=request.user, item=item, values=data, key_steps=key_steps)
+            services.evidence_update(
+                actor=request.user, item=item, values=data, key_steps=key_steps, priority_areas=priority_areas
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:

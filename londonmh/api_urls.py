@@ -21,6 +21,7 @@ router.register("outcome-values", outcomes_api.OutcomeValueViewSet, basename="ou
 router.register("submissions", outcomes_api.SubmissionViewSet, basename="submission")
 router.register("metrics", outcomes_api.MetricViewSet, basename="metric")
 router.register("key-steps", actionplan_api.KeyStepViewSet, basename="key-step")
+router.register("priority-areas", outcomes_api.PriorityAreaViewSet, basename="priority-area")
 router.register("plans", actionplan_api.PlanViewSet, basename="plan")
 router.register("actions", actionplan_api.ActionViewSet, basename="action")
 router.register("milestones", actionplan_api.MilestoneViewSet, basename="milestone")

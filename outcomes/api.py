@@ -23,7 +23,7 @@ from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils.http import parse_header_parameters
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -54,6 +54,7 @@ from outcomes.models import (
     OutcomeValue,
     PeriodType,
     Population,
+    PriorityArea,
     Submission,
     SubmissionIssue,
     ValueStatus,
@@ -205,6 +206,45 @@ class IndicatorViewSet(
             serializer.instance = services.indicator_save(actor=self.request.user, indicator=indicator)
         except DjangoValidationError as exc:
             raise_api_validation(exc)
+
+
+# Priority areas ---------------------------------------------------------------------------
+
+
+class PriorityAreaSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="priority-area-detail", lookup_field="slug")
+    indicators = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True, help_text="Codes of the indicators that measure it."
+    )
+
+    class Meta:
+        model = PriorityArea
+        fields = ["url", "slug", "name", "description", "ordering", "is_active", "indicators"]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(responses={200: PriorityAreaSerializer(many=True)}),
+    retrieve=extend_schema(responses={200: PriorityAreaSerializer, **_problems(404)}),
+)
+class PriorityAreaViewSet(viewsets.ReadOnlyModelViewSet):
+    """Priority areas: what an action improves (crisis care, early help, children and young
+    people...), and the indicators that measure each. The second dimension beside the nine key
+    steps of London's plan of action (`/api/v1/key-steps/`), which say how partners work together.
+    Staff keep the list; a retired area has `is_active` false. Plans, actions and evidence filter by
+    it with `priority_area=<slug>`."""
+
+    serializer_class = PriorityAreaSerializer
+    permission_classes: list[type[BasePermission]] = []
+    lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    filter_backends: list[Any] = []
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[PriorityArea]:
+        return PriorityArea.objects.prefetch_related(
+            Prefetch("indicators", queryset=Indicator.objects.order_by("code"))
+        ).order_by("ordering", "name")
 
 
 # Populations -----------------------------------------------------------------------------

@@ -117,6 +117,37 @@ class Indicator(models.Model):
         return self.measure == Measure.MEAN
 
 
+@pghistory.track()
+class PriorityArea(models.Model):
+    """What an action improves (crisis care, early help, children and young people...).
+
+    The second dimension beside the plan of action's nine key steps (how London works together):
+    an editable list kept by staff in the admin, with history. Indicators are grouped by
+    priority area on the dashboards. A retired area (not active) stays on the actions, evidence
+    and indicators that name it but is no longer offered for new ones.
+    """
+
+    slug = models.SlugField(max_length=60, unique=True, help_text="Stable short name used in links and the API.")
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True, help_text="What it covers, in a sentence or two.")
+    ordering = models.PositiveSmallIntegerField(default=0, help_text="Lists show lower numbers first.")
+    is_active = models.BooleanField("in use", default=True, help_text="Offered for new actions and evidence.")
+    indicators = models.ManyToManyField(
+        Indicator,
+        related_name="priority_areas",
+        blank=True,
+        verbose_name="indicators",
+        help_text="The indicators that measure it.",
+    )
+
+    class Meta:
+        ordering = ["ordering", "name"]
+        verbose_name = "priority area"
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Population(models.Model):
     """Residents of an area in a year, the denominator of rates per 100,000."""
 

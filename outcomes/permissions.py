@@ -24,6 +24,11 @@ def can_manage_catalogue(user: AnyUser) -> bool:
     return user.is_authenticated and (user.is_staff or user.has_perm("outcomes.manage_catalogue"))
 
 
+def can_manage_priority_areas(user: AnyUser) -> bool:
+    """Staff keep the list of priority areas (what actions improve); everyone may read it."""
+    return user.is_authenticated and user.is_staff
+
+
 def can_manage_populations(user: AnyUser) -> bool:
     return user.is_authenticated and user.is_staff
 

@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 
 from outcomes import permissions
 from outcomes.models import (
@@ -18,6 +18,7 @@ from outcomes.models import (
     OutcomeValue,
     PeriodType,
     Population,
+    PriorityArea,
     Submission,
     SubmissionIssue,
     ValueStatus,
@@ -130,12 +131,42 @@ def indicator_list(*, q: str = "", measure: str = "", period_type: str = "") -> 
     return qs.order_by("-is_active", "name")
 
 
-def indicator_detail(*, code: str) -> QuerySet[Indicator]:
-    return Indicator.objects.filter(code=code)
+def indicator_detail(*, code: str, with_priority_areas: bool = False) -> QuerySet[Indicator]:
+    indicators = Indicator.objects.filter(code=code)
+    if with_priority_areas:  # the catalogue page names them; the dashboards do not
+        indicators = indicators.prefetch_related(
+            Prefetch("priority_areas", queryset=PriorityArea.objects.order_by("ordering", "name"))
+        )
+    return indicators
 
 
 def active_indicators() -> QuerySet[Indicator]:
     return Indicator.objects.filter(is_active=True).order_by("name")
+
+
+def indicators_by_priority_area(indicators: list[Indicator]) -> list[tuple[PriorityArea | None, list[Indicator]]]:
+    """The indicators grouped under the priority areas in use (one query), in the areas' order.
+
+    An indicator in two areas is listed under both; those in none come last under None.
+    """
+    by_id = {i.pk: i for i in indicators}
+    links = (
+        PriorityArea.indicators.through.objects.filter(priorityarea__is_active=True, indicator_id__in=by_id)
+        .select_related("priorityarea")
+        .order_by("priorityarea__ordering", "priorityarea__name")
+    )
+    groups: dict[int, tuple[PriorityArea, list[Indicator]]] = {}
+    grouped: set[int] = set()
+    for link in links:
+        groups.setdefault(link.priorityarea_id, (link.priorityarea, []))[1].append(by_id[link.indicator_id])
+        grouped.add(link.indicator_id)
+    result: list[tuple[PriorityArea | None, list[Indicator]]] = [
+        (area, sorted(inds, key=lambda i: i.name)) for area, inds in groups.values()
+    ]
+    rest = [i for i in indicators if i.pk not in grouped]
+    if rest:
+        result.append((None, rest))
+    return result
 
 
 # Submissions ----------------------------------------------------------------------------

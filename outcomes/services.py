@@ -21,6 +21,7 @@ from outcomes.models import (
     Measure,
     Metric,
     Population,
+    PriorityArea,
     Submission,
     ValueStatus,
 )
@@ -52,6 +53,29 @@ def indicator_save(*, actor: User, indicator: Indicator) -> Indicator:
     indicator.save()
     metrics_changed()  # names, polarity and the active list show on cached dashboards
     return indicator
+
+
+# Priority areas ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def priority_area_save(
+    *, actor: User, area: PriorityArea, indicators: Iterable[Indicator] | None = None
+) -> PriorityArea:
+    """Create or change a priority area, and optionally the indicators that measure it.
+
+    Permission: staff (``can_manage_priority_areas``). History by pghistory, with the actor from
+    the request's context. The dashboards group indicators by priority area, so their cache is
+    refreshed.
+    """
+    if not permissions.can_manage_priority_areas(actor):
+        raise PermissionDenied
+    area.full_clean()
+    area.save()
+    if indicators is not None:
+        area.indicators.set(list(indicators))
+    metrics_changed()
+    return area
 
 
 # Populations ------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ def indicator_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
-    indicator = get_object_or_404(selectors.indicator_detail(code=code))
+    indicator = get_object_or_404(selectors.indicator_detail(code=code, with_priority_areas=True))
     return render(
         request,
         "outcomes/indicator_detail.html",
@@ -512,6 +512,7 @@ def _overview_data(code: str, basis: str, asked: str) -> dict[str, Any]:
     )
     return {
         "indicators": indicators,
+        "groups": selectors.indicators_by_priority_area(indicators),
         "indicator": indicator,
         "series": series,
         "periods": periods,
@@ -579,6 +580,7 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
         {
             "nav": "dashboards",
             "form": form,
+            "groups": data["groups"],
             "indicator": indicator,
             "basis": basis,
             "period": period,

@@ -24,18 +24,19 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from londonmh.concurrency import Versioned
-from outcomes.models import Indicator
+from outcomes.models import Indicator, PriorityArea
 from stakeholders.models import Area, Organisation
 
 
 class KeyStep(models.Model):
-    """One of the nine key steps of London's plan of action: fixed reference data (data migration)."""
+    """One of the nine key steps of London's plan of action (how partners work together), in the
+    plan's order: fixed reference data (actionplan/key_steps.py, written by a data migration).
+    What an action improves is its priority area (outcomes.PriorityArea)."""
 
     number = models.PositiveSmallIntegerField(unique=True, validators=[MinValueValidator(1), MaxValueValidator(9)])
     slug = models.SlugField(max_length=60, unique=True)
     title = models.CharField(max_length=120)
     description = models.TextField()
-    indicators = models.ManyToManyField(Indicator, related_name="key_steps", blank=True, verbose_name="measured by")
 
     class Meta:
         ordering = ["number"]
@@ -162,7 +163,8 @@ class EvidenceType(models.TextChoices):
 
 @pghistory.track()
 class EvidenceItem(models.Model):
-    """An item of evidence or best practice that actions can cite (key step 8: research and evidence)."""
+    """An item of evidence or best practice that actions can cite (key step 8: using London's academic
+    infrastructure to disseminate best practice), tagged with key steps and priority areas."""
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=220, unique=True)
@@ -173,6 +175,7 @@ class EvidenceItem(models.Model):
         Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="evidence_items"
     )
     key_steps = models.ManyToManyField(KeyStep, related_name="evidence_items", blank=True)
+    priority_areas = models.ManyToManyField(PriorityArea, related_name="evidence_items", blank=True)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="published_evidence"
     )
@@ -199,6 +202,13 @@ class Action(Versioned):
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="actions")
     key_step = models.ForeignKey(KeyStep, on_delete=models.PROTECT, related_name="actions", verbose_name="key step")
+    priority_areas = models.ManyToManyField(
+        PriorityArea,
+        related_name="actions",
+        blank=True,
+        verbose_name="priority areas",
+        help_text="What the action improves: any number of priority areas.",
+    )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Markdown.")
     owner_organisation = models.ForeignKey(

@@ -28,7 +28,8 @@ COMMENTS = [
     (
         "Peer support workers made the difference for me. Are there any in this plan?",
         Disposition.ALREADY_COVERED,
-        "Yes: key step 5's crisis actions include peer support workers in every crisis team.",
+        "Yes: under key step 3, service users and clinicians at the core, there are peer support workers "
+        "in every community team.",
     ),
     ("Could the plan say how long people wait for talking therapies in each borough?", None, None),
 ]

@@ -8,7 +8,8 @@ from django.core.management import call_command
 
 from actionplan import permissions, selectors
 from actionplan.demo import CAMDEN_TITLE, NCL_TITLE, PAN_LONDON_TITLE, SEL_TITLE
-from actionplan.models import Action, KeyStep, Plan, PlanStatus
+from actionplan.models import Action, Plan, PlanStatus
+from outcomes.models import PriorityArea
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +28,16 @@ def test_the_demo_has_four_plans_across_the_scopes_and_loads_idempotently(settin
     assert {p.scope for p in Plan.objects.all()} == {"pan_london", "sub_region", "boroughs"}
     assert Plan.objects.get(title=NCL_TITLE).status == PlanStatus.CONSULTATION
     assert Plan.objects.get(title=CAMDEN_TITLE).status == PlanStatus.DRAFT
-    # Every key step is measured by at least one demo indicator.
-    assert all(step.indicators.exists() for step in KeyStep.objects.all())
+    # Every priority area is measured by at least one demo indicator, and every action names
+    # at least one priority area.
+    assert all(area.indicators.exists() for area in PriorityArea.objects.all())
+    assert not Action.objects.filter(priority_areas=None).exists()
+    assert pan_london.actions.filter(
+        key_step__slug="outcomes-data", title="Agree one London outcomes framework"
+    ).exists()
+    assert pan_london.actions.filter(
+        key_step__slug="contracting-integration", priority_areas__slug="crisis-care"
+    ).exists()
 
     anonymous = AnonymousUser()
     visible = set(permissions.plans_visible_to(anonymous).values_list("title", flat=True))

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from actionplan import services
 from actionplan.models import EvidenceItem, KeyStep
-from outcomes.models import Indicator, Metric
-from stakeholders.models import Area, AreaLevel, Role
+from outcomes.models import Indicator, PriorityArea
+from stakeholders.models import Role
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,35 +53,23 @@ def test_the_library_searches_by_meaning_of_words_and_shows_citing_actions(
     assert "Secret café" not in detail  # cited in a plan this visitor may not see
 
 
-def test_the_key_steps_show_latest_london_figures_under_disclosure_control(client_for):
-    london = Area.objects.get(level=AreaLevel.LONDON)
-    shown = Indicator.objects.create(
-        code="ks-shown", name="Shown indicator", definition="x", measure="proportion", period_type="month"
-    )
-    hidden = Indicator.objects.create(
-        code="ks-hidden", name="Hidden indicator", definition="x", measure="proportion", period_type="month"
-    )
-    for ind, value, suppressed in ((shown, Decimal("52.34"), False), (hidden, Decimal("40"), True)):
-        for month in (5, 6):
-            Metric.objects.create(
-                indicator=ind,
-                area=london,
-                period_start=dt.date(2026, month, 1),
-                basis=Metric.Basis.APPROVED,
-                numerator=Decimal(523),
-                denominator=1000,
-                value=value + month,
-                suppressed=suppressed,
-                computed_at=timezone.now(),
-            )
-    KeyStep.objects.get(number=2).indicators.add(shown, hidden)
-    page = client_for(None).get("/key-steps/").content.decode()
-    assert "58.3%" in page  # the latest period, rounded as the dashboards round it
-    assert "/dashboards/indicators/ks-shown/" in page
-    assert "46.0" not in page  # the suppressed value never reaches the page
-    assert "From 57.3% in" in page  # the trend says it in words beside the sparkline
-    detail = client_for(None).get("/key-steps/2/").content.decode()
-    assert "Shown indicator" in detail and "58.3%" in detail
+def test_a_key_step_page_says_what_it_asks_and_lists_the_visible_actions_with_their_priority_areas(
+    client_for, public_plan, partners_plan, make_action
+):
+    crisis = PriorityArea.objects.get(slug="crisis-care")
+    make_action(public_plan, step=6, title="Pan-London section 136 pathway", priority_areas=[crisis])
+    make_action(partners_plan, step=6, title="Hidden bed plan")
+    make_action(public_plan, step=4, title="Alliance contract for crisis care", priority_areas=[crisis])
+    page = client_for(None).get("/key-steps/6/").content.decode()
+    assert "Pan-London solutions" in page
+    assert "What it asks of London" in page
+    assert KeyStep.objects.get(number=6).description.split(",")[0] in page
+    assert "Pan-London section 136 pathway" in page and "Crisis care" in page
+    assert "Hidden bed plan" not in page  # in a plan this visitor may not see
+    assert "Alliance contract for crisis care" not in page  # under another step
+    listing = client_for(None).get("/key-steps/").content.decode()
+    assert listing.index("Developing collaborative commissioning") < listing.index("A new narrative for mental health")
+    assert "1 action in plans you can see" in listing
 
 
 def test_a_target_is_set_on_the_action_page_and_refused_when_stale(client_for, public_plan, make_action, commissioner):

@@ -1,8 +1,8 @@
 """Exact query counts for plan pages and lists, at two data sizes so an N+1 cannot hide.
 
 The plan page is the issue's yardstick: nine key steps x N actions x 3 milestones, with
-indicator links, dependencies and published figures, renders in the same number of
-queries at 2 and at 20 actions per step.
+indicator links, priority areas, dependencies and published figures, renders in the same
+number of queries at 2 and at 20 actions per step.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from actionplan import services
 from actionplan.models import Action, ActionIndicator, ActionStatus, EvidenceItem, KeyStep, Milestone, Plan
-from outcomes.models import Indicator, Metric
+from outcomes.models import Indicator, Metric, PriorityArea
 from stakeholders.models import Area, AreaLevel
 from tests.factories import MembershipFactory, OrganisationFactory
 
@@ -27,7 +27,7 @@ from tests.stakeholders.test_query_counts import SIGNED_IN_OVERHEAD  # noqa: E40
 
 
 def _indicators_with_figures(n: int = 3) -> list[Indicator]:
-    """Indicators measuring key step 1 with 14 months of London and NCL figures each."""
+    """Indicators measuring crisis care with 14 months of London and NCL figures each."""
     london = Area.objects.get(level=AreaLevel.LONDON)
     ncl = Area.objects.get(short_code="NCL")
     indicators = []
@@ -52,12 +52,13 @@ def _indicators_with_figures(n: int = 3) -> list[Indicator]:
                     )
                 )
     Metric.objects.bulk_create(metrics)
-    KeyStep.objects.get(number=1).indicators.add(*indicators)
+    PriorityArea.objects.get(slug="crisis-care").indicators.add(*indicators)
     return indicators
 
 
 def _fill(plan: Plan, per_step: int, indicators: list[Indicator], owner) -> None:
-    """per_step actions under each key step, 3 milestones each, one indicator link and one dependency each."""
+    """per_step actions under each key step, 3 milestones each, one indicator link, two priority
+    areas and one dependency each."""
     steps = list(KeyStep.objects.order_by("number"))
     actions = Action.objects.bulk_create(
         Action(
@@ -82,6 +83,13 @@ def _fill(plan: Plan, per_step: int, indicators: list[Indicator], owner) -> None
         ActionIndicator(action=a, indicator=indicators[n % len(indicators)], target=Decimal(50))
         for n, a in enumerate(actions)
     )
+    areas = list(PriorityArea.objects.order_by("ordering"))
+    in_area = Action.priority_areas.through
+    in_area.objects.bulk_create(
+        in_area(action_id=a.pk, priorityarea_id=areas[(n + k) % len(areas)].pk)
+        for n, a in enumerate(actions)
+        for k in range(2)
+    )
     through = Action.dependencies.through
     through.objects.bulk_create(through(from_action_id=b.pk, to_action_id=a.pk) for a, b in itertools.pairwise(actions))
 
@@ -98,8 +106,8 @@ def big_plan(request, make_plan, commissioning_org):
 def test_the_plan_page_runs_a_fixed_number_of_queries(client_for, big_plan, django_assert_num_queries):
     client = client_for(None)
     # 1 the plan with its lead organisation and creator, 2 its areas, 3 its partners,
-    # 4 the key steps, 5 the indicators measuring them, 6 the actions with owner and lead,
-    # 7 their milestones, 8 their indicator links with the indicators, 9 their dependencies,
+    # 4 the key steps, 5 the actions with owner and lead, 6 their milestones, 7 their
+    # indicator links with the indicators, 8 their dependencies, 9 their priority areas,
     # 10 London, 11 the last 12 published figures per indicator and area (one window query),
     # 12 the comment summary of the voice panel (one aggregate).
     with django_assert_num_queries(12):
@@ -144,10 +152,10 @@ def _indicators_for_list() -> list[Indicator]:
 
 
 def test_the_plan_list_runs_a_fixed_number_of_queries(client_for, many_plans, django_assert_num_queries):
-    # 1 the borough filter's choices, 2 the key-step filter's choices, 3 COUNT for the pager,
-    # 4 the page of plans with their lead organisations, 5 their areas, 6 their action
-    # summaries (one query for the page).
-    with django_assert_num_queries(6):
+    # 1 the borough filter's choices, 2 the key-step filter's choices, 3 the priority-area
+    # filter's choices, 4 COUNT for the pager, 5 the page of plans with their lead
+    # organisations, 6 their areas, 7 their action summaries (one query for the page).
+    with django_assert_num_queries(7):
         response = client_for(None).get("/plans/")
     assert response.status_code == 200
 
@@ -155,19 +163,22 @@ def test_the_plan_list_runs_a_fixed_number_of_queries(client_for, many_plans, dj
 def test_the_signed_in_plan_list_adds_the_overhead_and_one_role_lookup(
     client_for, many_plans, outsider, django_assert_num_queries
 ):
-    # The anonymous list's 6, the signed-in overhead, 1 the chosen borough (the filter form),
-    # 1 the roles (may they start a plan?). The grant subqueries run inside the COUNT and page.
+    # The anonymous list's 7, the signed-in overhead, 1 the chosen borough, 1 the chosen key
+    # step, 1 the chosen priority area (the filter form), 1 the roles (may they start a plan?).
+    # The grant subqueries run inside the COUNT and page.
     client = client_for(outsider)
-    with django_assert_num_queries(6 + SIGNED_IN_OVERHEAD + 2):
-        response = client.get("/plans/", {"borough": "CMD", "status": "active"})
+    params = {"borough": "CMD", "status": "active", "key_step": "1", "priority_area": "crisis-care"}
+    with django_assert_num_queries(7 + SIGNED_IN_OVERHEAD + 4):
+        response = client.get("/plans/", params)
     assert response.status_code == 200
 
 
 def test_my_work_runs_a_fixed_number_of_queries(client_for, many_plans, commissioner, django_assert_num_queries):
-    # Signed-in overhead, 1 the user's organisations, 2 COUNT, 3 the page of actions with plan, step,
-    # owner and lead.
+    # Signed-in overhead, 1 the key-step filter's choices, 2 the priority-area filter's choices,
+    # 3 the user's organisations, 4 COUNT, 5 the page of actions with plan, step, owner and
+    # lead, 6 their priority areas.
     client = client_for(commissioner)
-    with django_assert_num_queries(SIGNED_IN_OVERHEAD + 3):
+    with django_assert_num_queries(SIGNED_IN_OVERHEAD + 6):
         response = client.get("/my-work/")
     # The lead organisation owns every action (9 per plan); a page holds 50, plus the header row.
     assert response.content.decode().count('<tr class="nhsuk-table__row') == min(many_plans * 9, 50) + 1
@@ -179,14 +190,21 @@ def test_the_api_plan_and_action_lists_run_a_fixed_number_of_queries(client_for,
     with django_assert_num_queries(5):
         assert client.get("/api/v1/plans/").status_code == 200
     # 1 COUNT, 2 the actions with plan, step, owner and lead, 3 partners, 4 dependencies,
-    # 5 indicator links with indicators, 6 evidence, 7 milestones.
-    with django_assert_num_queries(7):
+    # 5 indicator links with indicators, 6 evidence, 7 milestones, 8 priority areas.
+    with django_assert_num_queries(8):
         assert client.get("/api/v1/actions/").status_code == 200
+    # Filtered by both dimensions: 1 the key step, 2 the priority area (the filter form), then the 8.
+    link = Action.priority_areas.through.objects.select_related("action__key_step", "priorityarea").first()
+    params = {"key_step": link.action.key_step.number, "priority_area": link.priorityarea.slug}
+    with django_assert_num_queries(10):
+        response = client.get("/api/v1/actions/", params)
+    assert response.json()["count"] == many_plans  # one such action per plan
 
 
 @pytest.fixture(params=[3, 30], ids=["3-items", "30-items"])
 def library(request, commissioner):
     steps = list(KeyStep.objects.all())
+    areas = list(PriorityArea.objects.order_by("ordering"))
     for i in range(request.param):
         services.evidence_create(
             actor=commissioner,
@@ -194,23 +212,35 @@ def library(request, commissioner):
             summary="Crisis cafés work.",
             type="evaluation",
             key_steps=steps[:2],
+            priority_areas=areas[i % 3 : i % 3 + 2],
         )
     return request.param
 
 
 def test_the_evidence_library_runs_a_fixed_number_of_queries(client_for, library, django_assert_num_queries):
-    # 1 the key-step filter's choices, 2 COUNT, 3 the page with organisations, 4 their key steps.
-    with django_assert_num_queries(4):
+    # 1 the key-step filter's choices, 2 the priority-area filter's choices, 3 COUNT, 4 the page
+    # with organisations, 5 their key steps, 6 their priority areas.
+    with django_assert_num_queries(6):
         response = client_for(None).get("/evidence/", {"q": "crisis"})
     assert response.status_code == 200
     assert EvidenceItem.objects.count() == library
 
 
-def test_the_key_steps_page_runs_a_fixed_number_of_queries(client_for, django_assert_num_queries):
-    _indicators_with_figures()
-    # 1 the key steps, 2 their indicators, 3 London, 4 London's recent figures.
-    with django_assert_num_queries(4):
+def test_the_key_steps_page_runs_a_fixed_number_of_queries(client_for, big_plan, django_assert_num_queries):
+    # 1 the nine key steps, 2 how many actions the visitor may see under each (one aggregate).
+    with django_assert_num_queries(2):
         assert client_for(None).get("/key-steps/").status_code == 200
+
+
+def test_a_key_step_page_runs_a_fixed_number_of_queries(client_for, big_plan, django_assert_num_queries):
+    # 1 the key step, 2 the priority-area filter's choices, 3 the chosen priority area,
+    # 4 COUNT, 5 the page of actions with plan and owner, 6 their priority areas, 7 the evidence
+    # tagged with the step.
+    area = PriorityArea.objects.filter(actions__key_step__number=3).first()
+    with django_assert_num_queries(7):
+        response = client_for(None).get("/key-steps/3/", {"priority_area": area.slug})
+    assert response.status_code == 200
+    assert response.content.decode().count('<tr class="nhsuk-table__row">') > 1
 
 
 def test_a_member_of_many_organisations_still_gets_one_grant_query(commissioner, public_plan):

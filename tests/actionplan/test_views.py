@@ -367,7 +367,7 @@ def test_the_csv_export_lists_every_action_and_defuses_formulas(client_for, publ
     response = client_for(None).get(f"/plans/{public_plan.slug}/export.csv")
     assert response["Content-Type"].startswith("text/csv")
     lines = response.content.decode().splitlines()
-    assert lines[0].startswith("key_step,key_step_title,action_id,action")
+    assert lines[0].startswith("key_step,key_step_title,priority_areas,action_id,action")
     assert len(lines) == 3
     assert "'=HYPERLINK(evil)" in lines[1]
 
@@ -420,7 +420,7 @@ def test_my_work_lists_what_i_lead_and_my_organisation_owns_by_due_date(
 def test_the_key_step_pages_are_public(client_for):
     assert client_for(None).get("/key-steps/").status_code == 200
     page = client_for(None).get("/key-steps/8/").content.decode()
-    assert "Research, evidence and learning" in page
+    assert "academic infrastructure to disseminate best practice" in page
     assert client_for(None).get("/key-steps/10/").status_code == 404
 
 

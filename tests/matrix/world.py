@@ -138,6 +138,7 @@ def build() -> World:
             "submission": submission.pk,
             "indicator": indicator.code,
             "key-step": 1,
+            "priority-area": "crisis-care",
             "plan": plan.slug,
             "evidence": evidence.slug,
             "partnership": partnership.slug,

@@ -372,9 +372,10 @@ def _fill(indicator, boroughs: int, periods: int) -> None:
 def test_the_overview_runs_a_fixed_number_of_queries(client, recovery, django_assert_num_queries, boroughs, periods):
     _fill(recovery, boroughs, periods)
     proportion("second", "Second indicator")
-    # indicators, London's series (periods and trend), the cell's metrics, the tile boroughs
-    # (anonymous: no session, user, header or commissioned-borough queries)
-    with django_assert_num_queries(4):
+    # indicators, their priority areas (one join), London's series (periods and trend), the
+    # cell's metrics, the tile boroughs (anonymous: no session, user, header or
+    # commissioned-borough queries)
+    with django_assert_num_queries(5):
         assert client.get("/dashboards/", {"sort": "-value"}).status_code == 200
 
 
@@ -384,10 +385,11 @@ def test_the_overview_runs_a_fixed_number_of_queries_for_a_commissioner(
 ):
     _fill(recovery, boroughs, periods)
     client = client_for(commissioner)
-    # session, user, indicators, London's series, the cell's metrics, commissioned boroughs,
-    # the tile boroughs, the header's data links, the header's unread-notification count, and
-    # saving the session (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST)
-    with django_assert_num_queries(12):
+    # session, user, indicators, their priority areas, London's series, the cell's metrics,
+    # commissioned boroughs, the tile boroughs, the header's data links, the header's
+    # unread-notification count, and saving the session (savepoint, update, release:
+    # SESSION_SAVE_EVERY_REQUEST)
+    with django_assert_num_queries(13):
         assert client.get("/dashboards/").status_code == 200
 
 
