@@ -805,7 +805,10 @@ class MetricFilter(django_filters.FilterSet):
     basis = django_filters.ChoiceFilter(
         method="filter_basis",
         choices=Metric.Basis.choices,
-        label="approved (published figures, the default) or provisional (including values not yet approved)",
+        label=(
+            "approved (published figures, the default) or provisional (including values not yet approved;"
+            " signed-in partners only, unless the deployment publishes them)"
+        ),
     )
     period_from = PeriodFilter(bound="from", label="Periods starting in or after: 2026-04, 2026-Q1, 2026 or a date")
     period_to = PeriodFilter(bound="to", label="Periods starting in or before: 2026-04, 2026-Q1, 2026 or a date")
@@ -885,7 +888,13 @@ class MetricViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Metric.objects.select_related("indicator", "area").order_by(*self.ordering)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # The same for every caller (always suppressed), so cached by URL until the metrics change.
+        asked = request.query_params.get("basis", "")
+        if asked == Metric.Basis.PROVISIONAL and not permissions.may_see_provisional(request.user):
+            raise exceptions.PermissionDenied(
+                "Provisional figures (including values not yet approved) are for signed-in partners."
+            )
+        # Suppressed for every caller, and the basis was decided above: cached by URL (and so by
+        # basis) until the metrics change.
         key = f"api:metrics:{metrics_generation()}:" + hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
         data = cache.get(key)
         if data is None:
