@@ -150,7 +150,7 @@ def test_the_overview_of_a_count_colours_no_tile_and_says_why_one_click_away(cli
     assert "lmh-tile--much" not in tiles and "lmh-tile--better" not in tiles and "lmh-tile--worse" not in tiles
     assert "lmh-tile--not_compared" in tiles
     assert "Much worse than London" not in html and "Much better than London" not in html
-    assert 'id="not-compared"' in html and "part of London&#39;s total" in html
+    assert 'id="not-compared"' in html and "part of London&#39;s total" in html and "&lt;p&gt;" not in html
     assert 'href="#not-compared"' in html
     data = client.get("/dashboards/", {"indicator": counts.code, "format": "json"}).json()
     assert {(r["comparison"], r["quintile"]) for r in data["rows"]} == {("not_compared", None)}
