@@ -115,15 +115,26 @@ def test_new_populations_recompute_every_rate_cell(submission, django_capture_on
     assert _metric(rate, "CMD").population == 200_000 and _metric(rate, "CMD").value == Decimal("50")
 
 
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run in the calling process, as a worker would run them (no broker needed)."""
+    from londonmh.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = previous
+
+
 def test_reimported_populations_recompute_their_rates_through_the_recompute_task_on_commit(
-    submission, django_capture_on_commit_callbacks, monkeypatch
+    submission, django_capture_on_commit_callbacks, eager_tasks
 ):
     """The real hook (outcomes.apps wires tasks.enqueue_metrics_recompute in), run eagerly."""
-    from londonmh.celery import app
     from outcomes import services, tasks
 
     assert tasks.enqueue_metrics_recompute in services.cells_changed_hooks
-    monkeypatch.setattr(app.conf, "task_always_eager", True)
     rate = Indicator.objects.create(
         code="r-task", name="R", definition="d", measure=Measure.RATE, period_type=PeriodType.YEAR
     )
