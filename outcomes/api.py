@@ -858,9 +858,15 @@ class MetricSerializer(serializers.Serializer):
     lower998 = serializers.FloatField(allow_null=True)
     upper998 = serializers.FloatField(allow_null=True)
     suppressed = serializers.BooleanField(help_text="True when the value is hidden by disclosure control.")
-    comparison = serializers.ChoiceField(choices=[(c.value, COMPARISON_LABELS[c]) for c in Comparison])
+    comparison = serializers.ChoiceField(
+        choices=[(c.value, COMPARISON_LABELS[c]) for c in Comparison],
+        help_text="With London, through the 95% and 99.8% limits; always not_compared for counts and London.",
+    )
     comparison_label = serializers.CharField()
-    quintile = serializers.IntegerField(allow_null=True, help_text="Among boroughs: 1 best to 5 worst.")
+    quintile = serializers.IntegerField(
+        allow_null=True,
+        help_text="Among boroughs: 1 best (or highest, with no judgement) to 5; null for counts, never ranked.",
+    )
     trend = serializers.ChoiceField(
         choices=[("increasing", "Increasing"), ("decreasing", "Decreasing"), ("no_change", "No significant change")],
         allow_null=True,
@@ -871,11 +877,12 @@ class MetricSerializer(serializers.Serializer):
     computed_at = serializers.DateTimeField()
 
 
-@extend_schema_view(list=extend_schema(responses={200: MetricSerializer(many=True), **_problems(400)}))
+@extend_schema_view(list=extend_schema(responses={200: MetricSerializer(many=True), **_problems(400, 403)}))
 class MetricViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Pan-London metrics for every borough, ICS sub-region and London, as the public dashboards show
-    them: counts below 5 suppressed, other counts rounded to the nearest 5. Anonymous reads allowed
-    (throttled)."""
+    them: counts below 5 suppressed, other counts rounded to the nearest 5; counts are never compared
+    with London. Anonymous reads allowed (throttled). Approved figures by default; `basis=provisional`
+    is for signed-in partners (403 for anyone else unless the deployment publishes them)."""
 
     serializer_class = MetricSerializer
     permission_classes = [AllowAny]
