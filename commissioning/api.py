@@ -445,13 +445,19 @@ class ContractFilter(django_filters.FilterSet):
 class PerformancePointSerializer(serializers.Serializer):
     period = serializers.CharField()
     period_start = serializers.DateField()
-    numerator = serializers.DecimalField(max_digits=24, decimal_places=4)
+    numerator = serializers.DecimalField(
+        max_digits=24, decimal_places=4, allow_null=True, help_text="null when suppressed (or a mean's sum of scores)"
+    )
     denominator = serializers.IntegerField(allow_null=True)
     population = serializers.IntegerField(allow_null=True)
     value = serializers.FloatField(allow_null=True)
     lower95 = serializers.FloatField(allow_null=True, source="lower")
     upper95 = serializers.FloatField(allow_null=True, source="upper")
     boroughs_reporting = serializers.IntegerField()
+    suppressed = serializers.BooleanField(help_text="Hidden under disclosure control (shown as * on the page).")
+    controlled = serializers.BooleanField(
+        help_text="Counts rounded to 5 and small ones suppressed: you do not commission every borough of the contract."
+    )
 
 
 class MeasurePerformanceSerializer(serializers.Serializer):
@@ -588,7 +594,8 @@ class ContractViewSet(
         contract, access = permissions.get_contract_for_user_or_404(request.user, int(pk))
         if not permissions.can_view_performance(access):
             raise permissions_denied("Performance is shown to the contract's commissioners and providers.")
-        rows = selectors.contract_performance(contract, list(selectors.contract_measures(contract)))
+        exact = permissions.sees_exact_performance(request.user, contract)
+        rows = selectors.contract_performance(contract, list(selectors.contract_measures(contract)), exact=exact)
         totals = selectors.performance_totals(rows)
         document = {
             "contract": contract.pk,

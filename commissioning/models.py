@@ -20,6 +20,7 @@ from django.db.models import Case, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
+from londonmh import numbers
 from londonmh.concurrency import Versioned
 from outcomes.models import Indicator
 from stakeholders.models import Area, AreaLevel, Organisation
@@ -192,12 +193,8 @@ def value_band(pence: int) -> str:
 
 
 def format_pounds(pence: int | None) -> str:
-    """£1,234,567 (whole pounds) or £1,234.50 when there are pence."""
-    if pence is None:
-        return ""
-    sign = "-" if pence < 0 else ""
-    pounds, rest = divmod(abs(int(pence)), 100)
-    return f"{sign}£{pounds:,}" + (f".{rest:02d}" if rest else "")
+    """Money as the pages write it, in whole pounds: £1,250,000 (londonmh.numbers)."""
+    return numbers.format_pounds(pence)
 
 
 class ContractQuerySet(models.QuerySet):

@@ -24,6 +24,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from commissioning.models import Contract, ContractProvider, Partnership, PartnershipMember
+from outcomes.permissions import commissioned_boroughs
 from stakeholders.models import COMMISSIONER_TYPES, Membership, Organisation, Role, User
 from stakeholders.permissions import require
 
@@ -211,3 +212,19 @@ def get_contract_for_user_or_404(user: AnyUser, pk: int, *, write: bool = False)
 def can_view_performance(access: ContractAccess | None) -> bool:
     """Performance (measures, figures, money earned and at risk) is for managers and providers."""
     return access in (ContractAccess.MANAGE, ContractAccess.READ)
+
+
+def sees_exact_performance(user: AnyUser, contract: Contract) -> bool:
+    """Unrounded performance figures are for commissioners of every borough the contract covers.
+
+    Everyone else who may see performance (the contract's providers, a partnership member
+    commissioning only some of its boroughs, staff) sees it under the dashboards' disclosure
+    control, as outcomes.permissions decides for borough figures. One query; needs
+    `contract.boroughs` prefetched.
+    """
+    if not user.is_authenticated:
+        return False
+    boroughs = {b.pk for b in contract.boroughs.all()}
+    if not boroughs:
+        return False
+    return boroughs <= set(commissioned_boroughs(user).filter(pk__in=boroughs).values_list("pk", flat=True))

@@ -52,7 +52,15 @@ from commissioning.models import (
     PartnershipMember,
 )
 from outcomes.models import Measure, Metric, Polarity, basis_sql, period_label
-from outcomes.statistics import Z95, poisson_limits, rate_limits, wilson
+from outcomes.statistics import (
+    SUPPRESS_BELOW,
+    Z95,
+    disclose_count,
+    poisson_limits,
+    rate_limits,
+    ratio_is_suppressed,
+    wilson,
+)
 
 TREND_PERIODS = 6
 
@@ -171,10 +179,49 @@ class Point:
     value: float | None
     lower: float | None
     upper: float | None
-    numerator: Decimal
+    numerator: Decimal | None
     denominator: int | None
     population: int | None
     boroughs_reporting: int
+    # Under disclosure control (controlled_point): None above means "*" where `suppressed`.
+    suppressed: bool = False
+    controlled: bool = False
+
+
+def controlled_point(point: Point, measure: str) -> Point:
+    """A point as published to anyone who does not commission all of the contract's boroughs.
+
+    The dashboards' rules (docs/statistics.md, "Disclosure control"): counts below 5 are "*",
+    others rounded to the nearest 5; a percentage or mean is suppressed when its numerator or
+    denominator is below 5, a rate when its events are; a count's limits and a mean's
+    numerator (a sum of scores) are never published. Populations are public figures.
+    """
+    events = None if point.numerator is None else int(Decimal(point.numerator).to_integral_value())
+    numerator = None if measure == Measure.MEAN else disclose_count(events).value
+    denominator = disclose_count(point.denominator).value if point.denominator is not None else None
+    if measure in (Measure.PROPORTION, Measure.MEAN):
+        hidden = ratio_is_suppressed(events, point.denominator)
+    else:
+        hidden = events is None or events < SUPPRESS_BELOW
+    if measure == Measure.COUNT:
+        value, lower, upper = (None if numerator is None else float(numerator)), None, None
+    elif hidden:
+        value = lower = upper = None
+    else:
+        value, lower, upper = point.value, point.lower, point.upper
+    return Point(
+        point.period_start,
+        point.period,
+        value,
+        lower,
+        upper,
+        None if measure == Measure.MEAN else (None if numerator is None else Decimal(numerator)),
+        denominator,
+        point.population,
+        point.boroughs_reporting,
+        suppressed=hidden,
+        controlled=True,
+    )
 
 
 @dataclass
@@ -182,17 +229,38 @@ class MeasurePerformance:
     measure: ContractMeasure
     trend: list[Point] = field(default_factory=list)
     boroughs_total: int = 0
+    # The exact figures when `trend` is shown under disclosure control: the judgement (and so
+    # the money earned or at risk) is the contract's, the same whoever reads it.
+    exact_trend: list[Point] | None = None
 
     @property
     def latest(self) -> Point | None:
         return self.trend[-1] if self.trend else None
 
     @property
-    def judgement(self) -> str:
-        """met / not_met / unknown, through the indicator's polarity."""
+    def controlled(self) -> bool:
+        return self.exact_trend is not None
+
+    @property
+    def complete(self) -> bool:
+        """Did every borough of the contract report in the latest period?"""
         latest = self.latest
+        return latest is not None and (not self.boroughs_total or latest.boroughs_reporting >= self.boroughs_total)
+
+    @property
+    def judgement(self) -> str:
+        """met / not_met / unknown, through the indicator's polarity.
+
+        A count summed over the boroughs that reported is judged only when every borough of
+        the contract reported: a sum over fewer boroughs is not the contract's count, and would
+        meet a "lower is better" target by missing data (docs/statistics.md).
+        """
+        exact = self.exact_trend if self.exact_trend is not None else self.trend
+        latest = exact[-1] if exact else None
         indicator = self.measure.indicator
         if latest is None or latest.value is None or indicator.polarity == Polarity.NO_JUDGEMENT:
+            return "unknown"
+        if indicator.measure == Measure.COUNT and not self.complete:
             return "unknown"
         target = float(self.measure.target)
         if indicator.polarity == Polarity.HIGHER_BETTER:
@@ -284,8 +352,14 @@ def contract_measures(contract: Contract) -> QuerySet[ContractMeasure]:
     return contract.measures.select_related("indicator").order_by("indicator__name")
 
 
-def contract_performance(contract: Contract, measures: list[ContractMeasure]) -> list[MeasurePerformance]:
-    """Per measure: the trend over recent periods, latest value, judgement and money (one query)."""
+def contract_performance(
+    contract: Contract, measures: list[ContractMeasure], *, exact: bool = True
+) -> list[MeasurePerformance]:
+    """Per measure: the trend over recent periods, latest value, judgement and money (one query).
+
+    `exact` (commissioning.permissions.sees_exact_performance) shows the summed figures as
+    they are; otherwise they are shown under disclosure control (`controlled_point`).
+    """
     boroughs_total = len(contract.boroughs.all())
     series = measure_series([m.pk for m in measures])
     result = []
@@ -293,7 +367,13 @@ def contract_performance(contract: Contract, measures: list[ContractMeasure]) ->
         measure.contract = contract  # linked_pence reads the contract's value without a query
         indicator = measure.indicator
         trend = [point_for(indicator.measure, indicator.period_type, *row) for row in series.get(measure.pk, [])]
-        result.append(MeasurePerformance(measure=measure, trend=trend, boroughs_total=boroughs_total))
+        if exact:
+            result.append(MeasurePerformance(measure=measure, trend=trend, boroughs_total=boroughs_total))
+        else:
+            shown = [controlled_point(p, indicator.measure) for p in trend]
+            result.append(
+                MeasurePerformance(measure=measure, trend=shown, boroughs_total=boroughs_total, exact_trend=trend)
+            )
     return result
 
 
@@ -386,12 +466,16 @@ def overview(*, user: Any, today: dt.date | None = None) -> Overview:
         )["total"]
         or 0
     )
-    measures = list(ContractMeasure.objects.filter(contract_id__in=ids).select_related("indicator", "contract"))
+    measures = list(
+        ContractMeasure.objects.filter(contract_id__in=ids)
+        .select_related("indicator", "contract")
+        .annotate(boroughs_total=Count("contract__boroughs", distinct=True))
+    )
     series = measure_series([m.pk for m in measures], periods=1)
     met = not_met = unknown = 0
     for m in measures:
         trend = [point_for(m.indicator.measure, m.indicator.period_type, *row) for row in series.get(m.pk, [])]
-        judgement = MeasurePerformance(measure=m, trend=trend).judgement
+        judgement = MeasurePerformance(measure=m, trend=trend, boroughs_total=m.boroughs_total).judgement
         met += judgement == "met"
         not_met += judgement == "not_met"
         unknown += judgement == "unknown"

@@ -32,6 +32,7 @@ from londonmh.concurrency import StaleEdit, conflict_rows
 from londonmh.forms import add_service_errors
 from londonmh.history import history_entries
 from londonmh.markdown import render_markdown
+from londonmh.numbers import format_in_unit, format_number
 from outcomes.dashboards import csv_text
 
 REGISTER_PAGE_SIZE = 25
@@ -41,16 +42,9 @@ JUDGEMENT_COLOURS = {"met": "green", "not_met": "red", "unknown": "grey"}
 STATUS_COLOURS = {"draft": "grey", "active": "green", "expiring": "orange", "ended": "white"}
 
 
-def _number(value: Any) -> str:
-    """A Decimal as digits with thousands separators and no trailing zeros (1,060 or 2.5), never 6E+1."""
-    if value is None:
-        return ""
-    text = format(value, ",f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 HELPERS = {
-    "num": _number,
+    "num": format_number,  # 1,060 or 2.5, never 6E+1 (londonmh.numbers)
+    "figure": format_in_unit,  # a figure in its indicator's unit: 81.5%, 12 (a count)
     "pounds": format_pounds,
     "nav": NAV,
     "judgement_colours": JUDGEMENT_COLOURS,
@@ -292,7 +286,8 @@ def contract_performance(request: HttpRequest, pk: int) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         permissions.require(False)
-    rows = selectors.contract_performance(contract, list(selectors.contract_measures(contract)))
+    exact = permissions.sees_exact_performance(request.user, contract)
+    rows = selectors.contract_performance(contract, list(selectors.contract_measures(contract)), exact=exact)
     return _private(
         render(
             request,

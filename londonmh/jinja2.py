@@ -8,6 +8,7 @@ consistently without hand-written component HTML.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -21,6 +22,8 @@ from django.utils.formats import date_format
 from django.utils.http import urlencode
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, pass_context, select_autoescape
 from markupsafe import Markup
+
+from londonmh.numbers import format_number
 
 _env: Environment | None = None
 
@@ -240,7 +243,9 @@ def environment(**options: Any) -> Environment:
         }
     )
     env.filters["date"] = format_date
-    env.filters["intcomma"] = lambda v: f"{v:,}" if isinstance(v, int) else v
+    env.filters["intcomma"] = lambda v: format_number(v) if isinstance(v, int | Decimal) else v
+    # Any number as people write it (1,250 or 2.5; never 1E+3): londonmh.numbers.
+    env.filters["number"] = format_number
     env.filters["markdown"] = _markdown
     _env = env
     return env

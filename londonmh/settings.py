@@ -391,6 +391,9 @@ OUTCOMES_ASYNC_ROWS = env.int("OUTCOMES_ASYNC_ROWS", default=5000)
 # The nightly metrics rebuild splits the indicators into this many groups rebuilt at once, each on
 # its own database connection (docs/performance.md): at most the database server's cores.
 METRICS_REBUILD_WORKERS = env.int("METRICS_REBUILD_WORKERS", default=2)
+# Provisional figures (values submitted but not yet approved) are for signed-in partners; true
+# publishes them to everyone (docs/configuration.md says why that is off by default).
+PUBLISH_PROVISIONAL_FIGURES = env.bool("PUBLISH_PROVISIONAL_FIGURES", default=False)
 
 # Service-user and carer voice (docs/voice.md).
 VOICE_COMMENT_RATE_LIMIT = env.int("VOICE_COMMENT_RATE_LIMIT", default=10)  # comments per person per hour

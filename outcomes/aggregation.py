@@ -237,7 +237,10 @@ _RECOMPUTE_SQL += _RECOMPUTE_WRITE.replace("__ROUNDED__", _ROUNDED)
 # `eligible`/`rank_key` from `_RANKING`) in one window per cell: London's value beside every row,
 # how many boroughs are eligible, and each row's rank with eligible boroughs first (so an eligible
 # borough's rank is its rank among them). One sort and one window pass serve all three.
-_RANKING = """(m.level = 'borough' AND m.value IS NOT NULL AND NOT m.suppressed) AS eligible,
+# A count is never ranked nor compared (docs/statistics.md, "What is compared with what"): a
+# borough's count is a share of London's total, not a figure on its scale, and boroughs differ
+# in size. Only proportions, rates and means are ranked into quintiles and compared with London.
+_RANKING = """(m.level = 'borough' AND m.measure <> 'count' AND m.value IS NOT NULL AND NOT m.suppressed) AS eligible,
            CASE WHEN m.polarity = 'lower' THEN m.value ELSE -m.value END AS rank_key"""
 _CELL_WINDOWS = """max(m.value) FILTER (WHERE m.area_id = %(london_id)s) OVER cell AS london_value,
            count(*) FILTER (WHERE m.eligible) OVER cell AS n_eligible,
@@ -251,7 +254,8 @@ _CELL_WINDOW = (
 _QUINTILE_AND_COMPARISON = """        CASE WHEN m.eligible AND m.n_eligible >= 5
              THEN ((m.rnk - 1) * 5 / m.n_eligible) + 1 END AS quintile,
         CASE
-            WHEN m.level = 'london' OR m.london_value IS NULL OR m.lower95 IS NULL OR m.suppressed THEN 'not_compared'
+            WHEN m.level = 'london' OR m.measure = 'count' OR m.london_value IS NULL OR m.lower95 IS NULL
+                 OR m.suppressed THEN 'not_compared'
             WHEN m.london_value BETWEEN m.lower95 AND m.upper95 THEN 'similar'
             WHEN m.polarity = 'none' THEN
                 (CASE WHEN m.london_value NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
@@ -270,7 +274,7 @@ WITH cells AS (
 ),
 m AS (
     SELECT m.id, m.indicator_id, m.period_start, m.basis, m.area_id, m.value, m.lower95, m.upper95, m.lower998,
-           m.upper998, m.suppressed, a.level, i.polarity
+           m.upper998, m.suppressed, a.level, i.polarity, i.measure
     FROM outcomes_metric m
     JOIN cells c ON c.indicator_id = m.indicator_id AND c.period_start = m.period_start
     JOIN stakeholders_area a ON a.id = m.area_id

@@ -847,7 +847,10 @@ class MetricFilter(django_filters.FilterSet):
     basis = django_filters.ChoiceFilter(
         method="filter_basis",
         choices=Metric.Basis.choices,
-        label="approved (published figures, the default) or provisional (including values not yet approved)",
+        label=(
+            "approved (published figures, the default) or provisional (including values not yet approved;"
+            " signed-in partners only, unless the deployment publishes them)"
+        ),
     )
     period_from = PeriodFilter(bound="from", label="Periods starting in or after: 2026-04, 2026-Q1, 2026 or a date")
     period_to = PeriodFilter(bound="to", label="Periods starting in or before: 2026-04, 2026-Q1, 2026 or a date")
@@ -897,9 +900,15 @@ class MetricSerializer(serializers.Serializer):
     lower998 = serializers.FloatField(allow_null=True)
     upper998 = serializers.FloatField(allow_null=True)
     suppressed = serializers.BooleanField(help_text="True when the value is hidden by disclosure control.")
-    comparison = serializers.ChoiceField(choices=[(c.value, COMPARISON_LABELS[c]) for c in Comparison])
+    comparison = serializers.ChoiceField(
+        choices=[(c.value, COMPARISON_LABELS[c]) for c in Comparison],
+        help_text="With London, through the 95% and 99.8% limits; always not_compared for counts and London.",
+    )
     comparison_label = serializers.CharField()
-    quintile = serializers.IntegerField(allow_null=True, help_text="Among boroughs: 1 best to 5 worst.")
+    quintile = serializers.IntegerField(
+        allow_null=True,
+        help_text="Among boroughs: 1 best (or highest, with no judgement) to 5; null for counts, never ranked.",
+    )
     trend = serializers.ChoiceField(
         choices=[("increasing", "Increasing"), ("decreasing", "Decreasing"), ("no_change", "No significant change")],
         allow_null=True,
@@ -910,11 +919,12 @@ class MetricSerializer(serializers.Serializer):
     computed_at = serializers.DateTimeField()
 
 
-@extend_schema_view(list=extend_schema(responses={200: MetricSerializer(many=True), **_problems(400)}))
+@extend_schema_view(list=extend_schema(responses={200: MetricSerializer(many=True), **_problems(400, 403)}))
 class MetricViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Pan-London metrics for every borough, ICS sub-region and London, as the public dashboards show
-    them: counts below 5 suppressed, other counts rounded to the nearest 5. Anonymous reads allowed
-    (throttled)."""
+    them: counts below 5 suppressed, other counts rounded to the nearest 5; counts are never compared
+    with London. Anonymous reads allowed (throttled). Approved figures by default; `basis=provisional`
+    is for signed-in partners (403 for anyone else unless the deployment publishes them)."""
 
     serializer_class = MetricSerializer
     permission_classes = [AllowAny]
@@ -927,7 +937,13 @@ class MetricViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Metric.objects.select_related("indicator", "area").order_by(*self.ordering)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # The same for every caller (always suppressed), so cached by URL until the metrics change.
+        asked = request.query_params.get("basis", "")
+        if asked == Metric.Basis.PROVISIONAL and not permissions.may_see_provisional(request.user):
+            raise exceptions.PermissionDenied(
+                "Provisional figures (including values not yet approved) are for signed-in partners."
+            )
+        # Suppressed for every caller, and the basis was decided above: cached by URL (and so by
+        # basis) until the metrics change.
         key = f"api:metrics:{metrics_generation()}:" + hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
         data = cache.get(key)
         if data is None:

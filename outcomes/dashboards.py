@@ -30,12 +30,13 @@ from typing import Any
 
 from django import forms
 
+from londonmh.numbers import MEASURE_PLACES, format_in_unit, format_number
 from outcomes.models import Measure, Metric, period_label
-from outcomes.statistics import COMPARISON_LABELS, Comparison, disclose_count
+from outcomes.statistics import COMPARISON_LABELS, NOT_COMPARED_REASON, Comparison, disclose_count, is_comparable
 from stakeholders.models import AreaLevel
 
 # Decimal places a value is shown (and published) with, by measure.
-PLACES = {Measure.PROPORTION: 1, Measure.RATE: 1, Measure.MEAN: 2, Measure.COUNT: 0}
+PLACES = {Measure(m): places for m, places in MEASURE_PLACES.items()}
 
 # One or two words for a tile of the map; the table says it in full (COMPARISON_LABELS).
 COMPARISON_WORDS = {
@@ -79,6 +80,15 @@ UNJUDGED_LEGEND = [
     Comparison.MUCH_LOWER,
     Comparison.NOT_COMPARED,
 ]
+
+
+def legend(indicator: Any) -> list[Comparison]:
+    """The map's key: a count is never compared, an indicator with no judgement is higher or lower."""
+    if not is_comparable(indicator.measure):
+        return [Comparison.NOT_COMPARED]
+    return JUDGED_LEGEND if indicator.polarity != "none" else UNJUDGED_LEGEND
+
+
 SUPPRESSED_TEXT = "*"
 NOT_FOR_PUBLICATION = "Not for publication"
 
@@ -106,12 +116,8 @@ def round_value(value: Decimal | None, measure: str) -> Decimal | None:
 
 
 def format_figure(value: Decimal | int | None, measure: str) -> str:
-    """A published figure as the pages write it: 52.3%, 1,234.5, 12.35, 1,235."""
-    if value is None:
-        return ""
-    places = PLACES[Measure(measure)]
-    text = f"{Decimal(value):,.{places}f}"
-    return text + "%" if measure == Measure.PROPORTION else text
+    """A published figure as the pages write it: 52.3%, 1,234.5, 12.35, 1,235 (londonmh.numbers)."""
+    return format_in_unit(value, measure)
 
 
 def _count(value: Decimal | int | None) -> int | None:
@@ -169,13 +175,13 @@ class PublicMetric:
     def numerator_text(self) -> str:
         if not self.has_numerator:
             return ""
-        return SUPPRESSED_TEXT if self.numerator is None else f"{self.numerator:,}"
+        return SUPPRESSED_TEXT if self.numerator is None else format_number(self.numerator)
 
     @property
     def denominator_text(self) -> str:
         if not self.has_denominator:
             return ""
-        return SUPPRESSED_TEXT if self.denominator is None else f"{self.denominator:,}"
+        return SUPPRESSED_TEXT if self.denominator is None else format_number(self.denominator)
 
     @property
     def value_text(self) -> str:
@@ -186,6 +192,15 @@ class PublicMetric:
         if self.lower95 is None or self.upper95 is None:
             return ""
         return f"{format_figure(self.lower95, self.measure)} to {format_figure(self.upper95, self.measure)}"
+
+    @property
+    def comparable(self) -> bool:
+        """False for a count: never compared with London nor ranked (docs/statistics.md)."""
+        return is_comparable(self.measure)
+
+    @property
+    def not_compared_reason(self) -> str:
+        return NOT_COMPARED_REASON.get(self.measure, "")
 
     @property
     def comparison_label(self) -> str:
@@ -277,8 +292,10 @@ def public_metric(metric: Metric, *, exact: bool = False) -> PublicMetric:
         lower998=limits[2],
         upper998=limits[3],
         suppressed=suppressed,
-        comparison=Comparison.NOT_COMPARED if suppressed else metric.comparison,
-        quintile=None if suppressed else metric.quintile,
+        # A count is never compared nor ranked; the aggregation stores it so, and a row stored
+        # before that rule (or by any other path) is shown so too.
+        comparison=Comparison.NOT_COMPARED if suppressed or not is_comparable(measure) else metric.comparison,
+        quintile=None if suppressed or not is_comparable(measure) else metric.quintile,
         providers=metric.providers,
         computed_at=metric.computed_at,
         not_for_publication=exact,
@@ -442,6 +459,14 @@ class ProfileRow:
         return row.period if row else ""
 
     @property
+    def comparable(self) -> bool:
+        return is_comparable(self.indicator.measure)
+
+    @property
+    def not_compared_reason(self) -> str:
+        return NOT_COMPARED_REASON.get(self.indicator.measure, "")
+
+    @property
     def range_text(self) -> str:
         if self.range_low is None or self.range_high is None:
             return ""
@@ -457,7 +482,10 @@ def profile_rows(indicators: Iterable[Any], metrics: Iterable[Metric], ranges: d
         (london_rows if row.area_level == AreaLevel.LONDON else area_rows)[row.indicator_code] = row
     result = []
     for indicator in indicators:
-        low, high = public_range(*ranges.get(indicator.pk, (None, None)), indicator.measure)
+        # No range for a count: boroughs differ in size, so their counts do not place an area
+        # (and a sub-region's count would always lie above the boroughs' range).
+        found = ranges.get(indicator.pk, (None, None)) if is_comparable(indicator.measure) else (None, None)
+        low, high = public_range(*found, indicator.measure)
         result.append(
             ProfileRow(
                 indicator=indicator,
@@ -556,9 +584,18 @@ def chart_series(rows: Sequence[PublicMetric], labels: Sequence[str]) -> dict[st
 
 
 def dashboard_form(
-    *, indicators: Sequence[Any] = (), periods: Sequence[str] = (), areas: Sequence[Any] = (), initial: dict
+    *,
+    indicators: Sequence[Any] = (),
+    periods: Sequence[str] = (),
+    areas: Sequence[Any] = (),
+    initial: dict,
+    provisional: bool = False,
 ) -> Any:
-    """The GET form of a dashboard: indicator, period, area and basis, as far as the page uses them."""
+    """The GET form of a dashboard: indicator, period, area and basis, as far as the page uses them.
+
+    The basis (approved or provisional) is a choice only for those who may see provisional
+    figures (outcomes.permissions.may_see_provisional).
+    """
     fields: dict[str, forms.Field] = {}
     if indicators:
         fields["indicator"] = forms.ChoiceField(label="Indicator", choices=[(i.code, i.name) for i in indicators])
@@ -570,11 +607,12 @@ def dashboard_form(
             choices=[("", "London only"), *((a.code, a.name) for a in areas)],
             required=False,
         )
-    fields["basis"] = forms.ChoiceField(
-        label="Figures",
-        choices=Metric.Basis.choices,
-        widget=forms.RadioSelect,
-        required=False,
-    )
+    if provisional:
+        fields["basis"] = forms.ChoiceField(
+            label="Figures",
+            choices=Metric.Basis.choices,
+            widget=forms.RadioSelect,
+            required=False,
+        )
     form_class = type("DashboardForm", (forms.Form,), fields)
     return form_class(initial=initial)

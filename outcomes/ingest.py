@@ -1090,6 +1090,18 @@ def _write(cursor: Any, submission: Submission, params: dict[str, Any], counts: 
         publish_progress(submission.pk, done, "writing")
 
 
+def _in_unit(expr: str) -> str:
+    """SQL writing a value's figure in its indicator's unit, as londonmh.numbers.format_in_unit does:
+    a proportion's share as a percentage to one place (81.5%; written '%%' as the query has
+    parameters), a mean to two places, a count or a rate's events with thousands separators;
+    never in exponent form. Needs the indicator as `i`."""
+    return (
+        f"CASE i.measure WHEN 'proportion' THEN to_char(round(({expr}) * 100, 1), 'FM999,999,999,990.0') || '%%'"
+        f" WHEN 'mean' THEN to_char(round({expr}, 2), 'FM999,999,999,990.00')"
+        f" ELSE rtrim(rtrim(to_char(round({expr}, 4), 'FM999,999,999,999,990.0000'), '0'), '.') END"
+    )
+
+
 def _outlier_warnings(cursor: Any, params: dict[str, Any]) -> int:
     """Warn (never reject) where a new or changed value is unusual for its provider and borough.
 
@@ -1134,18 +1146,18 @@ def _outlier_warnings(cursor: Any, params: dict[str, Any]) -> int:
         """
         INSERT INTO outcomes_submissionissue (submission_id, row_number, "column", code, message, severity)
         SELECT %(submission_id)s, f.row_number, 'numerator', 'outlier',
-               'This value (' || trim_scale(round(f.x, 4)) || ') is unusual for this provider and borough: the'
-               || ' usual value is ' || trim_scale(round(s.median::numeric, 4)) || '. Check it; it has not been'
-               || ' rejected.', 'warning'
+               'This value (' || __X__ || ') is unusual for this provider and borough: the'
+               || ' usual value is ' || __MEDIAN__ || '. Check it; it has not been rejected.', 'warning'
         FROM (
             SELECT row_number, organisation_id, indicator_id, borough_id,
                    CASE WHEN den IS NULL THEN num ELSE num / den END AS x
             FROM lmh_resolved WHERE NOT err AND NOT same
         ) f
         JOIN lmh_stats s USING (organisation_id, indicator_id, borough_id)
+        JOIN outcomes_indicator i ON i.id = f.indicator_id
         WHERE (s.sd > 0 AND abs(f.x::float8 - s.mean) / s.sd > 3)
            OR (s.mad > 0 AND 0.6745 * abs(f.x::float8 - s.median) / s.mad > 3.5)
-        """,
+        """.replace("__X__", _in_unit("f.x")).replace("__MEDIAN__", _in_unit("s.median::numeric")),
         params,
     )
     return cursor.rowcount

@@ -5,19 +5,48 @@
 - Commissioners (commissioner role in an ICB or local-authority organisation) read and
   review values for the boroughs their organisation commissions.
 - Nobody else reads raw values; everyone reads the (suppressed) dashboards.
+- Published figures (pages, downloads, the API) are the approved ones. Provisional figures
+  (including submitted values not yet reviewed) are for signed-in partners: staff and members
+  of a partner organisation (any role). Service users, carers and the public are not partners.
+  A deployment may publish them to everyone with PUBLISH_PROVISIONAL_FIGURES (off by default).
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from outcomes.models import OutcomeValue, Submission
+from outcomes.models import Metric, OutcomeValue, Submission
 from stakeholders.models import COMMISSIONER_TYPES, Area, Membership, Organisation, Role, User
-from stakeholders.permissions import require  # noqa: F401  (re-exported for views)
+from stakeholders.permissions import (
+    _role_cache,
+    require,  # noqa: F401  (re-exported for views)
+)
 
 AnyUser = User | AnonymousUser
+
+
+def is_partner(user: AnyUser) -> bool:
+    """Staff, or a member (any role) of a partner organisation. Memberships are read once a request."""
+    return user.is_authenticated and (user.is_staff or bool(_role_cache(user)))
+
+
+def may_see_provisional(user: AnyUser) -> bool:
+    """Provisional figures: for partners, or for everyone where the deployment publishes them."""
+    return bool(getattr(settings, "PUBLISH_PROVISIONAL_FIGURES", False)) or is_partner(user)
+
+
+def figures_basis(user: AnyUser, asked: str | None) -> str:
+    """The basis of the figures this user is shown when asking for `asked` (approved by default).
+
+    Every output that reads Metric (dashboards, tile map, profile, trend, downloads, the metrics
+    API and their cached data, keyed by this basis) asks here.
+    """
+    if asked == Metric.Basis.PROVISIONAL and may_see_provisional(user):
+        return Metric.Basis.PROVISIONAL
+    return Metric.Basis.APPROVED
 
 
 def can_manage_catalogue(user: AnyUser) -> bool:

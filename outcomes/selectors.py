@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 
+from londonmh import numbers
 from outcomes import permissions
 from outcomes.models import (
     PERIOD_PATTERNS,
@@ -99,22 +100,18 @@ def parse_any_period(text: str) -> tuple[str, dt.date] | None:
 
 
 def format_number(value: Decimal | int | None) -> str:
-    """A stored figure as a person would write it: 12 rather than 12.0000."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    return str(value)
+    """A stored figure as a person would type it (form inputs): 1250 rather than 1250.0000 or 1.25E+3."""
+    return numbers.format_number(value, grouping=False)
 
 
 def value_figure(value: OutcomeValue) -> str:
     """The figure a value stands for where it needs no population: 75.0% for 45 of 60, a mean score."""
     measure = value.indicator.measure
     if measure == Measure.PROPORTION and value.denominator:
-        return f"{100 * value.numerator / value.denominator:.1f}%"
+        return numbers.format_in_unit(100 * value.numerator / value.denominator, measure)
     if measure == Measure.MEAN and value.denominator:
-        return f"{value.numerator / value.denominator:.2f}"
-    return format_number(value.numerator)
+        return numbers.format_in_unit(value.numerator / value.denominator, measure)
+    return numbers.format_number(value.numerator)
 
 
 # Catalogue ------------------------------------------------------------------------------

@@ -140,13 +140,18 @@ def _rate_cells() -> list[tuple[int, str]]:
     return [(indicator_id, period.isoformat()) for indicator_id, period in cells]
 
 
+@transaction.atomic
 def populations_seed_from_census(*, year: int = 2021) -> int:
-    """Populations from the reference Census 2021 figures stored on the areas (for demo rates)."""
+    """Populations from the reference Census 2021 figures stored on the areas (for demo rates).
+
+    Any new population may give a rate its denominator: the rate cells are recomputed on commit.
+    """
     rows = [
         Population(area=area, year=year, population=area.population, source="Census 2021 (rounded)")
         for area in Area.objects.exclude(population=None)
     ]
     Population.objects.bulk_create(rows, ignore_conflicts=True)
+    _cells_changed(_rate_cells())
     return len(rows)
 
 

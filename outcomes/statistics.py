@@ -124,17 +124,38 @@ COMPARISON_LABELS = {
 }
 
 
+# Measures whose figures are on the same scale at every area level, so that a borough's can be
+# set beside London's and ranked among other boroughs'. A count is not: a borough's count is a
+# part of London's total (and boroughs differ in size), so it is never compared nor ranked
+# unless it becomes a rate per population. docs/statistics.md, "What is compared with what".
+COMPARABLE_MEASURES = frozenset({"proportion", "rate", "mean"})
+NOT_COMPARED_REASON = {
+    "count": (
+        "A count is not compared: a borough's count is part of London's total, and boroughs differ in "
+        "size, so a bigger or smaller number says nothing about how well an area does. Rates per 100,000 "
+        "people and percentages are compared instead."
+    ),
+}
+
+
+def is_comparable(measure: str | None) -> bool:
+    """May figures of this measure be compared with London's and ranked into quintiles?"""
+    return measure is None or measure in COMPARABLE_MEASURES
+
+
 def compare(
     benchmark: float | None,
     limits95: tuple[float, float] | None,
     limits998: tuple[float, float] | None,
     polarity: str,
+    measure: str | None = None,
 ) -> Comparison:
     """Compare an area with a benchmark through its intervals and the indicator's polarity.
 
-    polarity: "higher" (higher is better), "lower" (lower is better) or "none".
+    polarity: "higher" (higher is better), "lower" (lower is better) or "none". A count
+    (`measure="count"`) is never compared.
     """
-    if benchmark is None or limits95 is None:
+    if benchmark is None or limits95 is None or not is_comparable(measure):
         return Comparison.NOT_COMPARED
     low95, high95 = limits95
     if low95 <= benchmark <= high95:
@@ -151,12 +172,13 @@ def compare(
     return Comparison.MUCH_WORSE if much else Comparison.WORSE
 
 
-def quintiles(values: dict[str, float], polarity: str) -> dict[str, int]:
-    """Quintile 1 (best) to 5 (worst) for each key; empty when fewer than five values.
+def quintiles(values: dict[str, float], polarity: str, measure: str | None = None) -> dict[str, int]:
+    """Quintile 1 (best) to 5 (worst) for each key; empty when fewer than five values, or for counts.
 
-    With no judgement, quintile 1 holds the highest values. Ties share the better quintile.
+    With no judgement, quintile 1 holds the highest values (an order, not a judgement). Ties
+    share the better quintile.
     """
-    if len(values) < 5:
+    if len(values) < 5 or not is_comparable(measure):
         return {}
     descending = polarity != "lower"
     ordered = sorted(values.items(), key=lambda kv: kv[1], reverse=descending)

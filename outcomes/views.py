@@ -21,6 +21,7 @@ from django.utils.html import json_script
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from londonmh import numbers
 from londonmh.forms import add_service_errors
 from outcomes import dashboards, ingest, permissions, selectors, services
 from outcomes.aggregation import metrics_generation
@@ -45,6 +46,7 @@ from outcomes.models import (
     period_label,
     previous_period,
 )
+from outcomes.statistics import NOT_COMPARED_REASON, is_comparable
 from stakeholders.models import AreaLevel
 
 CATALOGUE_PAGE_SIZE = 20
@@ -69,7 +71,7 @@ SUBMISSION_STATUS_COLOURS = {
 # Helpers the value tables use.
 TABLE_HELPERS = {
     "figure": selectors.value_figure,
-    "number": selectors.format_number,
+    "number": numbers.format_number,
     "value_colours": VALUE_STATUS_COLOURS,
     "submission_colours": SUBMISSION_STATUS_COLOURS,
 }
@@ -470,8 +472,8 @@ def _cached(kind: str, parts: tuple, build: Any) -> Any:
 
 
 def _basis(request: HttpRequest) -> str:
-    basis = request.GET.get("basis", "")
-    return basis if basis in Metric.Basis.values else Metric.Basis.APPROVED
+    """Approved figures, or provisional ones for those who may see them (outcomes.permissions)."""
+    return permissions.figures_basis(request.user, request.GET.get("basis", ""))
 
 
 def _download(request: HttpRequest, name: str, header: list[str], csv_rows: Any, document: Any) -> HttpResponse | None:
@@ -572,8 +574,8 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
         indicators=indicators,
         periods=[period_label(indicator.period_type, p) for p in reversed(periods)],
         initial={"indicator": indicator.code, "period": period, "basis": basis},
+        provisional=permissions.may_see_provisional(request.user),
     )
-    judged = indicator.polarity != "none"
     response = render(
         request,
         "dashboards/overview.html",
@@ -594,7 +596,7 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
             "computed_at": document["computed_at"],
             "not_for_publication": document["not_for_publication"],
             "sort": sort if sort.lstrip("-") in dashboards.SORT_KEYS else "area",
-            "legend": dashboards.JUDGED_LEGEND if judged else dashboards.UNJUDGED_LEGEND,
+            "legend": dashboards.legend(indicator),
             "words": dashboards.COMPARISON_WORDS,
             "labels": dashboards.COMPARISON_LABELS,
         },
@@ -628,14 +630,21 @@ def dashboard_indicator(request: HttpRequest, code: str) -> HttpResponse:
     labels = sorted({r.period for r in rows})
     area_by_period = {r.period: r for r in area_rows}
     london_by_period = {r.period: r for r in london_rows}
+    # A count is drawn for one area at a time: beside London's total an area's count would look
+    # small on any indicator (docs/statistics.md, "What is compared with what").
+    london_series = [{"name": "London", **dashboards.chart_series(london_rows, labels)}]
+    area_series = [{"name": area.name, **dashboards.chart_series(area_rows, labels)}] if area else []
     chart = {
         "labels": labels,
         "measure": indicator.measure,
         "unit": indicator.unit,
-        "series": [{"name": "London", **dashboards.chart_series(london_rows, labels)}]
-        + ([{"name": area.name, **dashboards.chart_series(area_rows, labels)}] if area else []),
+        "series": area_series if area and not is_comparable(indicator.measure) else london_series + area_series,
     }
-    form = dashboards.dashboard_form(areas=areas, initial={"area": area.code if area else "", "basis": basis})
+    form = dashboards.dashboard_form(
+        areas=areas,
+        initial={"area": area.code if area else "", "basis": basis},
+        provisional=permissions.may_see_provisional(request.user),
+    )
     return render(
         request,
         "dashboards/indicator.html",
@@ -647,6 +656,7 @@ def dashboard_indicator(request: HttpRequest, code: str) -> HttpResponse:
             "basis": basis,
             "table": [(p, london_by_period.get(p), area_by_period.get(p)) for p in reversed(labels)],
             "chart_data": json_script(chart, "dashboard-chart-data"),
+            "not_compared_reason": NOT_COMPARED_REASON.get(indicator.measure, ""),
             "computed_at": max((r.computed_at for r in rows), default=None),
         },
     )
@@ -693,7 +703,9 @@ def dashboard_area(request: HttpRequest, code: str) -> HttpResponse:
         "dashboards/area.html",
         {
             "nav": "dashboards",
-            "form": dashboards.dashboard_form(initial={"basis": basis}),
+            "form": dashboards.dashboard_form(
+                initial={"basis": basis}, provisional=permissions.may_see_provisional(request.user)
+            ),
             "area": area,
             "basis": basis,
             "rows": rows,

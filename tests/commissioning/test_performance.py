@@ -112,3 +112,85 @@ def test_the_overview_splits_each_contract_evenly_across_its_boroughs(contract, 
     assert view.outcome_linked_pence == 6_000_000
     assert view.outcome_linked_percent == pytest.approx(5.0)
     assert (view.measures, view.measures_met, view.measures_not_met) == (1, 0, 1)
+
+
+# Disclosure control: exact for commissioners of every borough, controlled for everyone else ------
+
+
+@pytest.fixture
+def contacts(db):
+    from outcomes.models import Indicator, Measure, PeriodType, Polarity
+
+    return Indicator.objects.create(
+        code="contacts",
+        name="Crisis contacts",
+        definition="People in contact with crisis teams.",
+        measure=Measure.COUNT,
+        polarity=Polarity.LOWER_BETTER,
+        period_type=PeriodType.MONTH,
+        unit="people",
+    )
+
+
+@pytest.fixture
+def small_figures(contract, contacts, recovery):
+    """Camden and Islington in January: 23 + 3 = 26 contacts; 3 of 12 recovered (a small number)."""
+    add_metric(contacts, borough("CMD"), JAN, 23)
+    add_metric(contacts, borough("ISL"), JAN, 3)
+    add_metric(recovery, borough("CMD"), JAN, 2, 8)
+    add_metric(recovery, borough("ISL"), JAN, 1, 4)
+    services.measure_create(actor=None, contract=contract, indicator=contacts, target=Decimal(30), share_bp=100)
+    services.measure_create(actor=None, contract=contract, indicator=recovery, target=Decimal(10), share_bp=100)
+    return contract
+
+
+def _api_points(client, contract) -> dict[str, dict]:
+    body = client.get(f"/api/v1/contracts/{contract.pk}/performance/").json()
+    return {row["indicator"]: row for row in body["measures"]}
+
+
+def test_commissioners_of_every_borough_see_exact_summed_figures(client_for, commissioner, small_figures):
+    rows = _api_points(client_for(commissioner), small_figures)
+    assert rows["contacts"]["latest"]["numerator"] == "26.0000" and rows["contacts"]["latest"]["value"] == 26.0
+    assert rows["contacts"]["latest"]["controlled"] is False
+    assert rows["test-recovery"]["latest"]["value"] == pytest.approx(25.0)  # 3 of 12
+    html = client_for(commissioner).get(f"/commissioning/contracts/{small_figures.pk}/performance/").content.decode()
+    assert ">26<" in html and 'id="disclosure-control"' not in html
+
+
+def test_the_contracts_providers_see_counts_rounded_and_small_ones_suppressed(client_for, provider, small_figures):
+    rows = _api_points(client_for(provider), small_figures)
+    contacts, recovery = rows["contacts"]["latest"], rows["test-recovery"]["latest"]
+    assert contacts["controlled"] is True
+    assert contacts["numerator"] == "25.0000" and contacts["value"] == 25.0  # 26 rounded to 5
+    assert contacts["lower95"] is None and contacts["upper95"] is None  # they would undo the rounding
+    assert recovery["numerator"] is None and recovery["denominator"] == 10  # 3 is "*", 12 rounds to 10
+    assert recovery["value"] is None and recovery["suppressed"] is True
+    # The judgement is the contract's, on the exact figures: 26 contacts against a target of 30.
+    assert rows["contacts"]["judgement"] == "met"
+    html = client_for(provider).get(f"/commissioning/contracts/{small_figures.pk}/performance/").content.decode()
+    assert 'id="disclosure-control"' in html
+    assert ">26<" not in html and "26 people" not in html and "25 people" in html
+    assert "25.0 %" not in html  # 3 of 12 is hidden
+
+
+def test_the_public_sees_no_performance_at_all(client_for, small_figures):
+    # A private contract does not exist for the public (404); a published one's performance asks
+    # them to sign in first.
+    assert client_for(None).get(f"/commissioning/contracts/{small_figures.pk}/performance/").status_code == 404
+    small_figures.publishable = True
+    small_figures.save(update_fields=["publishable"])
+    response = client_for(None).get(f"/commissioning/contracts/{small_figures.pk}/performance/")
+    assert response.status_code == 302 and response["Location"].startswith("/account/sign-in/")
+    assert client_for(None).get(f"/api/v1/contracts/{small_figures.pk}/performance/").status_code in (401, 403, 404)
+
+
+def test_a_count_summed_over_fewer_boroughs_than_the_contract_covers_is_not_judged(contract, contacts):
+    add_metric(contacts, borough("CMD"), JAN, 12)  # Islington has not reported
+    services.measure_create(actor=None, contract=contract, indicator=contacts, target=Decimal(30), share_bp=100)
+    [row] = _performance(contract)
+    assert row.latest.value == 12 and row.latest.boroughs_reporting == 1 and row.boroughs_total == 2
+    assert row.judgement == "unknown"  # 12 is "below 30" only because Islington is missing
+    add_metric(contacts, borough("ISL"), JAN, 10)
+    [row] = _performance(contract)
+    assert row.judgement == "met"

@@ -173,7 +173,7 @@ def test_value_bands_and_pounds():
     assert value_band(10_000_000) == "£100k–£500k"  # noqa: RUF001 - the band's en dash
     assert value_band(250_000_000) == "£1m–£5m"  # noqa: RUF001
     assert value_band(5_000_000_000) == "£10m or more"
-    assert format_pounds(123_456_789) == "£1,234,567.89"
+    assert format_pounds(123_456_789) == "£1,234,568"  # pages show money in whole pounds
     assert format_pounds(100_000_000) == "£1,000,000"
 
 

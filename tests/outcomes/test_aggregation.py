@@ -115,6 +115,45 @@ def test_new_populations_recompute_every_rate_cell(submission, django_capture_on
     assert _metric(rate, "CMD").population == 200_000 and _metric(rate, "CMD").value == Decimal("50")
 
 
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run in the calling process, as a worker would run them (no broker needed)."""
+    from londonmh.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = previous
+
+
+def test_reimported_populations_recompute_their_rates_through_the_recompute_task_on_commit(
+    submission, django_capture_on_commit_callbacks, eager_tasks
+):
+    """The real hook (outcomes.apps wires tasks.enqueue_metrics_recompute in), run eagerly."""
+    from outcomes import services, tasks
+
+    assert tasks.enqueue_metrics_recompute in services.cells_changed_hooks
+    rate = Indicator.objects.create(
+        code="r-task", name="R", definition="d", measure=Measure.RATE, period_type=PeriodType.YEAR
+    )
+    camden = Area.objects.get(short_code="CMD")
+    Population.objects.create(area=camden, year=2025, population=100_000)
+    _value(submission, rate, "CMD", 100)
+    metrics_recompute_cells([(rate.pk, PERIOD.isoformat())])
+    staff = UserFactory(is_staff=True)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.populations_import_csv(
+            actor=staff, stream=io.BytesIO(f"area_code,year,population\n{camden.code},2025,400000\n".encode())
+        )
+        assert _metric(rate, "CMD").value == Decimal("100")  # not before the import commits
+    assert callbacks
+    metric = _metric(rate, "CMD")
+    assert (metric.population, metric.value) == (400_000, Decimal("25"))
+    assert float(metric.lower95) < 25 < float(metric.upper95)  # the limits follow the population too
+
+
 def test_a_small_count_uses_exact_poisson_limits_and_is_suppressed_below_london(submission):
     indicator = Indicator.objects.create(
         code="c",

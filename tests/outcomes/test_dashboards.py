@@ -195,13 +195,14 @@ def test_the_borough_table_sorts_on_the_server(client, cell):
     assert table.index(">Hackney<") < table.index(">Camden<") < table.index(">Islington<")
 
 
-def test_the_provisional_switch_shows_provisional_figures_marked_as_such(client, cell):
+def test_the_provisional_switch_shows_provisional_figures_marked_as_such(client_for, provider, cell):
     make_metric(cell, "LDN", num=1300, den=2500, basis="provisional")
-    html = client.get("/dashboards/", {"basis": "provisional"}).content.decode()
+    html = client_for(provider).get("/dashboards/", {"basis": "provisional"}).content.decode()
     assert "Provisional" in html and "52.0%" in html and "1,300" in html
 
 
-def test_the_provisional_switch_reads_an_approved_row_that_is_also_the_provisional_one(client, cell):
+def test_the_provisional_switch_reads_an_approved_row_that_is_also_the_provisional_one(client_for, provider, cell):
+    client = client_for(provider)
     Metric.objects.filter(indicator=cell).update(also_provisional=True)
     html = client.get("/dashboards/", {"basis": "provisional"}).content.decode()
     assert "Provisional" in html and "There are no figures" not in html
@@ -386,10 +387,11 @@ def test_the_overview_runs_a_fixed_number_of_queries_for_a_commissioner(
     _fill(recovery, boroughs, periods)
     client = client_for(commissioner)
     # session, user, indicators, their priority areas, London's series, the cell's metrics,
-    # commissioned boroughs, the tile boroughs, the header's data links, the header's
+    # commissioned boroughs, the user's memberships (may they see provisional figures:
+    # outcomes.permissions), the tile boroughs, the header's data links, the header's
     # unread-notification count, and saving the session (savepoint, update, release:
     # SESSION_SAVE_EVERY_REQUEST)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         assert client.get("/dashboards/").status_code == 200
 
 

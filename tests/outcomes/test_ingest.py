@@ -273,6 +273,26 @@ def test_an_unusual_value_is_a_warning_not_a_rejection(provider, provider_org, h
     assert OutcomeValue.objects.filter(period_start=dt.date(2025, 6, 1), numerator=numerator).exists()
 
 
+def test_an_outlier_warning_says_the_figures_in_the_indicators_unit(provider, provider_org, catalogue):
+    months = [
+        f"test-prop,{CAMDEN},2025-{m:02d},{n},100,," for m, n in zip(range(1, 6), (20, 21, 20, 22, 21), strict=True)
+    ]
+    counts = [
+        f"test-count,{CAMDEN},2025-{m:02d},{n},,," for m, n in zip(range(1, 6), (10, 11, 10, 12, 11), strict=True)
+    ]
+    submit(provider, provider_org, csv_text(*months, *counts))
+
+    submission = submit(
+        provider,
+        provider_org,
+        csv_text(f"test-prop,{CAMDEN},2025-06,106,130,,", f"test-count,{CAMDEN},2025-06,1000,,,"),
+    )
+
+    messages = sorted(submission.issues.filter(code=IssueCode.OUTLIER).values_list("message", flat=True))
+    assert messages[0].startswith("This value (1,000) is unusual for this provider and borough: the usual value is 11.")
+    assert messages[1].startswith("This value (81.5%) is unusual") and "the usual value is 21.0%." in messages[1]
+
+
 def test_a_usual_value_raises_no_warning(provider, provider_org, history):
     submission = submit(provider, provider_org, csv_text(f"test-count,{CAMDEN},2025-06,12,,,"))
 

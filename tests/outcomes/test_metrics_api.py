@@ -69,12 +69,13 @@ def test_metrics_filter_by_indicator_area_and_area_level(client, recovery):
     assert client.get(URL, {"area_level": "london"}).json()["results"][0]["area"] == "E12000007"
 
 
-def test_metrics_filter_by_basis(client, recovery):
-    rows = client.get(URL, {"basis": "provisional"}).json()["results"]
+def test_metrics_filter_by_basis(client_for, provider, recovery):
+    rows = client_for(provider).get(URL, {"basis": "provisional"}).json()["results"]
     assert [(r["area_name"], r["value"], r["provisional"]) for r in rows] == [("Camden", 70.0, True)]
 
 
-def test_an_approved_row_that_is_also_the_provisional_one_is_listed_on_both_bases(client, recovery):
+def test_an_approved_row_that_is_also_the_provisional_one_is_listed_on_both_bases(client_for, provider, recovery):
+    client = client_for(provider)
     make_metric(recovery, "HCK", num=30, den=60, also_provisional=True)
     approved = _by_area(client.get(URL, {"area_level": "borough", "period_from": "2026-06"}))
     provisional = client.get(URL, {"basis": "provisional"}).json()["results"]
