@@ -33,71 +33,215 @@ PRIORITY_AREA_INDICATORS: dict[str, list[str]] = {
     "fairness-voice": ["restraint-rate"],
 }
 
+# An action to seed: its title, the priority areas it improves and, optionally, the organisation that
+# owns it (otherwise the plan's owners take turns).
+ActionSpec = tuple[str, list[str]] | tuple[str, list[str], str]
+
 # Five actions under each of the plan of action's nine key steps for the pan-London plan, each
-# with the priority areas it improves.
-ACTIONS: dict[int, list[tuple[str, list[str]]]] = {
+# with the priority areas it improves and the partner that fits it as owner.
+ACTIONS: dict[int, list[ActionSpec]] = {
     1: [
-        ("Joint commissioning board for crisis care", ["crisis-care"]),
-        ("Pooled budget for children and young people's mental health in each ICS", ["children-young-people"]),
-        ("One talking therapies specification across London's five ICSs", ["early-help"]),
-        ("Section 75 agreements for community mental health in every borough", ["severe-mental-illness"]),
-        ("Commission perinatal mental health jointly across sub-regions", ["children-young-people"]),
+        ("Joint commissioning board for crisis care", ["crisis-care"], "NHS North East London Integrated Care Board"),
+        (
+            "Pooled budget for children and young people's mental health in each ICS",
+            ["children-young-people"],
+            "NHS South East London Integrated Care Board",
+        ),
+        (
+            "One talking therapies specification across London's five ICSs",
+            ["early-help"],
+            "NHS North West London Integrated Care Board",
+        ),
+        (
+            "Section 75 agreements for community mental health in every borough",
+            ["severe-mental-illness"],
+            "Camden Council",
+        ),
+        (
+            "Commission perinatal mental health jointly across sub-regions",
+            ["children-young-people"],
+            "NHS South West London Integrated Care Board",
+        ),
     ],
     2: [
-        ("London mental health partnership board of NHS, council and police leaders", ["crisis-care"]),
-        ("Shared leadership programme for trust, council and voluntary sector leaders", ["life-chances"]),
-        ("Joint housing and mental health leadership group", ["life-chances"]),
-        ("Leaders' compact on the patient and carer race equality framework", ["fairness-voice"]),
-        ("One workforce plan for mental health across London's employers", ["severe-mental-illness"]),
+        (
+            "London mental health partnership board of NHS, council and police leaders",
+            ["crisis-care"],
+            "NHS England London Region (demo)",
+        ),
+        (
+            "Shared leadership programme for trust, council and voluntary sector leaders",
+            ["life-chances"],
+            "NHS North Central London Integrated Care Board",
+        ),
+        ("Joint housing and mental health leadership group", ["life-chances"], "Safe Haven Housing Association"),
+        (
+            "Leaders' compact on the patient and carer race equality framework",
+            ["fairness-voice"],
+            "Northbank Mental Health NHS Foundation Trust",
+        ),
+        (
+            "One workforce plan for mental health across London's employers",
+            ["severe-mental-illness"],
+            "NHS England London Region (demo)",
+        ),
     ],
     3: [
-        ("Lived-experience leadership programme", ["fairness-voice"]),
-        ("Co-produce service specifications with service-user groups", ["fairness-voice"]),
-        ("Clinical reference group advising every commissioning decision", ["severe-mental-illness"]),
-        ("Peer support workers in every community team", ["severe-mental-illness", "life-chances"]),
-        ("Advocacy for people detained under the Mental Health Act", ["fairness-voice", "crisis-care"]),
+        ("Lived-experience leadership programme", ["fairness-voice"], "Voices of Experience London"),
+        ("Co-produce service specifications with service-user groups", ["fairness-voice"], "Carers Together London"),
+        (
+            "Clinical reference group advising every commissioning decision",
+            ["severe-mental-illness"],
+            "London Mental Health Clinical Network (demo)",
+        ),
+        (
+            "Peer support workers in every community team",
+            ["severe-mental-illness", "life-chances"],
+            "South London Peer Support Collective",
+        ),
+        (
+            "Advocacy for people detained under the Mental Health Act",
+            ["fairness-voice", "crisis-care"],
+            "Mind in North London (demo)",
+        ),
     ],
     4: [
-        ("Alliance contract for crisis care", ["crisis-care"]),
-        ("Outcome-based contract for individual placement and support", ["life-chances"]),
-        ("Shared incentive for physical health checks for people with SMI", ["physical-health"]),
-        ("Joint incentive for follow-up within 72 hours of discharge", ["severe-mental-illness"]),
-        ("Lead-provider contract for children's community mental health", ["children-young-people"]),
+        ("Alliance contract for crisis care", ["crisis-care"], "NHS North East London Integrated Care Board"),
+        (
+            "Outcome-based contract for individual placement and support",
+            ["life-chances"],
+            "NHS South West London Integrated Care Board",
+        ),
+        (
+            "Shared incentive for physical health checks for people with SMI",
+            ["physical-health"],
+            "NHS North West London Integrated Care Board",
+        ),
+        (
+            "Joint incentive for follow-up within 72 hours of discharge",
+            ["severe-mental-illness"],
+            "NHS South East London Integrated Care Board",
+        ),
+        (
+            "Lead-provider contract for children's community mental health",
+            ["children-young-people"],
+            "NHS South East London Integrated Care Board",
+        ),
     ],
     5: [
-        ("Thrive LDN-style wellbeing campaign", ["prevention"]),
-        ("London-wide suicide prevention programme with bereaved families", ["prevention"]),
-        ("Mental health support teams in 80% of London schools", ["children-young-people", "prevention"]),
-        ("Workplace wellbeing charter for London employers", ["prevention", "life-chances"]),
-        ("Community wellbeing hubs in the ten most deprived wards", ["prevention", "fairness-voice"]),
+        ("Thrive LDN-style wellbeing campaign", ["prevention"], "Greater London Authority health team (demo)"),
+        (
+            "London-wide suicide prevention programme with bereaved families",
+            ["prevention"],
+            "London Public Health Network (demo)",
+        ),
+        (
+            "Mental health support teams in 80% of London schools",
+            ["children-young-people", "prevention"],
+            "NHS North Central London Integrated Care Board",
+        ),
+        (
+            "Workplace wellbeing charter for London employers",
+            ["prevention", "life-chances"],
+            "Greater London Authority health team (demo)",
+        ),
+        (
+            "Community wellbeing hubs in the ten most deprived wards",
+            ["prevention", "fairness-voice"],
+            "West London Wellbeing Trust",
+        ),
     ],
     6: [
-        ("Pan-London section 136 pathway", ["crisis-care"]),
-        ("24/7 crisis lines reachable through NHS 111 option 2", ["crisis-care"]),
-        ("Bring inappropriate out-of-area placements to zero", ["crisis-care", "severe-mental-illness"]),
-        ("One bed-management view of London's mental-health inpatient beds", ["severe-mental-illness"]),
-        ("Pan-London access to mother and baby units", ["children-young-people"]),
+        ("Pan-London section 136 pathway", ["crisis-care"], "Metropolitan Police mental-health liaison (demo)"),
+        (
+            "24/7 crisis lines reachable through NHS 111 option 2",
+            ["crisis-care"],
+            "Northbank Mental Health NHS Foundation Trust",
+        ),
+        (
+            "Bring inappropriate out-of-area placements to zero",
+            ["crisis-care", "severe-mental-illness"],
+            "Southriver Mental Health NHS Foundation Trust",
+        ),
+        (
+            "One bed-management view of London's mental-health inpatient beds",
+            ["severe-mental-illness"],
+            "NHS England London Region (demo)",
+        ),
+        (
+            "Pan-London access to mother and baby units",
+            ["children-young-people"],
+            "Perinatal Mental Health Network London (demo)",
+        ),
     ],
     7: [
-        ("Agree one London outcomes framework", ["early-help", "severe-mental-illness"]),
-        ("Share routine outcome measures (DIALOG) across trusts", ["severe-mental-illness", "research-evidence"]),
-        ("Publish access and outcome gaps by ethnicity each quarter", ["fairness-voice"]),
-        ("Common data standard for talking therapies recovery", ["early-help"]),
-        ("Real-time surveillance of suspected suicides in every borough", ["prevention"]),
+        (
+            "Agree one London outcomes framework",
+            ["early-help", "severe-mental-illness"],
+            "NHS England London Region (demo)",
+        ),
+        (
+            "Share routine outcome measures (DIALOG) across trusts",
+            ["severe-mental-illness", "research-evidence"],
+            "Southriver Mental Health NHS Foundation Trust",
+        ),
+        (
+            "Publish access and outcome gaps by ethnicity each quarter",
+            ["fairness-voice"],
+            "UK Health Security Agency / OHID London (demo)",
+        ),
+        (
+            "Common data standard for talking therapies recovery",
+            ["early-help"],
+            "NHS North West London Integrated Care Board",
+        ),
+        (
+            "Real-time surveillance of suspected suicides in every borough",
+            ["prevention"],
+            "London Public Health Network (demo)",
+        ),
     ],
     8: [
-        ("Evaluation with the applied research collaboration", ["crisis-care", "research-evidence"]),
-        ("London evaluation framework for mental-health innovation", ["research-evidence"]),
-        ("Research champions in every provider", ["research-evidence"]),
-        ("Publish a best-practice library for commissioners", ["research-evidence"]),
-        ("Spread individual placement and support through the health innovation network", ["life-chances"]),
+        (
+            "Evaluation with the applied research collaboration",
+            ["crisis-care", "research-evidence"],
+            "Applied Research Collaboration South London (demo)",
+        ),
+        (
+            "London evaluation framework for mental-health innovation",
+            ["research-evidence"],
+            "Institute of Psychiatry Research Unit (demo)",
+        ),
+        ("Research champions in every provider", ["research-evidence"], "Northbank Mental Health NHS Foundation Trust"),
+        (
+            "Publish a best-practice library for commissioners",
+            ["research-evidence"],
+            "London School of Community Health (demo)",
+        ),
+        (
+            "Spread individual placement and support through the health innovation network",
+            ["life-chances"],
+            "UCLPartners-style Health Innovation Network (demo)",
+        ),
     ],
     9: [
-        ("Anti-stigma campaign co-produced with service users", ["fairness-voice", "prevention"]),
-        ("Parity of esteem pledge by every London ICS and council", ["prevention"]),
-        ("Media guidelines on reporting mental health and suicide", ["prevention"]),
-        ("Recovery stories told by people with lived experience", ["fairness-voice"]),
-        ("Mental health awareness for London's transport staff", ["prevention", "crisis-care"]),
+        (
+            "Anti-stigma campaign co-produced with service users",
+            ["fairness-voice", "prevention"],
+            "Voices of Experience London",
+        ),
+        ("Parity of esteem pledge by every London ICS and council", ["prevention"], "NHS England London Region (demo)"),
+        (
+            "Media guidelines on reporting mental health and suicide",
+            ["prevention"],
+            "London Public Health Network (demo)",
+        ),
+        ("Recovery stories told by people with lived experience", ["fairness-voice"], "Voices of Experience London"),
+        (
+            "Mental health awareness for London's transport staff",
+            ["prevention", "crisis-care"],
+            "Greater London Authority health team (demo)",
+        ),
     ],
 }
 
@@ -201,7 +345,7 @@ def _evidence(academic: User) -> list[EvidenceItem]:
 def _spread_actions(
     plan: Plan,
     actor: User,
-    titles: dict[int, list[tuple[str, list[str]]]],
+    titles: dict[int, list[ActionSpec]],
     owners: list[Organisation],
     leads: list[User],
     evidence: list[EvidenceItem],
@@ -215,7 +359,9 @@ def _spread_actions(
     for number, step_titles in titles.items():
         step = steps[number]
         step_actions = []
-        for i, (title, area_slugs) in enumerate(step_titles):
+        for i, (title, area_slugs, *named_owner) in enumerate(step_titles):
+            owner = _org(named_owner[0]) if named_owner else owners[(number + i) % len(owners)]
+            partner = next((o for o in owners[(number + i + 1) % len(owners) :] + owners if o != owner), None)
             improves = [areas[slug] for slug in area_slugs if slug in areas]
             status = rng.choice(statuses) if i else ActionStatus.ON_TRACK
             progress = {ActionStatus.NOT_STARTED: 0}.get(status, rng.randrange(10, 95, 5))
@@ -241,7 +387,7 @@ def _spread_actions(
                 key_step=step,
                 priority_areas=improves,
                 title=title,
-                owner_organisation=owners[(number + i) % len(owners)],
+                owner_organisation=owner,
                 lead=leads[(number * 5 + i) % len(leads)],
                 description=f"What this involves and how we will know it has worked ({plan.title}).",
                 status=status,
@@ -249,7 +395,7 @@ def _spread_actions(
                 start_date=start,
                 due_date=max(due, start),
                 weight=rng.choice([1, 1, 2, 3]),
-                partners=[owners[(number + i + 1) % len(owners)]],
+                partners=[partner] if partner else [],
                 dependencies=step_actions[:1] if i == 2 else [],
                 indicators=indicators,
                 evidence=cites,
