@@ -129,7 +129,8 @@ def _hold_for_safety(comment: Comment) -> None:
     comment.status = CommentStatus.HELD
     comment.hold_reason = HoldReason.SAFETY
     for moderator in _moderators():
-        if moderator.pk != comment.author_id:
+        # Only moderators who may view the plan hear of it (its title is in the notice).
+        if moderator.pk != comment.author_id and plan_permissions.can_view_plan(moderator, comment.plan):
             notify(
                 recipient=moderator,
                 kind=NotificationKind.HELD_COMMENT,
@@ -334,6 +335,8 @@ def flag_create(*, actor: User, comment: Comment, reason: str) -> Flag:
 
 def _decide(*, actor: User, decision: str, reason: str, comment: Comment | None = None, subject: User | None = None):
     if not permissions.can_moderate(actor):
+        raise PermissionDenied
+    if comment is not None and not permissions.can_moderate_comment(actor, comment):
         raise PermissionDenied
     reason = (reason or "").strip()
     if not reason:
