@@ -322,6 +322,8 @@ def flag_create(*, actor: User, comment: Comment, reason: str) -> Flag:
         Comment.objects.filter(pk=locked.pk).update(status=CommentStatus.HELD, hold_reason=HoldReason.FLAGS)
         comment.status, comment.hold_reason = CommentStatus.HELD, HoldReason.FLAGS
         for moderator in _moderators():
+            if not plan_permissions.can_view_plan(moderator, comment.plan):
+                continue  # a moderator outside a partners-only plan does not hear of it
             notify(
                 recipient=moderator,
                 kind=NotificationKind.HELD_COMMENT,
