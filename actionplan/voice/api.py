@@ -52,7 +52,7 @@ def _plan_or_404(user: Any, slug: str) -> Plan:
 
 class ResponseSummarySerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.display_name", read_only=True)
-    action_changed = serializers.PrimaryKeyRelatedField(read_only=True)
+    action_changed = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Response
