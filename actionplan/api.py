@@ -434,7 +434,7 @@ class ActionSerializer(serializers.ModelSerializer):
     lead = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), allow_null=True, required=False
     )
-    lead_name = serializers.CharField(source="lead.display_name", read_only=True, default=None)
+    lead_name = serializers.CharField(source="lead.display_name", read_only=True, default=None, allow_null=True)
     partners = serializers.SlugRelatedField(
         slug_field="slug", many=True, queryset=Organisation.objects.all(), required=False
     )
@@ -744,6 +744,21 @@ class MilestoneViewSet(
 # Evidence ---------------------------------------------------------------------------------
 
 
+class NullableLinkField(serializers.URLField):
+    """A URL that is null, not an empty string, when there is none (an empty string is no URI)."""
+
+    def to_representation(self, value: str) -> str | None:
+        return value or None
+
+    def to_internal_value(self, data: Any) -> str:
+        return super().to_internal_value(data) if data not in (None, "") else ""
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
+
+
 class EvidenceSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="evidence-detail", lookup_field="slug")
     organisation = serializers.SlugRelatedField(
@@ -763,7 +778,14 @@ class EvidenceSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Slugs of the priority areas it informs.",
     )
-    link = serializers.URLField(source="url", max_length=500, required=False, allow_blank=True)
+    link = NullableLinkField(
+        source="url",
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="The evidence's web address; null when it has none (send null or an empty string to remove it).",
+    )
     cited_by = serializers.SerializerMethodField(help_text="Ids of actions citing it, in plans you may read.")
 
     class Meta:

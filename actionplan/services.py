@@ -37,7 +37,7 @@ from actionplan.models import (
     PlanStatus,
     PlanUserObjectPermission,
 )
-from londonmh.concurrency import StaleEdit, update_versioned
+from londonmh.concurrency import StaleEdit, delete_versioned, update_versioned
 from outcomes.models import Indicator, PriorityArea
 from stakeholders.models import Area, AreaLevel, Organisation, User
 
@@ -189,9 +189,12 @@ def plan_update(
 def plan_change_status(*, actor: User, plan: Plan, expected_version: int, status: str) -> Plan:
     """Move a plan along draft -> consultation -> active -> closed (PLAN_TRANSITIONS).
 
-    Permission: ``can_manage_plan``. Raises ValidationError for a transition the table
-    does not allow, StaleEdit when the plan moved on.
+    Permission: ``can_manage_plan``. Raises StaleEdit when the plan moved on (checked
+    first, so a stale request is told so rather than "cannot go from X to X"), and
+    ValidationError for a transition the table does not allow.
     """
+    if plan.version != expected_version:
+        raise StaleEdit(plan, expected_version)
     if status not in PLAN_TRANSITIONS.get(plan.status, frozenset()):
         raise ValidationError(
             {
@@ -442,9 +445,7 @@ def action_set_target(
 def action_delete(*, actor: User, action: Action, expected_version: int) -> None:
     """Delete an action and its milestones. Permission: ``can_change_plan``. Refused when stale."""
     with pghistory.context(user=actor.pk):
-        deleted, _ = Action.objects.filter(pk=action.pk, version=expected_version).delete()
-        if not deleted:
-            raise StaleEdit(Action.objects.get(pk=action.pk), expected_version)
+        delete_versioned(action, expected_version=expected_version)
 
 
 @transaction.atomic

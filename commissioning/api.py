@@ -92,6 +92,24 @@ class PartnershipMemberSerializer(serializers.ModelSerializer):
         fields = ["organisation", "role"]
 
 
+class VisiblePlanSlugField(serializers.SlugRelatedField):
+    """A plan by slug, looked up among the plans the requester may read only.
+
+    A hidden plan and a missing one get the same "does not exist" answer, so a write cannot
+    be used to find out that a private plan exists.
+    """
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return Plan.objects.filter(pk__in=_visible_plan_ids(self.context))
+
+
+class VisibleActionField(serializers.PrimaryKeyRelatedField):
+    """An action by id, looked up among the actions of plans the requester may read only."""
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return Action.objects.filter(plan_id__in=_visible_plan_ids(self.context))
+
+
 class PartnershipSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="partnership-detail", lookup_field="slug")
     sub_region = serializers.SlugRelatedField(
@@ -107,7 +125,7 @@ class PartnershipSerializer(serializers.ModelSerializer):
         slug_field="slug", queryset=Organisation.objects.all(), many=True, write_only=True, required=False
     )
     members = PartnershipMemberSerializer(many=True, read_only=True)
-    plans = serializers.SlugRelatedField(
+    plans = VisiblePlanSlugField(
         slug_field="slug",
         queryset=Plan.objects.all(),
         many=True,
@@ -140,12 +158,6 @@ class PartnershipSerializer(serializers.ModelSerializer):
         visible = _visible_plan_ids(self.context)
         data["plans"] = [p.slug for p in instance.plans.all() if p.pk in visible]
         return data
-
-    def validate_plans(self, plans: list[Plan]) -> list[Plan]:
-        visible = _visible_plan_ids(self.context)
-        if any(p.pk not in visible for p in plans):
-            raise serializers.ValidationError("Link only plans you may read.")
-        return plans
 
     def get_terms_of_reference_html(self, obj: Partnership) -> str:
         return str(render_markdown(obj.terms_of_reference, top_heading=2))
@@ -248,7 +260,7 @@ class DecisionSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all())
     partnership = serializers.SlugRelatedField(source="meeting.partnership", slug_field="slug", read_only=True)
     meeting_date = serializers.DateField(source="meeting.date", read_only=True)
-    action = serializers.PrimaryKeyRelatedField(
+    action = VisibleActionField(
         queryset=Action.objects.all(),
         required=False,
         allow_null=True,
@@ -265,11 +277,6 @@ class DecisionSerializer(serializers.ModelSerializer):
         if instance.action_id is not None and instance.action.plan_id not in _visible_plan_ids(self.context):
             data["action"] = None
         return data
-
-    def validate_action(self, action: Action | None) -> Action | None:
-        if action is not None and action.plan_id not in _visible_plan_ids(self.context):
-            raise serializers.ValidationError("Link only actions of plans you may read.")
-        return action
 
 
 class MeetingSerializer(serializers.ModelSerializer):
@@ -339,6 +346,19 @@ class DecisionViewSet(
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return Decision.objects.select_related("owner", "meeting__partnership", "action")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Permission before validation: someone who may not record decisions for the meeting's
+        # partnership gets 403 whatever else the body holds, and learns nothing from a 400.
+        meeting_id = request.data.get("meeting") if isinstance(request.data, dict) else None
+        meeting = (
+            Meeting.objects.select_related("partnership").filter(pk=int(meeting_id)).first()
+            if str(meeting_id).isdigit()
+            else None
+        )
+        if meeting is not None and not permissions.can_manage_partnership(request.user, meeting.partnership):
+            raise permissions_denied()
+        return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer: DecisionSerializer) -> None:
         data = dict(serializer.validated_data)
@@ -672,11 +692,13 @@ class ContractMeasureViewSet(viewsets.ModelViewSet):
         )
         if measure is None:
             raise Http404
-        contract, access = permissions.get_contract_for_user_or_404(
-            self.request.user, measure.contract_id, write=self.request.method not in SAFE_METHODS
-        )
+        # Read access first: a measure the person may not read is a 404 for writes too (as
+        # for its GET), so a write cannot confirm that it exists; then 403 for readers.
+        contract, access = permissions.get_contract_for_user_or_404(self.request.user, measure.contract_id)
         if not permissions.can_view_performance(access):
             raise Http404  # a public summary shows no measures
+        if self.request.method not in SAFE_METHODS:
+            permissions.require(access == permissions.ContractAccess.MANAGE)
         measure.contract = contract
         return measure
 
@@ -699,17 +721,16 @@ class ContractMeasureViewSet(viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         if "contract" in data and data.pop("contract").pk != measure.contract_id:
             raise serializers.ValidationError({"contract": ["A measure cannot move to another contract."]})
-        _service(services.measure_update, actor=request.user, measure=measure, expected_version=expected, **data)
-        measure = ContractMeasure.objects.select_related("indicator", "contract").get(pk=measure.pk)
+        measure = _service(
+            services.measure_update, actor=request.user, measure=measure, expected_version=expected, **data
+        )
         return _with_etag(Response(self.get_serializer(measure).data), measure)
 
     @extend_schema(parameters=[IF_MATCH], responses={204: None, **VERSIONED_ERRORS})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         measure = self.get_object()
         expected = expected_version_from_request(request)
-        if measure.version != expected:
-            raise_precondition_failed(StaleEdit(measure, expected))
-        services.measure_delete(actor=request.user, measure=measure)
+        _service(services.measure_delete, actor=request.user, measure=measure, expected_version=expected)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -33,7 +33,7 @@ from commissioning.models import (
     PartnershipScope,
     ProviderRole,
 )
-from londonmh.concurrency import update_versioned
+from londonmh.concurrency import Gone, delete_versioned, update_versioned
 from outcomes.models import Indicator
 from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Organisation, User
 
@@ -410,7 +410,9 @@ def measure_update(
     unknown = set(values) - set(MEASURE_FIELDS)
     if unknown:
         raise ValueError(f"not measure fields: {sorted(unknown)}")
-    draft = ContractMeasure.objects.select_related("contract").get(pk=measure.pk)
+    draft = ContractMeasure.objects.select_related("contract").filter(pk=measure.pk).first()
+    if draft is None:
+        raise Gone("The measure no longer exists: someone removed it.")
     for name, value in values.items():
         setattr(draft, name, value)
     if (
@@ -428,6 +430,13 @@ def measure_update(
 
 
 @transaction.atomic
-def measure_delete(*, actor: User | None, measure: ContractMeasure) -> None:
-    """Remove a measure from its contract. Assumes permissions.can_manage_contract."""
-    measure.delete()
+def measure_delete(*, actor: User | None, measure: ContractMeasure, expected_version: int) -> None:
+    """Remove a measure if still at `expected_version` (else StaleEdit; 404 once gone).
+
+    Assumes permissions.can_manage_contract. The version is checked by the statement that
+    locks the row, so of concurrent deletes and edits from one version exactly one wins.
+    The contract row is locked first, as every measure write does (``_check_share_total``):
+    the same lock order, so a delete and an edit queue rather than deadlock.
+    """
+    Contract.objects.select_for_update().filter(pk=measure.contract_id).values_list("pk", flat=True).first()
+    delete_versioned(measure, expected_version=expected_version)

@@ -366,7 +366,15 @@ def measure_edit(request: HttpRequest, pk: int, measure_id: int) -> HttpResponse
 @require_http_methods(["POST"])
 def measure_delete(request: HttpRequest, pk: int, measure_id: int) -> HttpResponse:
     contract, _ = permissions.get_contract_for_user_or_404(request.user, pk, write=True)
-    services.measure_delete(actor=request.user, measure=_measure_or_404(contract, measure_id))
+    measure = _measure_or_404(contract, measure_id)
+    version = request.POST.get("version", "")
+    try:
+        services.measure_delete(
+            actor=request.user, measure=measure, expected_version=int(version) if version.isdigit() else 0
+        )
+    except StaleEdit:
+        messages.error(request, "Someone changed this measure since you opened it. Check it before removing it.")
+        return redirect("measure_edit", pk=contract.pk, measure_id=measure.pk)
     messages.success(request, "Measure removed.")
     return redirect(contract)
 

@@ -18,8 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F
+from django.http import Http404
 from rest_framework import exceptions, status
 
 
@@ -69,12 +70,46 @@ def update_versioned(instance: Versioned, *, expected_version: int, values: Mapp
         **values, version=F("version") + 1
     )
     if not updated:
-        current = model._default_manager.get(pk=instance.pk)
-        raise StaleEdit(current, expected_version)
+        raise _stale_or_gone(instance, expected_version)
     for name, value in values.items():
         setattr(instance, name, value)
     instance.version = expected_version + 1
     return instance
+
+
+def delete_versioned(instance: Versioned, *, expected_version: int) -> None:
+    """Delete ``instance`` if it is still at ``expected_version``; StaleEdit or 404 otherwise.
+
+    The version is checked by the statement that takes the row lock
+    (``SELECT ... WHERE id = %s AND version = %s FOR UPDATE``), so no write can slip in
+    between the check and the DELETE: a concurrent update either committed first (the
+    row no longer matches, StaleEdit) or waits for the DELETE and then finds nothing
+    (404). Django's ``QuerySet.delete()`` alone would select the rows and delete them by
+    id in a later statement, which let an acknowledged update be deleted unseen.
+    """
+    model = type(instance)
+    with transaction.atomic():
+        locked = (
+            model._default_manager.select_for_update()
+            .filter(pk=instance.pk, version=expected_version)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if locked is None:
+            raise _stale_or_gone(instance, expected_version)
+        model._default_manager.filter(pk=instance.pk).delete()
+
+
+class Gone(Http404):
+    """The record was deleted while the writer was working on it (answered 404)."""
+
+
+def _stale_or_gone(instance: Versioned, expected_version: int) -> Exception:
+    """Why a compare-and-set matched no row: someone saved it (StaleEdit) or deleted it (Gone)."""
+    current = type(instance)._default_manager.filter(pk=instance.pk).first()
+    if current is None:
+        return Gone(f"{instance._meta.verbose_name} no longer exists: someone deleted it.")
+    return StaleEdit(current, expected_version)
 
 
 def etag_for(instance: Versioned) -> str:
@@ -146,11 +181,13 @@ def _display(value: Any) -> str:
 
 __all__ = [
     "ConflictRow",
+    "Gone",
     "PreconditionFailed",
     "PreconditionRequired",
     "StaleEdit",
     "Versioned",
     "conflict_rows",
+    "delete_versioned",
     "etag_for",
     "expected_version_from_request",
     "raise_precondition_failed",

@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # NUL bytes in the address or a form, and chunked bodies Django would read as empty: 404/400/411.
+    "londonmh.hostile.HostileInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -255,6 +257,12 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    # DRF's JSON parser, plus a 400 for NUL characters and for nesting too deep to parse.
+    "DEFAULT_PARSER_CLASSES": [
+        "londonmh.hostile.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -354,6 +362,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "actionplan.voice.tasks.plan_status_changes_process",
         "schedule": 60.0,
     },
+    "requeue-lost-submissions": {
+        "task": "outcomes.tasks.submissions_requeue_lost",
+        "schedule": 300.0,
+    },
     "voice-digests-daily": {
         "task": "actionplan.voice.tasks.digests_send",
         "schedule": crontab(hour=7, minute=30),
@@ -388,6 +400,9 @@ OUTCOMES_MAX_UPLOAD_BYTES = env.int("OUTCOMES_MAX_UPLOAD_BYTES", default=50 * 10
 OUTCOMES_MAX_ROWS = env.int("OUTCOMES_MAX_ROWS", default=2_000_000)
 # Submissions with more rows than this are validated and written by a Celery worker.
 OUTCOMES_ASYNC_ROWS = env.int("OUTCOMES_ASYNC_ROWS", default=5000)
+# A submission still "queued" this long after it was queued (or last re-enqueued) has lost its
+# task (Redis emptied or restarted without persistence): the beat sweep enqueues it again.
+OUTCOMES_REQUEUE_AFTER_MINUTES = env.int("OUTCOMES_REQUEUE_AFTER_MINUTES", default=15)
 # The nightly metrics rebuild splits the indicators into this many groups rebuilt at once, each on
 # its own database connection (docs/performance.md): at most the database server's cores.
 METRICS_REBUILD_WORKERS = env.int("METRICS_REBUILD_WORKERS", default=2)

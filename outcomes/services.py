@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import logging
 from collections.abc import Iterable
@@ -280,6 +281,37 @@ def submission_process(*, submission_id: int) -> Submission | None:
         ingest.drop_work_tables()
         ingest.drop_staging(submission.pk)
     return submission
+
+
+def submissions_requeue_lost(*, now: dt.datetime | None = None) -> list[int]:
+    """Enqueue again the submissions whose task was lost; the ids enqueued. Run by beat.
+
+    A submission still "queued" OUTCOMES_REQUEUE_AFTER_MINUTES after it was queued has lost
+    its task (a live queue starts it within seconds; a running one is "running"). Each is
+    claimed by a compare-and-set on its ``started_at`` (the time it was queued, or last
+    re-enqueued), so of two sweeps at once exactly one enqueues it, and it is enqueued
+    again only if it is still queued another OUTCOMES_REQUEUE_AFTER_MINUTES later. A
+    duplicate delivery would be harmless anyway (``submission_process`` is idempotent).
+    """
+    from outcomes.tasks import submission_process as task
+
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(minutes=settings.OUTCOMES_REQUEUE_AFTER_MINUTES)
+    stale = list(
+        Submission.objects.filter(status=Submission.Status.QUEUED, started_at__lt=cutoff).values_list(
+            "pk", "started_at"
+        )
+    )
+    enqueued = []
+    for pk, queued_at in stale:
+        claimed = Submission.objects.filter(pk=pk, status=Submission.Status.QUEUED, started_at=queued_at).update(
+            started_at=now
+        )
+        if claimed:
+            logger.warning("submission %s was still queued after its task was lost: enqueued again", pk)
+            task.delay(pk)
+            enqueued.append(pk)
+    return enqueued
 
 
 def submission_mark_failed(*, submission_id: int, reason: str) -> None:

@@ -29,6 +29,12 @@ def submission_process(self, submission_id: int) -> str:  # type: ignore[no-unty
     return submission.status if submission else "missing"
 
 
+@shared_task
+def submissions_requeue_lost() -> int:
+    """The beat sweep: enqueue again submissions left "queued" by a lost task (each once)."""
+    return len(services.submissions_requeue_lost())
+
+
 @shared_task(max_retries=3, default_retry_delay=10, autoretry_for=(OSError,))
 def metrics_recompute(cells: list[list]) -> int:
     """Recompute the metrics of the (indicator id, period start) cells an import or review touched."""

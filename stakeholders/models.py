@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pghistory
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Group, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -224,6 +226,19 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; a new password (changed or reset) or a deactivation revokes the person's API tokens.
+
+        ``set_password`` leaves the new password in ``_password`` until the save (Django uses it
+        for its password validators), so a change or reset through any form or service is seen
+        here. A token is a second way in: whoever changes a password because it leaked must
+        not leave a token made with it working (issue 25).
+        """
+        revoke = not self._state.adding and (self._password is not None or not self.is_active)
+        super().save(*args, **kwargs)
+        if revoke:
+            ApiToken.objects.filter(user=self).delete()
 
     def get_full_name(self) -> str:
         return self.display_name

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +19,8 @@ from django.utils.text import slugify
 
 from stakeholders import permissions
 from stakeholders.models import ApiToken, Area, Invitation, Membership, Organisation, Role, User
+
+logger = logging.getLogger(__name__)
 
 INVITATION_SALT = "stakeholders.invitation"
 
@@ -304,11 +308,20 @@ def invitations_expire() -> int:
 @transaction.atomic
 def user_sign_up(
     *, email: str, password: str, display_name: str, lived_experience: str = "", show_lived_experience: bool = False
-) -> User:
-    """Create an account for a service user, carer or invited member. Consent to the terms is recorded."""
+) -> User | None:
+    """Create an account for a service user, carer or invited member. Consent to the terms is recorded.
+
+    Whether the email already has an account is not revealed to the person signing up: the
+    caller answers the same either way. A new account's owner is sent a welcome email; an
+    existing account's owner is told that someone tried to sign up with their address (and
+    how to reset the password), and None is returned; nothing is changed then.
+    """
     email = email.strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise ValidationError({"email": "An account with this email address already exists. Sign in instead."})
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        make_password(password)  # as long as a new account takes, so timing does not tell either
+        transaction.on_commit(lambda: _send_account_email(existing, "emails/sign_up_existing.txt"))
+        return None
     user = User(
         email=email,
         display_name=display_name.strip(),
@@ -319,7 +332,27 @@ def user_sign_up(
     user.set_password(password)
     user.full_clean()
     user.save()
+    transaction.on_commit(lambda: _send_account_email(user, "emails/sign_up_welcome.txt"))
     return user
+
+
+def _send_account_email(user: User, template: str) -> None:
+    """The sign-up email (sent after the commit; a mail failure is logged, never shown: it would tell)."""
+    site = settings.SITE_URL.rstrip("/")
+    context = {
+        "user": user,
+        "sign_in_url": site + reverse("login"),
+        "reset_url": site + reverse("password_reset"),
+    }
+    try:
+        send_mail(
+            subject="Your account on the London mental health portal",
+            message=render_to_string(template, context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[user.email],
+        )
+    except OSError:
+        logger.exception("Could not send the sign-up email to user %s", user.pk)
 
 
 @transaction.atomic

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from londonmh.forms import add_service_errors
@@ -200,7 +200,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = services.user_sign_up(
+            services.user_sign_up(
                 email=data["email"],
                 password=data["password"],
                 display_name=data["display_name"],
@@ -210,14 +210,19 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Your account is ready. Welcome.")
+            # The same answer whether or not the email already had an account (the service
+            # emails the address either way), so sign-up cannot be used to find out who has one.
+            messages.success(
+                request,
+                "Thank you. We have sent an email to that address. Sign in with it and your password to continue.",
+            )
+            login_url = reverse("login")
             next_url = request.GET.get("next")
             if next_url and url_has_allowed_host_and_scheme(
                 next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
             ):
-                return redirect(next_url)
-            return redirect("profile")
+                return redirect(f"{login_url}?{urlencode({'next': next_url})}")
+            return redirect(login_url)
     return render(request, "registration/sign_up.html", {"form": form})
 
 

@@ -123,3 +123,16 @@ def test_the_owners_get_past_the_same_urls(world):
     owners = ["commissioner_grant"] * 11 + ["provider_own"] * 6
     for (method, url), role in zip(urls, owners, strict=True):
         assert send(world.clients[role], method, url, url.startswith("/api/")) == "A", (role, method, url)
+
+
+@pytest.mark.django_db
+def test_a_moderator_acts_only_on_comments_of_plans_they_may_view(world):
+    # The demo moderator's organisation is no partner of the partners-only plan: its comment
+    # is a 404 to them, to read or to act on, as for any stranger; the public plan's is theirs.
+    client = world.clients["moderator"]
+    hidden = world.objects["plans"]["partners"][3]
+    public = world.objects["plans"]["public"][3]
+    for method in ("GET", "POST"):
+        assert send(client, method, reverse("voice_moderate_comment", kwargs={"pk": hidden.pk}), False) == "N"
+        assert send(client, method, reverse("voice_moderate_comment", kwargs={"pk": public.pk}), False) == "A"
+    assert send(client, "GET", reverse("comment-detail", kwargs={"pk": hidden.pk}), True) == "N"

@@ -52,7 +52,7 @@ def _plan_or_404(user: Any, slug: str) -> Plan:
 
 class ResponseSummarySerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.display_name", read_only=True)
-    action_changed = serializers.PrimaryKeyRelatedField(read_only=True)
+    action_changed = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Response
@@ -151,11 +151,13 @@ class CommentViewSet(
         data = _object_body(request)
         plan = _plan_or_404(request.user, str(data.get("plan", "")))
         serializer = self.get_serializer(data=data)
+        # The action and the parent are looked up on this plan, among what the person may see:
+        # one of another plan, a hidden one and a missing one all get the same "does not exist".
+        serializer.fields["action"].queryset = Action.objects.filter(plan=plan)
+        serializer.fields["parent"].queryset = selectors.comments_visible_to(request.user).filter(plan=plan)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         action_obj, parent = values.get("action"), values.get("parent")
-        if parent is not None and not permissions.can_see_comment(request.user, parent):
-            raise exceptions.ValidationError({"parent": ["That comment does not exist."]})
         try:
             comment = services.comment_create(
                 actor=request.user,

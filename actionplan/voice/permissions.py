@@ -9,7 +9,8 @@ Built on ``actionplan.permissions`` (who may see a plan, comment on it, respond 
   for comment. Deleting: the author, at any time.
 - Responding: ``can_respond_to_comments`` (plan managers and people granted respond).
 - Flagging: anyone signed in who can see the comment, except its author.
-- Moderating: superusers and anyone holding the moderator role in an organisation.
+- Moderating: superusers and anyone holding the moderator role in an organisation, on the
+  comments of plans they may view (``can_moderate_comment``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "can_edit_comment",
     "can_flag_comment",
     "can_moderate",
+    "can_moderate_comment",
     "can_respond",
     "can_see_comment",
     "get_comment_for_user_or_404",
@@ -42,6 +44,15 @@ __all__ = [
 
 def can_moderate(user: AnyUser) -> bool:
     return bool(user.is_authenticated and user.is_active and (user.is_superuser or has_role(user, Role.MODERATOR)))
+
+
+def can_moderate_comment(user: AnyUser, comment: Comment) -> bool:
+    """Hide, restore or dismiss flags on this comment: a moderator who may view its plan.
+
+    The moderator role is held in one organisation; it does not open partners-only plans
+    that organisation is not part of (issue 25).
+    """
+    return can_moderate(user) and plan_permissions.can_view_plan(user, comment.plan)
 
 
 def is_suspended(user: AnyUser) -> bool:

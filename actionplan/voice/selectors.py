@@ -129,11 +129,17 @@ def unanswered(plan: Plan) -> list[Comment]:
     )
 
 
-def moderation_queue() -> list[Comment]:
-    """Held or hidden comments and published ones with open flags, with their flags: two queries."""
+def moderation_queue(user: AnyUser) -> list[Comment]:
+    """Held or hidden comments and published ones with open flags, with their flags: two queries.
+
+    Only comments of plans the moderator may view (``can_moderate_comment``).
+    """
+    from actionplan.permissions import plans_visible_to
+
     open_flags = Flag.objects.filter(dismissed_at__isnull=True)
     return list(
-        Comment.objects.filter(
+        Comment.objects.filter(plan__in=plans_visible_to(user))
+        .filter(
             Q(status__in=[CommentStatus.HELD, CommentStatus.HIDDEN])
             | Q(Exists(open_flags.filter(comment=OuterRef("pk"))), deleted_at__isnull=True)
         )
@@ -143,8 +149,12 @@ def moderation_queue() -> list[Comment]:
     )
 
 
-def recent_decisions(limit: int = 50) -> list[ModerationDecision]:
-    return list(ModerationDecision.objects.select_related("moderator", "comment", "subject")[:limit])
+def recent_decisions(user: AnyUser, limit: int = 50) -> list[ModerationDecision]:
+    """The latest decisions: on people, and on comments of plans the moderator may view."""
+    from actionplan.permissions import plans_visible_to
+
+    visible = Q(comment__isnull=True) | Q(comment__plan__in=plans_visible_to(user))
+    return list(ModerationDecision.objects.filter(visible).select_related("moderator", "comment", "subject")[:limit])
 
 
 def suspensions() -> list[CommentSuspension]:

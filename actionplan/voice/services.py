@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -79,10 +79,23 @@ def mentions_safety_words(text: str) -> bool:
 # Comments ----------------------------------------------------------------------------------
 
 
+# The first key of the transaction-scoped advisory lock that serialises one person's comment
+# posts (the second is their user id): an arbitrary constant, unique in the project.
+COMMENT_RATE_LOCK = 25_001
+
+
 def _check_rate(actor: User) -> None:
+    """Refuse a comment past VOICE_COMMENT_RATE_LIMIT in the last hour.
+
+    Runs inside comment_create's transaction and first takes an advisory lock on the author,
+    held until that transaction ends: a burst of concurrent posts is counted one after the
+    other, each seeing the ones committed before it, so the limit holds under concurrency.
+    """
     limit = settings.VOICE_COMMENT_RATE_LIMIT
     if limit <= 0:
         return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [COMMENT_RATE_LOCK, actor.pk])
     since = timezone.now() - timedelta(hours=1)
     recent = list(
         Comment.objects.filter(author=actor, created_at__gte=since)
@@ -116,7 +129,8 @@ def _hold_for_safety(comment: Comment) -> None:
     comment.status = CommentStatus.HELD
     comment.hold_reason = HoldReason.SAFETY
     for moderator in _moderators():
-        if moderator.pk != comment.author_id:
+        # Only moderators who may view the plan hear of it (its title is in the notice).
+        if moderator.pk != comment.author_id and plan_permissions.can_view_plan(moderator, comment.plan):
             notify(
                 recipient=moderator,
                 kind=NotificationKind.HELD_COMMENT,
@@ -308,6 +322,8 @@ def flag_create(*, actor: User, comment: Comment, reason: str) -> Flag:
         Comment.objects.filter(pk=locked.pk).update(status=CommentStatus.HELD, hold_reason=HoldReason.FLAGS)
         comment.status, comment.hold_reason = CommentStatus.HELD, HoldReason.FLAGS
         for moderator in _moderators():
+            if not plan_permissions.can_view_plan(moderator, comment.plan):
+                continue  # a moderator outside a partners-only plan does not hear of it
             notify(
                 recipient=moderator,
                 kind=NotificationKind.HELD_COMMENT,
@@ -321,6 +337,8 @@ def flag_create(*, actor: User, comment: Comment, reason: str) -> Flag:
 
 def _decide(*, actor: User, decision: str, reason: str, comment: Comment | None = None, subject: User | None = None):
     if not permissions.can_moderate(actor):
+        raise PermissionDenied
+    if comment is not None and not permissions.can_moderate_comment(actor, comment):
         raise PermissionDenied
     reason = (reason or "").strip()
     if not reason:

@@ -310,8 +310,8 @@ def _require_moderator(request: HttpRequest) -> None:
 def moderation_queue(request: HttpRequest) -> HttpResponse:
     _require_moderator(request)
     context = {
-        "comments": selectors.moderation_queue(),
-        "decisions": selectors.recent_decisions(),
+        "comments": selectors.moderation_queue(request.user),
+        "decisions": selectors.recent_decisions(request.user),
         "suspensions": selectors.suspensions(),
         "form": ModerationForm(),
     }
@@ -323,6 +323,8 @@ def moderation_queue(request: HttpRequest) -> HttpResponse:
 def moderate_comment(request: HttpRequest, pk: int) -> HttpResponse:
     _require_moderator(request)
     comment = get_object_or_404(Comment.objects.select_related("plan", "author", "action"), pk=pk)
+    if not permissions.can_moderate_comment(request.user, comment):
+        raise Http404  # a comment of a plan they may not view: as if it did not exist
     form = ModerationForm(request.POST or None)
     suspend_form = SuspendForm()
     if request.method == "POST" and form.is_valid():

@@ -88,13 +88,14 @@ def test_me_with_a_token_runs_a_fixed_number_of_queries(commissioner, organisati
     _, plain = services.api_token_create(actor=commissioner, name="script", days=7)
     client = Client(HTTP_AUTHORIZATION=f"Token {plain}")
     # 1 tokens with this key and their user, 2 the user's other tokens (knox sweeps expired
-    # ones), 3 last_used_at stamped (at most every few minutes), 4 my memberships with
-    # their organisations. No session: a token request neither reads nor writes one.
-    with django_assert_num_queries(4):
+    # ones), 3 is the person locked out (django-axes attempts), 4 last_used_at stamped (at
+    # most every few minutes), 5 my memberships with their organisations. No session: a
+    # token request neither reads nor writes one.
+    with django_assert_num_queries(5):
         response = client.get("/api/v1/me/")
     assert len(response.json()["memberships"]) == organisation_count + 1
     # Within the resolution window last_used_at is not written again.
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         client.get("/api/v1/me/")
 
 

@@ -197,3 +197,13 @@ def test_odd_ids_and_huge_values_are_client_errors(client_for, contract, commiss
     client = client_for(commissioner)
     assert_problem(client.get("/api/v1/contracts/abc/performance/"), 404)
     assert_problem(_patch(client, f"/api/v1/contracts/{contract.pk}/", {"annual_value_pence": 2**70}, '"v1"'), 400)
+
+
+def test_a_write_to_a_measure_the_person_may_not_read_is_404_as_its_get(client_for, published, measure, outsider):
+    # The outsider sees the published contract's summary, which shows no measures.
+    client = client_for(outsider)
+    url = f"/api/v1/contract-measures/{measure.pk}/"
+    assert client.get(f"/api/v1/contracts/{published.pk}/").status_code == 200
+    assert_problem(client.get(url), 404)
+    assert_problem(_patch(client, url, {"target": "1"}, '"v1"'), 404)
+    assert_problem(client.delete(url, HTTP_IF_MATCH='"v1"'), 404)

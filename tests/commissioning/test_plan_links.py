@@ -123,3 +123,49 @@ def test_the_decision_form_offers_actions_of_linked_plans(
     )
     assert response.status_code == 302
     assert meeting.decisions.get().action == action
+
+
+def _member_who_cannot_read_the_private_plan(partnership):
+    council = OrganisationFactory(type=OrganisationType.LA_COMMISSIONER)
+    partnership.members.create(organisation=council, role="member")
+    return MembershipFactory(organisation=council, role=Role.COMMISSIONER).user
+
+
+def test_linking_a_hidden_plan_answers_as_for_a_missing_one(client_for, partnership, plans):
+    client = client_for(_member_who_cannot_read_the_private_plan(partnership))
+    url = f"/api/v1/partnerships/{partnership.slug}/"
+
+    def refused(slug: str) -> str:
+        body = json.dumps({"plans": [slug]})
+        problem = assert_problem(client.patch(url, body, content_type="application/json"), 400)
+        return problem["errors"][0]["message"].replace(slug, "SLUG")
+
+    assert refused(plans[1].slug) == refused("no-such-plan-at-all")
+
+
+def test_linking_a_hidden_action_to_a_decision_answers_as_for_a_missing_one(
+    client_for, partnership, plans, commissioner, commissioning_org
+):
+    hidden = plan_services.action_create(
+        actor=commissioner,
+        plan=plans[1],
+        key_step=KeyStep.objects.order_by("number").first(),
+        title="Private action",
+        owner_organisation=commissioning_org,
+    )
+    member = _member_who_cannot_read_the_private_plan(partnership)
+    meeting = services.meeting_create(actor=None, partnership=partnership, date=dt.date(2026, 5, 1), title="Board")
+
+    def refused(action_id: int) -> str:
+        body = {"meeting": meeting.pk, "decision": "Fund it", "owner": commissioning_org.slug, "action": action_id}
+        response = client_for(member).post("/api/v1/partnership-decisions/", body, content_type="application/json")
+        return assert_problem(response, 400)["errors"][0]["message"].replace(str(action_id), "ID")
+
+    assert refused(hidden.pk) == refused(999_999)
+
+
+def test_a_decision_by_a_non_member_is_403_before_its_body_is_validated(client_for, partnership, outsider):
+    meeting = services.meeting_create(actor=None, partnership=partnership, date=dt.date(2026, 5, 1), title="Board")
+    body = {"meeting": meeting.pk, "decision": "", "owner": "nope", "action": 999_999}
+    response = client_for(outsider).post("/api/v1/partnership-decisions/", body, content_type="application/json")
+    assert_problem(response, 403)

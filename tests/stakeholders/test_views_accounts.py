@@ -35,28 +35,34 @@ SIGN_UP = {
 }
 
 
-def test_sign_up_creates_the_account_and_signs_in(client):
+def test_sign_up_creates_the_account_emails_it_and_asks_to_sign_in(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
     assert client.get("/account/sign-up/").status_code == 200
 
-    response = client.post("/account/sign-up/", SIGN_UP)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/account/sign-up/", SIGN_UP)
 
     assert response.status_code == 302
-    assert response["Location"] == "/account/profile/"
+    assert response["Location"] == "/account/sign-in/"
     user = User.objects.get(email="robin@example.org")
     assert user.display_name == "Robin"
     assert user.lived_experience == "carer"
     assert user.show_lived_experience is True
     assert user.terms_accepted_at is not None
-    assert _signed_in_as(client) == user.pk
+    assert [m.to for m in mailoutbox] == [["robin@example.org"]]
+    assert "is ready" in mailoutbox[0].body
+    signed_in = client.post("/account/sign-in/", {"username": SIGN_UP["email"], "password": SIGN_UP["password"]})
+    assert signed_in.status_code == 302 and _signed_in_as(client) == user.pk
 
 
-def test_sign_up_follows_a_safe_next_link_only(client, client_for):
+def test_sign_up_keeps_a_safe_next_link_only(client, client_for):
     response = client.post("/account/sign-up/?next=/organisations/", SIGN_UP)
-    assert response["Location"] == "/organisations/"
+    assert response["Location"] == "/account/sign-in/?next=%2Forganisations%2F"
 
     other = client_for()
     response = other.post("/account/sign-up/?next=https://evil.example/", {**SIGN_UP, "email": "x@example.org"})
-    assert response["Location"] == "/account/profile/"
+    assert response["Location"] == "/account/sign-in/"
 
 
 def test_sign_up_errors_show_the_nhs_error_summary_linking_to_each_field(client):
@@ -73,12 +79,26 @@ def test_sign_up_errors_show_the_nhs_error_summary_linking_to_each_field(client)
     assert not User.objects.exists()
 
 
-def test_sign_up_refuses_an_email_already_used_in_another_case(client, service_user):
-    response = client.post("/account/sign-up/", {**SIGN_UP, "email": service_user.email.upper()})
-    assert response.status_code == 200
-    assert "An account with this email address already exists" in response.text
-    assert 'href="#id_email"' in response.text
+def test_sign_up_answers_the_same_for_an_existing_email_and_emails_its_owner_instead(
+    client, client_for, service_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        new = client_for().post("/account/sign-up/", SIGN_UP, follow=True)
+        taken = client.post("/account/sign-up/", {**SIGN_UP, "email": service_user.email.upper()}, follow=True)
+
+    assert taken.redirect_chain == new.redirect_chain == [("/account/sign-in/", 302)]
+    assert _without_per_response_tokens(taken.text) == _without_per_response_tokens(new.text)
+    assert "already exists" not in taken.text
     assert User.objects.filter(email__iexact=service_user.email).count() == 1
+    assert not User.objects.get(email__iexact=service_user.email).check_password(SIGN_UP["password"])
+    owner_mail = [m for m in mailoutbox if m.to == [service_user.email]]
+    assert len(owner_mail) == 1 and "already have an account" in owner_mail[0].body
+
+
+def _without_per_response_tokens(html: str) -> str:
+    """The page without its CSRF token and CSP nonces, which differ between any two responses."""
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    return re.sub(r'nonce="[^"]*"', "", html)
 
 
 def test_a_signed_in_visitor_is_sent_from_sign_up_to_their_profile(client_for, service_user):

@@ -156,3 +156,19 @@ def test_the_response_list_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(2):
         response = client.get(f"/api/v1/responses/?plan={public_plan.slug}")
     assert response.json()["count"] == n
+
+
+def test_a_comment_on_an_action_of_another_plan_answers_as_for_a_missing_action(
+    client_for, public_plan, partners_plan, make_action, service_user
+):
+    hidden = make_action(partners_plan, title="Private action")
+
+    def refused(field: str, value: int) -> str:
+        body = {"plan": public_plan.slug, "body": "Hello", field: value}
+        problem = assert_problem(post(client_for(service_user), "/api/v1/comments/", body), 400)
+        return problem["errors"][0]["message"].replace(str(value), "ID")
+
+    assert refused("action", hidden.pk) == refused("action", 999_999)
+    private_comment = services.comment_create(actor=partners_plan.created_by, plan=partners_plan, body="Internal")
+    assert refused("parent", private_comment.pk) == refused("parent", 999_999)
+    assert not Comment.objects.filter(author=service_user).exists()

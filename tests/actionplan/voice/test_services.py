@@ -218,3 +218,23 @@ def test_the_demo_comments_and_answers_a_plan_once(public_plan, make_action, ser
         "under_review",
         "already_covered",
     }
+
+
+def test_a_moderator_cannot_act_on_a_comment_of_a_plan_they_may_not_view(
+    partners_plan, public_plan, commissioner, moderator
+):
+    from django.core.exceptions import PermissionDenied
+
+    from actionplan.voice import selectors
+
+    hidden = services.comment_create(actor=commissioner, plan=partners_plan, body="I want to end my life")
+    for act in (services.comment_hide, services.comment_restore, services.flags_dismiss):
+        with pytest.raises(PermissionDenied):
+            act(actor=moderator, comment=hidden, reason="Checked")
+    assert hidden.status == "held"  # the safety words held it, for moderators who may view the plan
+    assert hidden not in selectors.moderation_queue(moderator)
+    assert not moderator.notifications.exists()
+    public = services.comment_create(actor=commissioner, plan=public_plan, body="I want to end my life")
+    assert public in selectors.moderation_queue(moderator)
+    assert moderator.notifications.count() == 1
+    services.comment_hide(actor=moderator, comment=public, reason="Checked")
