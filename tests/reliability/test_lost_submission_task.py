@@ -40,6 +40,7 @@ def test_a_submission_left_queued_by_a_lost_task_is_requeued_once_and_imported(
     settings.OUTCOMES_ASYNC_ROWS = 5
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     queue = django_settings.CELERY_TASK_DEFAULT_QUEUE
+    broker.delete(queue)  # what earlier tests of this run left queued with no worker to take it
     lines = ["indicator_code,borough_code,period,numerator,denominator,note"]
     lines += [f"test-recovery,{CAMDEN},2025-{m:02d},{m},40," for m in range(1, 13)]
     response = client_for(provider).post("/api/v1/submissions/", "\n".join(lines).encode(), content_type="text/csv")
