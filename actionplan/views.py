@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -172,7 +172,7 @@ def plan_detail(request: HttpRequest, slug: str) -> HttpResponse:
     plan = permissions.get_plan_for_user_or_404(request.user, slug, queryset=selectors.plan_detail_queryset())
     context = _common(request, plan)
     page = selectors.plan_page(plan)
-    context.update({"page": page, "tab": "plan", "statuses": ActionStatus.choices})
+    context.update({"page": page, "tab": "plan", "statuses": ActionStatus.choices, "download_form": ActionFilterForm()})
     return render(request, "actionplan/plan_detail.html", context)
 
 
@@ -306,6 +306,11 @@ def plan_people_revoke(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def plan_export_csv(request: HttpRequest, slug: str) -> HttpResponse:
     plan = permissions.get_plan_for_user_or_404(request.user, slug, queryset=selectors.plan_detail_queryset())
+    chosen = ActionFilterForm(request.GET)
+    if not chosen.is_valid():
+        wrong = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in chosen.errors.items())
+        return HttpResponseBadRequest(f"Unknown filter value ({wrong})", content_type="text/plain; charset=utf-8")
+    step, area = chosen.cleaned_data["key_step"], chosen.cleaned_data["priority_area"]
     page = selectors.plan_page(plan, with_figures=False)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{plan.slug}.csv"'
@@ -332,7 +337,11 @@ def plan_export_csv(request: HttpRequest, slug: str) -> HttpResponse:
         ]
     )
     for section in page.sections:
+        if step is not None and section.step.pk != step.pk:
+            continue
         for action in section.actions:
+            if area is not None and area not in action.priority_areas.all():
+                continue
             milestones = list(action.milestones.all())
             writer.writerow(
                 [

@@ -191,6 +191,28 @@ def test_the_plan_csv_names_each_actions_priority_areas(client_for, public_plan,
     assert lines[2].startswith("6,Pan-London solutions,crisis-care,")
 
 
+def test_the_plan_csv_filters_by_key_step_and_by_priority_area(client_for, public_plan, two_actions):
+    url = f"/plans/{public_plan.slug}/export.csv"
+    by_step = client_for(None).get(url, {"key_step": "6"}).content.decode().splitlines()
+    by_area = client_for(None).get(url, {"priority_area": "early-help"}).content.decode().splitlines()
+    neither = client_for(None).get(url, {"key_step": "6", "priority_area": "early-help"}).content.decode()
+    assert [line.split(",")[0] for line in by_step[1:]] == ["6"]
+    assert [line.split(",")[2] for line in by_area[1:]] == ["early-help"]
+    assert neither.splitlines()[1:] == []
+
+
+def test_the_plan_page_offers_the_csv_by_key_step_and_priority_area(client_for, public_plan, two_actions):
+    page = client_for(None).get(f"/plans/{public_plan.slug}/").content.decode()
+    assert f'action="/plans/{public_plan.slug}/export.csv"' in page
+    assert 'name="key_step"' in page and 'name="priority_area"' in page
+
+
+def test_an_unknown_filter_value_on_the_plan_csv_answers_400_saying_which(client_for, public_plan):
+    response = client_for(None).get(f"/plans/{public_plan.slug}/export.csv", {"priority_area": "nonsense"})
+    assert response.status_code == 400
+    assert "priority_area" in response.content.decode()
+
+
 def test_an_action_is_added_under_one_key_step_with_several_priority_areas(client_for, public_plan, commissioner):
     form = {
         "key_step": KeyStep.objects.get(number=4).pk,

@@ -109,8 +109,9 @@ def test_the_plan_page_runs_a_fixed_number_of_queries(client_for, big_plan, djan
     # 4 the key steps, 5 the actions with owner and lead, 6 their milestones, 7 their
     # indicator links with the indicators, 8 their dependencies, 9 their priority areas,
     # 10 London, 11 the last 12 published figures per indicator and area (one window query),
-    # 12 the comment summary of the voice panel (one aggregate).
-    with django_assert_num_queries(12):
+    # 12 the comment summary of the voice panel (one aggregate), 13 and 14 the key steps and the
+    # priority areas offered by the CSV download form.
+    with django_assert_num_queries(14):
         response = client.get(f"/plans/{big_plan.slug}/")
     assert response.status_code == 200
     assert response.content.decode().count('id="action-') == big_plan.actions.count()
@@ -120,9 +121,9 @@ def test_the_plan_page_for_its_manager_adds_only_the_grant_and_role_lookups(
     client_for, big_plan, commissioner, django_assert_num_queries
 ):
     client = client_for(commissioner)
-    # The anonymous page's 12, the signed-in overhead, 1 the user's grants on the plan (both
+    # The anonymous page's 14, the signed-in overhead, 1 the user's grants on the plan (both
     # tables, one UNION). A manager may comment, so the roles are never needed.
-    with django_assert_num_queries(12 + SIGNED_IN_OVERHEAD + 1):
+    with django_assert_num_queries(14 + SIGNED_IN_OVERHEAD + 1):
         response = client.get(f"/plans/{big_plan.slug}/")
     assert 'hx-post="' in response.content.decode()
 
