@@ -26,6 +26,7 @@ from londonmh.forms import add_service_errors
 from outcomes import dashboards, ingest, permissions, selectors, services
 from outcomes.aggregation import metrics_generation
 from outcomes.forms import (
+    ANY_STATUS,
     REVIEW_ACTIONS,
     GridChoiceForm,
     GridForm,
@@ -354,7 +355,7 @@ def value_list(request: HttpRequest) -> HttpResponse:
         request.GET or None,
         indicators=Indicator.objects.order_by("name"),
         boroughs=selectors.boroughs_for_values(user=request.user),
-        default_status_label="Any status",
+        default_status_label=ANY_STATUS,
     )
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.outcome_value_list(
