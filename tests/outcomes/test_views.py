@@ -622,3 +622,10 @@ def test_the_review_queue_runs_a_fixed_number_of_queries(
     # release: SESSION_SAVE_EVERY_REQUEST)
     with django_assert_num_queries(12):
         assert client.get("/data/review/").status_code == 200
+
+
+def test_the_data_hub_names_a_submission_report_by_who_submitted_not_its_id(client_for, provider, provider_org):
+    submission = Submission.objects.create(organisation=provider_org, submitted_by=provider, door=Door.API)
+    html = client_for(provider).get("/data/").text
+    assert f": report on the submission by {provider.display_name}<" in html
+    assert f"for submission {submission.pk}<" not in html

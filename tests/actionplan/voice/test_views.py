@@ -311,3 +311,12 @@ def test_a_stale_response_is_refused_and_shows_what_is_there_now(
     again = first.post(url, {"disposition": "not_accepted", "text": "No money", "based_on": based_on})
     assert again.status_code == 302
     assert Response.objects.get().text == "No money"
+
+
+def test_the_respond_link_names_the_comment_by_its_author_not_its_id(
+    client_for, public_plan, make_comment, commissioner
+):
+    comment = make_comment()
+    html = client_for(commissioner).get(f"/plans/{public_plan.slug}/comments/").content.decode()
+    assert f"to the comment by {comment.author.display_name}," in html
+    assert f"to comment {comment.pk}<" not in html
