@@ -304,6 +304,8 @@ class Contract(Versioned):
 
 @pghistory.track()
 class ContractProvider(models.Model):
+    # How history names a row: organisation (londonmh.history), not the row's id.
+    history_name_field = "organisation"
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="providers")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="provider_contracts")
     role = models.CharField(max_length=16, choices=ProviderRole.choices)
@@ -319,6 +321,9 @@ class ContractProvider(models.Model):
 @pghistory.track()
 class ContractMeasure(Versioned):
     """An outcome measure in a contract, with a share of the contract's value linked to it."""
+
+    # How history names a row: indicator (londonmh.history), not the row's id.
+    history_name_field = "indicator"
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="measures")
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="contract_measures")

@@ -66,6 +66,9 @@ def history_entries(events: Iterable[Any]) -> list[HistoryEntry]:
             fk = _fk(tracked, name)
             if fk is not None:
                 wanted[fk.related_model].update(v for v in (old, new) if v is not None)
+        name_fk = _name_fk(tracked)
+        if name_fk is not None and (event.pgh_data or {}).get(name_fk.attname) is not None:
+            wanted[name_fk.related_model].add(event.pgh_data[name_fk.attname])
     related = {
         model: {str(obj.pk): str(obj) for obj in model._default_manager.filter(pk__in=pks)}
         for model, pks in wanted.items()
@@ -96,12 +99,29 @@ def history_entries(events: Iterable[Any]) -> list[HistoryEntry]:
                 who=(user.display_name if hasattr(user, "display_name") else str(user)) if user else "the system",
                 what=str(tracked._meta.verbose_name).capitalize() if tracked else event.pgh_obj_model,
                 object_id=str(event.pgh_obj_id),
-                object_repr=str(data.get("title") or data.get("name") or data.get("reference") or event.pgh_obj_id),
+                object_repr=_object_repr(tracked, data, related) or str(event.pgh_obj_id),
                 verb=verb,
                 changes=changes,
             )
         )
     return entries
+
+
+def _name_fk(model) -> Any:
+    """The foreign key that names a row with no name of its own (``history_name_field`` on the model):
+    a linked indicator is named by its indicator, not by its id."""
+    name = getattr(model, "history_name_field", None) if model is not None else None
+    return _fk(model, name) if name else None
+
+
+def _object_repr(model, data: dict, related: dict) -> str:
+    own = data.get("title") or data.get("name") or data.get("reference")
+    if own:
+        return str(own)
+    fk = _name_fk(model)
+    if fk is not None:
+        return related.get(fk.related_model, {}).get(str(data.get(fk.attname)), "")
+    return ""
 
 
 def _tracked_model(event) -> type[models.Model] | None:

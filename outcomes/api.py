@@ -839,7 +839,13 @@ class SubmissionIssueList(generics.ListAPIView):
 
 
 class MetricFilter(django_filters.FilterSet):
-    indicator = django_filters.CharFilter(field_name="indicator__code", label="Indicator code")
+    # A code that names no indicator is a 400, as an unreadable period or level is, not an empty page.
+    indicator = django_filters.ModelChoiceFilter(
+        queryset=Indicator.objects.all(),
+        to_field_name="code",
+        label="Indicator code",
+        error_messages={"invalid_choice": "No indicator has this code."},
+    )
     area = django_filters.CharFilter(method="filter_area", label="Area GSS code, e.g. E09000007 (Camden)")
     area_level = django_filters.ChoiceFilter(field_name="area__level", choices=AreaLevel.choices, label="Area level")
     basis = django_filters.ChoiceFilter(
@@ -934,7 +940,19 @@ class MetricViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Metric]:
         return Metric.objects.select_related("indicator", "area").order_by(*self.ordering)
 
+    def _refuse_unknown_parameters(self, request: Request) -> None:
+        """A parameter this list does not understand (`suppressed=true`, a misspelt filter) is a 400:
+        silently ignoring it would answer a different question from the one asked."""
+        known = set(MetricFilter.base_filters) | {"ordering", "page", "page_size", "format"}
+        unknown = sorted(set(request.query_params) - known)
+        if unknown:
+            raise exceptions.ValidationError(
+                {name: [f"Not a filter of this list; it takes {', '.join(sorted(known))}."] for name in unknown},
+                code="invalid",
+            )
+
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self._refuse_unknown_parameters(request)
         asked = request.query_params.get("basis", "")
         if asked == Metric.Basis.PROVISIONAL and not permissions.may_see_provisional(request.user):
             raise exceptions.PermissionDenied(

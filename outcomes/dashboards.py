@@ -433,6 +433,14 @@ def overview_json_row(row: PublicMetric) -> dict[str, Any]:
     return data
 
 
+def trend_json_row(row: PublicMetric) -> dict[str, Any]:
+    """A trend page's row: as the overview's, with its period (the trend runs over periods)."""
+    data = row.as_dict()
+    for name in ("indicator", "indicator_name", "basis", "provisional"):
+        data.pop(name)
+    return data
+
+
 # Borough (or ICS) profile ----------------------------------------------------------------
 
 

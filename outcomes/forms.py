@@ -312,6 +312,9 @@ class UploadForm(OrganisationChoiceMixin, forms.Form):
 # Values and review -----------------------------------------------------------------------
 
 
+ANY_STATUS = "Any status"
+
+
 class ValueFilterForm(forms.Form):
     indicator = forms.ModelChoiceField(
         label="Indicator", required=False, queryset=Indicator.objects.none(), to_field_name="code"
@@ -341,7 +344,12 @@ class ValueFilterForm(forms.Form):
         self.fields["indicator"].empty_label = "All indicators"
         self.fields["borough"].queryset = boroughs
         self.fields["borough"].empty_label = "All boroughs"
-        self.fields["status"].choices = [("", default_status_label), *ValueStatus.choices, ("any", "Any status")]
+        # "Any status" is offered once: as the default where the list shows every status already
+        # (a provider's values), as an extra choice where the default is narrower (the review queue).
+        choices = [("", default_status_label), *ValueStatus.choices]
+        if default_status_label != ANY_STATUS:
+            choices.append(("any", ANY_STATUS))
+        self.fields["status"].choices = choices
 
     def clean_period(self) -> str:
         text = self.cleaned_data["period"].strip().upper()

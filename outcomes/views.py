@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,6 +26,7 @@ from londonmh.forms import add_service_errors
 from outcomes import dashboards, ingest, permissions, selectors, services
 from outcomes.aggregation import metrics_generation
 from outcomes.forms import (
+    ANY_STATUS,
     REVIEW_ACTIONS,
     GridChoiceForm,
     GridForm,
@@ -354,7 +355,7 @@ def value_list(request: HttpRequest) -> HttpResponse:
         request.GET or None,
         indicators=Indicator.objects.order_by("name"),
         boroughs=selectors.boroughs_for_values(user=request.user),
-        default_status_label="Any status",
+        default_status_label=ANY_STATUS,
     )
     filters = form.cleaned_data if form.is_valid() else {}
     qs = selectors.outcome_value_list(
@@ -477,12 +478,17 @@ def _basis(request: HttpRequest) -> str:
 
 
 def _download(request: HttpRequest, name: str, header: list[str], csv_rows: Any, document: Any) -> HttpResponse | None:
-    """The ?format=csv or ?format=json answer of a dashboard, or None for the page itself."""
+    """The ?format=csv or ?format=json answer of a dashboard, or None for the page itself.
+
+    Any other format is a 400: answering with the page would hand a script HTML it took for data.
+    """
     fmt = request.GET.get("format", "")
     if fmt == "csv":
         response = HttpResponse(dashboards.csv_text(header, csv_rows), content_type="text/csv; charset=utf-8")
     elif fmt == "json":
         response = HttpResponse(dashboards.json_text(document), content_type="application/json")
+    elif fmt:
+        raise BadRequest("This page downloads as format=csv or format=json only.")
     else:
         return None
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
@@ -627,6 +633,25 @@ def dashboard_indicator(request: HttpRequest, code: str) -> HttpResponse:
     rows = dashboards.public_metrics(data["metrics"])
     london_rows = [r for r in rows if r.area_level == AreaLevel.LONDON]
     area_rows = [r for r in rows if area is not None and r.area_id == area.pk]
+    shown = sorted(london_rows + area_rows, key=lambda r: (r.period_start, r.area_level != AreaLevel.LONDON))
+    document = {
+        "indicator": indicator.code,
+        "indicator_name": indicator.name,
+        "area": area.code if area else None,
+        "basis": basis,
+        "provisional": basis == Metric.Basis.PROVISIONAL,
+        "computed_at": max((r.computed_at for r in shown), default=None),
+        "rows": [dashboards.trend_json_row(r) for r in shown],
+    }
+    download = _download(
+        request,
+        f"trend-{indicator.code}-{area.code if area else 'london'}-{basis}",
+        dashboards.OVERVIEW_CSV_HEADER,
+        dashboards.overview_csv_rows(shown),
+        document,
+    )
+    if download is not None:
+        return _not_for_publication(download, shown)
     labels = sorted({r.period for r in rows})
     area_by_period = {r.period: r for r in area_rows}
     london_by_period = {r.period: r for r in london_rows}

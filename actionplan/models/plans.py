@@ -299,6 +299,9 @@ class Action(Versioned):
 class ActionIndicator(models.Model):
     """An indicator an action aims to move, with an optional target."""
 
+    # How history names a row: indicator (londonmh.history), not the row's id.
+    history_name_field = "indicator"
+
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="indicator_links")
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="action_links")
     target = models.DecimalField(max_digits=14, decimal_places=3, null=True, blank=True)

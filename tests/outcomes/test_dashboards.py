@@ -316,6 +316,30 @@ def test_the_indicator_page_draws_london_and_a_chosen_area_from_a_json_block(cli
     assert "Camden 95% limits" in html  # the table alternative
 
 
+def test_the_indicator_page_downloads_its_trend_as_csv_and_json_not_html(client, cell):
+    make_metric(cell, "LDN", MAY, num=10, den=20)
+    response = client.get("/dashboards/indicators/recovery/", {"area": "E09000007", "format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert 'filename="trend-recovery-E09000007-approved.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["period"], r["area_name"], r["value"]) for r in rows] == [
+        ("2026-05", "London", "50.0"),
+        ("2026-06", "London", "50.0"),
+        ("2026-06", "Camden", "56.3"),
+    ]
+    document = json.loads(client.get("/dashboards/indicators/recovery/", {"format": "json"}).content)
+    assert document["indicator"] == "recovery" and document["area"] is None
+    assert [(r["period"], r["area_name"]) for r in document["rows"]] == [("2026-05", "London"), ("2026-06", "London")]
+    html = client.get("/dashboards/indicators/recovery/").content.decode()
+    assert "format=csv" in html and "format=json" in html  # the page offers both
+
+
+@pytest.mark.parametrize("path", ["/dashboards/indicators/recovery/", "/dashboards/", "/dashboards/areas/E09000007/"])
+def test_a_format_the_dashboards_do_not_download_is_a_400(client, cell, path):
+    assert client.get(path, {"format": "xlsx"}).status_code == 400
+
+
 def test_the_indicator_page_hides_a_suppressed_areas_figures(client, cell):
     html = client.get("/dashboards/indicators/recovery/", {"area": "E09000019"}).content.decode()
     assert "25.0" not in html and '"value": [null]' in html

@@ -483,6 +483,14 @@ def test_our_values_shows_only_our_organisations_values_with_filters(
     assert "Enter a period like" in client.get("/data/values/", {"period": "March"}).text
 
 
+def test_any_status_is_offered_once_on_our_values_and_once_on_the_review_queue(client_for, provider, commissioner):
+    values_page = client_for(provider).get("/data/values/").text
+    assert values_page.count(">Any status</option>") == 1
+    queue = client_for(commissioner).get("/data/review/").text
+    assert queue.count(">Any status</option>") == 1
+    assert ">Waiting for review (submitted or queried)</option>" in queue
+
+
 def test_a_commissioner_approves_two_values_at_once_and_queries_one_for_the_provider_to_see(
     client_for, commissioner, provider, provider_org, recovery
 ):
@@ -614,3 +622,10 @@ def test_the_review_queue_runs_a_fixed_number_of_queries(
     # release: SESSION_SAVE_EVERY_REQUEST)
     with django_assert_num_queries(12):
         assert client.get("/data/review/").status_code == 200
+
+
+def test_the_data_hub_names_a_submission_report_by_who_submitted_not_its_id(client_for, provider, provider_org):
+    submission = Submission.objects.create(organisation=provider_org, submitted_by=provider, door=Door.API)
+    html = client_for(provider).get("/data/").text
+    assert f": report on the submission by {provider.display_name}<" in html
+    assert f"for submission {submission.pk}<" not in html

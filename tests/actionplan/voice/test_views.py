@@ -311,3 +311,34 @@ def test_a_stale_response_is_refused_and_shows_what_is_there_now(
     again = first.post(url, {"disposition": "not_accepted", "text": "No money", "based_on": based_on})
     assert again.status_code == 302
     assert Response.objects.get().text == "No money"
+
+
+def test_the_respond_link_names_the_comment_by_its_author_not_its_id(
+    client_for, public_plan, make_comment, commissioner
+):
+    comment = make_comment()
+    html = client_for(commissioner).get(f"/plans/{public_plan.slug}/comments/").content.decode()
+    assert f"to the comment by {comment.author.display_name}," in html
+    assert f"to comment {comment.pk}<" not in html
+
+
+def test_a_response_that_did_not_accept_the_comment_shows_no_action_changed(
+    client_for, public_plan, make_comment, make_action, commissioner
+):
+    from actionplan.models.voice import Response
+
+    comment = make_comment()
+    action = make_action(public_plan, title="Weekend crisis café")
+    # A row from before the service's rule (or written around it): under review, yet naming an action.
+    Response.objects.create(
+        comment=comment,
+        author=commissioner,
+        disposition="under_review",
+        text="We are looking.",
+        text_html="<p>We are looking.</p>",
+        action_changed=action,
+    )
+    for path in (f"/plans/{public_plan.slug}/comments/", f"/plans/{public_plan.slug}/you-said-we-did/"):
+        html = client_for(None).get(path).content.decode()
+        assert "We are looking." in html, path
+        assert "Action changed" not in html and "Changed: " not in html, path
