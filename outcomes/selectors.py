@@ -39,18 +39,20 @@ AWAITING_REVIEW = (ValueStatus.SUBMITTED, ValueStatus.QUERIED)
 
 
 def nav_flags(user: AnyUser) -> dict[str, bool]:
-    """Which data links the header shows: one query per request, none for anonymous visitors.
+    """Which role links the header shows: one query per request, none for anonymous visitors.
 
     "Review data" matches permissions.can_review (a commissioner in a commissioning
-    organisation that serves at least one borough); "Submit data" matches can_submit.
+    organisation that serves at least one borough); "Submit data" matches can_submit;
+    "Moderation" matches actionplan.voice.permissions.can_moderate (a moderator role
+    anywhere, or a superuser), read in the same query so the header costs no more.
     """
     if not user.is_authenticated:
-        return {"submit": False, "review": False}
+        return {"submit": False, "review": False, "moderate": False}
     cached = getattr(user, "_lmh_outcomes_nav", None)
     if cached is None:
         roles = set(
             Membership.objects.filter(
-                Q(role=Role.DATA_SUBMITTER)
+                Q(role__in=[Role.DATA_SUBMITTER, Role.MODERATOR])
                 | Q(
                     role=Role.COMMISSIONER,
                     organisation__type__in=list(COMMISSIONER_TYPES),
@@ -62,7 +64,11 @@ def nav_flags(user: AnyUser) -> dict[str, bool]:
             .values_list("role", flat=True)
             .distinct()
         )
-        cached = {"submit": Role.DATA_SUBMITTER in roles, "review": Role.COMMISSIONER in roles}
+        cached = {
+            "submit": Role.DATA_SUBMITTER in roles,
+            "review": Role.COMMISSIONER in roles,
+            "moderate": user.is_active and (user.is_superuser or Role.MODERATOR in roles),
+        }
         user._lmh_outcomes_nav = cached  # type: ignore[union-attr]
     return cached
 

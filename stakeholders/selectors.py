@@ -75,3 +75,42 @@ def area_detail(*, code: str) -> QuerySet[Area]:
             Prefetch("children", queryset=Area.objects.order_by("name")),
         )
     )
+
+
+def landing_url(*, user: User) -> str:
+    """Where a person lands after signing in: where their work is, decided by their roles.
+
+    - commissioners and data submitters (providers): My work, where their actions and data tasks are;
+    - moderators (and superusers, who may moderate): the moderation queue;
+    - other staff: My work;
+    - everyone else (service users, carers, clinicians, academics, organisation admins): the one
+      plan they follow, or the plans list when they follow none or several.
+
+    An explicit, safe ``next`` parameter wins over this (the sign-in view asks it first).
+    One query for roles (shared with permissions), at most one more for follows.
+    """
+    from django.urls import reverse
+
+    from stakeholders.models import Role
+    from stakeholders.permissions import has_role
+
+    if not user.is_authenticated:
+        return reverse("plan_list")
+    if has_role(user, Role.COMMISSIONER) or has_role(user, Role.DATA_SUBMITTER):
+        return reverse("my_work")
+    if user.is_active and (user.is_superuser or has_role(user, Role.MODERATOR)):
+        return reverse("voice_moderation_queue")
+    if user.is_staff:
+        return reverse("my_work")
+    # Imported late: actionplan depends on stakeholders, not the other way round.
+    from actionplan.models import Follow
+    from actionplan.permissions import plans_visible_to
+
+    slugs = list(
+        Follow.objects.filter(user_id=user.pk, plan__in=plans_visible_to(user))
+        .order_by()
+        .values_list("plan__slug", flat=True)[:2]
+    )
+    if len(slugs) == 1:
+        return reverse("plan_detail", kwargs={"slug": slugs[0]})
+    return reverse("plan_list")

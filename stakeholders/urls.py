@@ -2,7 +2,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from stakeholders import views
-from stakeholders.forms import SignInForm
 
 urlpatterns = [
     path("organisations/", views.organisation_list, name="organisation_list"),
@@ -19,11 +18,7 @@ urlpatterns = [
     path("areas/", views.area_list, name="area_list"),
     path("areas/<str:code>/", views.area_detail, name="area_detail"),
     # Accounts
-    path(
-        "account/sign-in/",
-        auth_views.LoginView.as_view(authentication_form=SignInForm, redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("account/sign-in/", views.SignInView.as_view(), name="login"),
     path("account/sign-out/", views.sign_out_confirm, name="sign_out"),
     path("account/sign-out/confirm/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/sign-up/", views.sign_up, name="sign_up"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -21,6 +22,7 @@ from stakeholders.forms import (
     OrganisationFilterForm,
     OrganisationForm,
     ProfileForm,
+    SignInForm,
     SignUpForm,
 )
 from stakeholders.models import ApiToken, AreaLevel, Organisation
@@ -231,6 +233,16 @@ def sign_out_confirm(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("home")
     return render(request, "registration/sign_out.html")
+
+
+class SignInView(auth_views.LoginView):
+    """Sign in, then land where the person's work is (selectors.landing_url); a safe ``next`` still wins."""
+
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return selectors.landing_url(user=self.request.user)
 
 
 @login_required

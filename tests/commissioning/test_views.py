@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -368,3 +369,39 @@ def test_an_unknown_contract_or_measure_is_404(client_for, contract, commissione
     client = client_for(commissioner)
     assert client.get("/commissioning/contracts/999999/").status_code == 404
     assert client.get(f"/commissioning/contracts/{contract.pk}/measures/999999/edit/").status_code == 404
+
+
+def _links(html: str) -> list[tuple[str, str]]:
+    """(href, text) of every same-site link on a page."""
+    found = re.findall(r'<a\b[^>]*\bhref="(/[^"]*)"[^>]*>(.*?)</a>', html, re.S)
+    return [(href.replace("&amp;", "&"), re.sub(r"<[^>]+>|\s+", " ", text).strip()) for href, text in found]
+
+
+def _asks_to_sign_in(response) -> bool:
+    return response.status_code == 302 and response["Location"].startswith("/account/sign-in/")
+
+
+def test_the_public_register_never_sends_a_visitor_to_sign_in_without_saying_so(client, published):
+    """Issue 19: every link on the register and the public contract summary either opens for a
+    visitor or says "(sign in)" (the commissioning overview and a contract's performance do)."""
+    seen_sign_in_links = set()
+    for page in ("/commissioning/contracts/", f"/commissioning/contracts/{published.pk}/"):
+        response = client.get(page)
+        assert response.status_code == 200
+        for href, text in _links(response.text):
+            if href.startswith("/account/"):
+                continue  # the header's own "Sign in" and "Create an account"
+            answer = client.get(href)
+            if _asks_to_sign_in(answer):
+                assert "(sign in)" in text, f"{page} links to {href} ({text!r}), which asks a visitor to sign in"
+                seen_sign_in_links.add(text)
+            else:
+                assert answer.status_code == 200, f"{page} links to {href}, which answers {answer.status_code}"
+    assert seen_sign_in_links == {"Commissioning overview (sign in)", "Performance (sign in)"}
+
+
+def test_signed_in_people_see_the_register_links_without_the_sign_in_note(client_for, published, outsider):
+    html = client_for(outsider).get("/commissioning/contracts/").text
+    assert "Commissioning overview</a>" in html and "(sign in)" not in html
+    summary = client_for(outsider).get(f"/commissioning/contracts/{published.pk}/").text
+    assert "Performance (sign in)" not in summary

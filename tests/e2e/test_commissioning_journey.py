@@ -73,7 +73,8 @@ def test_a_commissioner_edits_a_contract_meets_a_conflict_and_reads_its_performa
     page.get_by_label("Email address").fill(commissioner.email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Your profile")).to_be_visible()
+    # A commissioner lands on their work (issue 19).
+    expect(page.get_by_role("heading", level=1)).to_have_text("My work")
 
     page.locator("header").get_by_role("link", name="Commissioning").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Contract register")

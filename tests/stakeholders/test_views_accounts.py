@@ -113,7 +113,8 @@ def test_a_signed_in_visitor_is_sent_from_sign_up_to_their_profile(client_for, s
 def test_sign_in_is_case_insensitive_on_email(client, service_user):
     response = client.post("/account/sign-in/", {"username": service_user.email.upper(), "password": TEST_PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == "/account/profile/"
+    # Where a service user's work is: the plans (issue 19); tests/actionplan/test_sign_in_landing.py has each role.
+    assert response["Location"] == "/plans/"
     assert _signed_in_as(client) == service_user.pk
 
 
@@ -145,7 +146,7 @@ def test_sign_out_without_being_signed_in_goes_home(client):
 def test_the_sign_in_page_sends_a_signed_in_visitor_on(client_for, service_user):
     response = client_for(service_user).get("/account/sign-in/")
     assert response.status_code == 302
-    assert response["Location"] == "/account/profile/"
+    assert response["Location"] == "/plans/"
 
 
 # Profile -----------------------------------------------------------------------------
