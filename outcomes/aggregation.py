@@ -25,7 +25,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import OperationalError, connection, transaction
 
-from outcomes.statistics import SUPPRESS_BELOW, Z95, Z998, CellArea, exact_poisson, secondary_suppression
+from outcomes.statistics import (
+    PERCENT_MIN_DENOMINATOR,
+    SUPPRESS_BELOW,
+    Z95,
+    Z998,
+    CellArea,
+    exact_poisson,
+    secondary_suppression,
+)
 from stakeholders.models import Area, AreaLevel
 
 BASES = ("approved", "provisional")
@@ -43,6 +51,18 @@ def _exact_table() -> str:
 
 EXACT = _exact_table()
 
+
+def published(column: str) -> str:
+    """SQL: a count as disclosure control publishes it (outcomes.statistics.published_count).
+
+    Below 5 it is left as it is (the row is suppressed and none of its figures is shown); from 5
+    on it is rounded to the nearest 5, halves up. Rates and percentages, their limits, comparisons,
+    quintiles and trends are computed from these, never from the exact counts, so that a published
+    figure tells nobody more than the published counts do (docs/statistics.md, "Disclosure control").
+    """
+    return f"(CASE WHEN {column} < {SUPPRESS_BELOW} THEN {column} ELSE 5 * floor({column} / 5.0 + 0.5) END)"
+
+
 # The limits of a Poisson count `n` (a numeric expression) at one level, as events.
 _BYAR_LOW = "({n} * power(1 - 1 / (9 * {n}) - {z} / (3 * sqrt({n})), 3))"
 _BYAR_HIGH = "(({n} + 1) * power(1 - 1 / (9 * ({n} + 1)) + {z} / (3 * sqrt({n} + 1)), 3))"
@@ -54,16 +74,16 @@ _WILSON_HIGH = "(100 * (2 * {x} + {z}^2 + {z} * sqrt({z}^2 + 4 * {x} * (1 - {x} 
 def _limit(side: str, z: float, exact_column: str, row: str = "s.", population: str = "p.", measure: str = "i.") -> str:
     """SQL for one limit of the metric in `s` (the grouped sums), by measure.
 
-    `row` names the sums (num, den, numf, denf), `population` and `measure` where the row has them
-    under another table (the rebuild computes the limits after its windows, from its own rows).
+    `row` names the published counts as float8 (numf, denf: see `published`), `population` and
+    `measure` where the row has them under another table (the rebuild computes the limits after
+    its windows, from its own rows).
     """
-    num, den = ("numerator", "denominator") if row != "s." else ("num", "den")
     byar = (_BYAR_LOW if side == "low" else _BYAR_HIGH).format(n=f"{row}numf", z=repr(z))
-    events = f"(CASE WHEN {row}{num} < 10 THEN e.{exact_column} ELSE {byar} END)"
+    events = f"(CASE WHEN {row}numf < 10 THEN e.{exact_column} ELSE {byar} END)"
     wilson = (_WILSON_LOW if side == "low" else _WILSON_HIGH).format(x=f"{row}numf", n=f"{row}denf", z=repr(z))
     return (
         f"CASE {measure}measure"
-        f" WHEN 'proportion' THEN CASE WHEN {row}{den} > 0 AND {row}{num} <= {row}{den} THEN {wilson} END"
+        f" WHEN 'proportion' THEN CASE WHEN {row}denf > 0 AND {row}numf <= {row}denf THEN {wilson} END"
         f" WHEN 'count' THEN {events}"
         f" WHEN 'rate' THEN CASE WHEN {population}population > 0 THEN {events} / {population}population * 100000 END"
         " END"
@@ -117,13 +137,15 @@ g AS (
 ),
 s AS (
     SELECT g.indicator_id, g.period_start, g.area_id, b.basis, b.num, b.den, b.providers,
-           b.num::float8 AS numf, b.den::float8 AS denf  -- once a row: a numeric's cast to float8 goes through text
+           __PUBLISHED_FLOATS__  -- once a row: a numeric's cast to float8 goes through text
     FROM g CROSS JOIN LATERAL (VALUES ('approved', g.num_a, g.den_a, g.providers_a, g.n_a),
                                      ('provisional', g.num_p, g.den_p, g.providers_p, 1))
                               AS b(basis, num, den, providers, n)
     WHERE b.n > 0
 ),
-__COMPUTED__"""
+__COMPUTED__""".replace(
+    "__PUBLISHED_FLOATS__", f"{published('b.num')}::float8 AS numf, {published('b.den')}::float8 AS denf"
+)
 # From the sums `s` (indicator_id, period_start, area_id, basis, num, den, providers): each row's
 # value by measure, its 95% and 99.8% limits and primary suppression. Shared by both paths.
 _COMPUTED_FROM_SUMS = f"""-- Each area's population in the year nearest each period's (once per area and year).
@@ -141,18 +163,20 @@ pop AS (
 computed AS (
     SELECT s.indicator_id, s.area_id, s.period_start, s.basis, s.num, s.den, s.providers, p.population,__EXTRA__
         CASE i.measure
-            WHEN 'proportion' THEN CASE WHEN s.den > 0 THEN 100 * s.num / s.den END
+            WHEN 'proportion' THEN CASE WHEN s.den > 0 THEN 100 * {published("s.num")} / {published("s.den")} END
             WHEN 'mean' THEN CASE WHEN s.den > 0 THEN s.num / s.den END
             WHEN 'count' THEN s.num
-            WHEN 'rate' THEN CASE WHEN p.population > 0 THEN s.num / p.population * 100000 END
+            WHEN 'rate' THEN CASE WHEN p.population > 0 THEN {published("s.num")} / p.population * 100000 END
         END AS value,
         {_limit("low", Z95, "l95")} AS lower95,
         {_limit("high", Z95, "u95")} AS upper95,
         {_limit("low", Z998, "l998")} AS lower998,
         {_limit("high", Z998, "u998")} AS upper998,
-        -- Disclosure: counts below 5, or a ratio with a part below 5, are suppressed below London.
-        (a.level <> 'london' AND (s.num < 5 OR (i.measure IN ('proportion', 'mean') AND s.den < 5)))
-            AS suppressed,
+        -- Disclosure: counts below 5, or a ratio with a part below 5, are suppressed (London's too);
+        -- so is a percentage of a published denominator below PERCENT_MIN_DENOMINATOR (its counts are
+        -- still shown): computed from rounded counts, it could be far from the exact one.
+        (s.num < {SUPPRESS_BELOW} OR (i.measure IN ('proportion', 'mean') AND s.den < {SUPPRESS_BELOW})
+         OR (i.measure = 'proportion' AND {published("s.den")} < {PERCENT_MIN_DENOMINATOR})) AS suppressed,
         i.measure, i.polarity, i.period_type, a.level, a.parent_id
     FROM s
     JOIN outcomes_indicator i ON i.id = s.indicator_id
@@ -242,7 +266,8 @@ _RECOMPUTE_SQL += _RECOMPUTE_WRITE.replace("__ROUNDED__", _ROUNDED)
 # in size. Only proportions, rates and means are ranked into quintiles and compared with London.
 _RANKING = """(m.level = 'borough' AND m.measure <> 'count' AND m.value IS NOT NULL AND NOT m.suppressed) AS eligible,
            CASE WHEN m.polarity = 'lower' THEN m.value ELSE -m.value END AS rank_key"""
-_CELL_WINDOWS = """max(m.value) FILTER (WHERE m.area_id = %(london_id)s) OVER cell AS london_value,
+_CELL_WINDOWS = """max(m.value) FILTER (WHERE m.area_id = %(london_id)s AND NOT m.suppressed AND NOT m.hidden)
+               OVER cell AS london_value,
            count(*) FILTER (WHERE m.eligible) OVER cell AS n_eligible,
            rank() OVER cell AS rnk"""
 # One window for all three, so one pass: rank() reads only the order, and the frame (the whole
@@ -274,7 +299,7 @@ WITH cells AS (
 ),
 m AS (
     SELECT m.id, m.indicator_id, m.period_start, m.basis, m.area_id, m.value, m.lower95, m.upper95, m.lower998,
-           m.upper998, m.suppressed, a.level, i.polarity, i.measure
+           m.upper998, m.suppressed, m.secondary_suppressed AS hidden, a.level, i.polarity, i.measure
     FROM outcomes_metric m
     JOIN cells c ON c.indicator_id = m.indicator_id AND c.period_start = m.period_start
     JOIN stakeholders_area a ON a.id = m.area_id
@@ -314,7 +339,7 @@ def _months(date: str) -> str:
     return f"(date_part('year', {date}) * 12 + date_part('month', {date}))"
 
 
-_BAD = "(suppressed OR y IS NULL OR w IS NULL OR w <= 0)"
+_BAD = "(suppressed OR hidden OR y IS NULL OR w IS NULL OR w <= 0)"
 _TREND_LAGS = "".join(f"        lag({n}, {k}) OVER win AS {n}_{k},\n" for n in _LAGGED for k in (1, 2, 3, 4))
 # t is a whole number of periods: four rows back is four periods back only when none is missing, and
 # then the rows between are t - 1, t - 2, t - 3. A moving count (no frame re-aggregated) finds gaps.
@@ -408,9 +433,10 @@ idx AS (
     FROM outcomes_indicator i JOIN touched t ON t.indicator_id = i.id
 ),
 m AS (
-    SELECT m.id, m.indicator_id, m.area_id, m.basis, m.period_start, m.trend, m.suppressed, i.measure,
-           m.numerator::float8 AS x, m.value::float8 AS y,
-           CASE i.measure WHEN 'proportion' THEN m.denominator::float8
+    SELECT m.id, m.indicator_id, m.area_id, m.basis, m.period_start, m.trend, m.suppressed,
+           m.secondary_suppressed AS hidden, i.measure,
+           {published("m.numerator")}::float8 AS x, m.value::float8 AS y,
+           CASE i.measure WHEN 'proportion' THEN {published("m.denominator")}::float8
                           WHEN 'rate' THEN m.population::float8 ELSE 1 END AS w,
            -- relative to the earliest touched period, so the sums stay small
            ({_months("m.period_start")} - {_months("t.since")}) / i.months AS t,
@@ -495,11 +521,12 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
         cursor.execute(_SPLIT_SQL, params)
         cursor.execute(_RECOMPUTE_SQL, params)
         written += cursor.fetchone()[0]
+        # Secondary suppression first: a hidden total is no benchmark and breaks a trend's five periods.
+        written += _secondary_suppression(cursor, params)
         cursor.execute(_COMPARE_SQL, params)
         written += cursor.rowcount
         cursor.execute(_TREND_SQL, params)
         written += cursor.rowcount
-        written += _secondary_suppression(cursor, params)
         cursor.execute(_FOLD_SQL, params)
     if written:
         metrics_changed()
@@ -825,11 +852,12 @@ since AS (
 ),
 s AS (
     SELECT indicator_id, period_start, area_id, 'approved' AS basis, num_a AS num, den_a AS den,
-           providers_a AS providers, hidden_a AS hidden, num_a::float8 AS numf, den_a::float8 AS denf, 2 * rid AS rid
+           providers_a AS providers, hidden_a AS hidden, {published("num_a")}::float8 AS numf,
+           {published("den_a")}::float8 AS denf, 2 * rid AS rid
     FROM metrics_cells WHERE providers_a > 0
     UNION ALL
     SELECT c.indicator_id, c.period_start, c.area_id, 'provisional', c.num_p, c.den_p, c.providers_p, c.hidden_p,
-           c.num_p::float8, c.den_p::float8, 2 * c.rid + 1
+           {published("c.num_p")}::float8, {published("c.den_p")}::float8, 2 * c.rid + 1
     FROM metrics_cells c JOIN since USING (indicator_id) JOIN outcomes_indicator i ON i.id = c.indicator_id
     WHERE c.providers_p > 0 AND c.period_start >= since.since - {_LOOKBACK}
 ),
@@ -849,7 +877,7 @@ windowed AS (
 ranked AS (
     -- x, y, w and t: the trend's inputs (trend_in below)
     SELECT m.numf AS x, m.value::float8 AS y,
-           CASE m.measure WHEN 'proportion' THEN m.denominator::float8
+           CASE m.measure WHEN 'proportion' THEN m.denf
                           WHEN 'rate' THEN m.population::float8 ELSE 1 END AS w,
            ({_months("m.period_start")} - {_months("ind.origin")})
             / CASE m.period_type WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END AS t,
@@ -860,7 +888,7 @@ ranked AS (
 ),
 trend_in AS (
     -- the trend's inputs alone: its sort and window pass move narrow rows, joined back after
-    SELECT rid, x, y, w, t, indicator_id, area_id, basis, measure, suppressed FROM ranked
+    SELECT rid, x, y, w, t, indicator_id, area_id, basis, measure, suppressed, hidden FROM ranked
 ),
 lagged AS (
     SELECT trend_in.*,

@@ -7,7 +7,8 @@ which applies the rules of docs/statistics.md:
   "*", others are rounded to the nearest 5, London's included;
 - values and limits of suppressed rows are hidden, and so are their comparison and quintile;
 - values are rounded to the places the pages show (one for percentages and rates, two for
-  means), computed from the unrounded figures;
+  means); the aggregation computes rates and percentages, their limits, comparisons, quintiles
+  and trends from the published (rounded) counts, so that none says more than the counts do;
 - a count indicator's confidence limits are not published: they are a function of the exact
   count, so they would undo its rounding;
 - a mean's numerator (a sum of scores) is not published: with the mean it gives the exact
@@ -32,7 +33,14 @@ from django import forms
 
 from londonmh.numbers import MEASURE_PLACES, format_in_unit, format_number
 from outcomes.models import Measure, Metric, period_label
-from outcomes.statistics import COMPARISON_LABELS, NOT_COMPARED_REASON, Comparison, disclose_count, is_comparable
+from outcomes.statistics import (
+    COMPARISON_LABELS,
+    NOT_COMPARED_REASON,
+    Comparison,
+    disclose_count,
+    figures,
+    is_comparable,
+)
 from stakeholders.models import AreaLevel
 
 # Decimal places a value is shown (and published) with, by measure.
@@ -243,6 +251,23 @@ class PublicMetric:
         }
 
 
+def _exact_figures(metric: Metric, measure: str) -> tuple[Decimal | None, list[Decimal | None]]:
+    """A row's value and limits from its exact counts (the stored ones are the published figures')."""
+    if metric.value is None:
+        return None, [None] * 4
+    value, low95, low998 = figures(
+        measure,
+        float(metric.numerator),
+        None if metric.denominator is None else float(metric.denominator),
+        metric.population,
+    )
+    if value is None:
+        return None, [None] * 4
+    shown = round_value(Decimal(repr(value)), measure)
+    limits = [*(low95 or (None, None)), *(low998 or (None, None))]
+    return shown, [None if v is None else round_value(Decimal(repr(v)), measure) for v in limits]
+
+
 def public_metric(metric: Metric, *, exact: bool = False) -> PublicMetric:
     """One metric row under disclosure control; `exact` shows it unsuppressed (not for publication).
 
@@ -267,6 +292,9 @@ def public_metric(metric: Metric, *, exact: bool = False) -> PublicMetric:
         # The value of a count is the count: rounded like one, and its limits would undo that.
         value = None if hidden or numerator is None else Decimal(numerator)
         limits: list[Decimal | None] = [None] * 4
+    elif exact:
+        # The stored figures are computed from the published counts; these are the exact ones.
+        value, limits = _exact_figures(metric, measure)
     else:
         value = None if hidden else round_value(metric.value, measure)
         raw = [metric.lower95, metric.upper95, metric.lower998, metric.upper998]

@@ -97,6 +97,36 @@ def mean_limits(total: float, n: float, sd: float | None, level: float) -> tuple
     return total / n - half, total / n + half
 
 
+def figures(
+    measure: str, numerator: float, denominator: float | None, population: float | None
+) -> tuple[float | None, tuple[float, float] | None, tuple[float, float] | None]:
+    """(value, 95% limits, 99.8% limits) of one area's counts by measure, as the aggregation computes them.
+
+    The aggregation computes the published figures from the published counts
+    (`published_count`); this computes them from whatever counts it is given, which is how a
+    commissioner's own boroughs are shown exactly (outcomes.dashboards.public_metric).
+    """
+    if measure == "proportion":
+        if not denominator or denominator <= 0 or numerator > denominator:
+            return None, None, None
+        limits = [tuple(100 * v for v in wilson(numerator, denominator, Z[level])) for level in (95, 99.8)]
+        return 100 * numerator / denominator, limits[0], limits[1]  # type: ignore[return-value]
+    if measure == "count":
+        return numerator, poisson_limits(numerator, 95), poisson_limits(numerator, 99.8)
+    if measure == "rate":
+        if not population or population <= 0:
+            return None, None, None
+        per = 100_000
+        return (
+            numerator / population * per,
+            rate_limits(numerator, population, 95),
+            rate_limits(numerator, population, 99.8),
+        )
+    if measure == "mean":
+        return (numerator / denominator if denominator else None), None, None
+    raise ValueError(f"unknown measure {measure!r}")
+
+
 class Comparison(StrEnum):
     MUCH_BETTER = "much_better"
     BETTER = "better"
@@ -207,6 +237,19 @@ class Disclosed:
 
 
 SUPPRESS_BELOW = 5
+# A percentage is computed from its published (rounded) numerator and denominator, which can move
+# it by up to 7.9 points at a denominator of 50 (37.5 at 10): below this published denominator it
+# is not shown (its counts are). docs/statistics.md, "Disclosure control".
+PERCENT_MIN_DENOMINATOR = 50
+
+
+def published_count(count: float) -> float:
+    """A count as the published figures are computed from it: from 5 on, rounded to the nearest 5.
+
+    Below 5 the count is suppressed and nothing computed from it is shown. The SQL twin is
+    outcomes.aggregation.published.
+    """
+    return count if count < SUPPRESS_BELOW else 5 * math.floor(count / 5 + 0.5)
 
 
 def disclose_count(count: int | None) -> Disclosed:
@@ -217,7 +260,7 @@ def disclose_count(count: int | None) -> Disclosed:
 
 
 def ratio_is_suppressed(numerator: float | None, denominator: float | None) -> bool:
-    """Percentages and rates are computed from unrounded values but suppressed when either part is < 5."""
+    """Is a ratio suppressed: when either part is below 5 (contract performance's rule)."""
     return numerator is None or denominator is None or numerator < SUPPRESS_BELOW or denominator < SUPPRESS_BELOW
 
 
@@ -257,8 +300,16 @@ class CellArea:
     count: float
 
 
-def pinned_boroughs(areas: list[CellArea], hidden: Collection[Any] = ()) -> set[Any]:
-    """Suppressed boroughs whose exact count follows from the published counts of the cell."""
+def narrowed_boroughs(areas: list[CellArea], hidden: Collection[Any] = ()) -> set[Any]:
+    """Suppressed boroughs of which the published counts of the cell rule out some value of 0 to 4.
+
+    A reader knows each published count to within its rounding (`published_bounds`), each "*" to
+    be 0 to 4, a hidden total nothing, and that every total is the sum of its areas. Because the
+    bounds are whole-number intervals and the areas form a tree (boroughs in sub-regions in
+    London), a value is possible exactly when, with the borough set to it, every sub-region's own
+    bounds meet the sum of its boroughs' and London's meet the sum of its sub-regions': the test
+    below is exact, not an approximation.
+    """
     london = next((a for a in areas if a.level == "london"), None)
     regions = {a.key: a for a in areas if a.level == "sub_region"}
     boroughs: dict[Any, list[CellArea]] = {}
@@ -266,46 +317,47 @@ def pinned_boroughs(areas: list[CellArea], hidden: Collection[Any] = ()) -> set[
         if a.level == "borough":
             boroughs.setdefault(a.parent, []).append(a)
 
-    def bounds(a: CellArea) -> tuple[float, float]:
-        return published_bounds(a.count, hidden=a.key in hidden)
+    def bounds(a: CellArea | None) -> tuple[float, float]:
+        return (0, INFINITY) if a is None else published_bounds(a.count, hidden=a.key in hidden)
 
-    def total(items: list[CellArea]) -> tuple[float, float]:
-        return (sum(bounds(b)[0] for b in items), sum(bounds(b)[1] for b in items))
+    def region_total(key: Any, fixed: Any = None, value: float = 0) -> tuple[float, float] | None:
+        low = high = 0.0
+        for b in boroughs[key]:
+            b_low, b_high = (value, value) if b.key == fixed else bounds(b)
+            low, high = low + b_low, high + b_high
+        own_low, own_high = bounds(regions.get(key))
+        low, high = max(low, own_low), min(high, own_high)
+        return (low, high) if low <= high else None
 
-    # Each sub-region's feasible total from its own figure and its boroughs'.
-    feasible = {}
-    for key, members in boroughs.items():
-        own = bounds(regions[key]) if key in regions else (0, INFINITY)
-        low, high = total(members)
-        feasible[key] = (max(own[0], low), min(own[1], high))
-    pinned = set()
-    for key, members in boroughs.items():
-        own = bounds(regions[key]) if key in regions else (0, INFINITY)
-        low, high = own
-        if london is not None:
-            london_low, london_high = bounds(london)
-            others_low = sum(f[0] for k, f in feasible.items() if k != key)
-            others_high = sum(f[1] for k, f in feasible.items() if k != key)
-            low, high = max(low, london_low - others_high), min(high, london_high - others_low)
-        members_low, members_high = total(members)
+    def possible(fixed: CellArea, value: float) -> bool:
+        low = high = 0.0
+        for key in boroughs:
+            total = region_total(key, fixed.key, value) if key == fixed.parent else region_total(key)
+            if total is None:
+                return False
+            low, high = low + total[0], high + total[1]
+        if london is None:
+            return True
+        london_low, london_high = bounds(london)
+        return max(low, london_low) <= min(high, london_high)
+
+    narrowed = set()
+    for members in boroughs.values():
         for b in members:
-            if b.count >= SUPPRESS_BELOW:
+            if b.count >= SUPPRESS_BELOW or b.key in hidden:
                 continue
-            b_low, b_high = bounds(b)
-            lo = max(b_low, low - (members_high - b_high))
-            hi = min(b_high, high - (members_low - b_low))
-            if lo == hi:
-                pinned.add(b.key)
-    return pinned
+            if not all(possible(b, v) for v in range(SUPPRESS_BELOW)):
+                narrowed.add(b.key)
+    return narrowed
 
 
 def secondary_suppression(areas: list[CellArea]) -> set[Any]:
-    """The totals (sub-regions, then London) to hide so that no suppressed borough is pinned."""
+    """The totals (sub-regions, then London) to hide so that no suppressed borough is narrowed."""
     hidden: set[Any] = set()
     parent_of = {a.key: a.parent for a in areas}
     london = next((a.key for a in areas if a.level == "london"), None)
     regions = {a.key for a in areas if a.level == "sub_region"}
-    while pinned := pinned_boroughs(areas, hidden):
+    while pinned := narrowed_boroughs(areas, hidden):
         more = {parent_of[b] for b in pinned if parent_of[b] in regions} - hidden
         if not more and london is not None and london not in hidden:
             more = {london}
