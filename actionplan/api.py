@@ -15,6 +15,7 @@ import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.encoding import iri_to_uri
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -745,10 +746,14 @@ class MilestoneViewSet(
 
 
 class NullableLinkField(serializers.URLField):
-    """A URL that is null, not an empty string, when there is none (an empty string is no URI)."""
+    """A URL that is null, not an empty string, when there is none (an empty string is no URI).
+
+    Written as a URI: a link typed with non-ASCII letters ("cafés", an IRI, which the URL
+    validator accepts as people type them) is percent-encoded, as the schema's `format: uri` says.
+    """
 
     def to_representation(self, value: str) -> str | None:
-        return value or None
+        return iri_to_uri(value) if value else None
 
     def to_internal_value(self, data: Any) -> str:
         return super().to_internal_value(data) if data not in (None, "") else ""

@@ -3,12 +3,13 @@
 It reads only what anyone may read (the metrics API on a basis, the published populations, the
 indicator catalogue) and tries to learn more about a suppressed count than "0 to 4":
 
-1. Every published figure of an area (value, 95% and 99.8% limits, comparison with London,
-   quintile, trend) is recomputed, for every exact count the area's published count allows,
-   by the rules of docs/statistics.md. A candidate that does not reproduce every figure is ruled
-   out: a figure that depended on the exact count would narrow it, and this is where a rate
-   times its population, or a limit, would give the count away. A figure that no candidate
-   reproduces is reported too (the portal is not doing what its rules say).
+1. Every published figure of an area (value, 95% and 99.8% limits, comparison with London) is
+   recomputed, for every exact count the area's published count allows, under either rule: from
+   the published counts (docs/statistics.md) or from the exact count (the usual convention, and
+   this portal's until issue 25). A candidate that neither rule explains is ruled out: this is
+   where a rate times its population, or a limit, would give a count away. A published count
+   narrowed by its own figures, or a figure no candidate explains, is reported. Quintiles and
+   trends are checked to be the rules' functions of the published figures.
 2. The candidates left are combined over the area tree (boroughs in ICS sub-regions in London;
    every total the sum of its areas), by trying every value 0 to 4 of each suppressed borough
    against every other area's candidates: a value that no combination allows narrows it.
