@@ -32,6 +32,7 @@ def test_a_patch_and_a_delete_from_one_version_never_both_succeed_nor_500(
         stored = Action.objects.filter(pk=action.pk).first()
         # Whoever won, the stored state is exactly theirs: an acknowledged PATCH is still there.
         assert (stored is not None and stored.progress == 40) if patch == 200 else stored is None
+    print(f"\nrace: {tally}")  # the closing note's figures (pytest -s)
     assert tally.server_errors == 0 and tally.double_successes == 0, str(tally)
 
 
@@ -45,6 +46,7 @@ def test_two_deletes_of_one_action_delete_it_once(live_server, make_plan, make_a
         codes = fire([Call("DELETE", url, auth), Call("DELETE", url, auth)])
         tally.add(codes, successes=codes.count(204))
         assert sorted(codes) in ([204, 404], [204, 412]), codes
+    print(f"\nrace: {tally}")  # the closing note's figures (pytest -s)
     assert tally.server_errors == 0 and tally.double_successes == 0, str(tally)
 
 
@@ -59,6 +61,7 @@ def test_two_status_changes_from_one_version_move_the_plan_once(live_server, mak
         tally.add(codes, successes=codes.count(200))
         assert sorted(codes) == [200, 412], codes
         assert Plan.objects.get(pk=plan.pk).version == 2
+    print(f"\nrace: {tally}")  # the closing note's figures (pytest -s)
     assert tally.server_errors == 0 and tally.double_successes == 0, str(tally)
 
 

@@ -35,6 +35,7 @@ def test_a_patch_and_a_delete_of_one_measure_never_both_succeed_nor_500(live_ser
         stored = ContractMeasure.objects.filter(pk=measure.pk).first()
         assert (stored is not None and stored.target == Decimal(31)) if patch == 200 else stored is None
         ContractMeasure.objects.filter(pk=measure.pk).delete()
+    print(f"\nrace: {tally}")  # the closing note's figures (pytest -s)
     assert tally.server_errors == 0 and tally.double_successes == 0, str(tally)
 
 
@@ -47,6 +48,7 @@ def test_two_deletes_of_one_measure_delete_it_once(live_server, contract, recove
         codes = fire([Call("DELETE", url, auth), Call("DELETE", url, auth)])
         tally.add(codes, successes=codes.count(204))
         assert sorted(codes) in ([204, 404], [204, 412]), codes
+    print(f"\nrace: {tally}")  # the closing note's figures (pytest -s)
     assert tally.server_errors == 0 and tally.double_successes == 0, str(tally)
 
 
