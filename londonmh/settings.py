@@ -422,23 +422,6 @@ VOICE_COMMENT_RATE_LIMIT = env.int("VOICE_COMMENT_RATE_LIMIT", default=10)  # co
 VOICE_EDIT_MINUTES = env.int("VOICE_EDIT_MINUTES", default=15)
 VOICE_FLAGS_TO_HOLD = env.int("VOICE_FLAGS_TO_HOLD", default=3)
 VOICE_UNANSWERED_DAYS = env.int("VOICE_UNANSWERED_DAYS", default=14)
-VOICE_SAFETY_WORDS = env.list(
-    "VOICE_SAFETY_WORDS",
-    default=[
-        "suicide",
-        "suicidal",
-        "kill myself",
-        "killing myself",
-        "end my life",
-        "take my own life",
-        "self-harm",
-        "self harm",
-        "selfharm",
-        "hurt myself",
-        "harm myself",
-        "cut myself",
-        "cutting myself",
-        "overdose",
-        "want to die",
-    ],
-)
+# Phrases a deployment adds to the built-in first-person risk phrases (actionplan.voice.risk), each
+# held wherever it appears; the defaults hold no word on its own (docs/voice.md says why).
+VOICE_SAFETY_WORDS = env.list("VOICE_SAFETY_WORDS", default=[])

@@ -9,9 +9,7 @@ through Celery, enqueued on commit.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from datetime import timedelta
-from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
@@ -46,6 +44,7 @@ from actionplan.models import (
     Response,
 )
 from actionplan.voice import permissions
+from actionplan.voice.risk import expresses_risk
 from londonmh.markdown import render_markdown
 from stakeholders.models import Membership, Role, User
 
@@ -62,18 +61,9 @@ class RateLimited(ValidationError):
 # Safety ------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _safety_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
-    parts = [r"\s+".join(re.escape(w) for w in word.split()) for word in words if word.strip()]
-    if not parts:
-        return None
-    return re.compile(r"(?<!\w)(" + "|".join(parts) + r")", re.IGNORECASE)
-
-
 def mentions_safety_words(text: str) -> bool:
-    """True when the text mentions a word or phrase from VOICE_SAFETY_WORDS (case-insensitive)."""
-    pattern = _safety_pattern(tuple(settings.VOICE_SAFETY_WORDS))
-    return bool(pattern and pattern.search(text or ""))
+    """True when the text says its author is at risk (actionplan.voice.risk), or has a deployment's phrase."""
+    return expresses_risk(text)
 
 
 # Comments ----------------------------------------------------------------------------------

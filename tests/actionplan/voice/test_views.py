@@ -342,3 +342,14 @@ def test_a_response_that_did_not_accept_the_comment_shows_no_action_changed(
         html = client_for(None).get(path).content.decode()
         assert "We are looking." in html, path
         assert "Action changed" not in html and "Changed: " not in html, path
+
+
+def test_every_comment_form_says_where_to_get_urgent_help(client_for, public_plan, make_comment, service_user):
+    """Before anyone writes, not only after a comment is held (issue 19)."""
+    comment = make_comment()
+    client = client_for(service_user)
+    base = f"/plans/{public_plan.slug}/comments"
+    for url in (f"{base}/", f"{base}/{comment.pk}/reply/", f"{base}/{comment.pk}/edit/"):
+        body = client.get(url).content.decode()
+        assert "NHS 111 and choose option 2" in body and "116 123" in body and "999" in body, url
+        assert "not by a crisis team" in body, url
