@@ -239,7 +239,7 @@ def environment(**options: Any) -> Environment:
             "outcomes_nav": outcomes_nav,
             "voice_unread": voice_unread,
             "voice_plan_summary": voice_plan_summary,
-            "settings": {"DEBUG": settings.DEBUG},
+            "settings": {"DEBUG": settings.DEBUG, "EMAIL_VERIFY_DAYS": settings.EMAIL_VERIFY_DAYS},
         }
     )
     env.filters["date"] = format_date

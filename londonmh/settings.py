@@ -148,6 +148,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "profile"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
+# Days a sign-up's email confirmation link works (stakeholders.services.email_verify).
+EMAIL_VERIFY_DAYS = env.int("EMAIL_VERIFY_DAYS", default=3)
 
 # Sessions: idle timeout (the expiry is pushed forward on every request).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=60 * 60 * 2)

@@ -89,7 +89,11 @@ class SignUpForm(forms.Form):
         choices=LivedExperience.choices,
         required=False,
         widget=forms.RadioSelect,
-        help_text="Optional. It helps commissioners hear from service users and carers.",
+        help_text=(
+            "Optional: you can leave it blank. We ask so that commissioners can see how much of what they hear "
+            "comes from people who use services and carers, and so that you can choose to show a badge. "
+            "It is never shown with your name unless you choose the badge, and you can change it on your profile."
+        ),
     )
     show_lived_experience = forms.BooleanField(label="Show a lived-experience badge beside my comments", required=False)
     accept_terms = forms.BooleanField(

@@ -213,6 +213,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     terms_accepted_at = models.DateTimeField(null=True, blank=True)
+    # An account made by an organisation's admin or an invitation has an address someone vouched
+    # for; one made by signing up has none until its owner opens the link emailed to it
+    # (stakeholders.services.email_verify). Unverified accounts cannot comment or follow.
+    email_verified_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
 
     objects = UserManager()
 
@@ -226,6 +230,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save; a new password (changed or reset) or a deactivation revokes the person's API tokens.

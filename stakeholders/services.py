@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -328,12 +329,55 @@ def user_sign_up(
         lived_experience=lived_experience,
         show_lived_experience=show_lived_experience and bool(lived_experience),
         terms_accepted_at=timezone.now(),
+        email_verified_at=None,
     )
     user.set_password(password)
     user.full_clean()
     user.save()
     transaction.on_commit(lambda: _send_account_email(user, "emails/sign_up_welcome.txt"))
     return user
+
+
+VERIFY_SALT = "londonmh.stakeholders.email-verify"
+
+
+def email_verify_token(user: User) -> str:
+    """A signed token for the link that confirms `user`'s address (expires: EMAIL_VERIFY_DAYS).
+
+    It names the address as well as the account, so a link sent before the address changed
+    does not confirm the new one.
+    """
+    return signing.TimestampSigner(salt=VERIFY_SALT).sign_object({"u": user.pk, "e": user.email.lower()})
+
+
+def email_verify(token: str) -> User:
+    """Confirm the address a link was sent to. Raises ValidationError (expired or not ours)."""
+    try:
+        data = signing.TimestampSigner(salt=VERIFY_SALT).unsign_object(
+            token, max_age=timedelta(days=settings.EMAIL_VERIFY_DAYS)
+        )
+    except signing.SignatureExpired as exc:
+        raise ValidationError("This link has expired. Sign in and ask for a new one.", code="expired") from exc
+    except signing.BadSignature as exc:
+        raise ValidationError("This link is not valid. Check you copied all of it.", code="invalid") from exc
+    user = User.objects.filter(pk=data.get("u"), email__iexact=data.get("e", "")).first()
+    if user is None:
+        raise ValidationError("This link is not valid. Check you copied all of it.", code="invalid")
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user
+
+
+def email_verify_resend(*, actor: User) -> bool:
+    """Email the confirmation link again; at most once a minute. Returns whether it was sent."""
+    if actor.email_verified:
+        return False
+    key = f"stakeholders:verify-resend:{actor.pk}"
+    if not cache.add(key, 1, timeout=60):
+        return False
+    transaction.on_commit(lambda: _send_account_email(actor, "emails/sign_up_welcome.txt"))
+    return True
 
 
 def _send_account_email(user: User, template: str) -> None:
@@ -343,6 +387,8 @@ def _send_account_email(user: User, template: str) -> None:
         "user": user,
         "sign_in_url": site + reverse("login"),
         "reset_url": site + reverse("password_reset"),
+        "verify_url": site + reverse("email_verify", args=[email_verify_token(user)]),
+        "verify_days": settings.EMAIL_VERIFY_DAYS,
     }
     try:
         send_mail(

@@ -216,7 +216,8 @@ def sign_up(request: HttpRequest) -> HttpResponse:
             # emails the address either way), so sign-up cannot be used to find out who has one.
             messages.success(
                 request,
-                "Thank you. We have sent an email to that address. Sign in with it and your password to continue.",
+                "Thank you. We have sent an email to that address: open the link in it to confirm the address,"
+                " then sign in with it and your password.",
             )
             login_url = reverse("login")
             next_url = request.GET.get("next")
@@ -299,4 +300,37 @@ def api_token_revoke(request: HttpRequest, key: str) -> HttpResponse:
     token = get_object_or_404(ApiToken, token_key=key, user=request.user)
     services.api_token_revoke(actor=request.user, token=token)
     messages.success(request, f"Token '{token.name}' revoked. Scripts using it will stop working.")
+    return redirect("profile")
+
+
+@require_http_methods(["GET"])
+def email_verify(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in the sign-up email. Anyone holding it may open it: the token is the permission."""
+    try:
+        user = services.email_verify(token)
+    except ValidationError as exc:
+        return render(request, "registration/email_verify.html", {"error": exc.messages[0]}, status=400)
+    messages.success(
+        request, "Thank you: your email address is confirmed. You can now comment on plans and follow them."
+    )
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        return redirect(selectors.landing_url(user=user))
+    return redirect("login")
+
+
+@login_required
+@require_POST
+def email_verify_resend(request: HttpRequest) -> HttpResponse:
+    """Send the confirmation link again (to the signed-in person's own address only)."""
+    if request.user.email_verified:
+        messages.info(request, "Your email address is already confirmed.")
+    elif services.email_verify_resend(actor=request.user):
+        messages.success(
+            request, f"We have sent a new link to {request.user.email}. It can take a few minutes to arrive."
+        )
+    else:
+        messages.info(request, "We sent a link less than a minute ago. Check your inbox and spam folder.")
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return redirect(next_url)
     return redirect("profile")

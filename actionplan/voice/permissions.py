@@ -65,9 +65,19 @@ def is_suspended(user: AnyUser) -> bool:
     return cached
 
 
+def is_unverified(user: AnyUser) -> bool:
+    """Signed in with an address not yet confirmed (a sign-up whose link has not been opened)."""
+    return user.is_authenticated and getattr(user, "email_verified_at", True) is None
+
+
 def can_comment(user: AnyUser, plan: Plan) -> bool:
-    """Write a comment or a reply on this plan or its actions."""
-    return plan_permissions.can_comment_on_plan(user, plan) and not is_suspended(user)
+    """Write a comment or a reply on this plan or its actions (with a confirmed email address)."""
+    return plan_permissions.can_comment_on_plan(user, plan) and not is_suspended(user) and not is_unverified(user)
+
+
+def can_follow(user: AnyUser, plan: Plan) -> bool:
+    """Follow a plan: signed in with a confirmed address, and the plan readable."""
+    return user.is_authenticated and not is_unverified(user) and plan_permissions.can_view_plan(user, plan)
 
 
 def can_respond(user: AnyUser, plan: Plan) -> bool:

@@ -392,9 +392,11 @@ def user_unsuspend(*, actor: User, user: User, reason: str) -> None:
 
 @transaction.atomic
 def follow_create(*, actor: User, plan: Plan) -> Follow:
-    """Follow a plan one can see (idempotent). Permission: signed in and ``can_view_plan``."""
+    """Follow a plan one can see (idempotent). Permission: ``can_follow``."""
     if not actor.is_authenticated or not plan_permissions.can_view_plan(actor, plan):
         raise PermissionDenied
+    if not permissions.can_follow(actor, plan):
+        raise PermissionDenied("Confirm your email address first: open the link we emailed you.")
     follow, _ = Follow.objects.get_or_create(user=actor, plan=plan)
     return follow
 

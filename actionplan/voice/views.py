@@ -91,6 +91,7 @@ def _thread_page(request: HttpRequest, plan: Plan, action: Action | None, form: 
         "form": form if may_comment else None,
         "may_comment": may_comment,
         "suspended": permissions.is_suspended(user),
+        "unverified": permissions.is_unverified(user),
         "may_respond": permissions.can_respond(user, plan),
         "following": selectors.is_following(user, plan),
         "summary": selectors.summary(plan),

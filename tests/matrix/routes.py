@@ -87,6 +87,8 @@ def kwargs_for(name: str, params: tuple[str, ...], world) -> dict:
         values.update(pk=o["submission"].pk, submission_id=o["submission"].pk)
     elif base == "invitation_accept":
         values["token"] = stakeholder_services.invitation_signed_token(o["invitation"])
+    elif base == "email_verify":
+        values["token"] = stakeholder_services.email_verify_token(world.users["service_user"])
     elif base == "api_token_revoke":
         values["key"] = o["token"].token_key
     elif base == "voice_unsubscribe":

@@ -27,6 +27,10 @@ TABLE: dict[str, dict[str, str]] = {
     "sign_out": {"GET": "AAAAAAAA", "POST": "--------"},
     "logout": {"GET": "--------", "POST": "AAAAAAAA"},
     "sign_up": {"GET": "AAAAAAAA", "POST": "AAAAAAAA"},
+    # The link confirms the address for whoever opens it (the token is the permission), then sends
+    # anyone but its owner to sign in.
+    "email_verify": {"GET": "LALLLLLL", "POST": "--------"},
+    "email_verify_resend": {"GET": "L-------", "POST": "LAAAAAAA"},
     "profile": {"GET": "LAAAAAAA", "POST": "LAAAAAAA"},
     "api_token_create": {"GET": "L-------", "POST": "LAAAAAAA"},
     "api_token_revoke": {"GET": "L-------", "POST": "LNNANNNN"},
