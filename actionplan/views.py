@@ -44,7 +44,7 @@ from actionplan.models import (
     Plan,
     PlanStatus,
 )
-from londonmh.concurrency import StaleEdit, conflict_rows
+from londonmh.concurrency import StaleEdit, conflict_rows, last_change_was_by
 from londonmh.forms import add_service_errors
 from outcomes.dashboards import csv_cell
 
@@ -201,7 +201,13 @@ def plan_edit(request: HttpRequest, slug: str) -> HttpResponse:
             return render(
                 request,
                 "actionplan/plan_form.html",
-                {"form": again, "plan": current, "conflict_rows": rows, "current": current},
+                {
+                    "form": again,
+                    "plan": current,
+                    "conflict_rows": rows,
+                    "current": current,
+                    "conflict_by_you": last_change_was_by(current, request.user),
+                },
                 status=409,
             )
         except ValidationError as exc:
@@ -471,7 +477,14 @@ def action_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             return render(
                 request,
                 "actionplan/action_form.html",
-                {**_common(request, plan), "form": again, "action": current, "conflict_rows": rows, "current": current},
+                {
+                    **_common(request, plan),
+                    "form": again,
+                    "action": current,
+                    "conflict_rows": rows,
+                    "current": current,
+                    "conflict_by_you": last_change_was_by(current, request.user),
+                },
                 status=409,
             )
         except ValidationError as exc:
@@ -504,7 +517,15 @@ def action_progress(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             current = selectors.action_detail_queryset(plan).get(pk=action.pk)
             current.plan = plan
             rows = conflict_rows(form, current, ("status", "progress"))
-            context.update({"action": current, "conflict_rows": rows, "current": current, "form": form})
+            context.update(
+                {
+                    "action": current,
+                    "conflict_rows": rows,
+                    "current": current,
+                    "form": form,
+                    "conflict_by_you": last_change_was_by(current, request.user),
+                }
+            )
             if _is_htmx(request):
                 return render(request, "actionplan/_action_row.html", {**context, "conflict": True})
             return render(
