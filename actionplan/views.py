@@ -46,6 +46,7 @@ from actionplan.models import (
 )
 from londonmh.concurrency import StaleEdit, conflict_rows, last_change_was_by
 from londonmh.forms import add_service_errors
+from londonmh.history import history_entries
 from outcomes.dashboards import csv_cell
 
 PLANS_PAGE_SIZE = 20
@@ -246,11 +247,13 @@ def plan_status(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def plan_history(request: HttpRequest, slug: str) -> HttpResponse:
+    """The plan's history tab, newest first, a page at a time (NHS.UK pagination)."""
     plan = permissions.get_plan_for_user_or_404(request.user, slug)
+    page = Paginator(selectors.plan_events(plan), selectors.HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "actionplan/plan_history.html",
-        {**_common(request, plan), "entries": selectors.plan_history(plan), "tab": "history"},
+        {**_common(request, plan), "entries": history_entries(page.object_list), "page": page, "tab": "history"},
     )
 
 
