@@ -14,6 +14,7 @@ from a GET: :func:`expected_version_from_request` answers 428 when it is missing
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -227,6 +228,10 @@ def last_change_was_by(record: models.Model, user: Any) -> bool:
 def _display(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dt.date):
+        return value.strftime("%-d %B %Y")  # as the forms' date inputs read it, not 2026-05-31
     if isinstance(value, list | tuple | set) or (hasattr(value, "__iter__") and not isinstance(value, str | bytes)):
         return ", ".join(sorted(str(v) for v in value))
     return str(value)
