@@ -12,7 +12,7 @@ import datetime as dt
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from actionplan import services as plan_services
 from actionplan.models import Action, KeyStep
@@ -125,12 +125,13 @@ def test_a_long_list_of_partners_narrows_as_you_type_and_is_chosen_by_keyboard(
 
 
 def test_the_action_form_works_without_javascript(
-    browser: Browser, live_server, plan_with_many_partners, commissioner, password
+    context: BrowserContext, live_server, plan_with_many_partners, commissioner, password
 ):
     plan, action = plan_with_many_partners
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False, locale="en-GB")
+    # A context of its own with scripts off (the `context` fixture has readied Playwright's loop).
+    no_js = context.browser.new_context(base_url=live_server.url, java_script_enabled=False, locale="en-GB")
     try:
-        page = context.new_page()
+        page = no_js.new_page()
         _sign_in(page, commissioner, password)
         page.goto(f"/plans/{plan.slug}/actions/{action.pk}/edit/")
         partners = page.get_by_role("group", name="Partner organisations")
@@ -139,5 +140,5 @@ def test_the_action_form_works_without_javascript(
         page.get_by_role("button", name="Save action").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Open a crisis café")
     finally:
-        context.close()
+        no_js.close()
     assert [o.name for o in Action.objects.get(pk=action.pk).partners.all()] == ["Borough partner 07 (test)"]
