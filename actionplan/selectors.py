@@ -41,6 +41,8 @@ from stakeholders.models import Area, AreaLevel, Organisation, User
 # How many recent periods a trend shows.
 TREND_PERIODS = 12
 HISTORY_LIMIT = 200
+# Changes per page of a plan's history tab.
+HISTORY_PAGE_SIZE = 50
 
 
 # Progress ---------------------------------------------------------------------------------
@@ -407,24 +409,50 @@ def plan_grants(plan: Plan) -> list[Grant]:
 # History ----------------------------------------------------------------------------------
 
 
-def plan_history(plan: Plan, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
-    """Readable changes to the plan, its actions (deleted ones too), milestones and indicator links."""
-    plan_event = Plan.pgh_event_model
+class MergedEvents:
+    """Several pghistory event streams, each newest first, read as one for Django's Paginator.
+
+    ``count()`` adds the streams' counts; a slice ``[start:stop]`` reads the newest ``stop``
+    events of each stream and merges them, so page *n* costs one query per stream whatever
+    the history's length (the rows read grow with the page's depth, not the plan's size).
+    """
+
+    NEWEST = ("-pgh_created_at", "-pgh_id")
+
+    def __init__(self, *streams: QuerySet) -> None:
+        self.streams = [stream.order_by(*self.NEWEST) for stream in streams]
+
+    def count(self) -> int:
+        return sum(stream.count() for stream in self.streams)
+
+    def __getitem__(self, window: slice) -> list:
+        start, stop = window.start or 0, window.stop
+        if stop is None:
+            raise ValueError("a history window needs an end")
+        events = [event for stream in self.streams for event in stream[:stop]]
+        events.sort(key=lambda e: (e.pgh_created_at, e.pgh_id), reverse=True)
+        return events[start:stop]
+
+
+def plan_events(plan: Plan) -> MergedEvents:
+    """Events of the plan and its actions, then of the milestones and indicator links of every
+    action the plan ever had (deleted ones too), newest first. One query to find the actions."""
     action_event = Action.pgh_event_model
-    newest = ("-pgh_created_at", "-pgh_id")
-    events = list(Events.objects.across(plan_event, action_event).references(plan).order_by(*newest)[:limit])
+    streams = [Events.objects.across(Plan.pgh_event_model, action_event).references(plan)]
     action_ids = list(
         action_event.objects.filter(plan_id=plan.pk).order_by().values_list("pgh_obj_id", flat=True).distinct()
     )
     if action_ids:
         actions = [Action(pk=pk) for pk in action_ids]
-        events += list(
-            Events.objects.across(Milestone.pgh_event_model, ActionIndicator.pgh_event_model)
-            .references(actions)
-            .order_by(*newest)[:limit]
+        streams.append(
+            Events.objects.across(Milestone.pgh_event_model, ActionIndicator.pgh_event_model).references(actions)
         )
-    events.sort(key=lambda e: (e.pgh_created_at, e.pgh_id), reverse=True)
-    return history_entries(events[:limit])
+    return MergedEvents(*streams)
+
+
+def plan_history(plan: Plan, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
+    """Readable changes to the plan, its actions (deleted ones too), milestones and indicator links."""
+    return history_entries(plan_events(plan)[:limit])
 
 
 def action_history(action: Action, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:

@@ -44,8 +44,9 @@ from actionplan.models import (
     Plan,
     PlanStatus,
 )
-from londonmh.concurrency import StaleEdit, conflict_rows
+from londonmh.concurrency import StaleEdit, conflict_rows, last_change_was_by
 from londonmh.forms import add_service_errors
+from londonmh.history import history_entries
 from outcomes.dashboards import csv_cell
 
 PLANS_PAGE_SIZE = 20
@@ -201,7 +202,13 @@ def plan_edit(request: HttpRequest, slug: str) -> HttpResponse:
             return render(
                 request,
                 "actionplan/plan_form.html",
-                {"form": again, "plan": current, "conflict_rows": rows, "current": current},
+                {
+                    "form": again,
+                    "plan": current,
+                    "conflict_rows": rows,
+                    "current": current,
+                    "conflict_by_you": last_change_was_by(current, request.user),
+                },
                 status=409,
             )
         except ValidationError as exc:
@@ -240,11 +247,13 @@ def plan_status(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def plan_history(request: HttpRequest, slug: str) -> HttpResponse:
+    """The plan's history tab, newest first, a page at a time (NHS.UK pagination)."""
     plan = permissions.get_plan_for_user_or_404(request.user, slug)
+    page = Paginator(selectors.plan_events(plan), selectors.HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "actionplan/plan_history.html",
-        {**_common(request, plan), "entries": selectors.plan_history(plan), "tab": "history"},
+        {**_common(request, plan), "entries": history_entries(page.object_list), "page": page, "tab": "history"},
     )
 
 
@@ -471,7 +480,14 @@ def action_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             return render(
                 request,
                 "actionplan/action_form.html",
-                {**_common(request, plan), "form": again, "action": current, "conflict_rows": rows, "current": current},
+                {
+                    **_common(request, plan),
+                    "form": again,
+                    "action": current,
+                    "conflict_rows": rows,
+                    "current": current,
+                    "conflict_by_you": last_change_was_by(current, request.user),
+                },
                 status=409,
             )
         except ValidationError as exc:
@@ -504,7 +520,15 @@ def action_progress(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             current = selectors.action_detail_queryset(plan).get(pk=action.pk)
             current.plan = plan
             rows = conflict_rows(form, current, ("status", "progress"))
-            context.update({"action": current, "conflict_rows": rows, "current": current, "form": form})
+            context.update(
+                {
+                    "action": current,
+                    "conflict_rows": rows,
+                    "current": current,
+                    "form": form,
+                    "conflict_by_you": last_change_was_by(current, request.user),
+                }
+            )
             if _is_htmx(request):
                 return render(request, "actionplan/_action_row.html", {**context, "conflict": True})
             return render(

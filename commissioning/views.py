@@ -28,7 +28,7 @@ from commissioning.forms import (
 )
 from commissioning.models import Contract, ContractMeasure, Meeting, Partnership, format_pounds
 from commissioning.permissions import ContractAccess
-from londonmh.concurrency import StaleEdit, conflict_rows
+from londonmh.concurrency import StaleEdit, conflict_rows, last_change_was_by
 from londonmh.forms import add_service_errors
 from londonmh.history import history_entries
 from londonmh.markdown import render_markdown
@@ -250,7 +250,14 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return render(
                 request,
                 "commissioning/contract_form.html",
-                {"form": again, "contract": current, "conflict_rows": rows, "current": current, **HELPERS},
+                {
+                    "form": again,
+                    "contract": current,
+                    "conflict_rows": rows,
+                    "current": current,
+                    "conflict_by_you": last_change_was_by(current, request.user),
+                    **HELPERS,
+                },
                 status=409,
             )
         except ValidationError as exc:
@@ -348,6 +355,7 @@ def measure_edit(request: HttpRequest, pk: int, measure_id: int) -> HttpResponse
                     "measure": current,
                     "conflict_rows": conflict_rows(form, MeasureForm.as_stored(current)),
                     "current": current,
+                    "conflict_by_you": last_change_was_by(current, request.user),
                     **HELPERS,
                 },
                 status=409,

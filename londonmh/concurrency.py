@@ -14,10 +14,12 @@ from a GET: :func:`expected_version_from_request` answers 428 when it is missing
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.db import models, transaction
 from django.db.models import F
 from django.http import Http404
@@ -148,7 +150,8 @@ def conflict_rows(form, current: models.Model, fields: Iterable[str] | None = No
     """Side-by-side rows for the conflict page: your submitted value against the stored one.
 
     ``form`` is the bound form the user submitted (its ``cleaned_data`` when valid, else raw
-    data); ``current`` is the record as it is now.
+    data); ``current`` is the record as it is now. A choice shows its label ("At risk"),
+    not the code stored for it ("at_risk"), on both sides.
     """
     data = getattr(form, "cleaned_data", None) or {}
     rows = []
@@ -160,6 +163,9 @@ def conflict_rows(form, current: models.Model, fields: Iterable[str] | None = No
         theirs = getattr(current, name, "")
         if hasattr(theirs, "all"):  # many-to-many manager
             theirs = list(theirs.all())
+        labels = _choice_labels(field)
+        if labels:
+            yours, theirs = _labelled(yours, labels), _labelled(theirs, labels)
         rows.append(
             ConflictRow(
                 label=str(field.label or name.replace("_", " ").capitalize()),
@@ -171,9 +177,61 @@ def conflict_rows(form, current: models.Model, fields: Iterable[str] | None = No
     return rows
 
 
+def _choice_labels(field: forms.Field) -> dict[str, str]:
+    """Code -> label for a fixed-choice form field; empty for other fields.
+
+    Model choice fields are left out: their values are records, which already read as
+    names, and listing their choices would cost a query.
+    """
+    if not isinstance(field, forms.ChoiceField) or isinstance(field, forms.ModelChoiceField):
+        return {}
+    labels: dict[str, str] = {}
+    for value, label in field.choices:
+        if isinstance(label, list | tuple):  # an option group
+            labels.update({str(v): str(lab) for v, lab in label})
+        else:
+            labels[str(value)] = str(label)
+    return labels
+
+
+def _labelled(value: Any, labels: dict[str, str]) -> Any:
+    if isinstance(value, list | tuple | set):
+        return [labels.get(str(v), v) for v in value]
+    if value is None or value == "":
+        return value
+    return labels.get(str(value), value)
+
+
+def last_change_was_by(record: models.Model, user: Any) -> bool:
+    """Whether ``user`` made the latest recorded change to ``record``: the stale edit they just
+    met was their own save from another window or tab, not someone else's.
+
+    Reads the record's newest django-pghistory event and the user its context names (the
+    history middleware and the services put the acting user there). False when the model
+    is not tracked or the change names nobody. One query.
+    """
+    event_model = getattr(type(record), "pgh_event_model", None)
+    if event_model is None or not getattr(user, "is_authenticated", False):
+        return False
+    event = (
+        event_model.objects.filter(pgh_obj_id=record.pk)
+        .select_related("pgh_context")
+        .order_by("-pgh_id")
+        .only("pgh_id", "pgh_context__metadata")
+        .first()
+    )
+    context = getattr(event, "pgh_context", None) if event is not None else None
+    writer = (context.metadata or {}).get("user") if context is not None else None
+    return writer is not None and str(writer) == str(user.pk)
+
+
 def _display(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dt.date):
+        return value.strftime("%-d %B %Y")  # as the forms' date inputs read it, not 2026-05-31
     if isinstance(value, list | tuple | set) or (hasattr(value, "__iter__") and not isinstance(value, str | bytes)):
         return ", ".join(sorted(str(v) for v in value))
     return str(value)
@@ -190,6 +248,7 @@ __all__ = [
     "delete_versioned",
     "etag_for",
     "expected_version_from_request",
+    "last_change_was_by",
     "raise_precondition_failed",
     "update_versioned",
 ]

@@ -51,11 +51,18 @@ def _choice_items(bound: forms.BoundField, multiple: bool) -> list[dict[str, Any
 
 
 def form_field(bound: forms.BoundField, **overrides: Any) -> Markup:
-    """Render a bound field as the NHS.UK component that fits its widget."""
+    """Render a bound field as the NHS.UK component that fits its widget.
+
+    ``filterable=True`` (or the plural noun its items are, e.g. ``filterable="actions"``) on a
+    long list of checkboxes lists the chosen ones first and marks the list for
+    static/js/choice-filter.mjs, which adds a filter box and a summary of what is chosen;
+    without JavaScript it stays a plain list of checkboxes.
+    """
     widget = bound.field.widget
     field_id = bound.auto_id or f"id_{bound.html_name}"
     hint = overrides.pop("hint", bound.help_text or None)
     label_classes = overrides.pop("label_classes", None)
+    filterable = overrides.pop("filterable", False)
     attributes: dict[str, Any] = {}
     if bound.field.required and not isinstance(widget, forms.CheckboxInput):
         attributes["required"] = True
@@ -81,6 +88,17 @@ def form_field(bound: forms.BoundField, **overrides: Any) -> Markup:
             "errorMessage": params["errorMessage"],
             "items": _choice_items(bound, multiple=True),
         }
+        if filterable:
+            # Chosen first (a stable sort keeps each group in its own order), so they are
+            # seen at once with or without JavaScript.
+            params["items"].sort(key=lambda item: not item["checked"])
+            params["formGroup"] = {
+                "classes": "lmh-choice-filter",
+                "attributes": {
+                    "data-module": "lmh-choice-filter",
+                    "data-noun": filterable if isinstance(filterable, str) else str(bound.label).lower(),
+                },
+            }
         macro = _macro("checkboxes", "checkboxes")
     elif isinstance(widget, forms.RadioSelect):
         params = {

@@ -1,4 +1,6 @@
 // Start the NHS.UK frontend components (header menu, error summary focus, ...).
 import { initAll } from '../vendor/nhsuk-frontend/nhsuk-frontend.min.js'
+import { initChoiceFilters } from './choice-filter.mjs'
 
 initAll()
+initChoiceFilters()

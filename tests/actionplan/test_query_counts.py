@@ -258,3 +258,55 @@ def test_a_member_of_many_organisations_still_gets_one_grant_query(commissioner,
         permissions.can_change_plan(fresh, public_plan)
         permissions.can_view_plan(fresh, public_plan)
     assert len(ctx.captured_queries) == 1
+
+
+@pytest.fixture(params=[120, 300], ids=["120-changes", "300-changes"])
+def long_history(request, public_plan, make_action, commissioner):
+    """A plan whose action's progress was updated ``param`` times after it and three milestones
+    were created. Returns how many events its history holds."""
+    import pghistory
+
+    action = make_action(public_plan, title="Crisis line")
+    Milestone.objects.bulk_create(
+        Milestone(action=action, title=f"M{k}", due=dt.date(2027, 1, 1) + dt.timedelta(days=k)) for k in range(3)
+    )
+    with pghistory.context(user=commissioner.pk):
+        for n in range(request.param):
+            Action.objects.filter(pk=action.pk).update(progress=n % 99 + 1)
+    # One test transaction stamps every event with the same time; spread them out as real
+    # use would (creations first, then one progress update a minute).
+    start = timezone.now() - dt.timedelta(days=1)
+    for model in (Plan, Milestone):
+        model.pgh_event_model.objects.update(pgh_created_at=start)
+    events = Action.pgh_event_model.objects.filter(pgh_obj_id=action.pk)
+    for n, pk in enumerate(events.order_by("pgh_id").values_list("pgh_id", flat=True)):
+        events.filter(pgh_id=pk).update(pgh_created_at=start + dt.timedelta(minutes=n))
+    from actionplan import selectors
+
+    return selectors.plan_events(public_plan).count()
+
+
+def test_the_plan_history_is_paged_in_a_fixed_number_of_queries(client_for, long_history, django_assert_num_queries):
+    # 1 the plan with its lead organisation and creator, 2 the ids of every action the plan ever
+    # had, 3 and 4 COUNT of the plan-and-action events and of the milestone-and-link events, 5
+    # and 6 the newest events of each up to the page's end (merged in Python), 7 the people
+    # who made them. The history used to stop at 200 changes with no way to older ones.
+    client = client_for(None)
+    url = f"/plans/{Plan.objects.get().slug}/history/"
+    with django_assert_num_queries(7):
+        response = client.get(url, {"page": 2})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.count('class="lmh-history__entry"') == 50
+    assert 'class="nhsuk-pagination' in page
+    assert f"Showing 51 to 100 of {long_history}" in page
+    assert long_history > 120
+
+
+def test_the_last_page_of_a_plan_history_reaches_its_first_change(client_for, long_history):
+    client = client_for(None)
+    slug = Plan.objects.get().slug
+    last = (long_history + 49) // 50
+    page = client.get(f"/plans/{slug}/history/", {"page": last}).content.decode()
+    assert "created by" in page  # the plan's own creation is the oldest change
+    assert client.get(f"/plans/{slug}/history/", {"page": 9999}).status_code == 200  # out of range: the last page

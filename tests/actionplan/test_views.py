@@ -199,7 +199,8 @@ def test_people_without_a_commissioner_role_cannot_start_plans(client_for, provi
 def test_a_stale_plan_edit_shows_the_conflict_page_and_saves_nothing(
     client_for, public_plan, commissioner, commissioning_org
 ):
-    services.plan_update(actor=commissioner, plan=public_plan, expected_version=1, values={"title": "Theirs"})
+    colleague = MembershipFactory(organisation=commissioning_org).user  # the lead organisation may change it
+    services.plan_update(actor=colleague, plan=public_plan, expected_version=1, values={"title": "Theirs"})
     response = client_for(commissioner).post(
         f"/plans/{public_plan.slug}/edit/",
         {
@@ -262,23 +263,45 @@ def test_the_same_change_works_without_javascript(client_for, public_plan, actio
     assert (action.status, action.progress) == ("done", 100)  # done means complete
 
 
-def test_a_stale_in_place_edit_shows_both_versions(client_for, public_plan, action, commissioner):
-    services.action_set_progress(actor=commissioner, action=action, expected_version=1, status="on_track", progress=30)
+def test_a_stale_in_place_edit_shows_both_versions(client_for, public_plan, action, commissioner, commissioning_org):
+    colleague = MembershipFactory(organisation=commissioning_org).user
+    services.action_set_progress(actor=colleague, action=action, expected_version=1, status="on_track", progress=30)
     client = client_for(commissioner)
     url = f"/plans/{public_plan.slug}/actions/{action.pk}/progress/"
     fragment = client.post(url, {"version": 1, "status": "off_track", "progress": "5"}, HTTP_HX_REQUEST="true")
     assert "Not saved: someone else changed this action." in fragment.content.decode()
+    assert "Yours was off track, 5%." in fragment.content.decode()
     page = client.post(url, {"version": 1, "status": "off_track", "progress": "5"})
     assert page.status_code == 409
     text = page.content.decode()
     assert "Someone else changed this while you were editing" in text
+    assert "Keep their version" in text
     assert 'name="version" value="2"' in text
+    # Statuses read as their labels, not their codes (issue 19).
+    assert ">Off track</td>" in text and ">On track</td>" in text
+    assert "off_track" not in text.split('id="conflict-table"')[1].split("</table>")[0]
     action.refresh_from_db()
     assert (action.status, action.progress) == ("on_track", 30)
     # "Save my version" re-applies on top of theirs.
     assert client.post(url, {"version": 2, "status": "off_track", "progress": "5"}).status_code == 302
     action.refresh_from_db()
     assert (action.status, action.progress, action.version) == ("off_track", 5, 3)
+
+
+def test_a_stale_edit_saved_by_you_in_another_window_says_so(client_for, public_plan, action, commissioner):
+    # The first save came from this commissioner's other tab: the page must not blame "someone else".
+    client = client_for(commissioner)
+    url = f"/plans/{public_plan.slug}/actions/{action.pk}/progress/"
+    assert client.post(url, {"version": 1, "status": "at_risk", "progress": "30"}).status_code == 302
+    fragment = client.post(url, {"version": 1, "status": "off_track", "progress": "5"}, HTTP_HX_REQUEST="true")
+    assert "Not saved: you changed this action in another window." in fragment.content.decode()
+    page = client.post(url, {"version": 1, "status": "off_track", "progress": "5"})
+    assert page.status_code == 409
+    text = page.content.decode()
+    assert "You changed this in another window while you were editing" in text
+    assert "Someone else" not in text
+    assert "Keep the saved version" in text
+    assert ">At risk</td>" in text and ">Off track</td>" in text
 
 
 def test_bad_progress_is_refused_with_a_message(client_for, public_plan, action, commissioner):

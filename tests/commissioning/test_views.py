@@ -146,7 +146,10 @@ def test_a_commissioner_edits_a_contract_and_a_stale_save_shows_the_conflict(cli
     response = client.post(f"/commissioning/contracts/{contract.pk}/edit/", {**data, "title": "Second save"})
     assert response.status_code == 409
     page = response.content.decode()
-    assert "Someone else changed this" in page
+    # The first save was this commissioner's own (another window), so nobody else is blamed (issue 19).
+    assert "You changed this in another window while you were editing" in page
+    assert "Someone else" not in page
+    assert "Keep the saved version and discard mine" in page
     assert "First save" in page and "Second save" in page
     assert 'name="version" value="2"' in page
     assert Contract.objects.get(pk=contract.pk).title == "First save"

@@ -1,5 +1,7 @@
 """A crawl of the demo site as each kind of user: every page reachable by links passes axe-core
-(WCAG 2.2 A and AA), answers 200, and every form that posts carries a CSRF token.
+(WCAG 2.2 A and AA), answers 200, every form that posts carries a CSRF token, and no page
+scrolls sideways on a 320 or 375 CSS pixel wide phone (WCAG 1.4.10 Reflow, which axe cannot
+judge: wide tables scroll inside their own focusable region instead).
 
 The crawl follows same-site links from the home page and the user's own pages. To stay
 bounded it visits PER_ROUTE page of each URL pattern per role (one organisation's page is
@@ -32,6 +34,9 @@ SKIP_PREFIXES = ("/admin/", "/api/", "/static/", "/assets/", "/account/sign-out/
 SKIP_MARKERS = ("format=csv", "format=json", ".csv", ".json", "/download")
 START = ["/", "/account/profile/"]
 ROLES = ["anonymous", "serviceuser", "carer", "provider", "clinician", "commissioner", "moderator", "admin"]
+# Phone widths the page must fit (issue 19), then the desktop width axe checks the page at.
+PHONE_WIDTHS = (320, 375)
+DESKTOP = {"width": 1280, "height": 720}
 
 
 @pytest.fixture
@@ -78,10 +83,24 @@ def _crawl(page: Page, origin: str, role: str) -> tuple[Counter[str], list[str]]
             continue
         per_route[route] += 1
         visited += 1
+        # Loaded at the narrowest width, as a phone would; then widened (the header's script
+        # folds its links into "More" on load and on resize).
+        page.set_viewport_size({"width": PHONE_WIDTHS[0], "height": 800})
         response = page.goto(path)
         if response is None or response.status != 200:
             problems.append(f"{role}: {path} answered {response.status if response else 'nothing'}")
             continue
+        for width in PHONE_WIDTHS:
+            page.set_viewport_size({"width": width, "height": 800})
+            page_width, window_width = page.evaluate(
+                "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done("
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]))))"
+            )
+            if page_width > window_width:
+                problems.append(
+                    f"{role}: {path} is {page_width}px wide in a {window_width}px window ({width}px screen)"
+                )
+        page.set_viewport_size(DESKTOP)
         try:
             assert_accessible(page)
         except pytest.fail.Exception as failure:

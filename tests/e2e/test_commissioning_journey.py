@@ -119,7 +119,8 @@ def test_a_commissioner_edits_a_contract_meets_a_conflict_and_reads_its_performa
     page.get_by_role("link", name="Performance").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("My title")
     # 100 of 400 across the two boroughs: 25%, short of the 30% target.
-    section = page.get_by_role("region", name=re.compile("Recovery rate"))
+    # The measure's section, not its trend table's scroll region ("Trend: Recovery rate ...").
+    section = page.get_by_role("region", name=re.compile("^Recovery rate"))
     expect(section).to_contain_text("25.0 % in 2026-01")
     expect(section).to_contain_text("Target not met")
     expect(page.locator("#performance-totals")).to_contain_text("£60,000")

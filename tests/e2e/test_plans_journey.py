@@ -1,8 +1,8 @@
 """A commissioner's plan journey in a real browser, with axe on every page.
 
 Creates a plan, adds an action, changes its status in place (htmx swaps the row, no page
-load), runs into another person's save both in place and on the full edit form, and
-re-applies their own version from the conflict page.
+load), runs into a colleague's save in place and into their own save from another window on the
+full edit form, and re-applies their own version from the conflict page.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from actionplan import services
 from actionplan.models import Action, Plan
 from tests.e2e.conftest import assert_accessible
+from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -82,7 +83,8 @@ def test_a_commissioner_plans_updates_in_place_and_meets_a_conflict(
 
     # Someone else saves meanwhile; the in-place edit is refused and shows their values.
     fresh = Action.objects.get(pk=action.pk)
-    services.action_set_progress(actor=commissioner, action=fresh, expected_version=fresh.version, progress=55)
+    colleague = MembershipFactory(organisation=commissioning_org).user
+    services.action_set_progress(actor=colleague, action=fresh, expected_version=fresh.version, progress=55)
     row.get_by_label("Status of Open a crisis café").select_option(label="Off track")
     row.get_by_role("button", name="Update Open a crisis café").click()
     row = page.locator(f"#action-{action.pk}")
@@ -94,13 +96,17 @@ def test_a_commissioner_plans_updates_in_place_and_meets_a_conflict(
     expect(page.locator(f"#action-{action.pk}").get_by_role("status")).to_have_text("Saved: off track, 55%.")
 
     # The full edit form: a stale save shows the conflict page, and "Save my version" re-applies.
+    # This time the other save is the commissioner's own, from another window: the page says so.
     page.goto(f"/plans/{plan.slug}/actions/{action.pk}/edit/")
     assert_accessible(page)
     page.get_by_label("Title").fill("Open crisis cafés in every borough")
     fresh = Action.objects.get(pk=action.pk)
     services.action_update(actor=commissioner, action=fresh, expected_version=fresh.version, values={"weight": 5})
     page.get_by_role("button", name="Save action").click()
-    expect(page.get_by_role("heading", name="Someone else changed this while you were editing")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="You changed this in another window while you were editing")
+    ).to_be_visible()
+    expect(page.get_by_role("link", name="Keep the saved version")).to_be_visible()
     expect(page.locator("#conflict-table")).to_contain_text("Open crisis cafés in every borough")
     assert_accessible(page)
     page.get_by_role("button", name="Save my version").click()
