@@ -13,19 +13,16 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
-from django.db import transaction
-from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.throttling import SimpleRateThrottle
 
-from outcomes.aggregation import GENERATION_KEY, metrics_recompute_cells
-from outcomes.models import Door, Indicator, Measure, OutcomeValue, PeriodType, Polarity, Population, Submission
+from outcomes.models import Door, Indicator, Measure, PeriodType, Polarity, Population, Submission
 from stakeholders.models import Area, AreaLevel
 from tests.factories import OrganisationFactory, UserFactory
 from tests.outcomes.attacker import Findings, attack_cell, published, trend_of
+from tests.outcomes.cells import aggregated_cell
 
 pytestmark = pytest.mark.django_db
 
@@ -128,26 +125,8 @@ generated = st.lists(st.tuples(counts, st.integers(0, 400)), min_size=1, max_siz
 @example(values=[(58, 45), (70, 33), (12, 88), (3, 60), (9, 41)], measure=Measure.PROPORTION)
 def test_the_attacker_learns_nothing_from_generated_cells(client_for, world, values, measure):
     indicator = world["indicators"][measure]
-    with transaction.atomic():
-        sid = transaction.savepoint()
-        for borough, (num, extra) in zip(world["boroughs"], values, strict=False):
-            if measure == Measure.PROPORTION and num + extra == 0:
-                continue
-            OutcomeValue.objects.create(
-                organisation=world["org"],
-                indicator=indicator,
-                borough=borough,
-                period_start=PERIOD,
-                numerator=num,
-                denominator=num + extra if measure == Measure.PROPORTION else None,
-                status="approved",
-                submission=world["submission"],
-                submitted_at=timezone.now(),
-            )
-        metrics_recompute_cells([(indicator.pk, PERIOD.isoformat())])
-        cache.set(GENERATION_KEY, cache.get(GENERATION_KEY, 1) + 1, None)
+    with aggregated_cell(world, indicator, values, PERIOD):
         rows = _api_rows(client_for(None), indicator)
-        transaction.savepoint_rollback(sid)
     found = _attack(_by_cell(rows), {indicator.code: indicator}, _populations(), "approved")
     assert not found.inconsistent, found.inconsistent
     assert not found.narrowed, found.narrowed
