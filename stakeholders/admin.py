@@ -1,9 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from guardian.admin import GuardedModelAdmin
 
 from stakeholders.forms import StaffSignInForm
-from stakeholders.models import ApiToken, Area, Invitation, Membership, Organisation, User
+from stakeholders.models import ApiToken, Area, Invitation, Membership, Organisation, PolicyPage, User
 
 # The admin's sign-in must count failures against the account, as the portal's does.
 admin.site.login_form = StaffSignInForm
@@ -70,3 +72,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "token_key", "created", "expiry", "last_used_at"]
     search_fields = ["name", "user__email"]
     readonly_fields = ["digest", "token_key", "user", "created"]
+
+
+@admin.register(PolicyPage)
+class PolicyPageAdmin(admin.ModelAdmin):
+    """Staff keep the privacy notice, terms and guidelines true; pghistory keeps every version."""
+
+    list_display = ["title", "slug", "updated_at"]
+    readonly_fields = ["updated_at"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False  # the three pages exist from migration 0005; their addresses are linked from sign-up
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

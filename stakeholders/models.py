@@ -340,3 +340,26 @@ class ApiToken(AbstractAuthToken):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.token_key}...)"
+
+
+@pghistory.track()
+class PolicyPage(models.Model):
+    """The privacy notice, terms of use and community guidelines: written for a UK NHS and council
+    deployment (migration 0005), kept up to date by staff in the admin, every change in history."""
+
+    class Kind(models.TextChoices):
+        PRIVACY = "privacy", "Privacy notice"
+        TERMS = "terms", "Terms of use"
+        GUIDELINES = "community-guidelines", "Community guidelines"
+
+    slug = models.SlugField(unique=True, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    summary = models.CharField(max_length=300, blank=True, help_text="One sentence shown under the title.")
+    body = models.TextField(help_text="Markdown: headings with ##, lists with -, links as [text](https://...).")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.title

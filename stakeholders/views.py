@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from londonmh.forms import add_service_errors
+from londonmh.markdown import render_markdown
 from stakeholders import permissions, selectors, services
 from stakeholders.forms import (
     ApiTokenForm,
@@ -25,7 +26,7 @@ from stakeholders.forms import (
     SignInForm,
     SignUpForm,
 )
-from stakeholders.models import ApiToken, AreaLevel, Organisation
+from stakeholders.models import ApiToken, AreaLevel, Organisation, PolicyPage
 
 DIRECTORY_PAGE_SIZE = 20
 
@@ -334,3 +335,12 @@ def email_verify_resend(request: HttpRequest) -> HttpResponse:
     if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         return redirect(next_url)
     return redirect("profile")
+
+
+@require_http_methods(["GET"])
+def policy_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """The privacy notice, terms of use or community guidelines: public, kept by staff in the admin."""
+    page = get_object_or_404(PolicyPage, slug=slug)
+    # "## Heading" in the text is the page's second level, under its title.
+    body = render_markdown(page.body, top_heading=1)
+    return render(request, "stakeholders/policy_page.html", {"page": page, "body": body})

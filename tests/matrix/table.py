@@ -31,6 +31,9 @@ TABLE: dict[str, dict[str, str]] = {
     # anyone but its owner to sign in.
     "email_verify": {"GET": "LALLLLLL", "POST": "--------"},
     "email_verify_resend": {"GET": "L-------", "POST": "LAAAAAAA"},
+    "privacy": {"GET": "AAAAAAAA", "POST": "--------"},
+    "terms": {"GET": "AAAAAAAA", "POST": "--------"},
+    "community_guidelines": {"GET": "AAAAAAAA", "POST": "--------"},
     "profile": {"GET": "LAAAAAAA", "POST": "LAAAAAAA"},
     "api_token_create": {"GET": "L-------", "POST": "LAAAAAAA"},
     "api_token_revoke": {"GET": "L-------", "POST": "LNNANNNN"},
