@@ -259,6 +259,14 @@ class ActionProgressForm(VersionedForm):
 
     status = forms.ChoiceField(choices=ActionStatus.choices)
     progress = forms.IntegerField(label="Progress (%)", min_value=0, max_value=100)
+    note = forms.CharField(
+        label="Progress note (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why it changed, for the people who follow the action: shown with today's date.",
+        error_messages={"max_length": "A progress note must be 2,000 characters or fewer"},
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -84,6 +84,7 @@ __all__ = [
     "can_manage_plan",
     "can_publish_evidence",
     "can_respond_to_comments",
+    "can_update_action",
     "can_view_plan",
     "get_action_for_user_or_404",
     "get_milestone_for_user_or_404",
@@ -161,6 +162,22 @@ def can_view_plan(user: AnyUser, plan: Plan) -> bool:
 def can_change_plan(user: AnyUser, plan: Plan) -> bool:
     """Edit the plan's details, actions and milestones (closed plans are read-only)."""
     return plan.status != PlanStatus.CLOSED and CHANGE in plan_perms(user, plan)
+
+
+def can_update_action(user: AnyUser, action: Action) -> bool:
+    """Update an action's status, progress, milestones and progress notes (not its other details).
+
+    The plan's editors, and the people who do the work: the action's accountable lead and the
+    members of its owner organisation, while they may read the plan (issue 19, "Action owners").
+    """
+    plan = action.plan
+    if can_change_plan(user, plan):
+        return True
+    if not user.is_authenticated or not user.is_active or plan.status == PlanStatus.CLOSED:
+        return False
+    if not can_view_plan(user, plan):
+        return False
+    return action.lead_id == user.pk or action.owner_organisation_id in _role_cache(user)
 
 
 def can_manage_plan(user: AnyUser, plan: Plan) -> bool:
@@ -262,5 +279,5 @@ def get_milestone_for_user_or_404(user: AnyUser, action: Action, pk: int, write:
         raise Http404 from None
     milestone.action = action
     if write:
-        require(can_change_plan(user, action.plan))
+        require(can_update_action(user, action))
     return milestone

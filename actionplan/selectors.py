@@ -31,6 +31,7 @@ from actionplan.models import (
     PlanGroupObjectPermission,
     PlanScope,
     PlanUserObjectPermission,
+    ProgressNote,
 )
 from actionplan.permissions import AnyUser, plans_visible_to
 from londonmh.history import HistoryEntry, history_entries
@@ -366,6 +367,7 @@ def action_detail_queryset(plan: Plan) -> QuerySet[Action]:
             Prefetch("dependents", queryset=Action.objects.select_related("key_step").order_by("title")),
             Prefetch("partners", queryset=Organisation.objects.order_by("name")),
             Prefetch("evidence", queryset=EvidenceItem.objects.order_by("title")),
+            Prefetch("progress_notes", queryset=ProgressNote.objects.select_related("author")),
             priority_areas_prefetch(),
         )
     )

@@ -36,6 +36,7 @@ from actionplan.models import (
     PlanScope,
     PlanStatus,
     PlanUserObjectPermission,
+    ProgressNote,
 )
 from londonmh.concurrency import StaleEdit, delete_versioned, update_versioned
 from outcomes.models import Indicator, PriorityArea
@@ -411,16 +412,31 @@ def action_update(
     return action
 
 
+@transaction.atomic
 def action_set_progress(
-    *, actor: User, action: Action, expected_version: int, status: str | None = None, progress: int | None = None
+    *,
+    actor: User,
+    action: Action,
+    expected_version: int,
+    status: str | None = None,
+    progress: int | None = None,
+    note: str = "",
 ) -> Action:
-    """The in-place edit of an action's status and progress. Permission: ``can_change_plan``."""
+    """The in-place edit of an action's status and progress, with an optional dated note of why.
+
+    Permission: ``can_update_action`` (the plan's editors, the action's lead and its owner's members).
+    """
     values: dict[str, Any] = {}
     if status is not None:
         values["status"] = status
     if progress is not None:
         values["progress"] = progress
-    return action_update(actor=actor, action=action, expected_version=expected_version, values=values)
+    action = action_update(actor=actor, action=action, expected_version=expected_version, values=values)
+    if note.strip():
+        ProgressNote.objects.create(
+            action=action, author=actor, status=action.status, progress=action.progress, text=note.strip()
+        )
+    return action
 
 
 @transaction.atomic

@@ -427,7 +427,10 @@ def action_create(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "actionplan/action_form.html", {**_common(request, plan), "form": form, "action": None})
 
 
-def _get_action(request: HttpRequest, slug: str, pk: int, write: bool = False) -> tuple[Plan, Action]:
+def _get_action(
+    request: HttpRequest, slug: str, pk: int, write: bool = False, update: bool = False
+) -> tuple[Plan, Action]:
+    """The action, 404 unless its plan is readable; `write` needs can_change_plan, `update` can_update_action."""
     plan = permissions.get_plan_for_user_or_404(request.user, slug)
     try:
         action = selectors.action_detail_queryset(plan).get(pk=pk)
@@ -436,6 +439,8 @@ def _get_action(request: HttpRequest, slug: str, pk: int, write: bool = False) -
     action.plan = plan
     if write:
         permissions.require(permissions.can_change_plan(request.user, plan))
+    if update:
+        permissions.require(permissions.can_update_action(request.user, action))
     return plan, action
 
 
@@ -448,6 +453,7 @@ def action_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         {
             **_common(request, plan),
             "action": action,
+            "can_update": permissions.can_update_action(request.user, action),
             "milestone_form": MilestoneForm(),
             "statuses": ActionStatus.choices,
             "tab": "action",
@@ -503,7 +509,7 @@ def action_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def action_progress(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The in-place status and progress edit. htmx gets the action's row back; a plain form post
     goes back to the plan page (or the conflict page when the action changed meanwhile)."""
-    plan, action = _get_action(request, slug, pk, write=True)
+    plan, action = _get_action(request, slug, pk, update=True)
     form = ActionProgressForm(request.POST)
     context = {**_common(request, plan), "action": action, "statuses": ActionStatus.choices}
     back = request.POST.get("next") == "action"
@@ -515,6 +521,7 @@ def action_progress(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                 expected_version=form.cleaned_data["version"],
                 status=form.cleaned_data["status"],
                 progress=form.cleaned_data["progress"],
+                note=form.cleaned_data.get("note", ""),
             )
         except StaleEdit:
             current = selectors.action_detail_queryset(plan).get(pk=action.pk)
@@ -618,7 +625,7 @@ def action_target(request: HttpRequest, slug: str, pk: int, indicator: int) -> H
 @login_required
 @require_POST
 def milestone_create(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    plan, action = _get_action(request, slug, pk, write=True)
+    plan, action = _get_action(request, slug, pk, update=True)
     form = MilestoneForm(request.POST)
     if form.is_valid():
         try:
@@ -634,6 +641,7 @@ def milestone_create(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         {
             **_common(request, plan),
             "action": action,
+            "can_update": permissions.can_update_action(request.user, action),
             "milestone_form": form,
             "statuses": ActionStatus.choices,
             "tab": "action",
@@ -645,7 +653,7 @@ def milestone_create(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def milestone_edit(request: HttpRequest, slug: str, pk: int, milestone_pk: int) -> HttpResponse:
-    plan, action = _get_action(request, slug, pk, write=True)
+    plan, action = _get_action(request, slug, pk, update=True)
     milestone = permissions.get_milestone_for_user_or_404(request.user, action, milestone_pk, write=True)
     if request.method == "POST" and request.POST.get("delete"):
         services.milestone_delete(actor=request.user, milestone=milestone)

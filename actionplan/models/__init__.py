@@ -14,6 +14,7 @@ from actionplan.models.plans import (
     PlanStatus,
     PlanUserObjectPermission,
     PlanVisibility,
+    ProgressNote,
 )
 from actionplan.models.voice import *  # noqa: F403  (issue 6: comments, responses, notifications)
 
@@ -31,4 +32,5 @@ __all__ = [
     "PlanStatus",
     "PlanUserObjectPermission",
     "PlanVisibility",
+    "ProgressNote",
 ]

@@ -318,6 +318,23 @@ class ActionIndicator(models.Model):
         return f"{self.indicator} (target {self.target})" if self.target is not None else str(self.indicator)
 
 
+class ProgressNote(models.Model):
+    """A dated note from whoever updated an action's status or progress: why it changed."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="progress_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=12, choices=ActionStatus.choices)
+    progress = models.PositiveSmallIntegerField()
+    text = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Milestone(models.Model):
     """A dated step towards an action; done when it has a done-on date."""
