@@ -97,6 +97,7 @@ def _private_urls(world) -> list[tuple[str, str]]:
         ("GET", reverse("contract_detail", kwargs={"pk": contract.pk})),
         ("GET", reverse("contract_edit", kwargs={"pk": contract.pk})),
         ("GET", reverse("contract-detail", kwargs={"pk": contract.pk})),
+        ("GET", reverse("contract_ocds", kwargs={"pk": contract.pk})),
         ("GET", reverse("submission_detail", kwargs={"pk": submission.pk})),
         ("GET", reverse("submission-detail", kwargs={"pk": submission.pk})),
         ("GET", reverse("submission-issues", kwargs={"submission_id": submission.pk})),
