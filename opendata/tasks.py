@@ -10,6 +10,7 @@ the rest. The beat schedule's check catches anything that changed metrics withou
 from __future__ import annotations
 
 import time
+import uuid
 
 from celery import shared_task
 from django.conf import settings
@@ -29,19 +30,27 @@ def _debounce() -> float:
 def schedule_package_rebuild() -> None:
     """Note a change and make sure one rebuild is queued to run after the quiet period."""
     cache.set(LAST_CHANGE_KEY, time.time(), timeout=None)
-    # The pending mark expires on its own, so a task lost with its worker cannot block rebuilds.
-    if cache.add(PENDING_KEY, 1, timeout=int(_debounce() * 10) + 600):
-        package_rebuild.apply_async(countdown=_debounce())
+    token = uuid.uuid4().hex
+    # The pending mark names the one queued task; it expires on its own, so a task lost with its
+    # worker cannot block rebuilds for long.
+    if cache.add(PENDING_KEY, token, timeout=int(_debounce() * 10) + 600):
+        package_rebuild.apply_async(args=[token], countdown=_debounce())
 
 
 @shared_task(bind=True, max_retries=3, default_retry_delay=60)
-def package_rebuild(self) -> int | None:  # type: ignore[no-untyped-def]
-    """Publish a new revision of the package if the figures settled and changed; its number, or None."""
+def package_rebuild(self, token: str) -> int | None:  # type: ignore[no-untyped-def]
+    """Publish a new revision of the package once the figures settled; its number, or None.
+
+    Only the task named by the pending mark runs: a duplicate (a redelivery, a task left over
+    from before a restart) ends at once. Run eagerly (tests), it publishes straight away.
+    """
     from outcomes.aggregation import metrics_generation
 
+    if cache.get(PENDING_KEY) != token:
+        return None
     quiet_for = time.time() - float(cache.get(LAST_CHANGE_KEY) or 0)
-    if quiet_for < _debounce():
-        package_rebuild.apply_async(countdown=_debounce() - quiet_for)
+    if quiet_for < _debounce() and not self.request.is_eager:
+        package_rebuild.apply_async(args=[token], countdown=_debounce() - quiet_for)
         return None
     cache.delete(PENDING_KEY)
     generation = metrics_generation()
