@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "outcomes",
     "actionplan",
     "commissioning",
+    "opendata",
 ]
 
 MIDDLEWARE = [
@@ -355,6 +356,12 @@ if CELERY_TASK_TIME_LIMIT >= CELERY_VISIBILITY_TIMEOUT:
     raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be below CELERY_VISIBILITY_TIMEOUT.")
 # The one beat schedule for every periodic job.
 CELERY_BEAT_SCHEDULE = {
+    # A safety net for the debounced rebuild of the open-data package (opendata.tasks): catalogue
+    # edits and lost tasks are caught here.
+    "opendata-rebuild-if-stale": {
+        "task": "opendata.tasks.package_rebuild_if_stale",
+        "schedule": crontab(minute="*/15"),
+    },
     "rebuild-metrics-nightly": {
         "task": "outcomes.tasks.metrics_rebuild_all",
         "schedule": crontab(hour=1, minute=30),
@@ -383,6 +390,12 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".local" / "celerybeat-schedule")
 )
+
+# Open data (docs/api.md#open-data): quiet seconds after the last metrics change before the data
+# package is rebuilt, and the OCDS ocid prefix of the contract register (register your own with
+# the Open Contracting Partnership; the default is a placeholder for demonstrations).
+OPEN_DATA_DEBOUNCE_SECONDS = env.int("OPEN_DATA_DEBOUNCE_SECONDS", default=60)
+OCDS_OCID_PREFIX = env.str("OCDS_OCID_PREFIX", default="ocds-lmh000")
 
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=14)
 

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from outcomes import services
+
+# Called (with no arguments) after a recompute or rebuild wrote metric rows: apps above outcomes
+# hook in here, as the open-data package's debounced rebuild does (opendata.apps).
+metrics_written_hooks: list[Any] = []
+
+
+def _metrics_written(written: int) -> int:
+    if written:
+        for hook in metrics_written_hooks:
+            hook()
+    return written
 
 
 @shared_task(bind=True, max_retries=3, default_retry_delay=30)
@@ -40,7 +53,7 @@ def metrics_recompute(cells: list[list]) -> int:
     """Recompute the metrics of the (indicator id, period start) cells an import or review touched."""
     from outcomes.aggregation import metrics_recompute_cells
 
-    return metrics_recompute_cells([(int(i), str(p)) for i, p in cells])
+    return _metrics_written(metrics_recompute_cells([(int(i), str(p)) for i, p in cells]))
 
 
 @shared_task
@@ -48,7 +61,7 @@ def metrics_rebuild_all() -> int:
     """The nightly rebuild of every metric; must leave the same rows as the incremental path."""
     from outcomes.aggregation import metrics_rebuild_all as rebuild
 
-    return rebuild()
+    return _metrics_written(rebuild())
 
 
 def enqueue_metrics_recompute(cells: list[tuple[int, str]]) -> None:

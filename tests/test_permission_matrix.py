@@ -97,6 +97,7 @@ def _private_urls(world) -> list[tuple[str, str]]:
         ("GET", reverse("contract_detail", kwargs={"pk": contract.pk})),
         ("GET", reverse("contract_edit", kwargs={"pk": contract.pk})),
         ("GET", reverse("contract-detail", kwargs={"pk": contract.pk})),
+        ("GET", reverse("contract_ocds", kwargs={"pk": contract.pk})),
         ("GET", reverse("submission_detail", kwargs={"pk": submission.pk})),
         ("GET", reverse("submission-detail", kwargs={"pk": submission.pk})),
         ("GET", reverse("submission-issues", kwargs={"submission_id": submission.pk})),
@@ -120,7 +121,7 @@ def test_probing_another_organisations_private_objects_answers_404_not_403(role,
 def test_the_owners_get_past_the_same_urls(world):
     # The probe above means something: the owning side reads every one of those objects.
     urls = _private_urls(world)
-    owners = ["commissioner_grant"] * 11 + ["provider_own"] * 6
+    owners = ["commissioner_grant"] * 12 + ["provider_own"] * 6
     for (method, url), role in zip(urls, owners, strict=True):
         assert send(world.clients[role], method, url, url.startswith("/api/")) == "A", (role, method, url)
 

@@ -138,4 +138,6 @@ def test_every_page_each_role_can_reach_is_accessible_and_protected_against_csrf
         problems += found
         # The crawl really crawled: the directory, boroughs, dashboards and indicators at least.
         assert len(per_route) >= 8, (role, per_route)
+        # The open-data page is reached from every page's footer.
+        assert "opendata_index" in per_route, (role, per_route)
     assert problems == [], "\n".join(problems)

@@ -75,6 +75,8 @@ def kwargs_for(name: str, params: tuple[str, ...], world) -> dict:
         values.update(slug=o["partnership"].slug, meeting_id=o["meeting"].pk)
     elif base.startswith(("contract", "measure")):
         values.update(pk=o["private_contract"].pk, measure_id=o["measure"].pk)
+    elif base == "opendata_file":
+        values["name"] = "datapackage.json"  # seed_demo publishes the package
     elif base.startswith("evidence"):
         values["slug"] = o["evidence"].slug
     elif base.startswith("keystep") or base.startswith("key-step"):

@@ -9,6 +9,7 @@ from django.db import transaction
 from actionplan import demo as actionplan_demo
 from actionplan.voice import demo as voice_demo
 from commissioning import demo as commissioning_demo
+from opendata import demo as opendata_demo
 from outcomes import demo as outcomes_demo
 from stakeholders import demo as stakeholders_demo
 from stakeholders.models import Organisation, User
@@ -30,10 +31,13 @@ class Command(BaseCommand):
         new_partnerships, new_contracts = commissioning_demo.seed()
         # Comments and responses on the demo plans: keep after the plans demo.
         voice_demo.seed()
+        # The open-data package of the demo's figures: keep after the outcomes demo.
+        new_revisions = opendata_demo.seed()
         if not options["quiet"]:
             self.stdout.write(
                 f"Demo data ready: {Organisation.objects.count()} organisations ({new_orgs} new), "
                 f"{User.objects.count()} users ({new_users} new), {new_indicators} new indicators, "
                 f"{new_values} new synthetic outcome values, {new_plans} new plans, "
-                f"{new_partnerships} new partnerships and {new_contracts} new contracts."
+                f"{new_partnerships} new partnerships, {new_contracts} new contracts and "
+                f"{new_revisions} new open-data revision(s)."
             )
