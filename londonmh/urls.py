@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("outcomes.urls")),
     path("", include("actionplan.urls")),
     path("", include("commissioning.urls")),
+    path("", include("commissioning.schedules.urls")),
     path("", include("actionplan.voice.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls)),
