@@ -320,6 +320,9 @@ def schedule_reminders_for(*, schedule_id: int, today: dt.date) -> int:
                 continue
             if recipients is None:
                 recipients = _submitters(schedule)
+            if not recipients:
+                # Nobody to tell yet: try again on the next run (an organisation admin may add a submitter).
+                continue
             text = _reminder_text(schedule, start, kind, missing, expected)
             for user in recipients:
                 notification_services.notify(
