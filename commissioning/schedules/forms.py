@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -161,9 +160,9 @@ class ScheduleForm(forms.Form):
 class CompletenessFilterForm(forms.Form):
     """Optional filters; an unknown id is ignored, never an error page."""
 
-    provider = forms.IntegerField(required=False, widget=forms.Select)
-    borough = forms.IntegerField(required=False, widget=forms.Select)
-    indicator = forms.IntegerField(required=False, widget=forms.Select)
+    provider = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    borough = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    indicator = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
     period_from = forms.DateField(
         required=False,
         label="Periods from",
@@ -186,9 +185,9 @@ class CompletenessFilterForm(forms.Form):
         **kw: Any,
     ):
         super().__init__(*args, **kw)
-        self.fields["provider"].widget.choices = [("", "All providers"), *providers]
-        self.fields["borough"].widget.choices = [("", "All boroughs"), *boroughs]
-        self.fields["indicator"].widget.choices = [("", "All indicators"), *indicators]
+        self.fields["provider"].choices = [("", "All providers"), *providers]
+        self.fields["borough"].choices = [("", "All boroughs"), *boroughs]
+        self.fields["indicator"].choices = [("", "All indicators"), *indicators]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -196,7 +195,3 @@ class CompletenessFilterForm(forms.Form):
         if start and end and end < start:
             self.add_error("period_to", "The last period must be on or after the first.")
         return data
-
-
-def as_date(value: Any) -> dt.date | None:
-    return value if isinstance(value, dt.date) else None
