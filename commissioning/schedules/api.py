@@ -242,7 +242,7 @@ class CompletenessViewSet(viewsets.ViewSet):
             )
         },
     )
-    def list(self, request: Request, format: str | None = None) -> Response:  # noqa: A002 (DRF format suffix)
+    def list(self, request: Request, format: str | None = None) -> Response:
         scope = permissions.completeness_scope(request.user)
         if scope is None:
             raise PermissionDenied("Completeness is for commissioners and providers' data submitters.")
