@@ -10,6 +10,7 @@ from outcomes.models import Indicator, Measure, PeriodType
 from stakeholders.models import OrganisationType
 from tests.commissioning.schedules_helpers import borough, make_schedule
 from tests.commissioning.test_query_counts import SIGNED_IN
+from tests.stakeholders.test_query_counts import SIGNED_IN_OVERHEAD
 from tests.factories import OrganisationFactory
 
 pytestmark = pytest.mark.django_db
@@ -56,10 +57,10 @@ def test_the_schedule_list_runs_a_fixed_number_of_queries(
 
 def test_completeness_runs_a_fixed_number_of_queries(client_for, commissioner, schedules, django_assert_num_queries):
     client = client_for(commissioner)
-    # + the scope (boroughs commissioned, submitter organisations), the filter choices (providers,
-    # boroughs, indicators), the counts (one statement), and the names of the providers, boroughs
-    # and indicators counted.
-    with django_assert_num_queries(SIGNED_IN + 9):
+    # The header's and session's queries, then the scope (boroughs commissioned, submitter
+    # organisations), the filter choices (providers, boroughs, indicators), the counts (one
+    # statement), and the names of the providers, boroughs and indicators counted.
+    with django_assert_num_queries(SIGNED_IN_OVERHEAD + 9):
         response = client.get("/commissioning/completeness/")
     assert response.status_code == 200
     assert response.content.decode().count("Return ") == 0  # providers are named, not schedules
@@ -69,8 +70,9 @@ def test_the_schedules_api_runs_a_fixed_number_of_queries(
     client_for, commissioner, schedules, django_assert_num_queries
 ):
     client = client_for(commissioner)
-    # Session and user, memberships (access_for), COUNT, the page with provider and commissioner,
+    # Session, user and the session's idle expiry pushed forward (SAVEPOINT, UPDATE, RELEASE);
+    # memberships and partnerships (access_for); COUNT, the page with provider and commissioner,
     # its indicators, its boroughs.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(11):
         response = client.get("/api/v1/reporting-schedules/")
     assert response.json()["count"] == len(schedules)
