@@ -10,8 +10,8 @@ from outcomes.models import Indicator, Measure, PeriodType
 from stakeholders.models import OrganisationType
 from tests.commissioning.schedules_helpers import borough, make_schedule
 from tests.commissioning.test_query_counts import SIGNED_IN
-from tests.stakeholders.test_query_counts import SIGNED_IN_OVERHEAD
 from tests.factories import OrganisationFactory
+from tests.stakeholders.test_query_counts import SIGNED_IN_OVERHEAD
 
 pytestmark = pytest.mark.django_db
 
