@@ -353,3 +353,13 @@ class ContractMeasure(Versioned):
     @property
     def linked_pence(self) -> int:
         return self.contract.annual_value_pence * self.share_bp // FULL_SHARE_BP
+
+
+# Reporting schedules (issue 22) live in their own module; imported here so Django finds them.
+from commissioning.schedules.models import (  # noqa: E402, F401
+    ReminderKind,
+    ReportingSchedule,
+    ScheduleBorough,
+    ScheduleIndicator,
+    ScheduleReminder,
+)

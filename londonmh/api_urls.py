@@ -7,6 +7,7 @@ from rest_framework.urlpatterns import format_suffix_patterns
 from actionplan import api as actionplan_api
 from actionplan.voice import api as voice_api
 from commissioning import api as commissioning_api
+from commissioning.schedules import api as schedules_api
 from outcomes import api as outcomes_api
 from stakeholders import api as stakeholders_api
 
@@ -36,6 +37,8 @@ router.register("responses", voice_api.ResponseViewSet, basename="response")
 router.register("flags", voice_api.FlagViewSet, basename="flag")
 router.register("notifications", voice_api.NotificationViewSet, basename="notification")
 router.register("follows", voice_api.FollowViewSet, basename="follow")
+router.register("reporting-schedules", schedules_api.ReportingScheduleViewSet, basename="reporting-schedule")
+router.register("completeness", schedules_api.CompletenessViewSet, basename="completeness")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),

@@ -386,6 +386,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "actionplan.voice.tasks.digests_send",
         "schedule": crontab(hour=7, minute=30),
     },
+    # Before the digests, so a reminder is in the same morning's digest (docs/commissioning.md).
+    "schedule-reminders-daily": {
+        "task": "commissioning.schedules.tasks.schedule_reminders_send",
+        "schedule": crontab(hour=7, minute=15),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".local" / "celerybeat-schedule")
@@ -398,6 +403,10 @@ OPEN_DATA_DEBOUNCE_SECONDS = env.int("OPEN_DATA_DEBOUNCE_SECONDS", default=60)
 OCDS_OCID_PREFIX = env.str("OCDS_OCID_PREFIX", default="ocds-lmh000")
 
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=14)
+
+# Reporting schedules (docs/commissioning.md): an overdue notice goes out for a period whose
+# deadline passed at most this many days ago (older gaps show on the completeness page only).
+SCHEDULE_OVERDUE_NOTICE_DAYS = env.int("SCHEDULE_OVERDUE_NOTICE_DAYS", default=45)
 
 # Demo data: only seeded where explicitly allowed (never in production settings).
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=DEBUG)

@@ -104,6 +104,8 @@ def _private_urls(world) -> list[tuple[str, str]]:
         ("POST", reverse("voice_notification_read", kwargs={"pk": o["notification"].pk})),
         ("GET", reverse("notification-detail", kwargs={"pk": o["notification"].pk})),
         ("POST", reverse("api_token_revoke", kwargs={"key": o["token"].token_key})),
+        ("GET", reverse("schedule_detail", kwargs={"pk": o["schedule"].pk})),
+        ("GET", reverse("reporting-schedule-detail", kwargs={"pk": o["schedule"].pk})),
     ]
 
 
@@ -121,7 +123,7 @@ def test_probing_another_organisations_private_objects_answers_404_not_403(role,
 def test_the_owners_get_past_the_same_urls(world):
     # The probe above means something: the owning side reads every one of those objects.
     urls = _private_urls(world)
-    owners = ["commissioner_grant"] * 12 + ["provider_own"] * 6
+    owners = ["commissioner_grant"] * 12 + ["provider_own"] * 8
     for (method, url), role in zip(urls, owners, strict=True):
         assert send(world.clients[role], method, url, url.startswith("/api/")) == "A", (role, method, url)
 

@@ -28,6 +28,7 @@ __all__ = [
     "ModerationDecision",
     "Notification",
     "NotificationKind",
+    "NotificationKindPreference",
     "NotificationPreference",
     "PlanStatusChange",
     "Response",
@@ -199,6 +200,9 @@ class NotificationKind(models.TextChoices):
     PLAN_STATUS = "plan_status", "A plan you follow changed status"
     ACTION_OVERDUE = "overdue", "An action you lead is overdue"
     HELD_COMMENT = "held", "A comment is waiting for a moderator"
+    # Reporting schedules (commissioning.schedules): to the provider's data submitters.
+    REPORT_DUE = "report_due", "Data your organisation must submit is due soon"
+    REPORT_OVERDUE = "report_late", "Data your organisation must submit is overdue"
 
 
 class Notification(models.Model):
@@ -250,6 +254,27 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.email_mode}"
+
+
+class NotificationKindPreference(models.Model):
+    """How a person wants one kind of notification by email, overriding their general choice.
+
+    The effective choice for a kind is this row's, else the person's NotificationPreference,
+    else straight away (``actionplan.voice.services.email_mode_for``). One-click unsubscribe
+    from a notification email turns off that email's kind only.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_kinds")
+    kind = models.CharField(max_length=12, choices=NotificationKind.choices)
+    email_mode = models.CharField("email me", max_length=10, choices=EmailMode.choices)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["user", "kind"]
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_kind_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {self.email_mode}"
 
 
 class PlanStatusChange(models.Model):

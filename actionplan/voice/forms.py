@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from actionplan.models import Action, Disposition, EmailMode, Plan
+from actionplan.models import Action, Disposition, EmailMode, NotificationKind, Plan
 
 MARKDOWN_HINT = (
     "You can use Markdown: *italics*, **bold**, lists and links. Do not include anything that "
@@ -121,7 +121,33 @@ class SuspendForm(forms.Form):
     )  # fmt: skip
 
 
+KIND_CHOICES = [
+    ("", "As my general choice"),
+    (EmailMode.IMMEDIATE, "Straight away"),
+    (EmailMode.DIGEST, "In the daily digest"),
+    (EmailMode.OFF, "Off: no emails"),
+]
+
+
 class PreferenceForm(forms.Form):
+    """The general email choice, then one choice per kind of notification (fields ``kind_<kind>``)."""
+
     email_mode = forms.ChoiceField(
         label="Email me about my notifications", choices=EmailMode.choices, widget=forms.RadioSelect
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for kind, label in NotificationKind.choices:
+            self.fields[f"kind_{kind}"] = forms.ChoiceField(
+                label=label, choices=KIND_CHOICES, widget=forms.RadioSelect, required=False
+            )
+
+    def kind_fields(self) -> list[forms.BoundField]:
+        return [self[f"kind_{kind}"] for kind in NotificationKind.values]
+
+    def kinds(self) -> dict[str, str]:
+        """The per-kind choices posted (a form without them, as older clients post, changes none)."""
+        return {
+            kind: self.cleaned_data[f"kind_{kind}"] for kind in NotificationKind.values if f"kind_{kind}" in self.data
+        }

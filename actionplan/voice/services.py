@@ -16,7 +16,8 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -37,6 +38,7 @@ from actionplan.models import (
     ModerationDecision,
     Notification,
     NotificationKind,
+    NotificationKindPreference,
     NotificationPreference,
     Plan,
     PlanStatus,
@@ -411,9 +413,43 @@ def follow_delete(*, actor: User, plan: Plan) -> bool:
 # Notifications -----------------------------------------------------------------------------
 
 
-def email_mode_for(user: User) -> str:
+def email_mode_for(user: User, kind: str | None = None) -> str:
+    """The person's email choice for a kind of notification: the kind's own, else their general one.
+
+    Without a kind, the general choice (straight away when they never chose).
+    """
+    if kind:
+        own = NotificationKindPreference.objects.filter(user=user, kind=kind).values_list("email_mode", flat=True)
+        if (mode := own.first()) is not None:
+            return mode
     pref = NotificationPreference.objects.filter(user=user).values_list("email_mode", flat=True).first()
     return pref or EmailMode.IMMEDIATE
+
+
+def email_modes_by_kind(user: User) -> dict[str, str]:
+    """Every kind's effective email choice for the person (two queries)."""
+    general = email_mode_for(user)
+    modes = dict.fromkeys(NotificationKind.values, general)
+    modes.update(NotificationKindPreference.objects.filter(user=user).values_list("kind", "email_mode"))
+    return modes
+
+
+def own_kind_choices(user: User) -> dict[str, str]:
+    """The kinds the person chose separately from their general choice, with that choice."""
+    return dict(NotificationKindPreference.objects.filter(user=user).values_list("kind", "email_mode"))
+
+
+def with_email_mode(notifications: QuerySet[Notification]) -> QuerySet[Notification]:
+    """Annotate each notification with `mode`: its recipient's effective email choice for its kind."""
+    own = NotificationKindPreference.objects.filter(user=OuterRef("recipient_id"), kind=OuterRef("kind"))
+    general = NotificationPreference.objects.filter(user=OuterRef("recipient_id"))
+    return notifications.annotate(
+        mode=Coalesce(
+            Subquery(own.values("email_mode")[:1]),
+            Subquery(general.values("email_mode")[:1]),
+            Value(EmailMode.IMMEDIATE),
+        )
+    )
 
 
 def notify(
@@ -443,7 +479,7 @@ def notify(
         action=action,
         dedupe_key=dedupe_key,
     )
-    if recipient.is_active and email_mode_for(recipient) == EmailMode.IMMEDIATE:
+    if recipient.is_active and email_mode_for(recipient, kind) == EmailMode.IMMEDIATE:
         from actionplan.voice import tasks
 
         transaction.on_commit(lambda: tasks.notification_email_send.delay(notification.pk))
@@ -466,12 +502,32 @@ def notifications_mark_all_read(*, actor: User) -> int:
 
 
 @transaction.atomic
-def preference_set(*, actor: User, email_mode: str) -> NotificationPreference:
-    if email_mode not in EmailMode.values:
+def preference_set(
+    *, actor: User, email_mode: str | None = None, kinds: dict[str, str] | None = None
+) -> NotificationPreference | None:
+    """Save the person's general email choice and, per kind in `kinds`, their choice for that kind.
+
+    A kind mapped to "" follows the general choice again. Only the person themself calls it.
+    """
+    kinds = kinds or {}
+    if email_mode is not None and email_mode not in EmailMode.values:
         raise ValidationError({"email_mode": "Choose how you want your notifications by email."})
-    pref, _ = NotificationPreference.objects.update_or_create(
-        user=actor, defaults={"email_mode": email_mode, "updated_at": timezone.now()}
-    )
+    for kind, mode in kinds.items():
+        if kind not in NotificationKind.values or mode not in ("", *EmailMode.values):
+            raise ValidationError({f"kind_{kind}": "Choose straight away, a daily digest or off."})
+    pref = None
+    now = timezone.now()
+    if email_mode is not None:
+        pref, _ = NotificationPreference.objects.update_or_create(
+            user=actor, defaults={"email_mode": email_mode, "updated_at": now}
+        )
+    for kind, mode in kinds.items():
+        if mode:
+            NotificationKindPreference.objects.update_or_create(
+                user=actor, kind=kind, defaults={"email_mode": mode, "updated_at": now}
+            )
+        else:
+            NotificationKindPreference.objects.filter(user=actor, kind=kind).delete()
     return pref
 
 
@@ -558,33 +614,55 @@ def actions_overdue_notify(*, today: dt.date | None = None) -> int:
 # Email -------------------------------------------------------------------------------------
 
 
-def unsubscribe_token(user: User) -> str:
-    return signing.dumps({"u": user.pk}, salt=UNSUBSCRIBE_SALT, compress=True)
+def unsubscribe_token(user: User, kind: str = "") -> str:
+    """A signed token for one-click unsubscribe: from one kind of notification, or (no kind) from all."""
+    data = {"u": user.pk, "k": kind} if kind else {"u": user.pk}
+    return signing.dumps(data, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def user_from_unsubscribe_token(token: str) -> User | None:
+def unsubscribe_target(token: str) -> tuple[User, str] | None:
+    """(person, kind or "" for every kind) named by an unsubscribe token, or None when it is not ours."""
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
-    return User.objects.filter(pk=data.get("u")).first()
+    user = User.objects.filter(pk=data.get("u")).first()
+    kind = data.get("k", "")
+    if user is None or (kind and kind not in NotificationKind.values):
+        return None
+    return user, kind
 
 
-def unsubscribe_url(user: User) -> str:
-    return settings.SITE_URL.rstrip("/") + reverse("voice_unsubscribe", args=[unsubscribe_token(user)])
+def user_from_unsubscribe_token(token: str) -> User | None:
+    target = unsubscribe_target(token)
+    return target[0] if target else None
+
+
+def unsubscribe_url(user: User, kind: str = "") -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("voice_unsubscribe", args=[unsubscribe_token(user, kind)])
 
 
 @transaction.atomic
-def unsubscribe(*, user: User) -> NotificationPreference:
-    """Stop every notification email to this person (they still see notifications in the portal)."""
+def unsubscribe(*, user: User, kind: str = "") -> NotificationPreference | NotificationKindPreference:
+    """Stop notification emails to this person: of one kind, or of every kind (no kind).
+
+    They still see notifications in the portal. The signed token is the permission.
+    """
+    now = timezone.now()
+    if kind:
+        pref, _ = NotificationKindPreference.objects.update_or_create(
+            user=user, kind=kind, defaults={"email_mode": EmailMode.OFF, "updated_at": now}
+        )
+        return pref
+    NotificationKindPreference.objects.filter(user=user).update(email_mode=EmailMode.OFF, updated_at=now)
     pref, _ = NotificationPreference.objects.update_or_create(
-        user=user, defaults={"email_mode": EmailMode.OFF, "updated_at": timezone.now()}
+        user=user, defaults={"email_mode": EmailMode.OFF, "updated_at": now}
     )
     return pref
 
 
-def _send(user: User, subject: str, template: str, context: dict) -> None:
-    link = unsubscribe_url(user)
+def _send(user: User, subject: str, template: str, context: dict, kind: str = "") -> None:
+    link = unsubscribe_url(user, kind)
     context = {**context, "user": user, "unsubscribe_url": link, "site_url": settings.SITE_URL.rstrip("/")}
     message = EmailMultiAlternatives(
         subject=subject,
@@ -608,13 +686,14 @@ def notification_email_send(*, notification_id: int) -> bool:
         if notification is None:
             return False
         user = notification.recipient
-        if not user.is_active or email_mode_for(user) != EmailMode.IMMEDIATE:
+        if not user.is_active or email_mode_for(user, notification.kind) != EmailMode.IMMEDIATE:
             return False
         _send(
             user,
             notification.text,
             "emails/voice/notification.txt",
-            {"notification": notification},
+            {"notification": notification, "kind_label": NotificationKind(notification.kind).label},
+            kind=notification.kind,
         )
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
@@ -625,10 +704,11 @@ def digest_send(*, user_id: int) -> int:
     """One email with every notification not yet emailed to a digest reader (idempotent). Returns how many."""
     with transaction.atomic():
         user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
-        if user is None or email_mode_for(user) != EmailMode.DIGEST:
+        if user is None:
             return 0
         pending = list(
-            Notification.objects.filter(recipient=user, emailed_at__isnull=True)
+            with_email_mode(Notification.objects.filter(recipient=user, emailed_at__isnull=True))
+            .filter(mode=EmailMode.DIGEST)
             .select_related("plan")
             .order_by("created_at", "id")
         )
@@ -641,13 +721,10 @@ def digest_send(*, user_id: int) -> int:
 
 
 def digest_recipients() -> list[int]:
-    """Digest readers with notifications not yet emailed."""
+    """People with notifications not yet emailed of a kind they read in a daily digest."""
     return list(
-        Notification.objects.filter(
-            emailed_at__isnull=True,
-            recipient__is_active=True,
-            recipient__notification_preference__email_mode=EmailMode.DIGEST,
-        )
+        with_email_mode(Notification.objects.filter(emailed_at__isnull=True, recipient__is_active=True))
+        .filter(mode=EmailMode.DIGEST)
         .order_by()
         .values_list("recipient_id", flat=True)
         .distinct()

@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from actionplan import permissions as plan_permissions
-from actionplan.models import Action, Comment, CommentStatus, HoldReason, Plan, Response
+from actionplan.models import Action, Comment, CommentStatus, HoldReason, NotificationKind, Plan, Response
 from actionplan.voice import permissions, selectors, services
 from actionplan.voice.forms import (
     CommentForm,
@@ -408,9 +408,11 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def notification_settings(request: HttpRequest) -> HttpResponse:
-    form = PreferenceForm(request.POST or None, initial={"email_mode": services.email_mode_for(request.user)})
+    initial = {"email_mode": services.email_mode_for(request.user)}
+    initial.update({f"kind_{kind}": mode for kind, mode in services.own_kind_choices(request.user).items()})
+    form = PreferenceForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        services.preference_set(actor=request.user, email_mode=form.cleaned_data["email_mode"])
+        services.preference_set(actor=request.user, email_mode=form.cleaned_data["email_mode"], kinds=form.kinds())
         messages.success(request, "Your email choice is saved.")
         return redirect("voice_notifications")
     return render(request, "actionplan/voice/notification_settings.html", {"form": form})
@@ -419,13 +421,15 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
 @csrf_exempt  # the signed token is the credential; mail clients POST here for one-click unsubscribe (RFC 8058)
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    user = services.user_from_unsubscribe_token(token)
-    if user is None:
+    target = services.unsubscribe_target(token)
+    if target is None:
         raise Http404
+    user, kind = target
+    context = {"email": user.email, "token": token, "kind_label": NotificationKind(kind).label if kind else ""}
     if request.method == "POST":
-        services.unsubscribe(user=user)
-        return render(request, "actionplan/voice/unsubscribed.html", {"email": user.email})
-    return render(request, "actionplan/voice/unsubscribe.html", {"email": user.email, "token": token})
+        services.unsubscribe(user=user, kind=kind)
+        return render(request, "actionplan/voice/unsubscribed.html", context)
+    return render(request, "actionplan/voice/unsubscribe.html", context)
 
 
 # Used by templates to know what the viewer may do with each comment.

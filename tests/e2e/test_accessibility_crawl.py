@@ -32,7 +32,9 @@ PER_ROUTE = 1
 MAX_PAGES = 120
 SKIP_PREFIXES = ("/admin/", "/api/", "/static/", "/assets/", "/account/sign-out/", "/health/")
 SKIP_MARKERS = ("format=csv", "format=json", ".csv", ".json", "/download")
-START = ["/", "/account/profile/"]
+# Signed in, the crawl also starts from the reporting schedules (issue 22): they link on to a
+# schedule, its history and, for those who may see it, completeness.
+START = ["/", "/account/profile/", "/commissioning/schedules/"]
 ROLES = ["anonymous", "serviceuser", "carer", "provider", "clinician", "commissioner", "moderator", "admin"]
 # Phone widths the page must fit (issue 19), then the desktop width axe checks the page at.
 PHONE_WIDTHS = (320, 375)

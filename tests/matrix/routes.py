@@ -73,6 +73,8 @@ def kwargs_for(name: str, params: tuple[str, ...], world) -> dict:
             values["pk"] = comment.pk
     elif base.startswith(("partnership", "meeting", "decision")) and "slug" in params:
         values.update(slug=o["partnership"].slug, meeting_id=o["meeting"].pk)
+    elif base.startswith("schedule_"):
+        values["pk"] = o["schedule"].pk
     elif base.startswith(("contract", "measure")):
         values.update(pk=o["private_contract"].pk, measure_id=o["measure"].pk)
     elif base == "opendata_file":

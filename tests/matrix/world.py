@@ -17,7 +17,7 @@ from actionplan import services as plan_services
 from actionplan.models import EvidenceItem, KeyStep, PlanStatus, PlanVisibility
 from actionplan.voice import services as voice_services
 from commissioning.demo import NCL_PARTNERSHIP
-from commissioning.models import Contract, Partnership
+from commissioning.models import Contract, Partnership, ReportingSchedule
 from outcomes import services as outcome_services
 from outcomes.models import Indicator, OutcomeValue, Population
 from stakeholders import services as stakeholder_services
@@ -119,6 +119,8 @@ def build() -> World:
         area=area,
         ncl=ncl,
         northbank=northbank,
+        # The demo's NCL schedule for Northbank (commissioning/schedules/demo.py).
+        schedule=ReportingSchedule.objects.get(provider=northbank),
     )
     plan, action, milestone, comment = plans["public"]
     response = voice_services.response_save(actor=priya, comment=comment, disposition="under_review", text="Thank you.")
@@ -159,6 +161,7 @@ def build() -> World:
             "flag": 0,
             "notification": notification.pk,
             "follow": follow.pk,
+            "reporting-schedule": world.objects["schedule"].pk,
         },
     )
     return world

@@ -10,6 +10,7 @@ from actionplan import demo as actionplan_demo
 from actionplan.voice import demo as voice_demo
 from commissioning import demo as commissioning_demo
 from opendata import demo as opendata_demo
+from commissioning.schedules import demo as schedules_demo
 from outcomes import demo as outcomes_demo
 from stakeholders import demo as stakeholders_demo
 from stakeholders.models import Organisation, User
@@ -29,6 +30,8 @@ class Command(BaseCommand):
         new_indicators, new_values = outcomes_demo.seed()
         new_plans = actionplan_demo.seed()
         new_partnerships, new_contracts = commissioning_demo.seed()
+        # Reporting schedules re-time the outcomes demo's submissions: keep after it.
+        new_schedules = schedules_demo.seed()
         # Comments and responses on the demo plans: keep after the plans demo.
         voice_demo.seed()
         # The open-data package of the demo's figures: keep after the outcomes demo.
@@ -38,6 +41,6 @@ class Command(BaseCommand):
                 f"Demo data ready: {Organisation.objects.count()} organisations ({new_orgs} new), "
                 f"{User.objects.count()} users ({new_users} new), {new_indicators} new indicators, "
                 f"{new_values} new synthetic outcome values, {new_plans} new plans, "
-                f"{new_partnerships} new partnerships, {new_contracts} new contracts and "
-                f"{new_revisions} new open-data revision(s)."
+                f"{new_partnerships} new partnerships, {new_contracts} new contracts, "
+                f"{new_schedules} new reporting schedules and {new_revisions} new open-data revision(s)."
             )

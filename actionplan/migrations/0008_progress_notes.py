@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('actionplan', '0006_remove_keystep_indicators'),
+        ('actionplan', '0007_notification_kind_preferences'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
