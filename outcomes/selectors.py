@@ -323,18 +323,16 @@ def hub_organisations(*, user: AnyUser) -> QuerySet[Organisation]:
     )
 
 
-def template_rows(*, organisation: Organisation, indicator: Indicator, today: dt.date) -> list[list[str]]:
-    """A CSV template ready to fill in: one row per borough the organisation serves, in name order,
-    for the indicator's latest period that has ended (the latest one open for submission), with
-    the numerator and denominator left empty."""
-    start = latest_complete_period(indicator.period_type, today)
-    period = indicator.period_label(start)
-    return [
-        [indicator.code, code, period, "", "", ""]
-        for code in organisation.boroughs.filter(level=AreaLevel.BOROUGH)
-        .order_by("name")
-        .values_list("code", flat=True)
-    ]
+def template_rows(*, organisation: Organisation, indicators: list[Indicator], today: dt.date) -> list[list[str]]:
+    """A CSV template ready to fill in: for each indicator, one row per borough the organisation
+    serves (in name order) for its latest period that has ended (the latest one open for
+    submission), with the numerator and denominator left empty. One query, however many."""
+    codes = list(organisation.boroughs.filter(level=AreaLevel.BOROUGH).order_by("name").values_list("code", flat=True))
+    rows = []
+    for indicator in indicators:
+        period = indicator.period_label(latest_complete_period(indicator.period_type, today))
+        rows += [[indicator.code, code, period, "", "", ""] for code in codes]
+    return rows
 
 
 # Dashboards -----------------------------------------------------------------------------

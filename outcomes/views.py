@@ -330,8 +330,7 @@ def data_template(request: HttpRequest) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow((*ingest.REQUIRED_COLUMNS, "note"))
-    for indicator in indicators:
-        writer.writerows(selectors.template_rows(organisation=organisation, indicator=indicator, today=today))
+    writer.writerows(selectors.template_rows(organisation=organisation, indicators=indicators, today=today))
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     name = f"outcomes-{organisation.slug}-{chosen.code if chosen else 'all-indicators'}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

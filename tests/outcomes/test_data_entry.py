@@ -31,6 +31,12 @@ pytestmark = pytest.mark.django_db
 
 HEADER = "indicator_code,borough_code,period,numerator,denominator,note"
 GRID = "/data/form/?indicator=test-recovery&period=2025-03"
+# A save with rows in error, whatever the number of rows: session, user and permission; the
+# step-1 choices and the grid's stored values; the submission record; staging the rows (one
+# COPY); the import's set-based validation (settings, advisory lock, lookup and work tables, the
+# one statement that explains every error); the issues read back onto the form; the stored
+# values read again for the re-rendered grid; the page's header; saving the session.
+QUERIES_GRID_IN_ERROR = 60
 
 
 def borough(short_code: str) -> Area:
@@ -383,3 +389,39 @@ def test_an_approved_value_reported_on_the_form_is_locked_with_its_message_besid
     OutcomeValue.objects.update(status=ValueStatus.APPROVED)
     page = client.post(GRID, {"num_CMD": "41", "den_CMD": "80"}).text
     assert 'href="#id_num_CMD"' in page and "was approved and is locked" in page
+
+
+# Query counts -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [1, 6])
+def test_the_template_runs_a_fixed_number_of_queries(
+    client_for, provider, provider_org, django_assert_num_queries, size
+):
+    for i in range(size):
+        Indicator.objects.create(
+            code=f"ind-{i}", name=f"Indicator {i}", definition="d", measure=Measure.COUNT, period_type="month"
+        )
+    provider_org.boroughs.add(*Area.objects.filter(level=AreaLevel.BOROUGH).order_by("name")[:size])
+    client = client_for(provider)
+    # session, user, can_submit, the user's organisations (the default is the first), the active
+    # indicators, the organisation's boroughs (once for every indicator), and saving the session
+    # (savepoint, update, release: SESSION_SAVE_EVERY_REQUEST)
+    with django_assert_num_queries(9):
+        response = client.get("/data/template.csv")
+    assert len(response.content.decode().splitlines()) == 1 + size * provider_org.boroughs.count()
+
+
+@pytest.mark.parametrize("size", [1, 8])
+def test_the_grid_with_rows_in_error_runs_a_fixed_number_of_queries(
+    client_for, provider, provider_org, recovery, django_assert_num_queries, size
+):
+    boroughs = list(Area.objects.filter(level=AreaLevel.BOROUGH).exclude(short_code="CMD").order_by("name")[:size])
+    provider_org.boroughs.add(*boroughs)
+    client = client_for(provider)
+    posted = {f"num_{b.short_code}": "70" for b in [*boroughs, borough("CMD")]}
+    posted |= {f"den_{b.short_code}": "60" for b in [*boroughs, borough("CMD")]}
+    client.post(GRID, posted)  # warm: the first import builds nothing the second does not
+    with django_assert_num_queries(QUERIES_GRID_IN_ERROR):
+        response = client.post(GRID, posted)
+    assert response.text.count("is above the denominator 60") == 2 * (size + 1)  # summary and inline
