@@ -18,7 +18,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import call_command
 from django.urls import Resolver404, resolve
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from stakeholders.demo import DEMO_EMAIL_DOMAIN
 from stakeholders.models import User
@@ -131,7 +131,7 @@ def test_pages_only_a_post_reaches_are_accessible_too(demo_site, page: Page, liv
     page.goto("/data/form/?indicator=smi-physical-check&period=2024-25+Q4")
     page.locator("input[name^=num_]").first.fill("abc")
     page.get_by_role("button", name="Save values").click()
-    assert page.locator(".nhsuk-error-summary").is_visible()
+    expect(page.locator(".nhsuk-error-summary")).to_be_visible()
     assert_accessible(page)  # the grid with a row in error, kept as typed
     page.goto("/data/upload/")
     page.get_by_label("CSV file").set_input_files(
@@ -146,7 +146,7 @@ def test_pages_only_a_post_reaches_are_accessible_too(demo_site, page: Page, liv
     )
     page.get_by_label("Trial run only (dry run)").check()
     page.get_by_role("button", name="Upload and check").click()
-    assert page.get_by_role("button", name="Submit this file").is_visible()
+    expect(page.get_by_role("button", name="Submit this file")).to_be_visible()
     assert_accessible(page)  # a clean trial run's report, with its one button
 
     page.context.clear_cookies()
@@ -158,5 +158,5 @@ def test_pages_only_a_post_reaches_are_accessible_too(demo_site, page: Page, liv
     page.get_by_label("Month").fill("2")
     page.get_by_label("Year").fill("2026")
     page.get_by_role("button", name="Add meeting").click()
-    assert page.locator(".nhsuk-error-summary").is_visible()
+    expect(page.locator(".nhsuk-error-summary")).to_be_visible()
     assert_accessible(page)  # a date input in error (31 February)
