@@ -23,6 +23,7 @@ from actionplan.models import (
     PlanStatus,
     PlanVisibility,
 )
+from londonmh.forms import NHSDateField
 from outcomes.models import Indicator, PriorityArea
 from stakeholders.models import Area, AreaLevel, Organisation, Role, User
 
@@ -53,13 +54,6 @@ def priority_area_filter() -> forms.ModelChoiceField:
         required=False,
         empty_label="Any",
     )
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class VersionedForm(forms.Form):
@@ -147,8 +141,8 @@ class PlanForm(VersionedForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="Partners can read the plan while it is a draft or partners-only, and comment on it.",
     )
-    period_start = forms.DateField(label="Period starts", widget=DateInput)
-    period_end = forms.DateField(label="Period ends", widget=DateInput)
+    period_start = NHSDateField(label="Period starts", help_text="For example, 1 4 2026")
+    period_end = NHSDateField(label="Period ends", help_text="For example, 31 3 2029")
     visibility = forms.ChoiceField(
         choices=PlanVisibility.choices,
         widget=forms.RadioSelect,
@@ -309,8 +303,8 @@ class ActionForm(VersionedForm):
     )
     status = forms.ChoiceField(choices=ActionStatus.choices, initial=ActionStatus.NOT_STARTED)
     progress = forms.IntegerField(label="Progress (%)", min_value=0, max_value=100, initial=0)
-    start_date = forms.DateField(label="Start date", widget=DateInput, required=False)
-    due_date = forms.DateField(label="Due date", widget=DateInput, required=False)
+    start_date = NHSDateField(label="Start date", required=False, help_text="For example, 1 4 2026")
+    due_date = NHSDateField(label="Due date", required=False, help_text="For example, 31 3 2027")
     weight = forms.IntegerField(
         min_value=1,
         max_value=100,
@@ -398,8 +392,8 @@ class TargetForm(forms.Form):
 
 class MilestoneForm(forms.Form):
     title = forms.CharField(max_length=200)
-    due = forms.DateField(label="Due on", widget=DateInput, required=False)
-    done_on = forms.DateField(label="Done on", widget=DateInput, required=False, help_text="Leave empty until done.")
+    due = NHSDateField(label="Due on", required=False, help_text="For example, 30 9 2026")
+    done_on = NHSDateField(label="Done on", required=False, help_text="Leave empty until done. For example, 14 5 2026")
 
 
 # Evidence ---------------------------------------------------------------------------------

@@ -23,17 +23,11 @@ from commissioning.models import (
     PartnershipScope,
     ProviderRole,
 )
+from londonmh.forms import NHSDateField
 from outcomes.models import Indicator
 from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Organisation
 
 PENNY = Decimal("0.01")
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
 
 
 def provider_organisations() -> QuerySet[Organisation]:
@@ -119,8 +113,8 @@ class ContractEditForm(forms.Form):
         help_text="In pounds, for example 1250000 or 1250000.50.",
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
     )
-    start_date = forms.DateField(widget=DateInput(), help_text="For example 2026-04-01.")
-    end_date = forms.DateField(widget=DateInput(), help_text="For example 2029-03-31.")
+    start_date = NHSDateField(label="Start date", help_text="For example, 1 4 2026")
+    end_date = NHSDateField(label="End date", help_text="For example, 31 3 2029")
     agreed = forms.BooleanField(required=False, label="Agreed (not a draft)")
     publishable = forms.BooleanField(
         required=False,
@@ -373,7 +367,7 @@ class PartnershipForm(forms.Form):
 
 
 class MeetingForm(forms.Form):
-    date = forms.DateField(widget=DateInput(), help_text="For example 2026-05-14.")
+    date = NHSDateField(label="Date of the meeting", help_text="For example, 14 5 2026")
     title = forms.CharField(max_length=200)
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
 

@@ -23,6 +23,7 @@ from django.utils.http import urlencode
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
+from londonmh.forms import DATE_PARTS, NHSDateWidget
 from londonmh.numbers import format_number
 
 _env: Environment | None = None
@@ -50,6 +51,38 @@ def _choice_items(bound: forms.BoundField, multiple: bool) -> list[dict[str, Any
     return items
 
 
+def _date_input_params(
+    bound: forms.BoundField, field_id: str, params: dict[str, Any], overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """NHS.UK date input: a fieldset of day, month and year boxes; the box in error marked."""
+    value = bound.value()
+    parts = bound.field.widget.decompress(value) if not isinstance(value, list | tuple) else list(value)
+    error_part = getattr(bound.field, "error_part", "day") if bound.errors else None
+    # The whole date is wrong (missing, or not a real date): every box is marked.
+    whole = bound.errors and any(e.code in ("required", "invalid") for e in bound.errors.as_data())
+    items = []
+    for part, text in zip(DATE_PARTS, parts, strict=True):
+        marked = bound.errors and (whole or part == error_part)
+        items.append(
+            {
+                "id": f"{field_id}_{part}",
+                "name": f"{bound.html_name}_{part}",
+                "label": part.capitalize(),
+                "value": text or "",
+                "width": 4 if part == "year" else 2,
+                "classes": "nhsuk-input--error" if marked else "",
+            }
+        )
+    return {
+        "id": field_id,
+        "fieldset": {"legend": {"text": str(bound.label), "size": overrides.pop("legend_size", "s")}},
+        "hint": params["hint"],
+        "errorMessage": params["errorMessage"],
+        "items": items,
+        **overrides,
+    }
+
+
 def form_field(bound: forms.BoundField, **overrides: Any) -> Markup:
     """Render a bound field as the NHS.UK component that fits its widget.
 
@@ -74,6 +107,9 @@ def form_field(bound: forms.BoundField, **overrides: Any) -> Markup:
         "errorMessage": _errors(bound),
         "attributes": attributes,
     }
+    if isinstance(widget, NHSDateWidget):
+        macro = _macro("dateInput", "date-input")
+        return Markup(macro(_date_input_params(bound, field_id, params, overrides)))  # noqa: S704 - autoescaped macro
     if isinstance(widget, forms.Textarea):
         value = bound.value()
         params["value"] = "" if value is None else str(value)
@@ -173,6 +209,9 @@ def error_summary(*forms_: forms.BaseForm | None) -> Markup:
             anchor = bound.auto_id
             if isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect)):
                 anchor = f"{bound.auto_id}"
+            elif isinstance(widget, NHSDateWidget):
+                # The box to correct: the first one, or the part the error is about.
+                anchor = f"{bound.auto_id}_{getattr(bound.field, 'error_part', 'day')}"
             for error in field_errors:
                 items.append({"text": str(error), "href": f"#{anchor}"})
     if not items:

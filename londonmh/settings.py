@@ -434,6 +434,8 @@ OUTCOMES_ASYNC_ROWS = env.int("OUTCOMES_ASYNC_ROWS", default=5000)
 # A submission still "queued" this long after it was queued (or last re-enqueued) has lost its
 # task (Redis emptied or restarted without persistence): the beat sweep enqueues it again.
 OUTCOMES_REQUEUE_AFTER_MINUTES = env.int("OUTCOMES_REQUEUE_AFTER_MINUTES", default=15)
+# A clean CSV trial run keeps its file this long, so that one button submits the same file.
+OUTCOMES_TRIAL_KEEP_HOURS = env.int("OUTCOMES_TRIAL_KEEP_HOURS", default=24)
 # The nightly metrics rebuild splits the indicators into this many groups rebuilt at once, each on
 # its own database connection (docs/performance.md): at most the database server's cores.
 METRICS_REBUILD_WORKERS = env.int("METRICS_REBUILD_WORKERS", default=2)

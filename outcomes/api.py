@@ -58,6 +58,7 @@ from outcomes.models import (
     Submission,
     SubmissionIssue,
     ValueStatus,
+    parse_financial_quarter,
     parse_period,
 )
 from outcomes.statistics import COMPARISON_LABELS, Comparison
@@ -131,6 +132,7 @@ class IndicatorSerializer(serializers.ModelSerializer):
             "denominator_definition",
             "polarity",
             "period_type",
+            "financial_quarters",
             "unit",
             "data_source",
             "is_active",
@@ -296,8 +298,12 @@ def _add_months(start: dt.date, months: int) -> dt.date:
 
 
 def period_bounds(text: str) -> tuple[dt.date, dt.date] | None:
-    """[start, end) of a period written 2026-04, 2026-Q1, 2026 or a date 2026-04-15; None if neither."""
+    """[start, end) of a period written 2026-04, 2026-Q1, 2025-26 Q1 (financial), 2026 or a date
+    2026-04-15; None if neither."""
     text = text.strip()
+    financial = parse_financial_quarter(text)
+    if financial is not None:
+        return financial, _add_months(financial, 3)
     for period_type, months in ((PeriodType.MONTH, 1), (PeriodType.QUARTER, 3), (PeriodType.YEAR, 12)):
         if PERIOD_PATTERNS[period_type].match(text):
             start = parse_period(period_type, text)
@@ -318,7 +324,8 @@ class PeriodFormField(forms.CharField):
         bounds = period_bounds(value)
         if bounds is None:
             raise forms.ValidationError(
-                "Write a period as 2026-04 (month), 2026-Q1 (quarter), 2026 (year) or a date 2026-04-15.",
+                "Write a period as 2026-04 (month), 2026-Q1 (quarter), 2025-26 Q1 (financial quarter), 2026 (year)"
+                " or a date 2026-04-15.",
                 code="invalid",
             )
         return bounds
@@ -366,7 +373,9 @@ class OutcomeValueSerializer(serializers.ModelSerializer):
     borough_name = serializers.CharField(source="borough.name", read_only=True)
     organisation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     organisation_name = serializers.CharField(source="organisation.name", read_only=True)
-    period = serializers.CharField(read_only=True, help_text="2026-04, 2026-Q1 or 2026, by the indicator's type.")
+    period = serializers.CharField(
+        read_only=True, help_text="2026-04, 2026-Q1, 2025-26 Q1 (financial quarter) or 2026, as reported."
+    )
     numerator = serializers.DecimalField(max_digits=18, decimal_places=4, normalize_output=True, read_only=True)
     submission = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The submission that last changed it.")
     reviewed_by = serializers.CharField(source="reviewed_by.display_name", read_only=True, allow_null=True)

@@ -32,7 +32,7 @@ from typing import Any
 from django import forms
 
 from londonmh.numbers import MEASURE_PLACES, format_in_unit, format_number
-from outcomes.models import Measure, Metric, period_label
+from outcomes.models import Measure, Metric
 from outcomes.statistics import (
     COMPARISON_LABELS,
     NOT_COMPARED_REASON,
@@ -310,7 +310,7 @@ def public_metric(metric: Metric, *, exact: bool = False) -> PublicMetric:
         area_short_code=area.short_code,
         area_level=area.level,
         period_start=metric.period_start,
-        period=period_label(indicator.period_type, metric.period_start),
+        period=indicator.period_label(metric.period_start),
         basis=metric.basis_shown,
         numerator=numerator,
         denominator=denominator if measure in (Measure.PROPORTION, Measure.MEAN) else None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from outcomes.models import Measure, PeriodType, Polarity, period_label, previous_period
 
@@ -278,6 +278,11 @@ TYPICAL = {
 }
 
 
+# Reported by NHS financial quarter (April start), as NHS England publishes physical health checks
+# for people with severe mental illness: 2025-26 Q1 is April to June 2025.
+FINANCIAL_QUARTER_CODES = frozenset({"smi-physical-check"})
+
+
 def recent_periods(period_type: str, today: dt.date, count: int) -> list[dt.date]:
     """The last `count` complete periods of a type before `today`, oldest first."""
     if period_type == MONTH:
@@ -294,7 +299,13 @@ def recent_periods(period_type: str, today: dt.date, count: int) -> list[dt.date
 
 
 def synthetic_rows(
-    indicator_code: str, measure: str, period_type: str, boroughs: list[tuple[str, int]], today: dt.date, seed: str
+    indicator_code: str,
+    measure: str,
+    period_type: str,
+    boroughs: list[tuple[str, int]],
+    today: dt.date,
+    seed: str,
+    label: Callable[[dt.date], str] | None = None,
 ) -> Iterator[dict[str, str]]:
     """Rows for one provider: (GSS code, population) boroughs, a few periods, fixed seed."""
     count = {MONTH: 12, QUARTER: 6, YEAR: 3}[period_type]
@@ -307,22 +318,30 @@ def synthetic_rows(
             if measure == P:
                 den = max(5, int(population / 100_000 * rng.uniform(40, 400)))
                 num = min(den, max(0, round(den * min(0.99, typical * borough_effect * trend))))
-                yield _row(indicator_code, code, period_type, start, num, den)
+                yield _row(indicator_code, code, period_type, start, num, den, label)
             elif measure == N:
                 den = max(5, int(population / 100_000 * rng.uniform(30, 120)))
                 score = typical * borough_effect * trend
-                yield _row(indicator_code, code, period_type, start, round(score * den, 2), den)
+                yield _row(indicator_code, code, period_type, start, round(score * den, 2), den, label)
             else:
                 expected = typical * borough_effect * trend * population / 100_000 / 5
                 num = max(0, round(rng.gauss(expected, max(1.0, expected**0.5))))
-                yield _row(indicator_code, code, period_type, start, num, None)
+                yield _row(indicator_code, code, period_type, start, num, None, label)
 
 
-def _row(code: str, gss: str, period_type: str, start: dt.date, num: float, den: int | None) -> dict[str, str]:
+def _row(
+    code: str,
+    gss: str,
+    period_type: str,
+    start: dt.date,
+    num: float,
+    den: int | None,
+    label: Callable[[dt.date], str] | None = None,
+) -> dict[str, str]:
     return {
         "indicator_code": code,
         "borough_code": gss,
-        "period": period_label(period_type, start),
+        "period": label(start) if label else period_label(period_type, start),
         "numerator": str(num),
         "denominator": "" if den is None else str(den),
         "note": "synthetic demo value",
@@ -357,6 +376,7 @@ def seed(today: dt.date | None = None) -> tuple[int, int]:
                 "measure": measure,
                 "polarity": polarity,
                 "period_type": period_type,
+                "financial_quarters": code in FINANCIAL_QUARTER_CODES,
                 "unit": unit,
                 "numerator_definition": num_def,
                 "denominator_definition": den_def,
@@ -367,6 +387,9 @@ def seed(today: dt.date | None = None) -> tuple[int, int]:
             },
         )
         new_indicators += created
+    # A demo site seeded before financial quarters existed gets them too (before any values).
+    if not OutcomeValue.objects.filter(indicator__code__in=FINANCIAL_QUARTER_CODES).exists():
+        Indicator.objects.filter(code__in=FINANCIAL_QUARTER_CODES, period_type=QUARTER).update(financial_quarters=True)
     services.populations_seed_from_census()
     if OutcomeValue.objects.filter(indicator__is_synthetic_demo=True).exists():
         return new_indicators, 0
@@ -382,7 +405,15 @@ def seed(today: dt.date | None = None) -> tuple[int, int]:
 
         def rows(org=org, boroughs=boroughs):  # type: ignore[no-untyped-def]
             for code, indicator in indicators.items():
-                yield from synthetic_rows(code, indicator.measure, indicator.period_type, boroughs, today, org.slug)
+                yield from synthetic_rows(
+                    code,
+                    indicator.measure,
+                    indicator.period_type,
+                    boroughs,
+                    today,
+                    org.slug,
+                    label=indicator.period_label,
+                )
 
         services.submission_create(
             actor=user, organisation=org, door=Door.API, rows=rows(), filename="synthetic demo data", run_inline=True

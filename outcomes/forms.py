@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 
-from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, ValueStatus, parse_period, period_label
+from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, ValueStatus
 from outcomes.selectors import format_number, parse_any_period, period_end
 from stakeholders.models import Area, Organisation
 
@@ -20,7 +21,17 @@ PERIOD_EXAMPLES = {
 }
 # /indicators/new/ is the create page, so no indicator may be called "new".
 RESERVED_CODES = frozenset({"new"})
-PERIOD_HINT = "Write months as 2026-04, calendar quarters as 2026-Q1 and years as 2026."
+FINANCIAL_QUARTER_EXAMPLE = "an NHS financial quarter, for example 2025-26 Q1 (April to June 2025)"
+PERIOD_HINT = (
+    "Write months as 2026-04, calendar quarters as 2026-Q1, financial quarters as 2025-26 Q1 "
+    "(April to June 2025) and years as 2026."
+)
+
+
+def period_example(indicator: Indicator) -> str:
+    if indicator.period_kind == "fquarter":
+        return FINANCIAL_QUARTER_EXAMPLE
+    return PERIOD_EXAMPLES[PeriodType(indicator.period_type)]
 
 
 def _size(n: int) -> str:
@@ -51,6 +62,7 @@ class IndicatorForm(forms.ModelForm):
             "denominator_definition",
             "polarity",
             "period_type",
+            "financial_quarters",
             "unit",
             "data_source",
             "is_active",
@@ -65,6 +77,7 @@ class IndicatorForm(forms.ModelForm):
             "denominator_definition": "Denominator: out of what",
             "polarity": "Which way is better",
             "period_type": "Reported by",
+            "financial_quarters": "Quarters are NHS financial quarters (April to June is Q1)",
             "unit": "Unit",
             "data_source": "Data source",
             "is_active": "Still collected (providers can submit values)",
@@ -156,12 +169,17 @@ class GridChoiceForm(OrganisationChoiceMixin, forms.Form):
         self.today = today
         field = self.fields["indicator"]
         field.queryset = indicators
-        field.label_from_instance = lambda i: f"{i.name} ({i.get_period_type_display().lower()}ly)"
+        field.label_from_instance = lambda i: (
+            f"{i.name} (by financial quarter)"
+            if i.period_kind == "fquarter"
+            else f"{i.name} ({i.get_period_type_display().lower()}ly)"
+        )
         indicator = self._chosen_indicator()
         if indicator is not None:
-            self.fields["period"].help_text = (
-                f"{indicator.name} is reported by {indicator.get_period_type_display().lower()}: "
-                f"write {PERIOD_EXAMPLES[PeriodType(indicator.period_type)]}."
+            self.fields[
+                "period"
+            ].help_text = (
+                f"{indicator.name} is reported by {indicator.period_kind_display}: write {period_example(indicator)}."
             )
 
     def _chosen_indicator(self) -> Indicator | None:
@@ -176,25 +194,36 @@ class GridChoiceForm(OrganisationChoiceMixin, forms.Form):
         text = (data.get("period") or "").strip()
         if indicator is None or not text:
             return data
-        start = parse_period(indicator.period_type, text.upper())
+        start = indicator.parse_period(text)
         if start is None:
             self.add_error(
                 "period",
-                f"Enter the period as {PERIOD_EXAMPLES[PeriodType(indicator.period_type)]}: "
-                f"{indicator.name} is reported by {indicator.get_period_type_display().lower()}",
+                f"Enter the period as {period_example(indicator)}: "
+                f"{indicator.name} is reported by {indicator.period_kind_display}",
             )
             return data
         if period_end(indicator.period_type, start) > self.today:
-            self.add_error("period", f"The period {period_label(indicator.period_type, start)} has not ended yet")
+            self.add_error("period", f"The period {indicator.period_description(start)} has not ended yet")
             return data
         data["period_start"] = start
-        data["period"] = period_label(indicator.period_type, start)
+        data["period"] = indicator.period_label(start)
         return data
 
 
 class GridForm(forms.Form):
-    """Step 2 of the web form: one row of inputs per borough the organisation serves."""
+    """Step 2 of the web form: one row of inputs per borough the organisation serves.
 
+    Rows are numbered as the person sees them: the first borough is row 1, blank rows included.
+    """
+
+    atomic = forms.BooleanField(
+        label="All or nothing",
+        required=False,
+        help_text=(
+            "If any row has an error, save no rows. Otherwise the rows without errors are saved "
+            "and the others stay here, as you typed them, to correct."
+        ),
+    )
     amend_approved = forms.BooleanField(
         label="These changes amend approved values",
         required=False,
@@ -230,15 +259,16 @@ class GridForm(forms.Form):
                 label=f"Note for {borough.name}", required=False, initial=value.note if value else ""
             )
 
-    def rows(self) -> list[dict[str, str]]:
-        """The non-blank rows, in borough order, as the import pipeline's dicts."""
-        rows = []
+    def grid_rows(self) -> list[dict[str, Any] | None]:
+        """Every row in borough order: the import pipeline's dict, or None where left blank."""
+        rows: list[dict[str, Any] | None] = []
         for borough in self.boroughs:
             code = borough.short_code
             numerator = self.cleaned_data.get(f"num_{code}", "").strip()
             denominator = self.cleaned_data.get(f"den_{code}", "").strip()
             note = self.cleaned_data.get(f"note_{code}", "").strip()
             if not (numerator or denominator or note):
+                rows.append(None)
                 continue
             rows.append(
                 {
@@ -250,6 +280,29 @@ class GridForm(forms.Form):
                 }
             )
         return rows
+
+    def rows(self) -> list[dict[str, str]]:
+        """The non-blank rows, in borough order."""
+        return [row for row in self.grid_rows() if row is not None]
+
+    def field_for(self, borough: Area, column: str) -> str:
+        """The input a problem with this borough's row and column belongs beside."""
+        code = borough.short_code
+        name = {"denominator": f"den_{code}", "note": f"note_{code}"}.get(column, f"num_{code}")
+        return name if name in self.fields else f"num_{code}"
+
+    def add_row_issues(self, issues: Iterable[Any]) -> int:
+        """Put a submission's row errors beside the inputs they are about; how many rows had one."""
+        rows = set()
+        for issue in issues:
+            number = issue.row_number
+            if not number or not 1 <= number <= len(self.boroughs):
+                self.add_error(None, issue.message)
+                continue
+            borough = self.boroughs[number - 1]
+            rows.add(number)
+            self.add_error(self.field_for(borough, issue.column), f"{borough.name} (row {number}): {issue.message}")
+        return len(rows)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -309,6 +362,37 @@ class UploadForm(OrganisationChoiceMixin, forms.Form):
         return any(e.code == "too_large" for e in self.errors.as_data().get("file", []))
 
 
+class TemplateForm(forms.Form):
+    """Which CSV template to download: for which organisation, and one indicator or all."""
+
+    organisation = forms.ModelChoiceField(
+        label="Organisation", queryset=Organisation.objects.none(), required=False, empty_label=None
+    )
+    indicator = forms.ModelChoiceField(
+        label="Indicator",
+        queryset=Indicator.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label="Every indicator still collected",
+    )
+
+    def __init__(
+        self, *args: Any, organisations: QuerySet[Organisation], indicators: QuerySet[Indicator], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = organisations
+        self.organisation_list = list(organisations)
+        self.fields["indicator"].queryset = indicators
+
+    def clean_organisation(self) -> Organisation | None:
+        organisation = self.cleaned_data.get("organisation")
+        if organisation is None and self.organisation_list:
+            return self.organisation_list[0]
+        if organisation is None:
+            raise forms.ValidationError("You do not submit data for any organisation.")
+        return organisation
+
+
 # Values and review -----------------------------------------------------------------------
 
 
@@ -326,7 +410,7 @@ class ValueFilterForm(forms.Form):
         label="Period",
         required=False,
         max_length=20,
-        help_text="For example 2026-04, 2026-Q1 or 2026",
+        help_text="For example 2026-04, 2026-Q1, 2025-26 Q1 or 2026",
         widget=forms.TextInput(attrs={"class": "nhsuk-input--width-10"}),
     )
     status = forms.ChoiceField(label="Status", required=False, choices=[])
@@ -352,9 +436,9 @@ class ValueFilterForm(forms.Form):
         self.fields["status"].choices = choices
 
     def clean_period(self) -> str:
-        text = self.cleaned_data["period"].strip().upper()
+        text = " ".join(self.cleaned_data["period"].split()).upper()
         if text and parse_any_period(text) is None:
-            raise forms.ValidationError("Enter a period like 2026-04, 2026-Q1 or 2026")
+            raise forms.ValidationError("Enter a period like 2026-04, 2026-Q1, 2025-26 Q1 or 2026")
         return text
 
     def statuses(self, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -53,7 +53,15 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from outcomes.models import PERIOD_SQL_PATTERNS, IssueCode, PeriodType, Submission, SubmissionIssue, ValueStatus
+from outcomes.models import (
+    FINANCIAL_QUARTER_SQL_PATTERN,
+    PERIOD_SQL_PATTERNS,
+    IssueCode,
+    PeriodType,
+    Submission,
+    SubmissionIssue,
+    ValueStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -335,14 +343,23 @@ def _create_staging(cursor: Any, submission_id: int, extra_columns: int, *, trim
 
 
 def _staged_lines(
-    records: Iterator[list[str]], names: list[str], submission_id: int, max_rows: int, result: StageResult
+    records: Iterator[list[str]],
+    names: list[str],
+    submission_id: int,
+    max_rows: int,
+    result: StageResult,
+    first_row: int = 2,
 ) -> Iterator[str]:
-    """CSV text for COPY: row_number, the seven trimmed text columns, and any parse problem."""
+    """CSV text for COPY: row_number, the seven trimmed text columns, and any parse problem.
+
+    A file's rows are numbered from 2 (its header is line 1); rows given as a list (the web
+    form, the JSON API) from 1, as the person sees them.
+    """
     positions = [names.index(c) if c in names else None for c in ALL_COLUMNS]
     width = len(names)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    row_number = 1
+    row_number = first_row - 1
     count = 0
     for record in records:
         row_number += 1
@@ -590,7 +607,11 @@ def stage_csv(submission: Submission, stream: IO[bytes]) -> StageResult:
 
 
 def stage_rows(submission: Submission, rows: Iterable[dict[str, Any]]) -> StageResult:
-    """Stage rows given as dicts (the web form and JSON API). Same checks as a CSV file."""
+    """Stage rows given as dicts (the web form and JSON API). Same checks as a CSV file.
+
+    Rows are numbered as the person sees them: the first is row 1 (an empty dict keeps its
+    number, so a web form's blank line still counts, like a file's blank line).
+    """
     result = StageResult()
     sha = hashlib.sha256()
 
@@ -601,7 +622,8 @@ def stage_rows(submission: Submission, rows: Iterable[dict[str, Any]]) -> StageR
             yield cells
 
     _copy_rows(
-        submission.pk, _staged_lines(records(), list(ALL_COLUMNS), submission.pk, settings.OUTCOMES_MAX_ROWS, result)
+        submission.pk,
+        _staged_lines(records(), list(ALL_COLUMNS), submission.pk, settings.OUTCOMES_MAX_ROWS, result, first_row=1),
     )
     result.checksum = sha.hexdigest()
     if result.total_rows == 0:
@@ -641,6 +663,14 @@ WITH p AS (
     SELECT 'quarter', to_char(d, 'YYYY') || '-Q' || extract(quarter FROM d), d::date, (d + interval '3 months')::date
     FROM generate_series(%(first)s::date, %(last)s::date, interval '3 months') d
     UNION ALL
+    -- NHS financial quarters (April start): the same start days as calendar quarters, named
+    -- by financial year, 2025-26 Q1 for April to June 2025 (outcomes.models.financial_quarter_label).
+    SELECT 'fquarter', fy::text || '-' || lpad(((fy + 1) %% 100)::text, 2, '0') || ' Q'
+           || (((extract(month FROM d)::int - 4 + 12) %% 12) / 3 + 1),
+           d::date, (d + interval '3 months')::date
+    FROM generate_series(%(first)s::date, %(last)s::date, interval '3 months') d
+    CROSS JOIN LATERAL (SELECT extract(year FROM d)::int - (extract(month FROM d) < 4)::int AS fy) f
+    UNION ALL
     SELECT 'year', to_char(d, 'YYYY'), d::date, (d + interval '1 year')::date
     FROM generate_series(%(first)s::date, %(last)s::date, interval '1 year') d
 )
@@ -648,7 +678,8 @@ SELECT i.code::text AS code, p.label AS period, i.id AS indicator_id, i.measure:
        p.start AS period_start, p.ends > %(today)s AS future,
        (dense_rank() OVER (ORDER BY i.id) << 32)
        | ((extract(year FROM p.start)::bigint - {first_year}) * 12 + extract(month FROM p.start)::bigint) AS k2
-FROM outcomes_indicator i JOIN p ON p.kind = i.period_type;
+FROM outcomes_indicator i
+JOIN p ON p.kind = CASE WHEN i.financial_quarters THEN 'fquarter' ELSE i.period_type::text END;
 """
 
 # One row per staged row: typed, keyed, sorted on the key, compared with the stored value and
@@ -711,10 +742,13 @@ WITH e AS (
     WINDOW k AS (PARTITION BY r.dup, r.organisation_id, r.indicator_id, r.borough_id, r.period_start)
 ),
 s AS (
-    SELECT e.*, i.id AS indicator_id, i.measure, i.period_type, i.is_active, b.id AS borough_id,
+    SELECT e.*, i.id AS indicator_id, i.measure, i.period_type, i.financial_quarters, i.is_active,
+           b.id AS borough_id,
            o.id AS organisation_id, (o.id = ANY(%(allowed_orgs)s)) AS org_allowed,
            (e.problem_code = '' AND e.formula_column = '') AS plain,
-           (e.period ~ %(month_re)s OR e.period ~ %(quarter_re)s OR e.period ~ %(year_re)s) AS period_wellformed
+           (e.period ~ %(month_re)s OR e.period ~ %(quarter_re)s OR e.period ~ %(year_re)s
+            OR (e.period ~ %(fquarter_re)s
+                AND substr(e.period, 6, 2)::int = (left(e.period, 4)::int + 1) %% 100)) AS period_wellformed
     FROM e
     LEFT JOIN outcomes_indicator i ON i.code = e.indicator_code
     LEFT JOIN stakeholders_area b ON b.code = upper(e.borough_code) AND b.level = 'borough'
@@ -726,8 +760,11 @@ t AS (
         CASE WHEN s.period_wellformed AND left(s.period, 4)::int >= {first_year} THEN CASE
             WHEN s.period_type = 'month' AND s.period ~ %(month_re)s
                 THEN make_date(left(s.period, 4)::int, right(s.period, 2)::int, 1)
-            WHEN s.period_type = 'quarter' AND s.period ~ %(quarter_re)s
+            WHEN s.period_type = 'quarter' AND NOT s.financial_quarters AND s.period ~ %(quarter_re)s
                 THEN make_date(left(s.period, 4)::int, (right(s.period, 1)::int - 1) * 3 + 1, 1)
+            WHEN s.period_type = 'quarter' AND s.financial_quarters AND s.period ~ %(fquarter_re)s
+                THEN (make_date(left(s.period, 4)::int, 4, 1)
+                      + make_interval(months => (right(s.period, 1)::int - 1) * 3))::date
             WHEN s.period_type = 'year' AND s.period ~ %(year_re)s THEN make_date(s.period::int, 1, 1)
         END END AS period_start,
         CASE
@@ -806,15 +843,18 @@ _CHECKS: list[tuple[str, str, str, str]] = [
         "r.plain AND (NOT r.period_wellformed OR r.period_early)",
         "CASE WHEN r.period_early THEN '''' || r.period || ''' is too early: periods from {first_year} on are"
         " accepted.' ELSE '''' || left(r.period, 40) "
-        "|| ''' is not a period. Write months as 2026-04, quarters as 2026-Q1, years as 2026.' END",
+        "|| ''' is not a period. Write months as 2026-04, quarters as 2026-Q1 (financial quarters as"
+        " 2025-26 Q1), years as 2026.' END",
     ),
     (
         IssueCode.PERIOD_WRONG_TYPE,
         "'period'",
         "r.plain AND r.period_wellformed AND NOT r.period_early AND r.indicator_id IS NOT NULL"
         " AND r.period_start IS NULL",
-        "'''' || r.period || ''' is not a ' || r.period_type || '; ' || r.indicator_code "
-        "|| ' is reported by ' || r.period_type || '.'",
+        "CASE WHEN r.financial_quarters THEN '''' || r.period || ''' is not a financial quarter; ' "
+        "|| r.indicator_code || ' is reported by NHS financial quarter (April start), written as 2025-26 Q1.'"
+        " ELSE '''' || r.period || ''' is not a ' || r.period_type || '; ' || r.indicator_code "
+        "|| ' is reported by ' || r.period_type || '.' END",
     ),
     (
         IssueCode.PERIOD_FUTURE,
@@ -928,6 +968,7 @@ def _params(submission: Submission, allowed_org_ids: list[int], default_org_slug
         "month_re": PERIOD_SQL_PATTERNS[PeriodType.MONTH],
         "quarter_re": PERIOD_SQL_PATTERNS[PeriodType.QUARTER],
         "year_re": PERIOD_SQL_PATTERNS[PeriodType.YEAR],
+        "fquarter_re": FINANCIAL_QUARTER_SQL_PATTERN,
         "mean_re": r"^[0-9]{1,13}([.][0-9]{1,4})?$",
         "today": today,
         "first": dt.date(FIRST_YEAR, 1, 1),
@@ -1044,7 +1085,7 @@ def _explain(
     cursor.execute(explain, params)
     cursor.execute(
         "SELECT count(DISTINCT row_number) FROM outcomes_submissionissue"
-        " WHERE submission_id = %s AND severity = 'error' AND row_number IS NOT NULL AND row_number > 1",
+        " WHERE submission_id = %s AND severity = 'error' AND row_number IS NOT NULL",
         [submission.pk],
     )
     explained = cursor.fetchone()[0]

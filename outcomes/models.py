@@ -69,6 +69,36 @@ def parse_period(period_type: str, text: str) -> dt.date | None:
     return dt.date(year, 1, 1)
 
 
+# NHS financial quarters: the quarters of a financial year that starts in April. They begin on
+# the same days as calendar quarters (April, July, October, January), so they are stored and
+# aggregated by their start date like any quarter; only their names differ: 2025-26 Q1 is
+# April to June 2025, 2025-26 Q4 is January to March 2026.
+FINANCIAL_QUARTER_PATTERN = re.compile(r"^(\d{4})-(\d{2}) Q([1-4])$")
+FINANCIAL_QUARTER_SQL_PATTERN = r"^\d{4}-\d{2} Q[1-4]$"
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def financial_quarter_label(start: dt.date) -> str:
+    """2025-26 Q1 for the quarter starting 1 April 2025."""
+    year = start.year if start.month >= 4 else start.year - 1
+    return f"{year:04d}-{(year + 1) % 100:02d} Q{(start.month - 4) % 12 // 3 + 1}"
+
+
+def parse_financial_quarter(text: str) -> dt.date | None:
+    """The first day of a financial quarter written 2025-26 Q1, or None."""
+    match = FINANCIAL_QUARTER_PATTERN.match(" ".join(text.split()).upper())
+    if not match:
+        return None
+    year = int(match.group(1))
+    if int(match.group(2)) != (year + 1) % 100:
+        return None
+    month = 4 + (int(match.group(3)) - 1) * 3
+    return dt.date(year + (month > 12), (month - 1) % 12 + 1, 1)
+
+
 def previous_period(period_type: str, start: dt.date) -> dt.date:
     months = {PeriodType.MONTH: 1, PeriodType.QUARTER: 3, PeriodType.YEAR: 12}[PeriodType(period_type)]
     total = start.year * 12 + start.month - 1 - months
@@ -92,6 +122,11 @@ class Indicator(models.Model):
     period_type = models.CharField(max_length=8, choices=PeriodType.choices)
     unit = models.CharField(max_length=40, blank=True, help_text="e.g. people, %, per 100,000, score")
     data_source = models.CharField(max_length=200, blank=True)
+    financial_quarters = models.BooleanField(
+        "financial quarters",
+        default=False,
+        help_text="Quarterly indicators only: report by NHS financial quarter (2025-26 Q1 is April to June 2025).",
+    )
     is_active = models.BooleanField(default=True)
     is_synthetic_demo = models.BooleanField(default=False, help_text="Demo indicator with synthetic values.")
     created_at = models.DateTimeField(default=timezone.now)
@@ -100,6 +135,13 @@ class Indicator(models.Model):
     class Meta:
         ordering = ["name"]
         permissions = [("manage_catalogue", "Can manage the indicator catalogue")]
+        constraints = [
+            models.CheckConstraint(
+                name="indicator_financial_quarters_are_quarters",
+                condition=Q(financial_quarters=False) | Q(period_type="quarter"),
+                violation_error_message="Only an indicator reported by quarter can use financial quarters.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -115,6 +157,37 @@ class Indicator(models.Model):
     @property
     def allows_decimals(self) -> bool:
         return self.measure == Measure.MEAN
+
+    @property
+    def period_kind(self) -> str:
+        """How its periods are written: month, quarter, fquarter (financial quarter) or year."""
+        return "fquarter" if self.financial_quarters and self.period_type == PeriodType.QUARTER else self.period_type
+
+    @property
+    def period_kind_display(self) -> str:
+        return "financial quarter" if self.period_kind == "fquarter" else self.get_period_type_display().lower()
+
+    def period_label(self, start: dt.date) -> str:
+        """The period's name as this indicator's periods are written (2026-04, 2026-Q1, 2025-26 Q1, 2026)."""
+        if self.period_kind == "fquarter":
+            return financial_quarter_label(start)
+        return period_label(self.period_type, start)
+
+    def parse_period(self, text: str) -> dt.date | None:
+        """The first day of the period written as `text`, as this indicator's periods are written."""
+        if self.period_kind == "fquarter":
+            return parse_financial_quarter(text)
+        return parse_period(self.period_type, text.strip().upper())
+
+    def period_description(self, start: dt.date) -> str:
+        """The label and the months it covers: "2025-26 Q1 (April to June 2025)"."""
+        label = self.period_label(start)
+        if self.period_type == PeriodType.MONTH:
+            return f"{label} ({MONTH_NAMES[start.month - 1]} {start.year})"
+        if self.period_type == PeriodType.QUARTER:
+            last = MONTH_NAMES[start.month + 1]
+            return f"{label} ({MONTH_NAMES[start.month - 1]} to {last} {start.year})"
+        return f"{label} (January to December {start.year})"
 
 
 @pghistory.track()
@@ -192,6 +265,14 @@ class Submission(models.Model):
     dry_run = models.BooleanField(default=False)
     atomic = models.BooleanField(default=False, help_text="All rows or none.")
     amend_approved = models.BooleanField(default=False, help_text="May change approved values.")
+    trial_of = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="submitted_as",
+        help_text="The trial run whose stored file this submission saved (the one-button submit).",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
@@ -230,6 +311,21 @@ class Submission(models.Model):
         if not self.total_rows:
             return 100 if self.is_finished else 0
         return min(100, round(100 * self.processed_rows / self.total_rows))
+
+
+class TrialFile(models.Model):
+    """The bytes of a CSV trial run, kept so that one button can submit the same file.
+
+    Only a trial run's file is kept, for OUTCOMES_TRIAL_KEEP_HOURS; submitting it deletes it
+    (so it is submitted once). A separate table, so that reading submissions never reads files.
+    """
+
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, primary_key=True, related_name="trial_file")
+    content = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Trial file of submission {self.submission_id}"
 
 
 class IssueCode(models.TextChoices):
@@ -392,7 +488,7 @@ class OutcomeValue(models.Model):
 
     @property
     def period(self) -> str:
-        return period_label(self.indicator.period_type, self.period_start)
+        return self.indicator.period_label(self.period_start)
 
 
 class MetricQuerySet(models.QuerySet["Metric"]):

@@ -133,3 +133,9 @@ def get_submission_for_user_or_404(user: AnyUser, pk: int) -> Submission:
     if submission is None:
         raise Http404
     return submission
+
+
+def can_submit_trial(user: AnyUser, trial: Submission) -> bool:
+    """Submitting a trial run's stored file: its own submitter, still a data submitter for its
+    organisation. (Whether the trial is clean and unused is the service's question.)"""
+    return user.is_authenticated and trial.submitted_by_id == user.pk and can_submit_for(user, trial.organisation)

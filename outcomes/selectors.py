@@ -23,8 +23,8 @@ from outcomes.models import (
     Submission,
     SubmissionIssue,
     ValueStatus,
+    parse_financial_quarter,
     parse_period,
-    period_label,
     previous_period,
 )
 from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Membership, Organisation, Role
@@ -95,8 +95,14 @@ def period_end(period_type: str, start: dt.date) -> dt.date:
 
 
 def parse_any_period(text: str) -> tuple[str, dt.date] | None:
-    """(period type, start) for a period written in any of the three forms, or None."""
+    """(period type, start) for a period written in any of the four forms, or None.
+
+    A financial quarter (2025-26 Q1) is a quarter: it starts on a calendar quarter's first day.
+    """
     text = text.strip()
+    financial = parse_financial_quarter(text)
+    if financial is not None:
+        return str(PeriodType.QUARTER), financial
     for period_type, pattern in PERIOD_PATTERNS.items():
         if pattern.match(text):
             start = parse_period(period_type, text)
@@ -189,7 +195,7 @@ def submission_issues(*, submission: Submission, severity: str) -> QuerySet[Subm
 
 # The web form names its indicator, period and boroughs in row order, so a report can say
 # "row 3: Islington" and link back to the same grid.
-_FORM_FILENAME = re.compile(r"^Web form: (\S+) (\S+) \(rows: ([A-Z]{3}(?:, [A-Z]{3})*)\)$")
+_FORM_FILENAME = re.compile(r"^Web form: (\S+) (.+?) \(rows: ([A-Z]{3}(?:, [A-Z]{3})*)\)$")
 
 
 def form_submission_filename(indicator: Indicator, period: str, short_codes: list[str]) -> str:
@@ -204,8 +210,13 @@ def form_row_boroughs(submission: Submission) -> dict[int, Area]:
         return {}
     codes = match.group(3).split(", ")
     areas = {a.short_code: a for a in Area.objects.filter(short_code__in=codes)}
-    # Row 1 is the (virtual) header, so the first borough is row 2.
-    return {number: areas[code] for number, code in enumerate(codes, start=2) if code in areas}
+    # Rows are numbered as the form showed them: the first borough is row 1.
+    return {number: areas[code] for number, code in enumerate(codes, start=1) if code in areas}
+
+
+def submitted_as(trial: Submission) -> Submission | None:
+    """The submission that saved a trial run's file (the one-button submit), if any."""
+    return Submission.objects.filter(trial_of=trial).only("pk", "status", "created_at").first()
 
 
 def form_submission_choice(submission: Submission) -> dict[str, str]:
@@ -312,22 +323,16 @@ def hub_organisations(*, user: AnyUser) -> QuerySet[Organisation]:
     )
 
 
-def template_example(*, user: AnyUser, today: dt.date) -> list[str] | None:
-    """An example CSV row for the user's first organisation: its first borough, the first indicator."""
-    organisation = permissions.submitting_organisations(user).first()
-    indicator = active_indicators().first()
-    if organisation is None or indicator is None:
-        return None
-    borough = organisation.boroughs.order_by("name").first()
-    start = latest_complete_period(indicator.period_type, today)
-    return [
-        indicator.code,
-        borough.code if borough else "",
-        period_label(indicator.period_type, start),
-        "45",
-        "60" if indicator.needs_denominator else "",
-        "Example row: replace it with your figures",
-    ]
+def template_rows(*, organisation: Organisation, indicators: list[Indicator], today: dt.date) -> list[list[str]]:
+    """A CSV template ready to fill in: for each indicator, one row per borough the organisation
+    serves (in name order) for its latest period that has ended (the latest one open for
+    submission), with the numerator and denominator left empty. One query, however many."""
+    codes = list(organisation.boroughs.filter(level=AreaLevel.BOROUGH).order_by("name").values_list("code", flat=True))
+    rows = []
+    for indicator in indicators:
+        period = indicator.period_label(latest_complete_period(indicator.period_type, today))
+        rows += [[indicator.code, code, period, "", "", ""] for code in codes]
+    return rows
 
 
 # Dashboards -----------------------------------------------------------------------------

@@ -18,12 +18,15 @@ from outcomes import ingest, permissions
 from outcomes.aggregation import metrics_changed
 from outcomes.models import (
     REVIEW_TRANSITIONS,
+    Door,
     Indicator,
+    IssueCode,
     Measure,
     Metric,
     Population,
     PriorityArea,
     Submission,
+    TrialFile,
     ValueStatus,
 )
 from stakeholders.models import Area, AreaLevel, Organisation, User
@@ -171,6 +174,8 @@ def submission_create(
     atomic: bool = False,
     amend_approved: bool = False,
     run_inline: bool | None = None,
+    keep_file: bool = False,
+    trial_of: Submission | None = None,
 ) -> Submission:
     """Record a submission, stage its rows, and validate and write them (inline or in Celery).
 
@@ -178,6 +183,8 @@ def submission_create(
     other organisations are checked per row. Side effects: outcome values upserted; the
     touched (indicator, period) cells handed to `cells_changed_hooks` on commit; for large
     submissions a Celery task `outcomes.tasks.submission_process` enqueued on commit.
+    With `keep_file` a trial run of a (rewindable) file keeps its bytes as a TrialFile, so
+    that `submission_submit_trial` can submit the same file; `trial_of` records that link.
     """
     if not permissions.can_submit_for(actor, organisation):
         raise PermissionDenied
@@ -191,6 +198,7 @@ def submission_create(
         dry_run=dry_run,
         atomic=atomic,
         amend_approved=amend_approved,
+        trial_of=trial_of,
         status=Submission.Status.QUEUED,
         started_at=timezone.now(),
     )
@@ -215,6 +223,8 @@ def submission_create(
     submission.checksum = staged.checksum
     submission.save(update_fields=["total_rows", "size_bytes", "checksum"])
     ingest.record_warnings(submission, staged.warnings)
+    if keep_file and dry_run and stream is not None:
+        _trial_file_keep(submission, stream)
     inline = run_inline if run_inline is not None else staged.total_rows <= settings.OUTCOMES_ASYNC_ROWS
     if inline:
         try:
@@ -231,6 +241,74 @@ def submission_create(
 
         transaction.on_commit(lambda: task.delay(submission.pk))
     return submission
+
+
+def _trial_file_keep(submission: Submission, stream: IO[bytes]) -> None:
+    """Keep a trial run's bytes (and forget trial files past OUTCOMES_TRIAL_KEEP_HOURS)."""
+    TrialFile.objects.filter(
+        created_at__lt=timezone.now() - dt.timedelta(hours=settings.OUTCOMES_TRIAL_KEEP_HOURS)
+    ).delete()
+    stream.seek(0)
+    TrialFile.objects.create(submission=submission, content=stream.read())
+
+
+def trial_is_submittable(trial: Submission) -> bool:
+    """A finished, clean trial run of a file (no row rejected) whose stored file is still there."""
+    return (
+        trial.dry_run
+        and trial.door == Door.CSV
+        and trial.status == Submission.Status.COMPLETED
+        and trial.rejected_count == 0
+        and TrialFile.objects.filter(
+            submission=trial,
+            created_at__gte=timezone.now() - dt.timedelta(hours=settings.OUTCOMES_TRIAL_KEEP_HOURS),
+        ).exists()
+    )
+
+
+def submission_submit_trial(*, actor: User, trial: Submission) -> Submission:
+    """Submit for real the very file a clean trial run checked: one button, no second upload.
+
+    Permission: the trial's own submitter, still a data submitter for its organisation
+    (permissions.can_submit_trial), else PermissionDenied. The trial must be a finished CSV
+    trial run with no row rejected whose file is kept (OUTCOMES_TRIAL_KEEP_HOURS), else a
+    ValidationError. The stored file is taken under a row lock and deleted, so two clicks (or
+    two tabs) submit it once. The new submission has the trial's options and is validated
+    again in full: values changed since the trial are judged as they are now. Side effects:
+    those of submission_create.
+    """
+    if not permissions.can_submit_trial(actor, trial):
+        raise PermissionDenied
+    if not (trial.dry_run and trial.door == Door.CSV):
+        raise ValidationError("Only a trial run of a CSV file can be submitted this way.", code="not_trial")
+    if trial.status != Submission.Status.COMPLETED or trial.rejected_count:
+        raise ValidationError(
+            "This trial run found errors: correct the file and upload it again.", code="trial_not_clean"
+        )
+    cutoff = timezone.now() - dt.timedelta(hours=settings.OUTCOMES_TRIAL_KEEP_HOURS)
+    content = None
+    with transaction.atomic():
+        stored = TrialFile.objects.select_for_update().filter(submission=trial).first()
+        if stored is not None:
+            if stored.created_at >= cutoff:
+                content = bytes(stored.content)
+            stored.delete()  # used now, or expired: either way never again
+    if content is None:
+        raise ValidationError(
+            "This trial run's file has already been submitted or is no longer kept "
+            f"(files are kept for {settings.OUTCOMES_TRIAL_KEEP_HOURS} hours). Upload the file again.",
+            code="trial_stale",
+        )
+    return submission_create(
+        actor=actor,
+        organisation=trial.organisation,
+        door=Door.CSV,
+        stream=io.BytesIO(content),
+        filename=trial.filename,
+        atomic=trial.atomic,
+        amend_approved=trial.amend_approved,
+        trial_of=trial,
+    )
 
 
 def submission_process(*, submission_id: int) -> Submission | None:
@@ -253,15 +331,16 @@ def submission_process(*, submission_id: int) -> Submission | None:
         )
         if submission.is_finished:  # another delivery finished it while we waited for the lock
             return submission
-        # A re-delivered run starts clean: only the staging warnings (row 1) are kept.
-        submission.issues.exclude(row_number=1, severity="warning").delete()
+        # A re-delivered run starts clean: only the staging warnings (the header's) are kept.
+        staging_warnings = submission.issues.filter(code=IssueCode.COLUMN_IGNORED, severity="warning")
+        submission.issues.exclude(pk__in=staging_warnings.values("pk")).delete()
         allowed = list(permissions.submitting_organisations(submission.submitted_by).values_list("pk", flat=True))
         counts = ingest.validate_and_write(submission, allowed, submission.organisation.slug)
         submission.created_count = counts.created
         submission.updated_count = counts.updated
         submission.unchanged_count = counts.unchanged
         submission.rejected_count = counts.rejected
-        submission.warning_count = counts.warnings + submission.issues.filter(row_number=1, severity="warning").count()
+        submission.warning_count = counts.warnings + staging_warnings.count()
         submission.processed_rows = submission.total_rows
         submission.finished_at = timezone.now()
         if submission.atomic and counts.rejected:

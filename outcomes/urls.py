@@ -12,6 +12,7 @@ urlpatterns = [
     path("data/upload/", views.data_upload, name="data_upload"),
     path("data/template.csv", views.data_template, name="data_template"),
     path("data/submissions/<int:pk>/", views.submission_detail, name="submission_detail"),
+    path("data/submissions/<int:pk>/submit/", views.submission_submit_trial, name="submission_submit_trial"),
     path("data/submissions/<int:pk>/progress/", views.submission_progress, name="submission_progress"),
     path("data/values/", views.value_list, name="value_list"),
     path("data/review/", views.review_queue, name="review_queue"),

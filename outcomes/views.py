@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.html import json_script
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from londonmh import numbers
 from londonmh.forms import add_service_errors
@@ -34,6 +34,7 @@ from outcomes.forms import (
     IndicatorForm,
     PopulationUploadForm,
     ReviewForm,
+    TemplateForm,
     UploadForm,
     ValueFilterForm,
 )
@@ -41,10 +42,9 @@ from outcomes.models import (
     Door,
     Indicator,
     Metric,
+    Submission,
     SubmissionIssue,
     ValueStatus,
-    parse_period,
-    period_label,
     previous_period,
 )
 from outcomes.statistics import NOT_COMPARED_REASON, is_comparable
@@ -193,8 +193,10 @@ def data_form(request: HttpRequest) -> HttpResponse:
         organisation=organisation, indicator=indicator, period_start=choice.cleaned_data["period_start"]
     )
     grid = GridForm(_posted(request), boroughs=boroughs, indicator=indicator, current=current)
+    outcome = None
     if request.method == "POST" and grid.is_valid():
-        rows = grid.rows()
+        # Every row of the grid goes in, blank ones as empty rows, so that row n of the
+        # report is the n-th borough on the page.
         submission = services.submission_create(
             actor=request.user,
             organisation=organisation,
@@ -208,15 +210,31 @@ def data_form(request: HttpRequest) -> HttpResponse:
                     "denominator": row["denominator"] if indicator.needs_denominator else "",
                     "note": row["note"],
                 }
-                for row in rows
+                if row
+                else {}
+                for row in grid.grid_rows()
             ],
-            filename=selectors.form_submission_filename(indicator, period, [r["borough"].short_code for r in rows]),
+            filename=selectors.form_submission_filename(indicator, period, [b.short_code for b in boroughs]),
+            atomic=grid.cleaned_data["atomic"],
             amend_approved=grid.cleaned_data["amend_approved"],
         )
-        return redirect(submission)
-    previous_label = period_label(
-        indicator.period_type, previous_period(indicator.period_type, choice.cleaned_data["period_start"])
-    )
+        if submission.status == Submission.Status.COMPLETED and not submission.rejected_count:
+            return redirect(submission)
+        # Rejected rows come back here as typed, each problem beside its input; the rows
+        # without errors were saved unless the person chose all or nothing.
+        outcome = {
+            "submission": submission,
+            "rows_in_error": grid.add_row_issues(
+                selectors.submission_issues(submission=submission, severity=SubmissionIssue.Severity.ERROR)
+            ),
+            "saved": submission.created_count + submission.updated_count,
+        }
+        if submission.status == Submission.Status.FAILED:
+            grid.add_error(None, submission.message)
+        current, previous = selectors.grid_values(
+            organisation=organisation, indicator=indicator, period_start=choice.cleaned_data["period_start"]
+        )
+    previous_label = indicator.period_label(previous_period(indicator.period_type, choice.cleaned_data["period_start"]))
     grid_rows = [
         {
             "borough": b,
@@ -240,6 +258,8 @@ def data_form(request: HttpRequest) -> HttpResponse:
             "period": period,
             "previous_label": previous_label,
             "has_approved": any(v.status == ValueStatus.APPROVED for v in current.values()),
+            "outcome": outcome,
+            "period_description": indicator.period_description(choice.cleaned_data["period_start"]),
             "query": request.GET.urlencode(),
             **TABLE_HELPERS,
         },
@@ -267,26 +287,53 @@ def data_upload(request: HttpRequest) -> HttpResponse:
                 dry_run=form.cleaned_data["dry_run"],
                 atomic=form.cleaned_data["atomic"],
                 amend_approved=form.cleaned_data["amend_approved"],
+                # A trial run keeps the file, so that a clean one is submitted with one button.
+                keep_file=form.cleaned_data["dry_run"],
             )
             return redirect(submission)
         if form.too_large:
-            return render(request, "outcomes/data_upload.html", {"form": form}, status=413)
-    return render(request, "outcomes/data_upload.html", {"form": form})
+            return render(request, "outcomes/data_upload.html", _upload_context(request, form), status=413)
+    return render(request, "outcomes/data_upload.html", _upload_context(request, form))
+
+
+def _upload_context(request: HttpRequest, form: UploadForm) -> dict[str, Any]:
+    return {
+        "form": form,
+        "template_form": TemplateForm(
+            organisations=permissions.submitting_organisations(request.user),
+            indicators=selectors.active_indicators(),
+        ),
+    }
 
 
 @login_required
 @require_GET
 def data_template(request: HttpRequest) -> HttpResponse:
-    """The CSV template, with one example row for the user's first organisation."""
+    """A CSV template ready to fill in: the organisation's boroughs, the indicator's latest period
+    that has ended, the numerator and denominator empty. Every active indicator without ?indicator=.
+
+    ?organisation= (an id) must be one the user submits for (else 404, like an unknown indicator);
+    without it, the user's first organisation by name.
+    """
     _require_submitter(request)
-    example = selectors.template_example(user=request.user, today=timezone.localdate())
+    form = TemplateForm(
+        request.GET,
+        organisations=permissions.submitting_organisations(request.user),
+        indicators=selectors.active_indicators(),
+    )
+    if not form.is_valid():
+        raise Http404("There is no such organisation or indicator for you.")
+    organisation = form.cleaned_data["organisation"]
+    chosen = form.cleaned_data["indicator"]
+    indicators = [chosen] if chosen else list(selectors.active_indicators())
+    today = timezone.localdate()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow((*ingest.REQUIRED_COLUMNS, "note"))
-    if example:
-        writer.writerow(example)
+    writer.writerows(selectors.template_rows(organisation=organisation, indicators=indicators, today=today))
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="outcomes-template.csv"'
+    name = f"outcomes-{organisation.slug}-{chosen.code if chosen else 'all-indicators'}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
@@ -305,6 +352,10 @@ def _progress(submission: Any) -> dict[str, Any]:
 @require_GET
 def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submission = permissions.get_submission_for_user_or_404(request.user, pk)
+    return render(request, "outcomes/submission_detail.html", _report_context(request, submission))
+
+
+def _report_context(request: HttpRequest, submission: Submission, problem: str = "") -> dict[str, Any]:
     errors = Paginator(
         selectors.submission_issues(submission=submission, severity=SubmissionIssue.Severity.ERROR), ISSUES_PAGE_SIZE
     ).get_page(request.GET.get("errors_page"))
@@ -315,19 +366,42 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     is_form = submission.door == Door.FORM
     row_boroughs = selectors.form_row_boroughs(submission) if is_form else {}
     choice = selectors.form_submission_choice(submission) if is_form else {}
-    return render(
-        request,
-        "outcomes/submission_detail.html",
-        {
-            "submission": submission,
-            "errors": errors,
-            "warnings": warnings,
-            "row_boroughs": row_boroughs,
-            "form_again": f"{reverse('data_form')}?{urlencode(choice)}" if choice else reverse("data_form"),
-            "progress": None if submission.is_finished else _progress(submission),
-            **TABLE_HELPERS,
-        },
+    offer_submit = (
+        submission.dry_run
+        and permissions.can_submit_trial(request.user, submission)
+        and services.trial_is_submittable(submission)
     )
+    return {
+        "submission": submission,
+        "errors": errors,
+        "warnings": warnings,
+        "row_boroughs": row_boroughs,
+        "form_again": f"{reverse('data_form')}?{urlencode(choice)}" if choice else reverse("data_form"),
+        "progress": None if submission.is_finished else _progress(submission),
+        "offer_submit": offer_submit,
+        "submitted_as": selectors.submitted_as(submission) if submission.dry_run else None,
+        "problem": problem,
+        **TABLE_HELPERS,
+    }
+
+
+@login_required
+@require_POST
+def submission_submit_trial(request: HttpRequest, pk: int) -> HttpResponse:
+    """The one button after a clean trial run: submit the same stored file for real."""
+    trial = permissions.get_submission_for_user_or_404(request.user, pk)
+    permissions.require(permissions.can_submit_trial(request.user, trial))
+    try:
+        submission = services.submission_submit_trial(actor=request.user, trial=trial)
+    except ValidationError as exc:
+        # Stale (already submitted, or no longer kept) or not a clean trial: say so on its report.
+        return render(
+            request,
+            "outcomes/submission_detail.html",
+            _report_context(request, trial, problem=" ".join(exc.messages)),
+            status=409,
+        )
+    return redirect(submission)
 
 
 @login_required
@@ -511,7 +585,7 @@ def _overview_data(code: str, basis: str, asked: str) -> dict[str, Any]:
         return {"indicators": indicators, "indicator": None}
     series = list(selectors.london_series(indicator=indicator, basis=basis))
     periods = [m.period_start for m in series]
-    wanted = parse_period(indicator.period_type, asked) if asked else None
+    wanted = indicator.parse_period(asked) if asked else None
     period_start = wanted if wanted in periods else (periods[-1] if periods else None)
     metrics = (
         list(selectors.cell_metrics(indicator=indicator, period_start=period_start, basis=basis))
@@ -551,7 +625,7 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
     sub_regions = sorted((r for r in rows if r.area_level == AreaLevel.SUB_REGION), key=lambda r: r.area_name)
     sort = request.GET.get("sort", "area")
     boroughs = dashboards.sort_rows([r for r in rows if r.area_level == AreaLevel.BOROUGH], sort)
-    period = period_label(indicator.period_type, period_start) if period_start else ""
+    period = indicator.period_label(period_start) if period_start else ""
 
     shown = ([london] if london else []) + sub_regions + boroughs
     document = {
@@ -578,7 +652,7 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
     tiles = [(area, by_area.get(area.pk)) for area in data["tile_boroughs"]]
     form = dashboards.dashboard_form(
         indicators=indicators,
-        periods=[period_label(indicator.period_type, p) for p in reversed(periods)],
+        periods=[indicator.period_label(p) for p in reversed(periods)],
         initial={"indicator": indicator.code, "period": period, "basis": basis},
         provisional=permissions.may_see_provisional(request.user),
     )

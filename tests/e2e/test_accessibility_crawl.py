@@ -20,7 +20,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import call_command
 from django.urls import Resolver404, resolve
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from stakeholders.demo import DEMO_EMAIL_DOMAIN
 from stakeholders.models import User
@@ -143,3 +143,43 @@ def test_every_page_each_role_can_reach_is_accessible_and_protected_against_csrf
         # The open-data page is reached from every page's footer.
         assert "opendata_index" in per_route, (role, per_route)
     assert problems == [], "\n".join(problems)
+
+
+def test_pages_only_a_post_reaches_are_accessible_too(demo_site, page: Page, live_server):
+    # Links never lead to a form with errors or to a trial run's report: post them, then check.
+    from commissioning.models import Partnership
+    from commissioning.permissions import can_manage_partnership
+
+    _sign_in(page, live_server, f"provider@{DEMO_EMAIL_DOMAIN}")
+    page.goto("/data/form/?indicator=smi-physical-check&period=2024-25+Q4")
+    page.locator("input[name^=num_]").first.fill("abc")
+    page.get_by_role("button", name="Save values").click()
+    expect(page.locator(".nhsuk-error-summary")).to_be_visible()
+    assert_accessible(page)  # the grid with a row in error, kept as typed
+    page.goto("/data/upload/")
+    page.get_by_label("CSV file").set_input_files(
+        files=[
+            {
+                "name": "checks.csv",
+                "mimeType": "text/csv",
+                "buffer": b"indicator_code,borough_code,period,numerator,denominator\n"
+                b"smi-physical-check,E09000007,2023-24 Q1,12,40\n",
+            }
+        ]
+    )
+    page.get_by_label("Trial run only (dry run)").check()
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_role("button", name="Submit this file")).to_be_visible()
+    assert_accessible(page)  # a clean trial run's report, with its one button
+
+    page.context.clear_cookies()
+    _sign_in(page, live_server, f"commissioner@{DEMO_EMAIL_DOMAIN}")
+    commissioner = User.objects.get(email=f"commissioner@{DEMO_EMAIL_DOMAIN}")
+    partnership = next(p for p in Partnership.objects.order_by("pk") if can_manage_partnership(commissioner, p))
+    page.goto(f"/commissioning/partnerships/{partnership.slug}/meetings/new/")
+    page.get_by_label("Day").fill("31")
+    page.get_by_label("Month").fill("2")
+    page.get_by_label("Year").fill("2026")
+    page.get_by_role("button", name="Add meeting").click()
+    expect(page.locator(".nhsuk-error-summary")).to_be_visible()
+    assert_accessible(page)  # a date input in error (31 February)

@@ -53,6 +53,7 @@ TABLE: dict[str, dict[str, str]] = {
     "data_template": {"GET": "LFAAFFFF", "POST": "L-------"},
     "submission_detail": {"GET": "LNNANNNA", "POST": "L-------"},
     "submission_progress": {"GET": "LNNANNNA", "POST": "L-------"},
+    "submission_submit_trial": {"GET": "L-------", "POST": "LNNANNNF"},
     "value_list": {"GET": "LFAAFFFF", "POST": "L-------"},
     "review_queue": {"GET": "LFFFAAFF", "POST": "LFFFAAFF"},
     "populations": {"GET": "LFFFFFFA", "POST": "LFFFFFFA"},

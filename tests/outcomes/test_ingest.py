@@ -457,7 +457,8 @@ def test_rows_given_as_dicts_go_through_the_same_checks(provider, provider_org, 
 
     submission = submit(provider, provider_org, rows=rows)
 
-    assert issues(submission) == [(3, "numerator", IssueCode.NUMERATOR_ABOVE_DENOMINATOR)]
+    # Numbered as the list is: the second item is row 2 (there is no header row to count).
+    assert issues(submission) == [(2, "numerator", IssueCode.NUMERATOR_ABOVE_DENOMINATOR)]
     assert sorted(OutcomeValue.objects.values_list("indicator__code", "numerator")) == [
         ("test-count", 9),
         ("test-prop", 3),

@@ -273,13 +273,18 @@ def test_web_form_errors_are_reported_by_borough(client_for, provider, provider_
         "/data/form/?indicator=test-recovery&period=2025-03",
         {"num_CMD": "", "den_CMD": "", "num_ISL": "70", "den_ISL": "60"},
     )
-    report = client_for(provider).get(response.url).text
-    # Camden was left blank, so Islington is the first row sent (row 2).
-    assert "Islington" in report
+    # The row comes back on the same form (not a report to read and retype), its problem beside it.
+    assert response.status_code == 200
+    assert "Islington (row 2): The numerator 70 is above the denominator 60." in response.text
+    submission = Submission.objects.get()
+    report = client_for(provider).get(submission.get_absolute_url()).text
+    # Camden was left blank but is still row 1 of the form, so Islington is row 2, as on the page.
     assert "numerator_above_denominator" in report
-    assert re.search(r"<td[^>]*>2</td>\s*<td[^>]*>Islington</td>", report)
+    assert re.search(
+        r"<td[^>]*>(<span[^>]*>Row </span>)?2</td>\s*<td[^>]*>(<span[^>]*>Borough </span>)?Islington</td>", report
+    )
     assert not OutcomeValue.objects.exists()
-    # "Enter them again" goes back to the same grid.
+    # "Save the form again" goes back to the same grid.
     assert f"/data/form/?organisation={provider_org.pk}&amp;indicator=test-recovery&amp;period=2025-03" in report
 
 
@@ -339,8 +344,9 @@ def test_approved_values_stay_locked_unless_the_form_says_it_amends_them(client_
     grid = client.get(url).text
     assert "Approved (locked)" in grid and "These changes amend approved values" in grid
 
-    locked = client.get(client.post(url, {"num_CMD": "41", "den_CMD": "80"}).url).text
-    assert "approved_locked" in locked
+    locked = client.post(url, {"num_CMD": "41", "den_CMD": "80"}).text
+    assert "Camden (row 1): This value was approved and is locked." in locked
+    assert 'value="41"' in locked  # what was typed is kept
     value.refresh_from_db()
     assert value.numerator == 40
 
@@ -370,7 +376,7 @@ def test_an_upload_with_a_bad_row_shows_its_row_number_and_code(client_for, prov
     text = f"{HEADER}\ntest-recovery,{CAMDEN},2025-03,45,60,\nno-such-indicator,{CAMDEN},2025-03,1,2,\n"
     report = client.get(upload(client, text).url).text
     assert report_counts(report)["created"] == 1 and report_counts(report)["rejected"] == 1
-    assert re.search(r"<td[^>]*>3</td>", report)
+    assert re.search(r"<td[^>]*>(<span[^>]*>Row </span>)?3</td>", report)  # line 3 of the file
     assert "unknown_indicator" in report
 
 

@@ -9,8 +9,8 @@ from django.db import transaction
 from actionplan import demo as actionplan_demo
 from actionplan.voice import demo as voice_demo
 from commissioning import demo as commissioning_demo
-from opendata import demo as opendata_demo
 from commissioning.schedules import demo as schedules_demo
+from opendata import demo as opendata_demo
 from outcomes import demo as outcomes_demo
 from stakeholders import demo as stakeholders_demo
 from stakeholders.models import Organisation, User
