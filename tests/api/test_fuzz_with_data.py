@@ -53,6 +53,7 @@ def _caller(operation, sent, figures):
 @pytest.mark.django_db
 def test_every_operation_answers_as_documented_over_the_demo_data(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.DEMO_DATA_ALLOWED = True  # the test settings are production's
     call_command("seed_demo", verbosity=0)
     commissioner = User.objects.get(email="commissioner@demo.londonmh.invalid")
     _, token = services.api_token_create(actor=commissioner, name="fuzz", days=1)

@@ -48,8 +48,11 @@ def test_a_commissioner_plans_updates_in_place_and_meets_a_conflict(
     page.get_by_label("Title").fill("Crisis care across London")
     page.get_by_label("Summary").fill("Crisis help **within hours**, everywhere.")
     page.get_by_label("Lead organisation").select_option(label="NCL ICB (test)")
-    page.get_by_label("Period starts").fill("2026-04-01")
-    page.get_by_label("Period ends").fill("2029-03-31")
+    # NHS.UK date inputs: day, month and year boxes under each date's legend.
+    for name, (day, month, year) in {"period_start": ("1", "4", "2026"), "period_end": ("31", "3", "2029")}.items():
+        page.locator(f'input[name="{name}_day"]').fill(day)
+        page.locator(f'input[name="{name}_month"]').fill(month)
+        page.locator(f'input[name="{name}_year"]').fill(year)
     page.get_by_role("button", name="Create plan").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Crisis care across London")

@@ -172,6 +172,7 @@ def test_the_attacker_catches_a_rate_computed_from_the_exact_count(client_for, w
 @pytest.fixture
 def demo(db, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.DEMO_DATA_ALLOWED = True  # the test settings are production's
     call_command("seed_demo", verbosity=0)
     return {i.code: i for i in Indicator.objects.all()}
 
