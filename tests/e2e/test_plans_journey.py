@@ -64,7 +64,8 @@ def test_a_commissioner_plans_updates_in_place_and_meets_a_conflict(
     expect(page.get_by_role("heading", level=1)).to_have_text("Add an action")
     assert_accessible(page)
     page.get_by_label("Title").fill("Open a crisis café")
-    page.get_by_label("Due date").fill("2027-03-31")
+    for part, value in (("day", "31"), ("month", "3"), ("year", "2027")):
+        page.locator(f'input[name="due_date_{part}"]').fill(value)
     page.get_by_role("button", name="Add action").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Open a crisis café")
     assert_accessible(page)
