@@ -379,6 +379,15 @@ class OutcomeValueSerializer(serializers.ModelSerializer):
     numerator = serializers.DecimalField(max_digits=18, decimal_places=4, normalize_output=True, read_only=True)
     submission = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The submission that last changed it.")
     reviewed_by = serializers.CharField(source="reviewed_by.display_name", read_only=True, allow_null=True)
+    reviewed_for = serializers.CharField(
+        source="reviewed_for.name",
+        read_only=True,
+        allow_null=True,
+        help_text="The commissioning organisation (ICB or council) the reviewer acted for.",
+    )
+    query_message = serializers.CharField(
+        read_only=True, help_text="The reviewer's reason, for a queried or rejected value."
+    )
 
     class Meta:
         model = OutcomeValue
@@ -402,6 +411,7 @@ class OutcomeValueSerializer(serializers.ModelSerializer):
             "submitted_at",
             "reviewed_by",
             "reviewed_at",
+            "reviewed_for",
         ]
         read_only_fields = fields
 
@@ -421,7 +431,11 @@ class ReviewSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=10_000)
     status = serializers.ChoiceField(choices=[ValueStatus.APPROVED, ValueStatus.QUERIED, ValueStatus.REJECTED])
     message = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=2000, help_text="Needed for a query."
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="The reason, for the provider: needed for a query or a rejection.",
     )
 
 
@@ -447,7 +461,7 @@ class OutcomeValueViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[OutcomeValue]:
         return (
             permissions.visible_values(self.request.user)
-            .select_related("indicator", "borough", "organisation", "reviewed_by")
+            .select_related("indicator", "borough", "organisation", "reviewed_by", "reviewed_for")
             .order_by(*self.ordering)
         )
 
@@ -457,7 +471,9 @@ class OutcomeValueViewSet(viewsets.ReadOnlyModelViewSet):
         description=(
             "Approve, query or reject values in bulk. Only values in boroughs you commission, and only "
             "allowed transitions (submitted -> approved | queried | rejected; queried -> approved | rejected), "
-            "change; other ids are ignored. A query needs a message for the provider."
+            "change; other ids are ignored. A query or a rejection needs a message: the reason, which the "
+            "provider's data submitters are sent and see as `query_message`. The value records `reviewed_by`, "
+            "`reviewed_at` and `reviewed_for` (the commissioning organisation the reviewer acted for)."
         ),
     )
     @action(detail=False, methods=["post"])

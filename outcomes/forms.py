@@ -475,17 +475,20 @@ class ReviewForm(forms.Form):
         choices=[(k, k.title()) for k in REVIEW_ACTIONS], error_messages={"required": "Choose approve, query or reject"}
     )
     message = forms.CharField(
-        label="Message to the provider",
+        label="Reason, for the provider",
         required=False,
         max_length=2000,
-        help_text="Needed when you query values: say what the provider should check.",
+        help_text="Needed when you query or reject values: say what the provider should check or put right.",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("action") == "query" and not (data.get("message") or "").strip():
-            self.add_error("message", "Say what the provider should check")
+        if not (data.get("message") or "").strip():
+            if data.get("action") == "query":
+                self.add_error("message", "Say what the provider should check")
+            elif data.get("action") == "reject":
+                self.add_error("message", "Say why the values are rejected, so the provider can put them right")
         return data
 
 

@@ -446,7 +446,9 @@ class OutcomeValue(models.Model):
     denominator = models.BigIntegerField(null=True, blank=True)
     note = models.CharField(max_length=1000, blank=True, default="")
     status = models.CharField(max_length=10, choices=ValueStatus.choices, default=ValueStatus.SUBMITTED)
-    query_message = models.TextField(blank=True, default="")
+    query_message = models.TextField(
+        blank=True, default="", help_text="The reviewer's reason, for a queried or rejected value."
+    )
     submission = models.ForeignKey(
         Submission,
         on_delete=models.PROTECT,
@@ -466,6 +468,18 @@ class OutcomeValue(models.Model):
         db_index=False,  # indexed where set only (Meta.indexes): imports write NULL
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # Where two organisations (an ICB and a council) commission a borough, either may review
+    # its values: the first decision stands and the value shows who made it, for which one.
+    reviewed_for = models.ForeignKey(
+        "stakeholders.Organisation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+        help_text="The commissioning organisation the reviewer acted for.",
+    )
 
     class Meta:
         ordering = ["indicator", "period_start", "borough", "organisation"]

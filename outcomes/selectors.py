@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 
 from londonmh import numbers
@@ -23,6 +25,7 @@ from outcomes.models import (
     Submission,
     SubmissionIssue,
     ValueStatus,
+    basis_sql,
     parse_financial_quarter,
     parse_period,
     previous_period,
@@ -33,6 +36,8 @@ AnyUser = permissions.AnyUser
 
 # Values waiting for a commissioner: the review queue's default filter.
 AWAITING_REVIEW = (ValueStatus.SUBMITTED, ValueStatus.QUERIED)
+# A value is judged unusual only against at least this many of the provider's other values.
+OUTLIER_MIN_HISTORY = 4
 
 
 # Header navigation ---------------------------------------------------------------------
@@ -239,7 +244,7 @@ def outcome_value_list(
     statuses: list[str] | tuple[str, ...] = (),
 ) -> QuerySet[OutcomeValue]:
     """Filter a permission-scoped queryset of values, with everything a table row shows."""
-    qs = base.select_related("indicator", "borough", "organisation")
+    qs = base.select_related("indicator", "borough", "organisation", "reviewed_by", "reviewed_for")
     if indicator is not None:
         qs = qs.filter(indicator=indicator)
     if borough is not None:
@@ -252,6 +257,117 @@ def outcome_value_list(
     if statuses:
         qs = qs.filter(status__in=list(statuses))
     return qs.order_by("-period_start", "indicator__name", "borough__name", "organisation__name", "pk")
+
+
+# What a reviewer sees beside each value: the same provider's previous period, London's figure
+# on the same scale, and whether the value is unusual for that provider and borough (the same
+# test as the import's outlier warning, outcomes.ingest._outlier_warnings, against the
+# provider's other stored values for the indicator and borough).
+REVIEW_CONTEXT_SQL = f"""
+WITH page AS (
+    SELECT v.id, v.organisation_id, v.indicator_id, v.borough_id, v.period_start, p.prev_start,
+           CASE WHEN v.denominator IS NULL THEN v.numerator::float8
+                ELSE v.numerator::float8 / v.denominator END AS x
+    FROM unnest(%(ids)s::bigint[], %(prev)s::date[]) AS p(id, prev_start)
+    JOIN outcomes_outcomevalue v ON v.id = p.id
+)
+SELECT p.id, prev.numerator, prev.denominator, prev.status,
+       lon.numerator, lon.denominator, st.n, st.mean, st.sd, st.median, md.mad
+FROM page p
+LEFT JOIN outcomes_outcomevalue prev
+       ON prev.organisation_id = p.organisation_id AND prev.indicator_id = p.indicator_id
+      AND prev.borough_id = p.borough_id AND prev.period_start = p.prev_start
+LEFT JOIN LATERAL (
+    SELECT m.numerator, m.denominator
+    FROM outcomes_metric m JOIN stakeholders_area a ON a.id = m.area_id AND a.level = 'london'
+    WHERE m.indicator_id = p.indicator_id AND m.period_start = p.period_start AND {basis_sql("m", "basis")}
+    LIMIT 1
+) lon ON true
+LEFT JOIN LATERAL (
+    SELECT count(*) AS n, avg(h.x) AS mean, stddev_samp(h.x) AS sd,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY h.x) AS median
+    FROM (SELECT CASE WHEN o.denominator IS NULL THEN o.numerator::float8
+                      ELSE o.numerator::float8 / o.denominator END AS x
+          FROM outcomes_outcomevalue o
+          WHERE o.organisation_id = p.organisation_id AND o.indicator_id = p.indicator_id
+            AND o.borough_id = p.borough_id AND o.id <> p.id) h
+) st ON true
+LEFT JOIN LATERAL (
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(o.x - st.median)) AS mad
+    FROM (SELECT CASE WHEN o.denominator IS NULL THEN o.numerator::float8
+                      ELSE o.numerator::float8 / o.denominator END AS x
+          FROM outcomes_outcomevalue o
+          WHERE o.organisation_id = p.organisation_id AND o.indicator_id = p.indicator_id
+            AND o.borough_id = p.borough_id AND o.id <> p.id) o
+    WHERE st.n >= {OUTLIER_MIN_HISTORY}
+) md ON true
+"""  # noqa: S608 - module constants only; the ids are parameters
+
+
+@dataclass(frozen=True)
+class ReviewContext:
+    previous_period: str
+    previous: str  # the provider's figure for the previous period, "" if it sent none
+    previous_status: str
+    london: str  # London's figure (including submitted values) where it is on the value's scale
+    usual: str  # the provider's usual (median) figure for this indicator and borough
+    unusual: bool
+
+
+def _unit_figure(numerator: Any, denominator: Any, measure: str) -> str:
+    if measure == Measure.PROPORTION:
+        return numbers.format_in_unit(100 * Decimal(numerator) / denominator, measure) if denominator else ""
+    if measure == Measure.MEAN:
+        return numbers.format_in_unit(Decimal(numerator) / denominator, measure) if denominator else ""
+    return numbers.format_number(numerator)
+
+
+def review_context(values: list[OutcomeValue]) -> dict[int, ReviewContext]:
+    """The context of each value on a review page, in one query (values need their indicator loaded).
+
+    London's figure is shown only for proportions and means: a provider's count or rate events
+    in one borough is not on London's scale (docs/statistics.md). Unusual: |z| > 3 or modified
+    z > 3.5 against at least four of the provider's other values for the indicator and borough.
+    """
+    if not values:
+        return {}
+    by_id = {v.pk: v for v in values}
+    prev = {v.pk: previous_period(v.indicator.period_type, v.period_start) for v in values}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            REVIEW_CONTEXT_SQL,
+            {"ids": list(prev), "prev": list(prev.values()), "basis": Metric.Basis.PROVISIONAL},
+        )
+        rows = cursor.fetchall()
+    labels = dict(ValueStatus.choices)
+    context = {}
+    for pk, prev_num, prev_den, prev_status, lon_num, lon_den, n, mean, sd, median, mad in rows:
+        value = by_id[pk]
+        measure = value.indicator.measure
+        x = float(value.numerator) / value.denominator if value.denominator else float(value.numerator)
+        unusual = bool(
+            n
+            and n >= OUTLIER_MIN_HISTORY
+            and ((sd and abs(x - mean) / sd > 3) or (mad and 0.6745 * abs(x - median) / mad > 3.5))
+        )
+        usual = ""
+        if n and n >= OUTLIER_MIN_HISTORY and median is not None:
+            usual = numbers.format_in_unit(
+                Decimal(str(median)) * (100 if measure == Measure.PROPORTION else 1), measure
+            )
+        context[pk] = ReviewContext(
+            previous_period=value.indicator.period_label(prev[pk]),
+            previous=_unit_figure(prev_num, prev_den, measure) if prev_num is not None else "",
+            previous_status=labels.get(prev_status, "") if prev_status else "",
+            london=(
+                _unit_figure(lon_num, lon_den, measure)
+                if lon_num is not None and measure in (Measure.PROPORTION, Measure.MEAN)
+                else ""
+            ),
+            usual=usual,
+            unusual=unusual,
+        )
+    return context
 
 
 def provider_values(*, user: AnyUser) -> QuerySet[OutcomeValue]:

@@ -12,6 +12,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from outcomes import ingest, permissions
@@ -23,19 +24,23 @@ from outcomes.models import (
     IssueCode,
     Measure,
     Metric,
+    OutcomeValue,
     Population,
     PriorityArea,
     Submission,
     TrialFile,
     ValueStatus,
 )
-from stakeholders.models import Area, AreaLevel, Organisation, User
+from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Organisation, Role, User
 
 logger = logging.getLogger(__name__)
 
 # Cells touched by imports and reviews are handed to this hook (the dashboards' aggregation
 # wires itself in here); it is called on commit with a list of (indicator id, period iso).
 cells_changed_hooks: list[Any] = []
+# Queries and rejections are handed to these, in the reviewing transaction, as keyword
+# arguments actor, status, message and value_ids (actionplan.voice tells the providers).
+values_reviewed_hooks: list[Any] = []
 
 
 def _cells_changed(cells: list[tuple[int, str]]) -> None:
@@ -408,22 +413,49 @@ def outcome_values_review(*, actor: User, value_ids: list[int], status: str, mes
     """Approve, query or reject values, in bulk. Returns how many changed.
 
     Permission: commissioners for the values' boroughs (others' ids are ignored as not found).
-    Only allowed transitions happen (REVIEW_TRANSITIONS); a query needs a message for the
-    provider. Side effect: approvals hand the touched cells to the aggregation hook.
+    Only allowed transitions happen (REVIEW_TRANSITIONS): the first decision on a value stands,
+    whichever of a borough's commissioning organisations makes it. A query or a rejection needs
+    a reason for the provider. The value records who reviewed it, when, and for which of their
+    commissioning organisations. Side effects: approvals hand the touched cells to the
+    aggregation hook; queries and rejections go to `values_reviewed_hooks` (the providers'
+    data submitters are told).
     """
     if status not in (ValueStatus.APPROVED, ValueStatus.QUERIED, ValueStatus.REJECTED):
         raise ValidationError({"status": "Choose approve, query or reject."})
     message = message.strip()
     if status == ValueStatus.QUERIED and not message:
         raise ValidationError({"message": "Say what the provider should check."})
+    if status == ValueStatus.REJECTED and not message:
+        raise ValidationError({"message": "Say why the values are rejected, so the provider can put them right."})
     allowed_from = [s for s, targets in REVIEW_TRANSITIONS.items() if status in targets]
-    values = permissions.reviewable_values(actor).filter(pk__in=value_ids, status__in=allowed_from)
-    cells = sorted({(i, p.isoformat()) for i, p in values.values_list("indicator_id", "period_start")})
-    changed = values.update(
+    values = (
+        permissions.reviewable_values(actor)
+        .filter(pk__in=value_ids, status__in=allowed_from)
+        .select_for_update(of=("self",))
+    )
+    rows = list(values.values_list("pk", "indicator_id", "period_start", "organisation_id", "borough_id"))
+    if not rows:
+        return 0
+    cells = sorted({(indicator, period.isoformat()) for _, indicator, period, _, _ in rows})
+    acting_for = (
+        Organisation.objects.filter(
+            memberships__user=actor,
+            memberships__role=Role.COMMISSIONER,
+            type__in=list(COMMISSIONER_TYPES),
+            boroughs=OuterRef("borough_id"),
+        )
+        .order_by("name", "pk")
+        .values("pk")[:1]
+    )
+    changed = OutcomeValue.objects.filter(pk__in=[row[0] for row in rows]).update(
         status=status,
-        query_message=message if status == ValueStatus.QUERIED else "",
+        query_message=message if status != ValueStatus.APPROVED else "",
         reviewed_by=actor,
         reviewed_at=timezone.now(),
+        reviewed_for=Subquery(acting_for),
     )
     _cells_changed(cells)
+    if status != ValueStatus.APPROVED:
+        for hook in values_reviewed_hooks:
+            hook(actor=actor, status=status, message=message, value_ids=[row[0] for row in rows])
     return changed

@@ -482,7 +482,15 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         statuses=form.statuses(default=selectors.AWAITING_REVIEW),
     )
     page = Paginator(qs, REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
-    selected_ids = set(request.POST.getlist("values"))
+    rows = list(page.object_list)
+    selectable = [str(v.pk) for v in rows if v.status in selectors.AWAITING_REVIEW]
+    # "Select all on this page" is a link (?select=page) that works without JavaScript;
+    # with JavaScript it ticks the boxes in place (static/js/select-all.mjs).
+    select_page = request.method == "GET" and request.GET.get("select") == "page"
+    selected_ids = set(selectable) if select_page else set(request.POST.getlist("values"))
+    params = request.GET.copy()
+    params.pop("select", None)
+    params["select"] = "page"
     return render(
         request,
         "outcomes/review_queue.html",
@@ -490,6 +498,10 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             "form": form,
             "review": review,
             "page": page,
+            "rows": rows,
+            "context": selectors.review_context(rows),
+            "selectable": len(selectable),
+            "select_page_url": f"{request.path}?{params.urlencode()}",
             "selected_ids": selected_ids,
             "awaiting": selectors.AWAITING_REVIEW,
             **TABLE_HELPERS,

@@ -203,6 +203,8 @@ class NotificationKind(models.TextChoices):
     # Reporting schedules (commissioning.schedules): to the provider's data submitters.
     REPORT_DUE = "report_due", "Data your organisation must submit is due soon"
     REPORT_OVERDUE = "report_late", "Data your organisation must submit is overdue"
+    # Review of outcome values (outcomes.services.outcome_values_review): to the provider's data submitters.
+    DATA_REVIEW = "data_review", "A commissioner queried or rejected your organisation's data"
 
 
 class Notification(models.Model):
