@@ -13,6 +13,7 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
@@ -20,6 +21,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as api_action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -39,6 +41,7 @@ from actionplan.models import (
     PlanScope,
     PlanStatus,
     PlanVisibility,
+    ProgressNote,
 )
 from londonmh.concurrency import (
     StaleEdit,
@@ -415,6 +418,15 @@ class NestedMilestoneSerializer(MilestoneSerializer):
         fields = ["url", "id", "title", "due", "done_on", "overdue"]
 
 
+class ProgressNoteSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.display_name", read_only=True)
+
+    class Meta:
+        model = ProgressNote
+        fields = ["created_at", "author", "status", "progress", "text"]
+        read_only_fields = fields
+
+
 class ActionSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="action-detail")
     web_url = serializers.SerializerMethodField()
@@ -446,6 +458,14 @@ class ActionSerializer(serializers.ModelSerializer):
     )
     milestones = NestedMilestoneSerializer(many=True, read_only=True)
     overdue = serializers.SerializerMethodField()
+    progress_note = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Why the status or progress changed: kept, dated and signed, in progress_notes.",
+    )
+    progress_notes = ProgressNoteSerializer(many=True, read_only=True)
 
     class Meta:
         model = Action
@@ -472,6 +492,8 @@ class ActionSerializer(serializers.ModelSerializer):
             "indicators",
             "evidence",
             "milestones",
+            "progress_note",
+            "progress_notes",
             "version",
             "created_at",
             "updated_at",
@@ -537,8 +559,22 @@ class ActionFilter(django_filters.FilterSet):
         return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
+# What an action's owners (its lead and its owner organisation's members) may PATCH without
+# edit rights on the plan: permissions.can_update_action.
+OWNER_FIELDS = frozenset({"status", "progress", "progress_note"})
+
+
 class PlanChildPermission(BasePermission):
-    """Actions and milestones: readable with their plan; written by those who may change the plan."""
+    """Actions and milestones: readable with their plan; written by those who may change the plan.
+
+    An action's owners may also PATCH its status, progress and a progress note, and add, change
+    and remove its milestones (permissions.can_update_action); deleting an action or changing
+    anything else about it needs can_change_plan.
+    """
+
+    message = (
+        "You may update this action's status, progress and milestones; other changes need edit rights on the plan."
+    )
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return request.method in SAFE_METHODS or request.user.is_authenticated
@@ -546,8 +582,12 @@ class PlanChildPermission(BasePermission):
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
         if request.method in SAFE_METHODS:
             return True
-        plan = obj.plan if isinstance(obj, Action) else obj.action.plan
-        return permissions.can_change_plan(request.user, plan)
+        if isinstance(obj, Action):
+            if permissions.can_change_plan(request.user, obj.plan):
+                return True
+            owner_patch = request.method == "PATCH" and set(request.data) <= OWNER_FIELDS
+            return owner_patch and permissions.can_update_action(request.user, obj)
+        return permissions.can_update_action(request.user, obj.action)
 
 
 def _writable_plan(user: Any, plan: Plan) -> Plan:
@@ -609,6 +649,7 @@ class ActionViewSet(
                 Prefetch("evidence", queryset=EvidenceItem.objects.only("id", "slug").order_by("slug")),
                 Prefetch("milestones", queryset=Milestone.objects.order_by("due", "id")),
                 Prefetch("priority_areas", queryset=PriorityArea.objects.only("id", "slug").order_by("slug")),
+                Prefetch("progress_notes", queryset=ProgressNote.objects.select_related("author")),
             )
             .order_by("plan_id", "key_step__number", "due_date", "id")
         )
@@ -645,9 +686,25 @@ class ActionViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data.pop("plan", None)
+        note = data.pop("progress_note", "")
         links = _links(data, {li.indicator_id: li.target for li in action.indicator_links.all()})
         try:
-            services.action_update(actor=request.user, action=action, expected_version=expected, values=data, **links)
+            if set(data) <= {"status", "progress"} and not links:
+                # The owners' update (permissions.can_update_action): status, progress and why.
+                services.action_set_progress(
+                    actor=request.user,
+                    action=action,
+                    expected_version=expected,
+                    status=data.get("status"),
+                    progress=data.get("progress"),
+                    note=note,
+                )
+            else:
+                with transaction.atomic():
+                    updated = services.action_update(
+                        actor=request.user, action=action, expected_version=expected, values=data, **links
+                    )
+                    services.progress_note_add(actor=request.user, action=updated, text=note)
         except StaleEdit as exc:
             raise_precondition_failed(exc)
         except DjangoValidationError as exc:
@@ -721,9 +778,9 @@ class MilestoneViewSet(
 
     def perform_create(self, serializer: MilestoneSerializer) -> None:
         data = dict(serializer.validated_data)
-        action = data.pop("action")
-        plan = _writable_plan(self.request.user, action.plan)
-        action.plan = plan
+        action = data.pop("action")  # only actions of visible plans can be named (else 400, "does not exist")
+        if not permissions.can_update_action(self.request.user, action):
+            raise PermissionDenied(PlanChildPermission.message)
         try:
             serializer.instance = services.milestone_create(actor=self.request.user, action=action, **data)
         except DjangoValidationError as exc:

@@ -432,11 +432,21 @@ def action_set_progress(
     if progress is not None:
         values["progress"] = progress
     action = action_update(actor=actor, action=action, expected_version=expected_version, values=values)
-    if note.strip():
-        ProgressNote.objects.create(
-            action=action, author=actor, status=action.status, progress=action.progress, text=note.strip()
-        )
+    progress_note_add(actor=actor, action=action, text=note)
     return action
+
+
+def progress_note_add(*, actor: User, action: Action, text: str) -> ProgressNote | None:
+    """Keep a dated note of why an action's status or progress changed (None for a blank note).
+
+    Called after the change it explains (action_set_progress, or the API's action update);
+    the permission is the caller's.
+    """
+    if not text.strip():
+        return None
+    return ProgressNote.objects.create(
+        action=action, author=actor, status=action.status, progress=action.progress, text=text.strip()
+    )
 
 
 @transaction.atomic

@@ -191,13 +191,14 @@ def test_the_api_plan_and_action_lists_run_a_fixed_number_of_queries(client_for,
     with django_assert_num_queries(5):
         assert client.get("/api/v1/plans/").status_code == 200
     # 1 COUNT, 2 the actions with plan, step, owner and lead, 3 partners, 4 dependencies,
-    # 5 indicator links with indicators, 6 evidence, 7 milestones, 8 priority areas.
-    with django_assert_num_queries(8):
+    # 5 indicator links with indicators, 6 evidence, 7 milestones, 8 priority areas,
+    # 9 progress notes with their authors.
+    with django_assert_num_queries(9):
         assert client.get("/api/v1/actions/").status_code == 200
-    # Filtered by both dimensions: 1 the key step, 2 the priority area (the filter form), then the 8.
+    # Filtered by both dimensions: 1 the key step, 2 the priority area (the filter form), then the 9.
     link = Action.priority_areas.through.objects.select_related("action__key_step", "priorityarea").first()
     params = {"key_step": link.action.key_step.number, "priority_area": link.priorityarea.slug}
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.get("/api/v1/actions/", params)
     assert response.json()["count"] == many_plans  # one such action per plan
 

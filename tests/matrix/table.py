@@ -186,13 +186,15 @@ TABLE: dict[str, dict[str, str]] = {
     "plan-history.format": {"GET": "AAAAAAAA"},
     "action-list": {"GET": "AAAAAAAA", "POST": "FAAAAAAA"},
     "action-list.format": {"GET": "AAAAAAAA"},
-    "action-detail": {"GET": "AAAAAAAA", "PUT": "F-------", "PATCH": "FFFFFAFF", "DELETE": "FFFFFAFF"},
+    # The action's owners PATCH status, progress and a progress note (the probe's empty body is
+    # within that); any other field, and DELETE, need edit rights on the plan.
+    "action-detail": {"GET": "AAAAAAAA", "PUT": "F-------", "PATCH": "FFFAFAFF", "DELETE": "FFFFFAFF"},
     "action-detail.format": {"GET": "AAAAAAAA"},
     "action-history": {"GET": "AAAAAAAA"},
     "action-history.format": {"GET": "AAAAAAAA"},
     "milestone-list": {"GET": "AAAAAAAA", "POST": "FAAAAAAA"},
     "milestone-list.format": {"GET": "AAAAAAAA"},
-    "milestone-detail": {"GET": "AAAAAAAA", "PUT": "F-------", "PATCH": "FFFFFAFF", "DELETE": "FFFFFAFF"},
+    "milestone-detail": {"GET": "AAAAAAAA", "PUT": "F-------", "PATCH": "FFFAFAFF", "DELETE": "FFFAFAFF"},
     "milestone-detail.format": {"GET": "AAAAAAAA"},
     "evidence-list": {"GET": "AAAAAAAA", "POST": "FFFFAAFF"},
     "evidence-list.format": {"GET": "AAAAAAAA"},
