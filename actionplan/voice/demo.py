@@ -33,6 +33,10 @@ COMMENTS = [
     ),
     ("Could the plan say how long people wait for talking therapies in each borough?", None, None),
 ]
+NO_CAFE_ANSWER = (
+    "This plan has no crisis café of its own yet. We have asked the crisis-care leads whether weekend "
+    "opening can be added, and will report back here."
+)
 
 
 def seed() -> int:
@@ -53,22 +57,26 @@ def seed() -> int:
             .select_related("user")
             .first()
         )
-        first_action = plan.actions.order_by("id").first()
+        # The accepted comment asks for weekend opening of the crisis café: it is made on, and
+        # its response changes, the plan's crisis café action. A plan without one gets the
+        # comment on the plan, answered "under review" (nothing was changed to point at).
+        cafe = plan.actions.filter(title__icontains="crisis café").order_by("id").first()
         for i, (body, disposition, answer) in enumerate(COMMENTS):
             author = voices[i % len(voices)]
-            comment = services.comment_create(actor=author, plan=plan, body=body, show_badge=True)
+            on_action = cafe if disposition == Disposition.ACCEPTED else None
+            if disposition == Disposition.ACCEPTED and cafe is None:
+                disposition, answer = Disposition.UNDER_REVIEW, NO_CAFE_ANSWER
+            comment = services.comment_create(actor=author, plan=plan, body=body, action=on_action, show_badge=True)
             # Spread the demo over the past weeks so the response times and "waiting" list mean something.
             Comment.objects.filter(pk=comment.pk).update(created_at=timezone.now() - dt.timedelta(days=20 - i * 3))
             comment.refresh_from_db()
             made += 1
             if disposition and manager_grant is not None:
-                if disposition == Disposition.ACCEPTED and first_action is None:
-                    continue
                 services.response_save(
                     actor=manager_grant.user,
                     comment=comment,
                     disposition=disposition,
                     text=answer,
-                    action_changed=first_action if disposition == Disposition.ACCEPTED else None,
+                    action_changed=on_action if disposition == Disposition.ACCEPTED else None,
                 )
     return made

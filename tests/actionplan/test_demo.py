@@ -47,3 +47,20 @@ def test_the_demo_has_four_plans_across_the_scopes_and_loads_idempotently(settin
     history = selectors.plan_history(pan_london)
     assert {e.who for e in history} >= {"Priya Commissioner (demo)", "Ade SEL Commissioner (demo)"}
     assert any(e.verb == "changed" and any(c.label == "Status" for c in e.changes) for e in history)
+
+
+def test_the_demos_accepted_response_changes_the_action_the_comment_is_about(settings):
+    from actionplan.models import Comment, Disposition, Response
+
+    settings.DEMO_DATA_ALLOWED = True
+    call_command("seed_demo", "--quiet")
+    accepted = list(Response.objects.filter(disposition=Disposition.ACCEPTED).select_related("action_changed"))
+    assert accepted, "the demo shows a comment that changed a plan"
+    for response in accepted:
+        assert response.action_changed is not None
+        assert "crisis café" in response.action_changed.title.lower()
+        assert response.comment.action_id == response.action_changed.pk
+    # The other public plan has no café: its comment is answered "under review", changing nothing.
+    cafe_comments = Comment.objects.filter(body__contains="crisis café open at **weekends**")
+    assert cafe_comments.count() == 2
+    assert Response.objects.filter(comment__in=cafe_comments, disposition=Disposition.UNDER_REVIEW).count() == 1
