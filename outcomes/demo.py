@@ -427,8 +427,74 @@ def seed(today: dt.date | None = None) -> tuple[int, int]:
         OutcomeValue.objects.filter(indicator_id=indicator_id, period_start__lt=last).update(
             status=ValueStatus.APPROVED, reviewed_at=timezone.now()
         )
+    _demo_reviews(latest)
     # The approvals above bypass the review service, so rebuild the dashboards' metrics here.
     from outcomes.aggregation import metrics_rebuild_all
 
     metrics_rebuild_all()
     return new_indicators, OutcomeValue.objects.count() - before
+
+
+# Queries and rejections in the latest period, with reasons a commissioner would give (the
+# provider's submitters are told, as by the review queue).
+DEMO_QUERIES = [
+    (
+        "commissioner",
+        "Barnet",
+        "query",
+        "This is well above your usual figure for Barnet. Please check the denominator.",
+    ),
+    (
+        "commissioner",
+        "Enfield",
+        "query",
+        "Enfield's figure has not changed in three months: is this last month's file?",
+    ),
+    (
+        "la.commissioner",
+        "Camden",
+        "reject",
+        "These figures include Islington residents; please send Camden residents only.",
+    ),
+]
+
+
+def _demo_reviews(latest: dict[int, dt.date]) -> None:
+    """Who approved the demo's past values, and a few queries and rejections on the latest ones.
+
+    Camden is commissioned by both the NCL ICB and Camden Council: its values are approved by
+    either, as in life, and each value says who did and for which organisation.
+    """
+    from django.db.models import Q
+
+    from outcomes import services
+    from outcomes.models import OutcomeValue, ValueStatus
+    from stakeholders.demo import DEMO_EMAIL_DOMAIN
+    from stakeholders.models import COMMISSIONER_TYPES, Membership, OrganisationType, Role, User
+
+    memberships = (
+        Membership.objects.filter(role=Role.COMMISSIONER, organisation__type__in=list(COMMISSIONER_TYPES))
+        .select_related("organisation", "user")
+        .order_by("-organisation__type", "organisation__name", "user_id")  # councils first: then the ICBs
+    )
+    for membership in memberships:
+        approved = OutcomeValue.objects.filter(
+            status=ValueStatus.APPROVED, reviewed_by__isnull=True, borough__in=membership.organisation.boroughs.all()
+        )
+        if membership.organisation.type != OrganisationType.ICB_COMMISSIONER:
+            approved = approved.filter(period_start__month__in=[1, 4, 7, 10])  # the council reviews some months
+        approved.update(reviewed_by=membership.user, reviewed_for=membership.organisation)
+    for local, borough, action, reason in DEMO_QUERIES:
+        reviewer = User.objects.filter(email=f"{local}@{DEMO_EMAIL_DOMAIN}").first()
+        if reviewer is None:
+            continue
+        last = Q()
+        for indicator_id, period in latest.items():
+            last |= Q(indicator_id=indicator_id, period_start=period)
+        ids = list(
+            OutcomeValue.objects.filter(last, borough__name=borough, status=ValueStatus.SUBMITTED)
+            .order_by("indicator__name", "organisation__name")
+            .values_list("pk", flat=True)[:2]
+        )
+        status = ValueStatus.QUERIED if action == "query" else ValueStatus.REJECTED
+        services.outcome_values_review(actor=reviewer, value_ids=ids, status=status, message=reason)

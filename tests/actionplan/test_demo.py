@@ -64,3 +64,20 @@ def test_the_demos_accepted_response_changes_the_action_the_comment_is_about(set
     cafe_comments = Comment.objects.filter(body__contains="crisis café open at **weekends**")
     assert cafe_comments.count() == 2
     assert Response.objects.filter(comment__in=cafe_comments, disposition=Disposition.UNDER_REVIEW).count() == 1
+
+
+def test_the_demo_review_queue_shows_who_reviewed_for_which_organisation_and_open_queries(settings):
+    from actionplan.models import Notification, NotificationKind
+    from outcomes.models import OutcomeValue, ValueStatus
+
+    settings.DEMO_DATA_ALLOWED = True
+    call_command("seed_demo", "--quiet")
+    camden = OutcomeValue.objects.filter(borough__name="Camden", status=ValueStatus.APPROVED)
+    assert set(camden.values_list("reviewed_for__name", flat=True)) == {
+        "NHS North Central London Integrated Care Board",
+        "Camden Council",
+    }
+    assert not camden.filter(reviewed_by=None).exists()  # boroughs with a demo commissioner: each approval is signed
+    reasons = OutcomeValue.objects.filter(status__in=[ValueStatus.QUERIED, ValueStatus.REJECTED])
+    assert reasons.count() == 6 and all(v.query_message for v in reasons)
+    assert Notification.objects.filter(kind=NotificationKind.DATA_REVIEW).exists()
