@@ -120,12 +120,18 @@ def eager_tasks():
     """Celery tasks run in the calling process, as a worker would run them (no broker needed)."""
     from londonmh.celery import app
 
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
+    # Celery 5.6 reads the Django-namespaced key (CELERY_TASK_ALWAYS_EAGER, from settings) before
+    # the plain one, 5.7 the plain one first: set both.
+    keys = ("task_always_eager", "CELERY_TASK_ALWAYS_EAGER")
+    previous = {key: app.conf.get(key) for key in keys}
+    for key in keys:
+        app.conf[key] = True
+    assert app.conf.task_always_eager
     try:
         yield
     finally:
-        app.conf.task_always_eager = previous
+        for key, value in previous.items():
+            app.conf[key] = value
 
 
 def test_reimported_populations_recompute_their_rates_through_the_recompute_task_on_commit(
