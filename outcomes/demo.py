@@ -442,13 +442,13 @@ DEMO_QUERIES = [
         "commissioner",
         "Barnet",
         "query",
-        "This is well above your usual figure for Barnet. Please check the denominator.",
+        "This is a long way from last month's figure. Please check it against your system.",
     ),
     (
         "commissioner",
         "Enfield",
         "query",
-        "Enfield's figure has not changed in three months: is this last month's file?",
+        "Does this include people seen only by the crisis line? The definition leaves them out.",
     ),
     (
         "la.commissioner",
