@@ -356,6 +356,13 @@ class ContractMeasure(Versioned):
 
 
 # Reporting schedules (issue 22) live in their own module; imported here so Django finds them.
+# Queries about submitted values (issue 22) live in their own module too.
+from commissioning.queries.models import (  # noqa: E402, F401
+    MessageKind,
+    QueryStatus,
+    ValueQuery,
+    ValueQueryMessage,
+)
 from commissioning.schedules.models import (  # noqa: E402, F401
     ReminderKind,
     ReportingSchedule,

@@ -7,6 +7,7 @@ from rest_framework.urlpatterns import format_suffix_patterns
 from actionplan import api as actionplan_api
 from actionplan.voice import api as voice_api
 from commissioning import api as commissioning_api
+from commissioning.queries import api as queries_api
 from commissioning.schedules import api as schedules_api
 from outcomes import api as outcomes_api
 from stakeholders import api as stakeholders_api
@@ -39,6 +40,7 @@ router.register("notifications", voice_api.NotificationViewSet, basename="notifi
 router.register("follows", voice_api.FollowViewSet, basename="follow")
 router.register("reporting-schedules", schedules_api.ReportingScheduleViewSet, basename="reporting-schedule")
 router.register("completeness", schedules_api.CompletenessViewSet, basename="completeness")
+router.register("value-queries", queries_api.ValueQueryViewSet, basename="value-query")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),

@@ -407,6 +407,9 @@ INVITATION_DAYS = env.int("INVITATION_DAYS", default=14)
 # Reporting schedules (docs/commissioning.md): an overdue notice goes out for a period whose
 # deadline passed at most this many days ago (older gaps show on the completeness page only).
 SCHEDULE_OVERDUE_NOTICE_DAYS = env.int("SCHEDULE_OVERDUE_NOTICE_DAYS", default=45)
+# Value queries (docs/outcomes.md): the service level, in working days (England's bank holidays
+# and weekends not counted) from a query's opening to its resolution.
+VALUE_QUERY_WORKING_DAYS = env.int("VALUE_QUERY_WORKING_DAYS", default=10)
 
 # Demo data: only seeded where explicitly allowed (never in production settings).
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=DEBUG)

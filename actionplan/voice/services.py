@@ -555,51 +555,6 @@ def notify_plan_status_changed(*, plan: Plan, old: str, new: str, actor: User | 
     return told
 
 
-def notify_values_reviewed(*, actor: User, status: str, message: str, value_ids: list[int]) -> int:
-    """Tell each provider's data submitters that a commissioner queried or rejected its values.
-
-    Wired to outcomes.services.values_reviewed_hooks (ActionplanConfig.ready); runs in the
-    reviewing transaction. One notification per submitter per review, naming the first values,
-    the reviewer, the organisation they reviewed for and the reason. Returns how many were made.
-    """
-    from outcomes.models import OutcomeValue, ValueStatus
-
-    values = list(
-        OutcomeValue.objects.filter(pk__in=value_ids)
-        .select_related("indicator", "borough", "organisation", "reviewed_for")
-        .order_by("organisation_id", "indicator__name", "-period_start", "borough__name")
-    )
-    by_org: dict[int, list[OutcomeValue]] = {}
-    for value in values:
-        by_org.setdefault(value.organisation_id, []).append(value)
-    submitters: dict[int, list[User]] = {}
-    for membership in (
-        Membership.objects.filter(organisation_id__in=list(by_org), role=Role.DATA_SUBMITTER, user__is_active=True)
-        .select_related("user")
-        .order_by("user_id")
-    ):
-        submitters.setdefault(membership.organisation_id, []).append(membership.user)
-    verb = "queried" if status == ValueStatus.QUERIED else "rejected"
-    url = f"{reverse('value_list')}?status={status}"
-    made = 0
-    for org_id, org_values in by_org.items():
-        first = org_values[0]
-        who = actor.display_name + (f" ({first.reviewed_for.name})" if first.reviewed_for else "")
-        named = f"{first.indicator.name}, {first.borough.name}, {first.indicator.period_label(first.period_start)}"
-        more = len(org_values) - 1
-        what = named + (f" and {more} more" if more else "")
-        count = f"{len(org_values)} value{'s' if len(org_values) != 1 else ''}"
-        text = f"{who} {verb} {count} from {first.organisation.name} ({what}). Reason: {message}"
-        if len(text) > 300:
-            text = text[:299] + "\u2026"
-        for user in submitters.get(org_id, []):
-            if user.pk == actor.pk:
-                continue
-            notify(recipient=user, kind=NotificationKind.DATA_REVIEW, text=text, url=url)
-            made += 1
-    return made
-
-
 def plan_status_changes_process() -> int:
     """Tell followers about plan status changes the database trigger recorded (beat job, every minute).
 

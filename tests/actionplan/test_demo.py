@@ -81,3 +81,10 @@ def test_the_demo_review_queue_shows_who_reviewed_for_which_organisation_and_ope
     reasons = OutcomeValue.objects.filter(status__in=[ValueStatus.QUERIED, ValueStatus.REJECTED])
     assert reasons.count() == 6 and all(v.query_message for v in reasons)
     assert Notification.objects.filter(kind=NotificationKind.DATA_REVIEW).exists()
+    # Queries open threads; the provider has answered one, and its commissioner was told.
+    from commissioning.models import QueryStatus, ValueQuery
+
+    assert ValueQuery.objects.count() == 4
+    answered = ValueQuery.objects.get(status=QueryStatus.ANSWERED)
+    assert answered.value.borough.name == "Enfield"
+    assert Notification.objects.filter(kind=NotificationKind.QUERY_ANSWER, recipient=answered.opened_by).exists()

@@ -75,6 +75,8 @@ def kwargs_for(name: str, params: tuple[str, ...], world) -> dict:
         values.update(slug=o["partnership"].slug, meeting_id=o["meeting"].pk)
     elif base.startswith("schedule_"):
         values["pk"] = o["schedule"].pk
+    elif base.startswith("value_query_"):
+        values["pk"] = o["value_query"].pk
     elif base.startswith(("contract", "measure")):
         values.update(pk=o["private_contract"].pk, measure_id=o["measure"].pk)
     elif base == "opendata_file":

@@ -17,7 +17,7 @@ from actionplan import services as plan_services
 from actionplan.models import EvidenceItem, KeyStep, PlanStatus, PlanVisibility
 from actionplan.voice import services as voice_services
 from commissioning.demo import NCL_PARTNERSHIP
-from commissioning.models import Contract, Partnership, ReportingSchedule
+from commissioning.models import Contract, Partnership, ReportingSchedule, ValueQuery
 from outcomes import services as outcome_services
 from outcomes.models import Indicator, OutcomeValue, Population
 from stakeholders import services as stakeholder_services
@@ -121,6 +121,8 @@ def build() -> World:
         northbank=northbank,
         # The demo's NCL schedule for Northbank (commissioning/schedules/demo.py).
         schedule=ReportingSchedule.objects.get(provider=northbank),
+        # A demo query from the NCL commissioner on a Northbank value (outcomes/demo.py).
+        value_query=ValueQuery.objects.filter(provider=northbank, opened_by=priya).order_by("pk").first(),
     )
     plan, action, milestone, comment = plans["public"]
     response = voice_services.response_save(actor=priya, comment=comment, disposition="under_review", text="Thank you.")
@@ -162,6 +164,7 @@ def build() -> World:
             "notification": notification.pk,
             "follow": follow.pk,
             "reporting-schedule": world.objects["schedule"].pk,
+            "value-query": world.objects["value_query"].pk,
         },
     )
     return world

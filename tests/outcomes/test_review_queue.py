@@ -175,8 +175,9 @@ def test_the_providers_submitters_are_told_of_a_query_with_its_reason_and_see_it
     assert text.startswith("Casey Commissioner (NCL ICB (test)) queried 2 values from Provider Trust (test)")
     assert "Recovery rate (test), Camden, 2025-03 and 1 more" in text
     assert text.endswith("Reason: Denominators look doubled")
-    assert told[0].url == "/data/values/?status=queried"
-    ours = client_for(provider).get(told[0].url).text
+    assert told[0].url == "/data/queries/"  # two threads: the list of queries
+    assert "to be answered by" in text
+    ours = client_for(provider).get("/data/values/?status=queried").text
     assert "Reason:</strong> Denominators look doubled" in ours
     assert "By Casey Commissioner for NCL ICB (test)" in ours
 

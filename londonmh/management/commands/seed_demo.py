@@ -9,6 +9,7 @@ from django.db import transaction
 from actionplan import demo as actionplan_demo
 from actionplan.voice import demo as voice_demo
 from commissioning import demo as commissioning_demo
+from commissioning.queries import demo as queries_demo
 from commissioning.schedules import demo as schedules_demo
 from opendata import demo as opendata_demo
 from outcomes import demo as outcomes_demo
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         new_partnerships, new_contracts = commissioning_demo.seed()
         # Reporting schedules re-time the outcomes demo's submissions: keep after it.
         new_schedules = schedules_demo.seed()
+        # A provider's reply to one of the outcomes demo's data queries: keep after it.
+        queries_demo.seed()
         # Comments and responses on the demo plans: keep after the plans demo.
         voice_demo.seed()
         # The open-data package of the demo's figures: keep after the outcomes demo.
