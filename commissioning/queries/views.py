@@ -119,3 +119,14 @@ def value_query_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "age": services.working_days_between(timezone.localtime(query.opened_at).date(), timezone.localdate()),
         },
     )
+
+
+@login_required
+@require_GET
+def scorecards(request: HttpRequest) -> HttpResponse:
+    cards = selectors.scorecards(request.user)
+    return render(
+        request,
+        "commissioning/queries/scorecards.html",
+        {**cards, "service_days": settings.VALUE_QUERY_WORKING_DAYS},
+    )

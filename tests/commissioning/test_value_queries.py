@@ -276,3 +276,59 @@ def test_the_api_hides_a_query_from_whoever_may_not_read_the_value(client_for, c
     assert _post(client, query.pk, {"kind": "reply", "text": "x"}).status_code == 404
     assert client.get("/api/v1/value-queries/").json()["count"] == 0
     assert client_for(None).get("/api/v1/value-queries/").status_code == 401
+
+
+# Scorecards --------------------------------------------------------------------------------------
+
+
+def test_the_scorecards_count_by_hand_built_cases(
+    client_for, commissioner, provider, provider_org, recovery, time_machine
+):
+    from commissioning.queries.selectors import scorecards
+
+    submission = Submission.objects.create(
+        organisation=provider_org, submitted_by=provider, door=Door.API, status=Submission.Status.COMPLETED
+    )
+    camden = Area.objects.get(short_code="CMD", level=AreaLevel.BOROUGH)
+    values = OutcomeValue.objects.bulk_create(
+        OutcomeValue(
+            organisation=provider_org,
+            indicator=recovery,
+            borough=camden,
+            period_start=dt.date(2025, month, 1),
+            numerator=1,
+            denominator=2,
+            submission=submission,
+            submitted_at=timezone.now(),
+        )
+        for month in range(1, 11)
+    )
+    # Monday 1 June 2026: three values queried (due Monday 15 June).
+    time_machine.move_to(dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC))
+    outcome_services.outcome_values_review(
+        actor=commissioner, value_ids=[v.pk for v in values[:3]], status=ValueStatus.QUERIED, message="Check"
+    )
+    first, second, _still_open = ValueQuery.objects.order_by("value__period_start")
+    # Resolved after 2 working days (Wednesday 3 June) and after 4 (Friday 5 June).
+    time_machine.move_to(dt.datetime(2026, 6, 3, 9, tzinfo=dt.UTC))
+    services.query_resolve(actor=commissioner, query=first)
+    time_machine.move_to(dt.datetime(2026, 6, 5, 9, tzinfo=dt.UTC))
+    services.query_resolve(actor=commissioner, query=second)
+    # Tuesday 16 June: the third is overdue.
+    time_machine.move_to(dt.datetime(2026, 6, 16, 9, tzinfo=dt.UTC))
+    for user in (provider, commissioner):  # both sides see the same figures
+        cards = scorecards(user)
+        (row,) = cards["providers"]
+        assert (row.organisation, row.values, row.queried, row.raised) == (provider_org, 10, 3, 3)
+        assert row.queried_percent == 30 and row.median_days == 3 and row.overdue == 1
+        (ncl,) = cards["commissioners"]
+        assert (ncl.organisation.name, ncl.raised, ncl.median_days, ncl.overdue) == ("NCL ICB (test)", 3, 3, 1)
+    page = client_for(provider).get("/data/scorecards/").text
+    assert "3 of 10" in page and "Provider Trust (test)" in page and "NCL ICB (test)" in page
+
+
+def test_the_scorecards_show_nothing_to_whoever_sees_no_values(client_for, outsider, commissioner, value):
+    _query(commissioner, value)
+    page = client_for(outsider).get("/data/scorecards/").text
+    assert "No provider's values are yours to see." in page and "Provider Trust (test)" not in page
+    assert client_for(None).get("/data/scorecards/").status_code == 302

@@ -100,6 +100,7 @@ TABLE: dict[str, dict[str, str]] = {
     # staff); posted to by the provider's submitters and the borough's commissioners only.
     "value_query_list": {"GET": "LAAAAAAA", "POST": "L-------"},
     "value_query_detail": {"GET": "LNNANANA", "POST": "LNNANANF"},
+    "scorecards": {"GET": "LAAAAAAA", "POST": "L-------"},
     "contract_create": {"GET": "LFFFAAFA", "POST": "LFFFAAFA"},
     "contract_detail": {"GET": "NNNANANA", "POST": "--------"},
     "contract_edit": {"GET": "LNNFNANA", "POST": "LNNFNANA"},
