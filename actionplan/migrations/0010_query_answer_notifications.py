@@ -4,20 +4,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('actionplan', '0009_data_review_notifications'),
+        ("actionplan", "0009_data_review_notifications"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('reply', 'A reply to your comment'), ('response', 'An official response to your comment'), ('plan_status', 'A plan you follow changed status'), ('overdue', 'An action you lead is overdue'), ('held', 'A comment is waiting for a moderator'), ('report_due', 'Data your organisation must submit is due soon'), ('report_late', 'Data your organisation must submit is overdue'), ('data_review', "A commissioner queried, rejected or resolved your organisation's data"), ('query_answer', 'A provider answered your query about their data')], max_length=12),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("reply", "A reply to your comment"),
+                    ("response", "An official response to your comment"),
+                    ("plan_status", "A plan you follow changed status"),
+                    ("overdue", "An action you lead is overdue"),
+                    ("held", "A comment is waiting for a moderator"),
+                    ("report_due", "Data your organisation must submit is due soon"),
+                    ("report_late", "Data your organisation must submit is overdue"),
+                    ("data_review", "A commissioner queried, rejected or resolved your organisation's data"),
+                    ("query_answer", "A provider answered your query about their data"),
+                ],
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='notificationkindpreference',
-            name='kind',
-            field=models.CharField(choices=[('reply', 'A reply to your comment'), ('response', 'An official response to your comment'), ('plan_status', 'A plan you follow changed status'), ('overdue', 'An action you lead is overdue'), ('held', 'A comment is waiting for a moderator'), ('report_due', 'Data your organisation must submit is due soon'), ('report_late', 'Data your organisation must submit is overdue'), ('data_review', "A commissioner queried, rejected or resolved your organisation's data"), ('query_answer', 'A provider answered your query about their data')], max_length=12),
+            model_name="notificationkindpreference",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("reply", "A reply to your comment"),
+                    ("response", "An official response to your comment"),
+                    ("plan_status", "A plan you follow changed status"),
+                    ("overdue", "An action you lead is overdue"),
+                    ("held", "A comment is waiting for a moderator"),
+                    ("report_due", "Data your organisation must submit is due soon"),
+                    ("report_late", "Data your organisation must submit is overdue"),
+                    ("data_review", "A commissioner queried, rejected or resolved your organisation's data"),
+                    ("query_answer", "A provider answered your query about their data"),
+                ],
+                max_length=12,
+            ),
         ),
     ]

@@ -1,0 +1,87 @@
+"""A commissioner queries a value in the review queue, the provider is told, corrects the value from
+the thread on a phone, and the commissioner sees the answer and resolves the query, approving it
+(issue 22: the loop between two real accounts, in a real browser, axe-core on every page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from commissioning.queries.models import QueryStatus, ValueQuery
+from outcomes.models import Door, Indicator, Measure, OutcomeValue, PeriodType, Submission, ValueStatus
+from stakeholders.models import Area, AreaLevel
+from tests.e2e.conftest import assert_accessible
+from tests.e2e.test_reflow import assert_no_sideways_scrolling
+from tests.e2e.test_voice_journey import sign_in, sign_out
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def value(provider, provider_org):
+    indicator = Indicator.objects.create(
+        code="e2e-recovery",
+        name="Recovery (journey)",
+        definition="d",
+        measure=Measure.PROPORTION,
+        period_type=PeriodType.MONTH,
+    )
+    submission = Submission.objects.create(
+        organisation=provider_org, submitted_by=provider, door=Door.API, status=Submission.Status.COMPLETED
+    )
+    return OutcomeValue.objects.create(
+        organisation=provider_org,
+        indicator=indicator,
+        borough=Area.objects.get(short_code="CMD", level=AreaLevel.BOROUGH),
+        period_start=dt.date(2025, 3, 1),
+        numerator=Decimal(80),
+        denominator=100,
+        submission=submission,
+        submitted_at=timezone.now(),
+    )
+
+
+def test_a_query_goes_to_the_provider_and_comes_back_answered(page: Page, commissioner, provider, value, password):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, commissioner, password)
+    page.goto("/data/review/")
+    page.get_by_label(re.compile("Select Recovery \\(journey\\)")).check()
+    page.get_by_label("Reason, for the provider").fill("80% is far above your usual figure: is the denominator right?")
+    page.get_by_role("button", name="Query").click()
+    expect(page.get_by_text("1 value queried.")).to_be_visible()
+    assert_accessible(page)
+    sign_out(page)
+
+    page.set_viewport_size({"width": 320, "height": 800})
+    sign_in(page, provider, password)
+    page.goto("/notifications/")
+    page.get_by_role("link", name=re.compile("queried 1 value")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Recovery (journey), Camden, 2025-03")
+    assert_no_sideways_scrolling(page)
+    assert_accessible(page)
+    page.get_by_label("Numerator").fill("40")
+    page.get_by_label("Denominator").fill("100")
+    page.get_by_label("What you changed, for the commissioner (optional)").fill("We had counted referrals twice.")
+    page.get_by_role("button", name="Correct the value").click()
+    expect(page.get_by_text("The value was corrected and sent for review")).to_be_visible()
+    expect(page.get_by_text("We had counted referrals twice.")).to_be_visible()
+    sign_out(page)
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, commissioner, password)
+    page.goto("/notifications/")
+    page.get_by_role("link", name=re.compile("corrected the value in your query")).click()
+    expect(page.get_by_text("40.0% (40 of 100)")).to_be_visible()
+    page.get_by_label("Approve the value as it stands").check()
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_text("The query is resolved and the value approved.")).to_be_visible()
+    assert_accessible(page)
+    query = ValueQuery.objects.get(value=value)
+    value.refresh_from_db()
+    assert query.status == QueryStatus.RESOLVED and value.status == ValueStatus.APPROVED
+    assert value.numerator == Decimal(40)
