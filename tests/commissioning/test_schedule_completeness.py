@@ -62,7 +62,10 @@ def timeline(commissioner, commissioning_org, provider, provider_org, recovery, 
         submit(provider, provider_org, [("sc-recovery", "CMD", "2026-03", 30, 100)])
     with at(london(2026, 4, 10, 12)):
         outcome_services.outcome_values_review(
-            actor=commissioner, value_ids=[_value("sc-recovery", "2026-03-01").pk], status="rejected"
+            actor=commissioner,
+            value_ids=[_value("sc-recovery", "2026-03-01").pk],
+            status="rejected",
+            message="Wrong borough",
         )
     with at(london(2026, 4, 25, 12)):
         submit(provider, provider_org, [("sc-recovery", "CMD", "2026-03", 31, 100)])
@@ -76,7 +79,10 @@ def timeline(commissioner, commissioning_org, provider, provider_org, recovery, 
         submit(provider, provider_org, [("sc-access", "CMD", "2026-02", 10, None)])
     with at(london(2026, 3, 5, 12)):
         outcome_services.outcome_values_review(
-            actor=commissioner, value_ids=[_value("sc-access", "2026-02-01").pk], status="rejected"
+            actor=commissioner,
+            value_ids=[_value("sc-access", "2026-02-01").pk],
+            status="rejected",
+            message="Wrong borough",
         )
     with at(london(2026, 3, 15, 12)):
         submit(provider, provider_org, [("sc-access", "CMD", "2026-02", 11, None)])
@@ -85,7 +91,10 @@ def timeline(commissioner, commissioning_org, provider, provider_org, recovery, 
         submit(provider, provider_org, [("sc-access", "CMD", "2026-03", 9, None)])
     with at(london(2026, 4, 10, 12)):
         outcome_services.outcome_values_review(
-            actor=commissioner, value_ids=[_value("sc-access", "2026-03-01").pk], status="rejected"
+            actor=commissioner,
+            value_ids=[_value("sc-access", "2026-03-01").pk],
+            status="rejected",
+            message="Wrong borough",
         )
     # April: sent at 23:30 on the deadline day (20 May, British Summer Time): on time.
     with at(london(2026, 5, 20, 23, 30)):

@@ -180,7 +180,10 @@ def test_a_rejected_value_still_counts_as_missing_for_the_reminder(schedule, com
     with at(london(2026, 2, 10, 12)):
         submit(provider, provider_org, [("rm-access", "CMD", "2026-01", 5, None)])
     outcome_services.outcome_values_review(
-        actor=commissioner, value_ids=list(OutcomeValue.objects.values_list("pk", flat=True)), status="rejected"
+        actor=commissioner,
+        value_ids=list(OutcomeValue.objects.values_list("pk", flat=True)),
+        status="rejected",
+        message="Wrong borough",
     )
     assert services.schedule_reminders_send(today=dt.date(2026, 2, 16)) == 1
 
