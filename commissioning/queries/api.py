@@ -145,21 +145,7 @@ class ValueQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             side = "the provider's data submitters" if answering else "the commissioners of the value's borough"
             raise PermissionDenied(f"Only {side} may post a {kind}.")
         try:
-            if kind == MessageKind.REPLY:
-                services.query_reply(actor=request.user, query=query, text=data["text"])
-            elif kind == MessageKind.CORRECTION:
-                services.query_correct(
-                    actor=request.user,
-                    query=query,
-                    numerator=data["numerator"],
-                    denominator=data.get("denominator"),
-                    note=data["note"],
-                    text=data["text"],
-                )
-            elif kind == MessageKind.REQUERY:
-                services.query_requery(actor=request.user, query=query, text=data["text"])
-            else:
-                services.query_resolve(actor=request.user, query=query, text=data["text"], approve=data["approve"])
+            services.query_post(actor=request.user, query=query, **data)
         except DjangoValidationError as exc:
             raise_api_validation(exc)
         fresh = self.get_queryset().get(pk=query.pk)

@@ -332,3 +332,27 @@ def query_resolve(*, actor: User, query: ValueQuery, text: str = "", approve: bo
         url=reverse("value_query_detail", args=[fresh.pk]),
     )
     return message
+
+
+def query_post(*, actor: User, query: ValueQuery, kind: str, **data) -> ValueQueryMessage:
+    """Post one message of `kind` to the thread: the page's four forms and the API's one endpoint.
+
+    reply (text) and correction (numerator, denominator, note, text) by the provider's data
+    submitters; requery (text) and resolution (text, approve) by the borough's commissioners.
+    """
+    if kind == MessageKind.REPLY:
+        return query_reply(actor=actor, query=query, text=data.get("text", ""))
+    if kind == MessageKind.CORRECTION:
+        return query_correct(
+            actor=actor,
+            query=query,
+            numerator=data["numerator"],
+            denominator=data.get("denominator"),
+            note=data.get("note", ""),
+            text=data.get("text", ""),
+        )
+    if kind == MessageKind.REQUERY:
+        return query_requery(actor=actor, query=query, text=data.get("text", ""))
+    if kind == MessageKind.RESOLUTION:
+        return query_resolve(actor=actor, query=query, text=data.get("text", ""), approve=data.get("approve", False))
+    raise ValueError(f"no such message kind: {kind}")

@@ -14,13 +14,26 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from commissioning.queries import permissions, selectors, services
 from commissioning.queries.forms import CorrectionForm, ReplyForm, RequeryForm, ResolveForm
-from commissioning.queries.models import QueryStatus
+from commissioning.queries.models import MessageKind, QueryStatus
 from londonmh.forms import add_service_errors
 from outcomes.selectors import value_figure
 from stakeholders.permissions import require
 
 PAGE_SIZE = 50
 FORMS = {"reply": ReplyForm, "correct": CorrectionForm, "requery": RequeryForm, "resolve": ResolveForm}
+KINDS = {
+    "reply": MessageKind.REPLY,
+    "correct": MessageKind.CORRECTION,
+    "requery": MessageKind.REQUERY,
+    "resolve": MessageKind.RESOLUTION,
+}
+DONE = {
+    "reply": "Your reply was sent to the commissioner.",
+    "correct": "The value was corrected and sent for review; the commissioner has been told.",
+    "requery": "The query was sent to the provider again.",
+    "resolve": "The query is resolved.",
+}
+RESOLVED_APPROVED = "The query is resolved and the value approved."
 
 
 @login_required
@@ -80,29 +93,13 @@ def value_query_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                if posted == "reply":
-                    services.query_reply(actor=request.user, query=query, text=data["text"])
-                    done = "Your reply was sent to the commissioner."
-                elif posted == "correct":
-                    services.query_correct(
-                        actor=request.user,
-                        query=query,
-                        numerator=data["numerator"],
-                        denominator=data.get("denominator"),
-                        note=data["note"],
-                        text=data["text"],
-                    )
-                    done = "The value was corrected and sent for review; the commissioner has been told."
-                elif posted == "requery":
-                    services.query_requery(actor=request.user, query=query, text=data["text"])
-                    done = "The query was sent to the provider again."
-                else:
-                    services.query_resolve(actor=request.user, query=query, text=data["text"], approve=data["approve"])
-                    done = "The query is resolved" + (" and the value approved." if data["approve"] else ".")
+                services.query_post(actor=request.user, query=query, kind=KINDS[posted], **data)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(request, done)
+                messages.success(
+                    request, DONE[posted] if posted != "resolve" or not data["approve"] else RESOLVED_APPROVED
+                )
                 return redirect("value_query_detail", pk=query.pk)
     value = query.value
     return render(

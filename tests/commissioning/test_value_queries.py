@@ -51,6 +51,27 @@ def value(provider, provider_org, recovery):
     )
 
 
+def make_values(provider, provider_org, indicator, count: int) -> list[OutcomeValue]:
+    """`count` monthly Camden values from January 2020 (or 2025 for fewer than 13), one submission."""
+    submission = Submission.objects.create(
+        organisation=provider_org, submitted_by=provider, door=Door.API, status=Submission.Status.COMPLETED
+    )
+    camden = Area.objects.get(short_code="CMD", level=AreaLevel.BOROUGH)
+    return OutcomeValue.objects.bulk_create(
+        OutcomeValue(
+            organisation=provider_org,
+            indicator=indicator,
+            borough=camden,
+            period_start=dt.date(2020 + i // 12, i % 12 + 1, 1),
+            numerator=1,
+            denominator=2,
+            submission=submission,
+            submitted_at=timezone.now(),
+        )
+        for i in range(count)
+    )
+
+
 def _query(commissioner, value, text="The denominator looks doubled.") -> ValueQuery:
     outcome_services.outcome_values_review(
         actor=commissioner, value_ids=[value.pk], status=ValueStatus.QUERIED, message=text
@@ -212,23 +233,7 @@ def test_the_list_shows_both_sides_their_queries_and_which_are_overdue(
 def test_the_list_runs_a_fixed_number_of_queries(
     client_for, commissioner, provider, provider_org, recovery, django_assert_num_queries, count
 ):
-    submission = Submission.objects.create(
-        organisation=provider_org, submitted_by=provider, door=Door.API, status=Submission.Status.COMPLETED
-    )
-    camden = Area.objects.get(short_code="CMD", level=AreaLevel.BOROUGH)
-    values = OutcomeValue.objects.bulk_create(
-        OutcomeValue(
-            organisation=provider_org,
-            indicator=recovery,
-            borough=camden,
-            period_start=dt.date(2020 + i // 12, i % 12 + 1, 1),
-            numerator=1,
-            denominator=2,
-            submission=submission,
-            submitted_at=timezone.now(),
-        )
-        for i in range(count)
-    )
+    values = make_values(provider, provider_org, recovery, count)
     outcome_services.outcome_values_review(
         actor=commissioner, value_ids=[v.pk for v in values], status=ValueStatus.QUERIED, message="Check"
     )
@@ -286,23 +291,7 @@ def test_the_scorecards_count_by_hand_built_cases(
 ):
     from commissioning.queries.selectors import scorecards
 
-    submission = Submission.objects.create(
-        organisation=provider_org, submitted_by=provider, door=Door.API, status=Submission.Status.COMPLETED
-    )
-    camden = Area.objects.get(short_code="CMD", level=AreaLevel.BOROUGH)
-    values = OutcomeValue.objects.bulk_create(
-        OutcomeValue(
-            organisation=provider_org,
-            indicator=recovery,
-            borough=camden,
-            period_start=dt.date(2025, month, 1),
-            numerator=1,
-            denominator=2,
-            submission=submission,
-            submitted_at=timezone.now(),
-        )
-        for month in range(1, 11)
-    )
+    values = make_values(provider, provider_org, recovery, 10)
     # Monday 1 June 2026: three values queried (due Monday 15 June).
     time_machine.move_to(dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC))
     outcome_services.outcome_values_review(

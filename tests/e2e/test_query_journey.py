@@ -5,18 +5,16 @@ the thread on a phone, and the commissioner sees the answer and resolves the que
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import re
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from commissioning.queries.models import QueryStatus, ValueQuery
-from outcomes.models import Door, Indicator, Measure, OutcomeValue, PeriodType, Submission, ValueStatus
-from stakeholders.models import Area, AreaLevel
+from outcomes.models import ValueStatus
+from tests.commissioning.test_value_queries import recovery, value  # noqa: F401 - fixtures
 from tests.e2e.conftest import assert_accessible
 from tests.e2e.test_reflow import assert_no_sideways_scrolling
 from tests.e2e.test_voice_journey import sign_in, sign_out
@@ -24,35 +22,17 @@ from tests.e2e.test_voice_journey import sign_in, sign_out
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-@pytest.fixture
-def value(provider, provider_org):
-    indicator = Indicator.objects.create(
-        code="e2e-recovery",
-        name="Recovery (journey)",
-        definition="d",
-        measure=Measure.PROPORTION,
-        period_type=PeriodType.MONTH,
-    )
-    submission = Submission.objects.create(
-        organisation=provider_org, submitted_by=provider, door=Door.API, status=Submission.Status.COMPLETED
-    )
-    return OutcomeValue.objects.create(
-        organisation=provider_org,
-        indicator=indicator,
-        borough=Area.objects.get(short_code="CMD", level=AreaLevel.BOROUGH),
-        period_start=dt.date(2025, 3, 1),
-        numerator=Decimal(80),
-        denominator=100,
-        submission=submission,
-        submitted_at=timezone.now(),
-    )
-
-
-def test_a_query_goes_to_the_provider_and_comes_back_answered(page: Page, commissioner, provider, value, password):
+def test_a_query_goes_to_the_provider_and_comes_back_answered(
+    page: Page,
+    commissioner,
+    provider,
+    value,  # noqa: F811 - the fixture imported above
+    password,
+):
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, commissioner, password)
     page.goto("/data/review/")
-    page.get_by_label(re.compile("Select Recovery \\(journey\\)")).check()
+    page.get_by_label(re.compile("Select Recovery \\(query test\\)")).check()
     page.get_by_label("Reason, for the provider").fill("80% is far above your usual figure: is the denominator right?")
     page.get_by_role("button", name="Query").click()
     expect(page.get_by_text("1 value queried.")).to_be_visible()
@@ -63,7 +43,7 @@ def test_a_query_goes_to_the_provider_and_comes_back_answered(page: Page, commis
     sign_in(page, provider, password)
     page.goto("/notifications/")
     page.get_by_role("link", name=re.compile("queried 1 value")).click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Recovery (journey), Camden, 2025-03")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Recovery (query test), Camden, 2025-03")
     # The header's script folds its links into "More" once the page has loaded; measure after it.
     with contextlib.suppress(PlaywrightTimeoutError):  # if it never does, the assertion says how wide
         page.wait_for_function(
