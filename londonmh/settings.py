@@ -374,6 +374,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "actionplan.voice.tasks.actions_overdue_notify",
         "schedule": crontab(hour=7, minute=0),
     },
+    "voice-comments-unanswered-daily": {
+        "task": "actionplan.voice.tasks.comments_unanswered_notify",
+        "schedule": crontab(hour=7, minute=5),
+    },
     "voice-plan-status-changes": {
         "task": "actionplan.voice.tasks.plan_status_changes_process",
         "schedule": 60.0,

@@ -200,6 +200,9 @@ class NotificationKind(models.TextChoices):
     PLAN_STATUS = "plan_status", "A plan you follow changed status"
     ACTION_OVERDUE = "overdue", "An action you lead is overdue"
     HELD_COMMENT = "held", "A comment is waiting for a moderator"
+    # To the people who answer for a plan (manage_plan or respond_plan grants).
+    NEW_COMMENT = "new_comment", "A new comment on a plan you answer for"
+    UNANSWERED = "unanswered", "A comment is still waiting for an official response"
     # Reporting schedules (commissioning.schedules): to the provider's data submitters.
     REPORT_DUE = "report_due", "Data your organisation must submit is due soon"
     REPORT_OVERDUE = "report_late", "Data your organisation must submit is overdue"

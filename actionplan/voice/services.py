@@ -184,7 +184,8 @@ def comment_create(
     if mentions_safety_words(body):
         _hold_for_safety(comment)
         comment.save(update_fields=["status", "hold_reason"])
-    elif parent is not None and parent.author_id != actor.pk:
+        return comment
+    if parent is not None and parent.author_id != actor.pk:
         notify(
             recipient=parent.author,
             kind=NotificationKind.REPLY,
@@ -193,7 +194,93 @@ def comment_create(
             plan=plan,
             comment=comment,
         )
+    # The people who answer for the plan hear of every published comment (not of their own, and
+    # not twice: the parent's author was told of the reply above).
+    told = {actor.pk, parent.author_id if parent is not None else None}
+    where = f" on “{action.title}”" if action is not None else ""
+    for person in plan_answerers(plan):
+        if person.pk not in told:
+            notify(
+                recipient=person,
+                kind=NotificationKind.NEW_COMMENT,
+                text=f"{actor.display_name} commented{where} on “{plan.title}”.",
+                url=thread_url(comment),
+                plan=plan,
+                comment=comment,
+            )
     return comment
+
+
+def plan_answerers(plan: Plan) -> list[User]:
+    """Who answers comments for a plan: the people and organisation groups granted manage_plan or
+    respond_plan on it (guardian), active, in a stable order. Superusers are not listed."""
+    from guardian.shortcuts import get_users_with_perms
+
+    users = get_users_with_perms(
+        plan, only_with_perms_in=["manage_plan", "respond_plan"], with_group_users=True, with_superusers=False
+    )
+    return list(users.filter(is_active=True).order_by("pk"))
+
+
+def lead_organisation_admins(plan: Plan) -> list[User]:
+    return list(
+        User.objects.filter(
+            is_active=True, memberships__organisation_id=plan.lead_organisation_id, memberships__role=Role.ORG_ADMIN
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def comments_unanswered_notify(*, now: dt.datetime | None = None) -> int:
+    """The daily beat job: a published comment with no official response after VOICE_UNANSWERED_DAYS
+    goes to the plan's answerers; after twice that, to its lead organisation's admins too.
+
+    Idempotent: each comment is told once per step (dedupe keys), however often the job runs.
+    Returns how many notifications it made.
+    """
+    now = now or timezone.now()
+    days = settings.VOICE_UNANSWERED_DAYS
+    waiting = (
+        Comment.objects.filter(
+            status=CommentStatus.VISIBLE,
+            deleted_at__isnull=True,
+            response__isnull=True,
+            parent__isnull=True,
+            created_at__lt=now - timedelta(days=days),
+            plan__status__in=[PlanStatus.CONSULTATION, PlanStatus.ACTIVE],
+        )
+        .select_related("plan", "author")
+        .order_by("plan_id", "created_at", "pk")
+    )
+    made = 0
+    answerers: dict[int, list[User]] = {}
+    for comment in waiting:
+        plan = comment.plan
+        if plan.pk not in answerers:
+            answerers[plan.pk] = plan_answerers(plan)
+        steps = [("answerers", answerers[plan.pk], days)]
+        if comment.created_at < now - timedelta(days=2 * days):
+            steps.append(("admins", lead_organisation_admins(plan), 2 * days))
+        for step, people, after in steps:
+            for person in people:
+                if person.pk == comment.author_id:
+                    continue
+                with transaction.atomic():
+                    made += (
+                        notify(
+                            recipient=person,
+                            kind=NotificationKind.UNANSWERED,
+                            text=f"A comment on “{plan.title}” has waited more than {after} days for an official "
+                            "response.",
+                            url=thread_url(comment),
+                            plan=plan,
+                            comment=comment,
+                            dedupe_key=f"unanswered:{comment.pk}:{step}",
+                        )
+                        is not None
+                    )
+    return made
 
 
 @transaction.atomic

@@ -33,6 +33,12 @@ def actions_overdue_notify() -> int:
 
 
 @shared_task
+def comments_unanswered_notify() -> int:
+    """The daily beat job: comments waiting too long for an official response go to who answers them."""
+    return services.comments_unanswered_notify()
+
+
+@shared_task
 def plan_status_changes_process() -> int:
     """Every minute: tell followers about plan status changes (recorded by a database trigger)."""
     return services.plan_status_changes_process()

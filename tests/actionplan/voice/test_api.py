@@ -102,7 +102,7 @@ def test_flags_through_the_api(client_for, make_comment, service_user, carer, pa
 def test_notifications_are_private_and_can_be_marked_read(client_for, make_comment, carer, service_user, public_plan):
     top = make_comment()
     services.comment_create(actor=carer, plan=public_plan, parent=top, body="Me too")
-    notification = Notification.objects.get()
+    notification = Notification.objects.get(recipient=service_user)  # the reply (the plan's answerers hear of both)
     assert_problem(client_for(None).get("/api/v1/notifications/"), 401)
     assert_problem(client_for(carer).get(f"/api/v1/notifications/{notification.pk}/"), 404)
     assert_problem(client_for(carer).post(f"/api/v1/notifications/{notification.pk}/read/"), 404)

@@ -18,8 +18,10 @@ def _mails(worker_process):
 
 
 def test_a_reply_is_emailed_straight_away_with_a_one_click_unsubscribe(
-    worker_process, make_comment, carer, service_user, public_plan
+    worker_process, make_comment, carer, service_user, commissioner, public_plan
 ):
+    # The plan's manager hears of every comment; here they take no email, so the one mail is the reply's.
+    services.preference_set(actor=commissioner, email_mode=EmailMode.OFF)
     top = make_comment()
     with transaction.atomic():
         services.comment_create(actor=carer, plan=public_plan, parent=top, body="Same here")
@@ -42,6 +44,7 @@ def test_the_daily_digest_job_sends_one_email_per_reader(
     worker_process, make_comment, carer, service_user, commissioner, public_plan
 ):
     services.preference_set(actor=service_user, email_mode=EmailMode.DIGEST)
+    services.preference_set(actor=commissioner, email_mode=EmailMode.OFF)  # the manager's new-comment notices
     top = make_comment()
     services.comment_create(actor=carer, plan=public_plan, parent=top, body="Same here")
     services.response_save(actor=commissioner, comment=top, disposition="not_accepted", text="Not this year")
