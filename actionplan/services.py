@@ -371,6 +371,10 @@ def action_create(
     return action
 
 
+# What the plan's followers hear of when it changes on an action (actionplan.voice).
+FOLLOWED_FIELDS = ("status", "progress", "due_date")
+
+
 @transaction.atomic
 def action_update(
     *,
@@ -394,6 +398,7 @@ def action_update(
     if unknown:
         raise ValueError(f"action_update cannot set {sorted(unknown)}")
     _normalise_status_progress(values, action)
+    before = {name: getattr(action, name) for name in FOLLOWED_FIELDS}
     for name, value in values.items():
         setattr(action, name, value)
     action.full_clean(exclude=["plan"])
@@ -409,6 +414,11 @@ def action_update(
             evidence=evidence,
             priority_areas=priority_areas,
         )
+    changed = {name: (old, getattr(action, name)) for name, old in before.items() if getattr(action, name) != old}
+    if changed:
+        from actionplan.voice.services import notify_action_changed
+
+        notify_action_changed(action=action, changed=changed, actor=actor)
     return action
 
 

@@ -198,6 +198,7 @@ class NotificationKind(models.TextChoices):
     REPLY = "reply", "A reply to your comment"
     RESPONSE = "response", "An official response to your comment"
     PLAN_STATUS = "plan_status", "A plan you follow changed status"
+    ACTION_CHANGED = "action_moved", "An action on a plan you follow changed status, progress or due date"
     ACTION_OVERDUE = "overdue", "An action you lead is overdue"
     HELD_COMMENT = "held", "A comment is waiting for a moderator"
     # To the people who answer for a plan (manage_plan or respond_plan grants).

@@ -642,6 +642,38 @@ def notify_plan_status_changed(*, plan: Plan, old: str, new: str, actor: User | 
     return told
 
 
+def notify_action_changed(*, action: Action, changed: dict, actor: User | None) -> int:
+    """Tell the plan's followers (who may still see it) that an action's status, progress or due
+    date changed: one notification each per save, however many of the three changed."""
+    labels = dict(ActionStatus.choices)
+    parts = []
+    for name, (old, new) in changed.items():
+        if name == "status":
+            parts.append(f"now {labels.get(new, new).lower()} (was {labels.get(old, old).lower()})")
+        elif name == "progress":
+            parts.append(f"{new}% done (was {old}%)")
+        else:
+            parts.append(f"due {new:%-d %B %Y}" if new else "no longer has a due date")
+    plan = action.plan
+    told = 0
+    for follow in Follow.objects.filter(plan=plan).select_related("user").order_by("pk"):
+        follower = follow.user
+        if (actor is not None and follower.pk == actor.pk) or not follower.is_active:
+            continue
+        if not plan_permissions.can_view_plan(follower, plan):
+            continue
+        notify(
+            recipient=follower,
+            kind=NotificationKind.ACTION_CHANGED,
+            text=f"“{action.title}” on “{plan.title}”: {', '.join(parts)}.",
+            url=reverse("voice_action_thread", args=[plan.slug, action.pk]),
+            plan=plan,
+            action=action,
+        )
+        told += 1
+    return told
+
+
 def plan_status_changes_process() -> int:
     """Tell followers about plan status changes the database trigger recorded (beat job, every minute).
 

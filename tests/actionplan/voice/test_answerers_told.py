@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from actionplan.models import Comment, Notification, NotificationKind
@@ -71,3 +72,31 @@ def test_an_unanswered_comment_goes_to_the_answerers_then_to_the_lead_organisati
     services.response_save(actor=commissioner, comment=waiting, disposition="under_review", text="Sorry")
     Notification.objects.all().delete()
     assert services.comments_unanswered_notify(now=start + dt.timedelta(days=60)) == 0
+
+
+def test_a_plans_followers_hear_when_an_action_moves_once_per_save_but_not_the_person_who_moved_it(
+    public_plan, make_action, commissioner, service_user, carer
+):
+    from actionplan import services as plan_services
+
+    services.follow_create(actor=service_user, plan=public_plan)
+    services.follow_create(actor=commissioner, plan=public_plan)
+    action = make_action(public_plan, title="Crisis café at weekends", due_date=dt.date(2027, 3, 31))
+    action = plan_services.action_update(
+        actor=commissioner,
+        action=action,
+        expected_version=action.version,
+        values={"status": "at_risk", "progress": 40, "due_date": dt.date(2027, 6, 30)},
+    )
+    told = Notification.objects.filter(kind=NotificationKind.ACTION_CHANGED)
+    assert [n.recipient for n in told] == [service_user]  # once, and not to the commissioner who saved it
+    assert told[0].text == (
+        "“Crisis café at weekends” on “Camden and Islington crisis plan”: now at risk (was not started), "
+        "40% done (was 0%), due 30 June 2027."
+    )
+    assert told[0].url == reverse("voice_action_thread", args=[public_plan.slug, action.pk])
+    # A change to anything else tells nobody.
+    plan_services.action_update(
+        actor=commissioner, action=action, expected_version=action.version, values={"title": "Weekend crisis café"}
+    )
+    assert told.count() == 1 and not Notification.objects.filter(recipient=carer).exists()
