@@ -12,3 +12,5 @@ class CommissioningConfig(AppConfig):
 
         if query_services.queries_open_or_requery not in outcome_services.values_reviewed_hooks:
             outcome_services.values_reviewed_hooks.append(query_services.queries_open_or_requery)
+        if query_services.reviewers_tell_of_submission not in outcome_services.submission_written_hooks:
+            outcome_services.submission_written_hooks.append(query_services.reviewers_tell_of_submission)

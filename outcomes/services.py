@@ -41,6 +41,9 @@ cells_changed_hooks: list[Any] = []
 # Queries and rejections are handed to these, in the reviewing transaction, as keyword
 # arguments actor, status, message and value_ids (actionplan.voice tells the providers).
 values_reviewed_hooks: list[Any] = []
+# A submission that wrote new or changed values is handed to these (keyword argument submission),
+# in its writing transaction: commissioning.queries tells the reviewing commissioners.
+submission_written_hooks: list[Any] = []
 
 
 def _cells_changed(cells: list[tuple[int, str]]) -> None:
@@ -362,6 +365,9 @@ def submission_process(*, submission_id: int) -> Submission | None:
             )
         submission.save()
         _cells_changed(counts.cells)
+        if submission.status == Submission.Status.COMPLETED and (counts.created or counts.updated):
+            for hook in submission_written_hooks:
+                hook(submission=submission)
         ingest.drop_work_tables()
         ingest.drop_staging(submission.pk)
     return submission

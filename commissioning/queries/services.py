@@ -190,6 +190,57 @@ def _tell_providers_of_rejection(actor: User, message: str, values: list[Outcome
         )
 
 
+def reviewers_tell_of_submission(*, submission: Submission) -> int:
+    """The submission hook: tell the commissioners of the boroughs a submission wrote values for
+    that those values wait for their review. One notification per commissioner per submission
+    (idempotent by its dedupe key, should the submission be processed again). Returns how many."""
+    from django.db.models import Count
+
+    waiting = (
+        OutcomeValue.objects.filter(submission=submission, status=ValueStatus.SUBMITTED)
+        .values("borough_id", "borough__name")
+        .annotate(n=Count("pk"))
+        .order_by("borough__name")
+    )
+    by_borough = {row["borough_id"]: (row["borough__name"], row["n"]) for row in waiting}
+    if not by_borough:
+        return 0
+    reviewers = (
+        Membership.objects.filter(
+            role=Role.COMMISSIONER,
+            organisation__type__in=list(COMMISSIONER_TYPES),
+            organisation__boroughs__in=list(by_borough),
+            user__is_active=True,
+        )
+        .values_list("user_id", "organisation__boroughs")
+        .distinct()
+    )
+    theirs: dict[int, set[int]] = {}
+    for user_id, borough_id in reviewers:
+        if borough_id in by_borough:
+            theirs.setdefault(user_id, set()).add(borough_id)
+    users = User.objects.in_bulk(list(theirs))
+    made = 0
+    for user_id, boroughs in sorted(theirs.items()):
+        if user_id == submission.submitted_by_id:
+            continue
+        count = sum(by_borough[b][1] for b in boroughs)
+        names = sorted(by_borough[b][0] for b in boroughs)
+        where = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        made += (
+            notification_services.notify(
+                recipient=users[user_id],
+                kind=NotificationKind.TO_REVIEW,
+                text=f"{submission.organisation.name} sent {count:,} value{'s' if count != 1 else ''} for {where}, "
+                "waiting for your review.",
+                url=reverse("review_queue"),
+                dedupe_key=f"to_review:{submission.pk}",
+            )
+            is not None
+        )
+    return made
+
+
 # The provider's side -------------------------------------------------------------------------
 
 

@@ -321,3 +321,56 @@ def test_the_scorecards_show_nothing_to_whoever_sees_no_values(client_for, outsi
     page = client_for(outsider).get("/data/scorecards/").text
     assert "No provider's values are yours to see." in page and "Provider Trust (test)" not in page
     assert client_for(None).get("/data/scorecards/").status_code == 302
+
+
+# Submissions waiting for review --------------------------------------------------------------------
+
+
+def test_the_boroughs_commissioners_hear_of_values_waiting_for_review_once_per_submission(
+    commissioner, provider, provider_org, recovery
+):
+    from actionplan.models import Notification
+
+    council = MembershipFactory(
+        organisation__name="Camden Council (test)",
+        organisation__type="la",
+        organisation__boroughs=["CMD"],
+        role=Role.COMMISSIONER,
+    ).user
+    elsewhere = MembershipFactory(
+        organisation__name="SEL ICB (test)",
+        organisation__type="icb",
+        organisation__boroughs=["LAM"],
+        role=Role.COMMISSIONER,
+    ).user
+    rows = [
+        {
+            "indicator_code": "q-recovery",
+            "borough_code": "E09000007",
+            "period": "2025-03",
+            "numerator": "40",
+            "denominator": "80",
+        }
+    ]
+    submission = outcome_services.submission_create(
+        actor=provider, organisation=provider_org, door=Door.API, rows=rows, run_inline=True
+    )
+    assert submission.created_count == 1
+    told = Notification.objects.filter(kind=NotificationKind.TO_REVIEW).order_by("recipient_id")
+    assert {n.recipient for n in told} == {commissioner, council}
+    assert told[0].text == "Provider Trust (test) sent 1 value for Camden, waiting for your review."
+    assert told[0].url == "/data/review/"
+    assert not Notification.objects.filter(recipient=elsewhere).exists()
+    # Sending the same again changes nothing and tells nobody; a trial run tells nobody.
+    outcome_services.submission_create(
+        actor=provider, organisation=provider_org, door=Door.API, rows=rows, run_inline=True
+    )
+    outcome_services.submission_create(
+        actor=provider,
+        organisation=provider_org,
+        door=Door.API,
+        rows=[{**rows[0], "numerator": "41"}],
+        dry_run=True,
+        run_inline=True,
+    )
+    assert told.count() == 2
