@@ -38,8 +38,8 @@ logger = logging.getLogger(__name__)
 # Cells touched by imports and reviews are handed to this hook (the dashboards' aggregation
 # wires itself in here); it is called on commit with a list of (indicator id, period iso).
 cells_changed_hooks: list[Any] = []
-# Queries and rejections are handed to these, in the reviewing transaction, as keyword
-# arguments actor, status, message and value_ids (actionplan.voice tells the providers).
+# Every review is handed to these, in the reviewing transaction, as keyword arguments actor,
+# status, message and value_ids (commissioning.queries opens threads and tells the providers).
 values_reviewed_hooks: list[Any] = []
 # A submission that wrote new or changed values is handed to these (keyword argument submission),
 # in its writing transaction: commissioning.queries tells the reviewing commissioners.
@@ -423,8 +423,8 @@ def outcome_values_review(*, actor: User, value_ids: list[int], status: str, mes
     whichever of a borough's commissioning organisations makes it. A query or a rejection needs
     a reason for the provider. The value records who reviewed it, when, and for which of their
     commissioning organisations. Side effects: approvals hand the touched cells to the
-    aggregation hook; queries and rejections go to `values_reviewed_hooks` (the providers'
-    data submitters are told).
+    aggregation hook; every review goes to `values_reviewed_hooks` (query threads open, and the
+    providers' data submitters are told).
     """
     if status not in (ValueStatus.APPROVED, ValueStatus.QUERIED, ValueStatus.REJECTED):
         raise ValidationError({"status": "Choose approve, query or reject."})
@@ -461,7 +461,6 @@ def outcome_values_review(*, actor: User, value_ids: list[int], status: str, mes
         reviewed_for=Subquery(acting_for),
     )
     _cells_changed(cells)
-    if status != ValueStatus.APPROVED:
-        for hook in values_reviewed_hooks:
-            hook(actor=actor, status=status, message=message, value_ids=[row[0] for row in rows])
+    for hook in values_reviewed_hooks:
+        hook(actor=actor, status=status, message=message, value_ids=[row[0] for row in rows])
     return changed

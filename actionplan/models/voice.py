@@ -208,7 +208,7 @@ class NotificationKind(models.TextChoices):
     REPORT_DUE = "report_due", "Data your organisation must submit is due soon"
     REPORT_OVERDUE = "report_late", "Data your organisation must submit is overdue"
     # Review of outcome values (outcomes.services.outcome_values_review): to the provider's data submitters.
-    DATA_REVIEW = "data_review", "A commissioner queried, rejected or resolved your organisation's data"
+    DATA_REVIEW = "data_review", "A commissioner reviewed, queried or resolved your organisation's data"
     QUERY_ANSWER = "query_answer", "A provider answered your query about their data"
     TO_REVIEW = "to_review", "Submitted values are waiting for your review"
 

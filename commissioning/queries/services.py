@@ -121,8 +121,8 @@ def queries_open_or_requery(*, actor: User, status: str, message: str, value_ids
         .select_related("indicator", "borough", "organisation", "reviewed_for")
         .order_by("organisation_id", "indicator__name", "-period_start", "borough__name")
     )
-    if status == ValueStatus.REJECTED:
-        _tell_providers_of_rejection(actor, message, values)
+    if status in (ValueStatus.REJECTED, ValueStatus.APPROVED):
+        _tell_providers_of_decision(actor, status, message, values)
         return 0
     if status != ValueStatus.QUERIED:
         return 0
@@ -173,20 +173,23 @@ def queries_open_or_requery(*, actor: User, status: str, message: str, value_ids
     return len(touched)
 
 
-def _tell_providers_of_rejection(actor: User, message: str, values: list[OutcomeValue]) -> None:
+def _tell_providers_of_decision(actor: User, status: str, message: str, values: list[OutcomeValue]) -> None:
+    """Approvals and rejections: one notice per provider per review, naming the first value."""
+    verb = "approved" if status == ValueStatus.APPROVED else "rejected"
     by_provider: dict[int, list[OutcomeValue]] = {}
     for value in values:
         by_provider.setdefault(value.organisation_id, []).append(value)
-    for provider_id, rejected in by_provider.items():
-        first = rejected[0]
+    for provider_id, decided in by_provider.items():
+        first = decided[0]
         who = actor.display_name + (f" ({first.reviewed_for.name})" if first.reviewed_for else "")
-        more = f" and {len(rejected) - 1} more" if len(rejected) > 1 else ""
-        count = f"{len(rejected)} value{'s' if len(rejected) != 1 else ''}"
+        more = f" and {len(decided) - 1} more" if len(decided) > 1 else ""
+        count = f"{len(decided)} value{'s' if len(decided) != 1 else ''}"
+        reason = f" Reason: {message}" if status == ValueStatus.REJECTED else ""
         _tell(
             _submitters(provider_id, besides=actor),
             kind=NotificationKind.DATA_REVIEW,
-            text=f"{who} rejected {count} from {first.organisation.name} ({_describe(first)}{more}). Reason: {message}",
-            url=f"{reverse('value_list')}?status={ValueStatus.REJECTED}",
+            text=f"{who} {verb} {count} from {first.organisation.name} ({_describe(first)}{more}).{reason}",
+            url=f"{reverse('value_list')}?status={status}",
         )
 
 

@@ -163,7 +163,10 @@ def test_the_providers_submitters_are_told_of_a_query_with_its_reason_and_see_it
     values = make_values(provider_org, provider, recovery, ["CMD"], months(3, dt.date(2025, 1, 1)))
     client = client_for(commissioner)
     client.post("/data/review/", {"values": [values[0].pk], "action": "approve"})
-    assert not Notification.objects.exists()  # an approval asks nothing of the provider
+    approved = Notification.objects.filter(recipient=provider).get()  # an approval is news, once
+    assert "approved 1 value from Provider Trust (test)" in approved.text
+    assert approved.url == "/data/values/?status=approved"
+    Notification.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(
             "/data/review/",
