@@ -30,7 +30,9 @@ from stakeholders.api import raise_api_validation
 
 class QueryMessageSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.display_name", read_only=True)
-    submission = serializers.PrimaryKeyRelatedField(read_only=True, help_text="The amended submission of a correction.")
+    submission = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The amended submission of a correction (null otherwise)."
+    )
 
     class Meta:
         model = ValueQueryMessage
