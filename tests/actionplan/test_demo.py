@@ -49,7 +49,9 @@ def test_the_demo_has_four_plans_across_the_scopes_and_loads_idempotently(settin
     assert any(e.verb == "changed" and any(c.label == "Status" for c in e.changes) for e in history)
 
 
-def test_the_demos_accepted_response_changes_the_action_the_comment_is_about(settings):
+def test_the_demo_closes_the_loops_a_user_would_look_for(settings):
+    # One seeding for both: the accepted response's action, and the review queue's signed approvals,
+    # reasons, query threads and notifications.
     from actionplan.models import Comment, Disposition, Response
 
     settings.DEMO_DATA_ALLOWED = True
@@ -64,14 +66,9 @@ def test_the_demos_accepted_response_changes_the_action_the_comment_is_about(set
     cafe_comments = Comment.objects.filter(body__contains="crisis café open at **weekends**")
     assert cafe_comments.count() == 2
     assert Response.objects.filter(comment__in=cafe_comments, disposition=Disposition.UNDER_REVIEW).count() == 1
-
-
-def test_the_demo_review_queue_shows_who_reviewed_for_which_organisation_and_open_queries(settings):
     from actionplan.models import Notification, NotificationKind
     from outcomes.models import OutcomeValue, ValueStatus
 
-    settings.DEMO_DATA_ALLOWED = True
-    call_command("seed_demo", "--quiet")
     camden = OutcomeValue.objects.filter(borough__name="Camden", status=ValueStatus.APPROVED)
     assert set(camden.values_list("reviewed_for__name", flat=True)) == {
         "NHS North Central London Integrated Care Board",

@@ -35,7 +35,10 @@ SKIP_MARKERS = ("format=csv", "format=json", ".csv", ".json", "/download")
 # Signed in, the crawl also starts from the reporting schedules (issue 22): they link on to a
 # schedule, its history and, for those who may see it, completeness.
 START = ["/", "/account/profile/", "/commissioning/schedules/"]
-ROLES = ["anonymous", "serviceuser", "carer", "provider", "clinician", "commissioner", "moderator", "admin"]
+# Every kind of user once: a carer reaches exactly the pages a service user does (the permissions
+# modules ask only whether someone has lived experience, actionplan.permissions), so the crawl does
+# not walk those pages twice.
+ROLES = ["anonymous", "serviceuser", "provider", "clinician", "commissioner", "moderator", "admin"]
 # Phone widths the page must fit (issue 19), then the desktop width axe checks the page at.
 PHONE_WIDTHS = (320, 375)
 DESKTOP = {"width": 1280, "height": 720}
