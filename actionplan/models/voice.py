@@ -213,11 +213,18 @@ class NotificationKind(models.TextChoices):
     TO_REVIEW = "to_review", "Submitted values are waiting for your review"
 
 
+# A notification's kind is one of NotificationKind's values. The field carries no `choices`, so
+# that a new kind needs no migration (every kind added used to write one that only restated the
+# list): `actionplan.voice.services.notify` refuses a kind that is not a NotificationKind, the
+# API and forms offer NotificationKind's choices, and labels come from NotificationKind.
+KIND_MAX_LENGTH = 32
+
+
 class Notification(models.Model):
     """One thing someone should know about, shown in the portal and sent by email."""
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(max_length=12, choices=NotificationKind.choices)
+    kind = models.CharField(max_length=KIND_MAX_LENGTH, help_text="A NotificationKind value.")
     text = models.CharField(max_length=300)
     url = models.CharField(max_length=300)
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
@@ -273,7 +280,7 @@ class NotificationKindPreference(models.Model):
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_kinds")
-    kind = models.CharField(max_length=12, choices=NotificationKind.choices)
+    kind = models.CharField(max_length=KIND_MAX_LENGTH, help_text="A NotificationKind value.")
     email_mode = models.CharField("email me", max_length=10, choices=EmailMode.choices)
     updated_at = models.DateTimeField(default=timezone.now)
 

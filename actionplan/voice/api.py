@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as APIResponse
 
 from actionplan import permissions as plan_permissions
-from actionplan.models import Action, Comment, Disposition, Follow, Notification, Plan, Response
+from actionplan.models import Action, Comment, Disposition, Follow, Notification, NotificationKind, Plan, Response
 from actionplan.voice import permissions, selectors, services
 from stakeholders.api import raise_api_validation
 
@@ -278,6 +278,8 @@ class FlagViewSet(viewsets.GenericViewSet):
 
 
 class NotificationSerializer(serializers.ModelSerializer):
+    # The model field carries no choices (a new kind needs no migration); the API still lists them.
+    kind = serializers.ChoiceField(choices=NotificationKind.choices, read_only=True)
     read = serializers.SerializerMethodField()
 
     class Meta:
@@ -294,6 +296,7 @@ class MarkedReadSerializer(serializers.Serializer):
 
 
 class NotificationFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=NotificationKind.choices)
     unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label="unread")
 
     class Meta:

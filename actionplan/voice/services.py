@@ -554,6 +554,8 @@ def notify(
 
     With a ``dedupe_key`` the notification is made at most once per recipient (None if it exists).
     """
+    if kind not in NotificationKind.values:
+        raise ValueError(f"{kind!r} is not a NotificationKind")
     if dedupe_key and Notification.objects.filter(recipient=recipient, dedupe_key=dedupe_key).exists():
         return None
     notification = Notification.objects.create(

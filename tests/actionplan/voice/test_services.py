@@ -130,6 +130,14 @@ def test_followers_hear_of_a_status_change_but_not_the_person_who_made_it(public
     assert notification.recipient == service_user and "is now closed (it was active)" in notification.text
 
 
+def test_a_notification_of_an_unknown_kind_is_refused(service_user):
+    # The kind field carries no choices (a new kind needs no migration), so notify guards it.
+    with pytest.raises(ValueError, match="not a NotificationKind"):
+        services.notify(recipient=service_user, kind="gossip", text="Psst", url="/")
+    assert not Notification.objects.exists()
+    assert services.notify(recipient=service_user, kind=NotificationKind.REPLY, text="A reply", url="/") is not None
+
+
 def test_the_overdue_job_notifies_the_lead_once_per_overdue_episode(public_plan, make_action, commissioner):
     action = make_action(public_plan, lead=commissioner, due_date=dt.date(2026, 5, 1))
     make_action(public_plan, title="Done already", lead=commissioner, due_date=dt.date(2026, 5, 1), status="done")
