@@ -42,7 +42,8 @@ class StaleEdit(Exception):
         self.current = current
         self.expected_version = expected_version
         super().__init__(
-            f"{current._meta.verbose_name} was changed by someone else "
+            # Not "by someone else": it may be the same person's save from another tab or client.
+            f"{current._meta.verbose_name} has changed since you loaded it "
             f"(you edited version {expected_version}, it is now version {current.version})."
         )
 
