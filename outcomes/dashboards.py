@@ -100,7 +100,7 @@ def legend(indicator: Any) -> list[Comparison]:
 SUPPRESSED_TEXT = "*"
 NOT_FOR_PUBLICATION = "Not for publication"
 
-# Trend over the last five periods (outcomes.aggregation._TREND_SQL), said through the polarity.
+# Trend over the last five periods (outcomes.aggregation.incremental.trend_sql), said through the polarity.
 TRENDS = ("increasing", "decreasing", "no_change")
 
 

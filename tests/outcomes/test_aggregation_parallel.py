@@ -10,8 +10,8 @@ import threading
 import pytest
 from django.db import connection
 
-from outcomes import aggregation
 from outcomes.aggregation import metrics_rebuild_all, metrics_recompute_cells
+from outcomes.aggregation import rebuild as aggregation
 from outcomes.models import Door, Metric, OutcomeValue, Submission
 from tests.factories import OrganisationFactory, UserFactory
 from tests.outcomes.test_aggregation import _all_rows, _metric_indexes, mixed_history
