@@ -117,38 +117,46 @@ def browser() -> Iterator[Browser]:
 def context(browser: Browser, live_server: LiveServer) -> Iterator[BrowserContext]:
     _PlaywrightLoop.enter()
     try:
-        # bypass_csp lets the test inject axe-core; the portal's own pages never need it.
-        context = browser.new_context(base_url=live_server.url, bypass_csp=True, locale="en-GB")
-        context.set_default_timeout(15_000)
-        # Nothing leaves the machine: the NHS.UK web fonts' host is refused and pages fall back to Arial.
-        context.route(lambda url: not url.startswith(live_server.url), lambda route: route.abort())
+        context = new_context(browser, live_server.url)
         yield context
         context.close()
     finally:
         _PlaywrightLoop.leave()
 
 
-@pytest.fixture
-def page(context: BrowserContext, live_server: LiveServer) -> Iterator[Page]:
-    page = context.new_page()
+def new_context(browser: Browser, origin: str) -> BrowserContext:
+    # bypass_csp lets the test inject axe-core; the portal's own pages never need it.
+    context = browser.new_context(base_url=origin, bypass_csp=True, locale="en-GB")
+    context.set_default_timeout(15_000)
+    # Nothing leaves the machine: the NHS.UK web fonts' host is refused and pages fall back to Arial.
+    context.route(lambda url: not url.startswith(origin), lambda route: route.abort())
+    return context
+
+
+def watch(page: Page, origin: str) -> list[str]:
+    """The problems the page will meet, as they happen: script errors, and any of the portal's
+    assets (CSS, script, icon) answering an error or failing to load."""
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
 
     def check_response(response: Response) -> None:
-        if (
-            response.url.startswith(live_server.url)
-            and response.status >= 400
-            and response.request.resource_type != "document"
-        ):
+        if response.url.startswith(origin) and response.status >= 400 and response.request.resource_type != "document":
             problems.append(f"{response.status} for {response.url}")
 
     def check_failure(request: Request) -> None:
         # ERR_ABORTED: the page moved on (a click, a goto) before this request finished.
-        if request.url.startswith(live_server.url) and request.failure != "net::ERR_ABORTED":
+        if request.url.startswith(origin) and request.failure != "net::ERR_ABORTED":
             problems.append(f"{request.failure} for {request.url}")
 
     page.on("response", check_response)
     page.on("requestfailed", check_failure)
+    return problems
+
+
+@pytest.fixture
+def page(context: BrowserContext, live_server: LiveServer) -> Iterator[Page]:
+    page = context.new_page()
+    problems = watch(page, live_server.url)
     yield page
     # A missing asset (CSS, script, icon) or a script error fails the test that saw it.
     assert problems == [], f"the browser saw problems: {problems}"
