@@ -43,7 +43,7 @@ from actionplan.models import (
     PlanVisibility,
     ProgressNote,
 )
-from londonmh.concurrency import (
+from kernel.concurrency import (
     StaleEdit,
     etag_for,
     expected_version_from_request,

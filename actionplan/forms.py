@@ -23,7 +23,7 @@ from actionplan.models import (
     PlanStatus,
     PlanVisibility,
 )
-from londonmh.forms import NHSDateField
+from kernel.forms import NHSDateField
 from outcomes.models import Indicator, PriorityArea
 from stakeholders.models import Area, AreaLevel, Organisation, Role, User
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
+from django.urls import reverse
 from django.utils import timezone
 from pghistory.models import Events
 
@@ -25,6 +26,7 @@ from actionplan.models import (
     ActionIndicator,
     ActionStatus,
     EvidenceItem,
+    Follow,
     KeyStep,
     Milestone,
     Plan,
@@ -34,10 +36,11 @@ from actionplan.models import (
     ProgressNote,
 )
 from actionplan.permissions import AnyUser, plans_visible_to
-from londonmh.history import HistoryEntry, history_entries
+from kernel.history import HistoryEntry, history_entries
 from outcomes.dashboards import PublicMetric, public_metric
 from outcomes.models import Indicator, Metric, PriorityArea
-from stakeholders.models import Area, AreaLevel, Organisation, User
+from stakeholders.models import Area, AreaLevel, Organisation, Role, User
+from stakeholders.permissions import has_role
 
 # How many recent periods a trend shows.
 TREND_PERIODS = 12
@@ -504,3 +507,35 @@ def evidence_citing_actions(*, item: EvidenceItem, user: AnyUser) -> QuerySet[Ac
         .select_related("plan", "key_step", "owner_organisation")
         .order_by("plan__title", "key_step__number", "title")
     )
+
+
+def landing_url(*, user: User) -> str:
+    """Where a person lands after signing in: where their work is, decided by their roles.
+
+    - commissioners and data submitters (providers): My work, where their actions and data tasks are;
+    - moderators (and superusers, who may moderate): the moderation queue;
+    - other staff: My work;
+    - everyone else (service users, carers, clinicians, academics, organisation admins): the one
+      plan they follow, or the plans list when they follow none or several.
+
+    An explicit, safe ``next`` parameter wins over this (the sign-in view asks it first). The
+    sign-in view lives in stakeholders, below actionplan, so it finds this function through the
+    SIGN_IN_LANDING setting rather than importing it (docs/architecture.md, "Layers").
+    One query for roles (shared with permissions), at most one more for follows.
+    """
+    if not user.is_authenticated:
+        return reverse("plan_list")
+    if has_role(user, Role.COMMISSIONER) or has_role(user, Role.DATA_SUBMITTER):
+        return reverse("my_work")
+    if user.is_active and (user.is_superuser or has_role(user, Role.MODERATOR)):
+        return reverse("voice_moderation_queue")
+    if user.is_staff:
+        return reverse("my_work")
+    slugs = list(
+        Follow.objects.filter(user_id=user.pk, plan__in=plans_visible_to(user))
+        .order_by()
+        .values_list("plan__slug", flat=True)[:2]
+    )
+    if len(slugs) == 1:
+        return reverse("plan_detail", kwargs={"slug": slugs[0]})
+    return reverse("plan_list")

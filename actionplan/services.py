@@ -3,7 +3,7 @@
 Each service assumes the caller has already asked ``actionplan.permissions`` (views and
 the API do, with the same functions); the docstrings say which question. Plans and
 actions are written with a compare-and-set on their version (``update_versioned``): a
-stale write raises :class:`~londonmh.concurrency.StaleEdit` and changes nothing.
+stale write raises :class:`~kernel.concurrency.StaleEdit` and changes nothing.
 Every write runs inside ``pghistory.context(user=...)`` so the history names the actor
 whether the call came from the browser, the API or a script.
 """
@@ -38,7 +38,7 @@ from actionplan.models import (
     PlanUserObjectPermission,
     ProgressNote,
 )
-from londonmh.concurrency import StaleEdit, delete_versioned, update_versioned
+from kernel.concurrency import StaleEdit, delete_versioned, update_versioned
 from outcomes.models import Indicator, PriorityArea
 from stakeholders.models import Area, AreaLevel, Organisation, User
 

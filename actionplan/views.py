@@ -44,10 +44,10 @@ from actionplan.models import (
     Plan,
     PlanStatus,
 )
-from londonmh.concurrency import StaleEdit, conflict_rows, last_change_was_by
-from londonmh.forms import add_service_errors
-from londonmh.history import history_entries
-from outcomes.dashboards import csv_cell
+from kernel.concurrency import StaleEdit, conflict_rows, last_change_was_by
+from kernel.downloads import csv_cell
+from kernel.forms import add_service_errors
+from kernel.history import history_entries
 
 PLANS_PAGE_SIZE = 20
 MY_WORK_PAGE_SIZE = 50

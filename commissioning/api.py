@@ -40,13 +40,13 @@ from commissioning.models import (
     ProviderRole,
 )
 from commissioning.permissions import ContractAccess
-from londonmh.concurrency import (
+from kernel.concurrency import (
     StaleEdit,
     etag_for,
     expected_version_from_request,
     raise_precondition_failed,
 )
-from londonmh.markdown import render_markdown
+from kernel.markdown import render_markdown
 from outcomes.models import Indicator
 from stakeholders.api import raise_api_validation
 from stakeholders.models import Area, AreaLevel, Organisation

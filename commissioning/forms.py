@@ -23,7 +23,7 @@ from commissioning.models import (
     PartnershipScope,
     ProviderRole,
 )
-from londonmh.forms import NHSDateField
+from kernel.forms import NHSDateField
 from outcomes.models import Indicator
 from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Organisation
 

@@ -20,8 +20,8 @@ from django.db.models import Case, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
-from londonmh import numbers
-from londonmh.concurrency import Versioned
+from kernel import numbers
+from kernel.concurrency import Versioned
 from outcomes.models import Indicator
 from stakeholders.models import Area, AreaLevel, Organisation
 
@@ -193,7 +193,7 @@ def value_band(pence: int) -> str:
 
 
 def format_pounds(pence: int | None) -> str:
-    """Money as the pages write it, in whole pounds: £1,250,000 (londonmh.numbers)."""
+    """Money as the pages write it, in whole pounds: £1,250,000 (kernel.numbers)."""
     return numbers.format_pounds(pence)
 
 
@@ -304,7 +304,7 @@ class Contract(Versioned):
 
 @pghistory.track()
 class ContractProvider(models.Model):
-    # How history names a row: organisation (londonmh.history), not the row's id.
+    # How history names a row: organisation (kernel.history), not the row's id.
     history_name_field = "organisation"
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="providers")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="provider_contracts")
@@ -322,7 +322,7 @@ class ContractProvider(models.Model):
 class ContractMeasure(Versioned):
     """An outcome measure in a contract, with a share of the contract's value linked to it."""
 
-    # How history names a row: indicator (londonmh.history), not the row's id.
+    # How history names a row: indicator (kernel.history), not the row's id.
     history_name_field = "indicator"
 
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="measures")

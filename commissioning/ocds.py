@@ -37,7 +37,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from commissioning.models import Contract, ContractMeasure, ContractStatus, ProviderRole
-from londonmh import numbers
+from kernel import numbers
 
 OCDS_VERSION = "1.1"
 OGL = "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"

@@ -33,7 +33,7 @@ from commissioning.models import (
     PartnershipScope,
     ProviderRole,
 )
-from londonmh.concurrency import Gone, delete_versioned, update_versioned
+from kernel.concurrency import Gone, delete_versioned, update_versioned
 from outcomes.models import Indicator
 from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Organisation, User
 

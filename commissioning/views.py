@@ -28,12 +28,12 @@ from commissioning.forms import (
 )
 from commissioning.models import Contract, ContractMeasure, Meeting, Partnership, format_pounds
 from commissioning.permissions import ContractAccess
-from londonmh.concurrency import StaleEdit, conflict_rows, last_change_was_by
-from londonmh.forms import add_service_errors
-from londonmh.history import history_entries
-from londonmh.markdown import render_markdown
-from londonmh.numbers import format_in_unit, format_number
-from outcomes.dashboards import csv_text
+from kernel.concurrency import StaleEdit, conflict_rows, last_change_was_by
+from kernel.downloads import csv_text
+from kernel.forms import add_service_errors
+from kernel.history import history_entries
+from kernel.markdown import render_markdown
+from kernel.numbers import format_in_unit, format_number
 
 REGISTER_PAGE_SIZE = 25
 HISTORY_LIMIT = 200
@@ -43,7 +43,7 @@ STATUS_COLOURS = {"draft": "grey", "active": "green", "expiring": "orange", "end
 
 
 HELPERS = {
-    "num": format_number,  # 1,060 or 2.5, never 6E+1 (londonmh.numbers)
+    "num": format_number,  # 1,060 or 2.5, never 6E+1 (kernel.numbers)
     "figure": format_in_unit,  # a figure in its indicator's unit: 81.5%, 12 (a count)
     "pounds": format_pounds,
     "nav": NAV,

@@ -246,6 +246,8 @@ def test(extra: list[str]) -> int:
     steps = [
         [PYTHON, "-m", "ruff", "check", "."],
         [PYTHON, "-m", "ruff", "format", "--check", "."],
+        # The layers contract (pyproject.toml, [tool.importlinter]): no app imports one above it.
+        [str(Path(PYTHON).parent / "lint-imports"), "--no-cache"],
         # Security lint: any high-severity finding fails the run (configuration in pyproject.toml).
         [PYTHON, "-m", "bandit", "-q", "-c", "pyproject.toml", "-r", ".", "--severity-level", "high"],
         [PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"],

@@ -23,8 +23,8 @@ from django.utils.http import urlencode
 from jinja2 import ChainableUndefined, ChoiceLoader, Environment, PackageLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
-from londonmh.forms import DATE_PARTS, NHSDateWidget
-from londonmh.numbers import format_number
+from kernel.forms import DATE_PARTS, NHSDateWidget
+from kernel.numbers import format_number
 
 _env: Environment | None = None
 
@@ -257,7 +257,7 @@ def outcomes_nav(user: Any) -> dict[str, bool]:
 
 def _markdown(text: str | None) -> Markup:
     """Safe HTML from user-written markdown (imported late: apps load first)."""
-    from londonmh.markdown import render_markdown
+    from kernel.markdown import render_markdown
 
     return render_markdown(text)
 
@@ -301,7 +301,7 @@ def environment(**options: Any) -> Environment:
     )
     env.filters["date"] = format_date
     env.filters["intcomma"] = lambda v: format_number(v) if isinstance(v, int | Decimal) else v
-    # Any number as people write it (1,250 or 2.5; never 1E+3): londonmh.numbers.
+    # Any number as people write it (1,250 or 2.5; never 1E+3): kernel.numbers.
     env.filters["number"] = format_number
     env.filters["markdown"] = _markdown
     _env = env

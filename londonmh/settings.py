@@ -69,7 +69,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # NUL bytes in the address or a form, and chunked bodies Django would read as empty: 404/400/411.
-    "londonmh.hostile.HostileInputMiddleware",
+    "kernel.hostile.HostileInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -126,8 +126,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        # Redis, failing open: an outage slows pages down instead of breaking them (londonmh/cache.py).
-        "BACKEND": "londonmh.cache.FailOpenRedisCache",
+        # Redis, failing open: an outage slows pages down instead of breaking them (kernel/cache.py).
+        "BACKEND": "kernel.cache.FailOpenRedisCache",
         "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
         "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="londonmh"),
     }
@@ -147,6 +147,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "profile"
+# Where sign-in lands a person (their work, by role): a function of `user` returning a URL. A setting,
+# because the sign-in view (stakeholders) sits below the app that decides (actionplan).
+SIGN_IN_LANDING = "actionplan.selectors.landing_url"
 LOGOUT_REDIRECT_URL = "home"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 # Days a sign-up's email confirmation link works (stakeholders.services.email_verify).
@@ -260,7 +263,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "londonmh.api.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "kernel.api.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -269,7 +272,7 @@ REST_FRAMEWORK = {
     ],
     # DRF's JSON parser, plus a 400 for NUL characters and for nesting too deep to parse.
     "DEFAULT_PARSER_CLASSES": [
-        "londonmh.hostile.SafeJSONParser",
+        "kernel.hostile.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -287,7 +290,7 @@ REST_FRAMEWORK = {
     },
     # Trust X-Forwarded-For only as far as the configured proxies.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
-    "EXCEPTION_HANDLER": "londonmh.api.problem_exception_handler",
+    "EXCEPTION_HANDLER": "kernel.api.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -309,7 +312,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"SubmissionStatusEnum": "outcomes.models.Submission.Status"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "londonmh.api.problem_responses_hook",
+        "kernel.api.problem_responses_hook",
     ],
 }
 # Plans and actions have a `status` too (actionplan).

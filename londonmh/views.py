@@ -13,7 +13,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
-from londonmh.api import PROBLEM_CONTENT_TYPE, problem_response
+from kernel.api import PROBLEM_CONTENT_TYPE, problem_response
 from stakeholders.models import Area, AreaLevel, Organisation
 
 

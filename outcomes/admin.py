@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from pghistory.models import Events
 
-from londonmh.history import history_entries
+from kernel.history import history_entries
 from outcomes import permissions, services
 from outcomes.models import PriorityArea
 

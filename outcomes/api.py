@@ -41,8 +41,8 @@ from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from londonmh import hostile
-from londonmh.api import PROBLEM_CONTENT_TYPE
+from kernel import hostile
+from kernel.api import PROBLEM_CONTENT_TYPE
 from outcomes import dashboards, ingest, permissions, services
 from outcomes.aggregation import metrics_generation
 from outcomes.models import (
@@ -534,7 +534,7 @@ class RowsJSONParser(BaseParser):
     def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: dict | None = None) -> Any:
         _check_size(parser_context)
         # Decimals, not floats, so 2.5 stays 2.5 and 12.0 can be read as the whole number 12;
-        # too deep a nesting or a NUL character is a 400 (londonmh.hostile).
+        # too deep a nesting or a NUL character is a 400 (kernel.hostile).
         return hostile.loads(stream.read(), parse_float=Decimal)
 
 

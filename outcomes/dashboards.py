@@ -20,10 +20,7 @@ flagged `not_for_publication` and every page, download and API answer that carri
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,7 +28,7 @@ from typing import Any
 
 from django import forms
 
-from londonmh.numbers import MEASURE_PLACES, format_in_unit, format_number
+from kernel.numbers import MEASURE_PLACES, format_in_unit, format_number
 from outcomes.models import Measure, Metric
 from outcomes.statistics import (
     COMPARISON_LABELS,
@@ -124,7 +121,7 @@ def round_value(value: Decimal | None, measure: str) -> Decimal | None:
 
 
 def format_figure(value: Decimal | int | None, measure: str) -> str:
-    """A published figure as the pages write it: 52.3%, 1,234.5, 12.35, 1,235 (londonmh.numbers)."""
+    """A published figure as the pages write it: 52.3%, 1,234.5, 12.35, 1,235 (kernel.numbers)."""
     return format_in_unit(value, measure)
 
 
@@ -367,40 +364,7 @@ def sort_rows(rows: Sequence[PublicMetric], sort: str) -> list[PublicMetric]:
 
 # Downloads -------------------------------------------------------------------------------
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A cell a spreadsheet will not run: text starting with = + - @ (or tab, CR) gets a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([csv_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([csv_cell(cell) for cell in row])
-    return out.getvalue()
-
-
-def json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def json_text(document: Any) -> str:
-    return json.dumps(document, default=json_default, indent=2)
+# CSV and JSON text for every download: kernel.downloads.
 
 
 # The overview's rows as a download: the same cells the tables show, with "*" for a hidden count.

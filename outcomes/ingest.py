@@ -1132,7 +1132,7 @@ def _write(cursor: Any, submission: Submission, params: dict[str, Any], counts: 
 
 
 def _in_unit(expr: str) -> str:
-    """SQL writing a value's figure in its indicator's unit, as londonmh.numbers.format_in_unit does:
+    """SQL writing a value's figure in its indicator's unit, as kernel.numbers.format_in_unit does:
     a proportion's share as a percentage to one place (81.5%; written '%%' as the query has
     parameters), a mean to two places, a count or a rate's events with thousands separators;
     never in exponent form. Needs the indicator as `i`."""

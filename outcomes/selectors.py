@@ -11,7 +11,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 
-from londonmh import numbers
+from kernel import numbers
 from outcomes import permissions
 from outcomes.models import (
     PERIOD_PATTERNS,

@@ -21,8 +21,8 @@ from django.utils.html import json_script
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from londonmh import numbers
-from londonmh.forms import add_service_errors
+from kernel import downloads, numbers
+from kernel.forms import add_service_errors
 from outcomes import dashboards, ingest, permissions, selectors, services
 from outcomes.aggregation import metrics_generation
 from outcomes.forms import (
@@ -570,9 +570,9 @@ def _download(request: HttpRequest, name: str, header: list[str], csv_rows: Any,
     """
     fmt = request.GET.get("format", "")
     if fmt == "csv":
-        response = HttpResponse(dashboards.csv_text(header, csv_rows), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(downloads.csv_text(header, csv_rows), content_type="text/csv; charset=utf-8")
     elif fmt == "json":
-        response = HttpResponse(dashboards.json_text(document), content_type="application/json")
+        response = HttpResponse(downloads.json_text(document), content_type="application/json")
     elif fmt:
         raise BadRequest("This page downloads as format=csv or format=json only.")
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -11,10 +12,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_http_methods, require_POST
 
-from londonmh.forms import add_service_errors
-from londonmh.markdown import render_markdown
+from kernel.forms import add_service_errors
+from kernel.markdown import render_markdown
 from stakeholders import permissions, selectors, services
 from stakeholders.forms import (
     ApiTokenForm,
@@ -26,7 +28,7 @@ from stakeholders.forms import (
     SignInForm,
     SignUpForm,
 )
-from stakeholders.models import ApiToken, AreaLevel, Organisation, PolicyPage
+from stakeholders.models import ApiToken, AreaLevel, Organisation, PolicyPage, User
 
 DIRECTORY_PAGE_SIZE = 20
 
@@ -237,14 +239,20 @@ def sign_out_confirm(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/sign_out.html")
 
 
+def landing_url(user: User) -> str:
+    """Where a person lands after signing in: the SIGN_IN_LANDING setting's function decides
+    (actionplan.selectors.landing_url; stakeholders sits below actionplan and does not import it)."""
+    return import_string(settings.SIGN_IN_LANDING)(user=user)
+
+
 class SignInView(auth_views.LoginView):
-    """Sign in, then land where the person's work is (selectors.landing_url); a safe ``next`` still wins."""
+    """Sign in, then land where the person's work is (landing_url); a safe ``next`` still wins."""
 
     authentication_form = SignInForm
     redirect_authenticated_user = True
 
     def get_default_redirect_url(self) -> str:
-        return selectors.landing_url(user=self.request.user)
+        return landing_url(self.request.user)
 
 
 @login_required
@@ -315,7 +323,7 @@ def email_verify(request: HttpRequest, token: str) -> HttpResponse:
         request, "Thank you: your email address is confirmed. You can now comment on plans and follow them."
     )
     if request.user.is_authenticated and request.user.pk == user.pk:
-        return redirect(selectors.landing_url(user=user))
+        return redirect(landing_url(user))
     return redirect("login")
 
 

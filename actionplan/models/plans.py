@@ -1,6 +1,6 @@
 """Plans, the nine key steps, actions, milestones and the evidence library.
 
-Plans and actions are :class:`~londonmh.concurrency.Versioned`: every write goes through
+Plans and actions are :class:`~kernel.concurrency.Versioned`: every write goes through
 ``actionplan.services`` as a compare-and-set on the version. Plans, actions, milestones
 and indicator links are tracked by django-pghistory triggers, so bulk updates are in the
 history too. Who may see or write a plan is held in guardian's direct foreign-key tables
@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from londonmh.concurrency import Versioned
+from kernel.concurrency import Versioned
 from outcomes.models import Indicator, PriorityArea
 from stakeholders.models import Area, Organisation
 
@@ -299,7 +299,7 @@ class Action(Versioned):
 class ActionIndicator(models.Model):
     """An indicator an action aims to move, with an optional target."""
 
-    # How history names a row: indicator (londonmh.history), not the row's id.
+    # How history names a row: indicator (kernel.history), not the row's id.
     history_name_field = "indicator"
 
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="indicator_links")

@@ -47,7 +47,7 @@ from actionplan.models import (
 )
 from actionplan.voice import permissions
 from actionplan.voice.risk import expresses_risk
-from londonmh.markdown import render_markdown
+from kernel.markdown import render_markdown
 from stakeholders.models import Membership, Role, User
 
 UNSUBSCRIBE_SALT = "actionplan.voice.unsubscribe"

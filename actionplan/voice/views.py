@@ -31,7 +31,7 @@ from actionplan.voice.forms import (
     ResponseForm,
     SuspendForm,
 )
-from londonmh.forms import add_service_errors
+from kernel.forms import add_service_errors
 from stakeholders.models import User
 
 NOTIFICATIONS_PAGE_SIZE = 25

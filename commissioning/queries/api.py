@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from commissioning.queries import permissions, selectors, services
 from commissioning.queries.models import MessageKind, ValueQuery, ValueQueryMessage
-from londonmh.api import StandardPagination
+from kernel.api import StandardPagination
 from outcomes.api import _problems
 from stakeholders.api import raise_api_validation
 

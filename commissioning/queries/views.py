@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from commissioning.queries import permissions, selectors, services
 from commissioning.queries.forms import CorrectionForm, ReplyForm, RequeryForm, ResolveForm
 from commissioning.queries.models import MessageKind, QueryStatus
-from londonmh.forms import add_service_errors
+from kernel.forms import add_service_errors
 from outcomes.selectors import value_figure
 from stakeholders.permissions import require
 

@@ -31,8 +31,8 @@ from rest_framework.response import Response
 
 from commissioning.schedules import permissions, selectors, services
 from commissioning.schedules.models import ReportingSchedule
-from londonmh.api import StandardPagination
-from londonmh.concurrency import StaleEdit, etag_for, expected_version_from_request, raise_precondition_failed
+from kernel.api import StandardPagination
+from kernel.concurrency import StaleEdit, etag_for, expected_version_from_request, raise_precondition_failed
 from outcomes.models import Indicator, PeriodType
 from stakeholders.api import raise_api_validation
 from stakeholders.models import Area, AreaLevel, Organisation

@@ -17,7 +17,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from londonmh.concurrency import Versioned
+from kernel.concurrency import Versioned
 from outcomes.models import Indicator, PeriodType, period_label
 from stakeholders.models import Area, AreaLevel, Organisation
 

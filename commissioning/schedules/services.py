@@ -31,7 +31,7 @@ from commissioning.schedules.models import (
     period_end,
     period_start_of,
 )
-from londonmh.concurrency import update_versioned
+from kernel.concurrency import update_versioned
 from outcomes.models import Indicator, OutcomeValue, ValueStatus, period_label
 from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Organisation, Role, User
 

@@ -19,10 +19,10 @@ from pghistory.models import Events
 from commissioning.schedules import permissions, selectors, services
 from commissioning.schedules.forms import CompletenessFilterForm, ScheduleForm
 from commissioning.schedules.models import ReportingSchedule, next_period, period_start_of
-from londonmh.concurrency import StaleEdit, conflict_rows
-from londonmh.forms import add_service_errors
-from londonmh.history import history_entries
-from outcomes.dashboards import csv_text
+from kernel.concurrency import StaleEdit, conflict_rows
+from kernel.downloads import csv_text
+from kernel.forms import add_service_errors
+from kernel.history import history_entries
 from outcomes.models import Indicator, period_label
 from stakeholders.models import Area, Organisation
 

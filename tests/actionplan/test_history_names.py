@@ -8,7 +8,7 @@ import pytest
 from pghistory.models import Events
 
 from actionplan.models import ActionIndicator
-from londonmh.history import history_entries
+from kernel.history import history_entries
 from outcomes.models import Indicator
 
 pytestmark = pytest.mark.django_db

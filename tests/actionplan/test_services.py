@@ -13,7 +13,7 @@ from pghistory.models import Events
 
 from actionplan import permissions, selectors, services
 from actionplan.models import Action, ActionStatus, Plan, PlanStatus
-from londonmh.concurrency import StaleEdit
+from kernel.concurrency import StaleEdit
 from stakeholders.models import Area
 
 pytestmark = pytest.mark.django_db

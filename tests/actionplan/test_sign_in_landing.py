@@ -1,4 +1,4 @@
-"""Issue 19, way-finding: after sign-in each person lands where their work is (stakeholders.selectors.landing_url).
+"""Issue 19, way-finding: after sign-in each person lands where their work is (actionplan.selectors.landing_url).
 
 It lives beside the action-plan tests because a service user's landing depends on the plans they follow.
 """
@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from actionplan.models import PlanVisibility
+from actionplan.selectors import landing_url
 from actionplan.voice import services as voice_services
 from stakeholders.models import Role
-from stakeholders.selectors import landing_url
 from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from actionplan.models import EmailMode, Notification, NotificationKind
 from actionplan.voice import services as voice_services
 from commissioning.schedules import services
 from commissioning.schedules.models import ReminderKind, ScheduleReminder
-from londonmh.concurrency import StaleEdit
+from kernel.concurrency import StaleEdit
 from outcomes.models import Indicator, Measure, PeriodType
 from stakeholders.models import Role
 from tests.commissioning.schedules_helpers import at, borough, london, make_schedule, submit

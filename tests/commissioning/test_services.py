@@ -21,8 +21,8 @@ from commissioning.models import (
     format_pounds,
     value_band,
 )
-from londonmh.concurrency import StaleEdit
-from londonmh.markdown import render_markdown
+from kernel.concurrency import StaleEdit
+from kernel.markdown import render_markdown
 from stakeholders.models import Area, OrganisationType
 from tests.commissioning.conftest import borough
 from tests.factories import OrganisationFactory

@@ -13,7 +13,7 @@ from django.db import connection, models
 from django.test.utils import isolate_apps
 from rest_framework.test import APIRequestFactory
 
-from londonmh.concurrency import (
+from kernel.concurrency import (
     PreconditionFailed,
     PreconditionRequired,
     StaleEdit,

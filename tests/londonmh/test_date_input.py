@@ -1,4 +1,4 @@
-"""The NHS.UK date input (londonmh.forms.NHSDateField): day, month and year boxes for every date."""
+"""The NHS.UK date input (kernel.forms.NHSDateField): day, month and year boxes for every date."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 from django import forms
 
-from londonmh.forms import NHSDateField
+from kernel.forms import NHSDateField
 from londonmh.jinja2 import error_summary, form_field
 
 

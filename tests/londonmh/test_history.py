@@ -6,7 +6,7 @@ import pghistory
 import pytest
 from pghistory.models import Events
 
-from londonmh.history import history_entries
+from kernel.history import history_entries
 from tests.factories import OrganisationFactory, UserFactory
 
 

@@ -1,4 +1,4 @@
-"""Hostile bytes get a clear 4xx, never a 500 (issue 25, part 3; londonmh.hostile)."""
+"""Hostile bytes get a clear 4xx, never a 500 (issue 25, part 3; kernel.hostile)."""
 
 from __future__ import annotations
 

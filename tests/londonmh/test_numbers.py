@@ -1,4 +1,4 @@
-"""Numbers read as people write them (londonmh.numbers): the one formatter the pages use."""
+"""Numbers read as people write them (kernel.numbers): the one formatter the pages use."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from londonmh.numbers import format_in_unit, format_number, format_pounds
+from kernel.numbers import format_in_unit, format_number, format_pounds
 
 
 @pytest.mark.parametrize(

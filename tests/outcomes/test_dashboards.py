@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from kernel import downloads
 from outcomes import dashboards
 from outcomes.models import Indicator, Measure, Metric, PeriodType, Polarity
 from stakeholders.models import Area, AreaLevel
@@ -128,7 +129,7 @@ def test_only_boroughs_are_ever_unsuppressed(cell):
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_get_a_leading_apostrophe():
-    assert [dashboards.csv_cell(v) for v in ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "plain", None, True]] == [
+    assert [downloads.csv_cell(v) for v in ["=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "plain", None, True]] == [
         "'=1+1",
         "'+SUM(A1)",
         "'-2",

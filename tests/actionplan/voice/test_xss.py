@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from londonmh.markdown import render_markdown
+from kernel.markdown import render_markdown
 
 pytestmark = pytest.mark.django_db
 

@@ -129,7 +129,7 @@ def _chunked_without_length(request: HttpRequest) -> bool:
 
 def _length_required(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        from londonmh.api import problem_response
+        from kernel.api import problem_response
 
         return problem_response(request, 411, CHUNKED_DETAIL)
     return HttpResponse(CHUNKED_DETAIL, status=411, content_type="text/plain; charset=utf-8")
