@@ -12,13 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action as api_action
 from rest_framework.exceptions import PermissionDenied
@@ -28,7 +27,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from actionplan import permissions, selectors, services
-from actionplan.forms import lead_choices
 from actionplan.models import (
     Action,
     ActionIndicator,
@@ -43,48 +41,15 @@ from actionplan.models import (
     PlanVisibility,
     ProgressNote,
 )
+from kernel.api import IF_MATCH, problems, with_etag
 from kernel.concurrency import (
-    StaleEdit,
-    etag_for,
     expected_version_from_request,
-    raise_precondition_failed,
 )
-from outcomes.api import ProblemSerializer
 from outcomes.models import Indicator, PriorityArea
-from stakeholders.api import raise_api_validation
 from stakeholders.models import Area, AreaLevel, Organisation, User
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 FILTER_AND_ORDER = [DjangoFilterBackend, OrderingFilter]
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description='The ETag from your last GET of this resource, e.g. "v3".',
-)
-
-
-def _problems(*codes: int) -> dict[Any, Any]:
-    descriptions = {
-        400: "Invalid request (problem details with the field errors).",
-        401: "Not signed in.",
-        403: "Signed in but not allowed.",
-        404: "Not found, or not yours to see.",
-        412: "Stale: the resource changed since your ETag. GET it again and re-apply your change.",
-        428: "If-Match is missing.",
-    }
-    return {
-        (code, "application/problem+json"): OpenApiResponse(ProblemSerializer, description=descriptions[code])
-        for code in codes
-    }
-
-
-def _with_etag(response: Response, instance: Any) -> Response:
-    response["ETag"] = etag_for(instance)
-    return response
-
-
 # Key steps --------------------------------------------------------------------------------
 
 
@@ -99,7 +64,7 @@ class KeyStepSerializer(serializers.ModelSerializer):
 
 @extend_schema_view(
     list=extend_schema(responses={200: KeyStepSerializer(many=True)}),
-    retrieve=extend_schema(responses={200: KeyStepSerializer, **_problems(404)}),
+    retrieve=extend_schema(responses={200: KeyStepSerializer, **problems(404)}),
 )
 class KeyStepViewSet(viewsets.ReadOnlyModelViewSet):
     """The nine key steps of London's plan of action, in its order (fixed): developing collaborative
@@ -183,7 +148,7 @@ class PlanSerializer(serializers.ModelSerializer):
     def validate_lead_organisation(self, value: Organisation) -> Organisation:
         user = self.context["request"].user
         current = self.instance.lead_organisation if self.instance else None
-        if value != current and not lead_choices(user).filter(pk=value.pk).exists():
+        if value != current and not permissions.lead_choices(user).filter(pk=value.pk).exists():
             raise serializers.ValidationError("You can only name an organisation you commission for as the lead.")
         return value
 
@@ -268,11 +233,11 @@ class PlanPermission(BasePermission):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: PlanSerializer(many=True), **_problems(400)}),
-    retrieve=extend_schema(responses={200: PlanSerializer, **_problems(404)}),
-    create=extend_schema(responses={201: PlanSerializer, **_problems(400, 401, 403)}),
+    list=extend_schema(responses={200: PlanSerializer(many=True), **problems(400)}),
+    retrieve=extend_schema(responses={200: PlanSerializer, **problems(404)}),
+    create=extend_schema(responses={201: PlanSerializer, **problems(400, 401, 403)}),
     partial_update=extend_schema(
-        parameters=[IF_MATCH], responses={200: PlanSerializer, **_problems(400, 401, 403, 404, 412, 428)}
+        parameters=[IF_MATCH], responses={200: PlanSerializer, **problems(400, 401, 403, 404, 412, 428)}
     ),
 )
 class PlanViewSet(
@@ -314,24 +279,21 @@ class PlanViewSet(
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         plan = self.get_object()
-        return _with_etag(Response(self.get_serializer(plan).data), plan)
+        return with_etag(Response(self.get_serializer(plan).data), plan)
 
     def perform_create(self, serializer: PlanSerializer) -> None:
         data = dict(serializer.validated_data)
-        try:
-            serializer.instance = services.plan_create(
-                actor=self.request.user,
-                areas=data.pop("areas", []),
-                partners=data.pop("partners", []),
-                **data,
-            )
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        serializer.instance = services.plan_create(
+            actor=self.request.user,
+            areas=data.pop("areas", []),
+            partners=data.pop("partners", []),
+            **data,
+        )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().create(request, *args, **kwargs)
         plan = Plan.objects.get(slug=response.data["slug"])
-        return _with_etag(response, plan)
+        return with_etag(response, plan)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         plan = self.get_object()
@@ -341,21 +303,16 @@ class PlanViewSet(
         data = dict(serializer.validated_data)
         areas = data.pop("areas", None)
         partners = data.pop("partners", None)
-        try:
-            services.plan_update(
-                actor=request.user, plan=plan, expected_version=expected, values=data, areas=areas, partners=partners
-            )
-        except StaleEdit as exc:
-            raise_precondition_failed(exc)
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        services.plan_update(
+            actor=request.user, plan=plan, expected_version=expected, values=data, areas=areas, partners=partners
+        )
         plan = self.get_queryset().get(pk=plan.pk)
-        return _with_etag(Response(self.get_serializer(plan).data), plan)
+        return with_etag(Response(self.get_serializer(plan).data), plan)
 
     @extend_schema(
         request=PlanStatusSerializer,
         parameters=[IF_MATCH],
-        responses={200: PlanSerializer, **_problems(400, 401, 403, 404, 412, 428)},
+        responses={200: PlanSerializer, **problems(400, 401, 403, 404, 412, 428)},
     )
     @api_action(detail=True, methods=["post"], url_path="status")
     def change_status(self, request: Request, slug: str | None = None) -> Response:
@@ -364,18 +321,13 @@ class PlanViewSet(
         expected = expected_version_from_request(request)
         body = PlanStatusSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            services.plan_change_status(
-                actor=request.user, plan=plan, expected_version=expected, status=body.validated_data["status"]
-            )
-        except StaleEdit as exc:
-            raise_precondition_failed(exc)
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        services.plan_change_status(
+            actor=request.user, plan=plan, expected_version=expected, status=body.validated_data["status"]
+        )
         plan = self.get_queryset().get(pk=plan.pk)
-        return _with_etag(Response(self.get_serializer(plan).data), plan)
+        return with_etag(Response(self.get_serializer(plan).data), plan)
 
-    @extend_schema(responses={200: HistoryEntrySerializer(many=True), **_problems(404)})
+    @extend_schema(responses={200: HistoryEntrySerializer(many=True), **problems(404)})
     @api_action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def history(self, request: Request, slug: str | None = None, format: str | None = None) -> Response:
         """Changes to the plan, its actions, milestones and targets, newest first (up to 200)."""
@@ -611,13 +563,13 @@ def _links(data: dict[str, Any], targets: dict[int, Any] | None = None) -> dict[
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: ActionSerializer(many=True), **_problems(400)}),
-    retrieve=extend_schema(responses={200: ActionSerializer, **_problems(404)}),
-    create=extend_schema(responses={201: ActionSerializer, **_problems(400, 401, 403, 404)}),
+    list=extend_schema(responses={200: ActionSerializer(many=True), **problems(400)}),
+    retrieve=extend_schema(responses={200: ActionSerializer, **problems(404)}),
+    create=extend_schema(responses={201: ActionSerializer, **problems(400, 401, 403, 404)}),
     partial_update=extend_schema(
-        parameters=[IF_MATCH], responses={200: ActionSerializer, **_problems(400, 401, 403, 404, 412, 428)}
+        parameters=[IF_MATCH], responses={200: ActionSerializer, **problems(400, 401, 403, 404, 412, 428)}
     ),
-    destroy=extend_schema(parameters=[IF_MATCH], responses={204: None, **_problems(401, 403, 404, 412, 428)}),
+    destroy=extend_schema(parameters=[IF_MATCH], responses={204: None, **problems(401, 403, 404, 412, 428)}),
 )
 class ActionViewSet(
     mixins.ListModelMixin,
@@ -656,7 +608,7 @@ class ActionViewSet(
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         action = self.get_object()
-        return _with_etag(Response(self.get_serializer(action).data), action)
+        return with_etag(Response(self.get_serializer(action).data), action)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -664,20 +616,17 @@ class ActionViewSet(
         data = dict(serializer.validated_data)
         plan = _writable_plan(request.user, data.pop("plan"))
         links = _links(data)
-        try:
-            created = services.action_create(
-                actor=request.user,
-                plan=plan,
-                key_step=data.pop("key_step"),
-                title=data.pop("title"),
-                owner_organisation=data.pop("owner_organisation"),
-                **links,
-                **data,
-            )
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        created = services.action_create(
+            actor=request.user,
+            plan=plan,
+            key_step=data.pop("key_step"),
+            title=data.pop("title"),
+            owner_organisation=data.pop("owner_organisation"),
+            **links,
+            **data,
+        )
         created = self.get_queryset().get(pk=created.pk)
-        return _with_etag(Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED), created)
+        return with_etag(Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED), created)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         action = self.get_object()
@@ -688,40 +637,32 @@ class ActionViewSet(
         data.pop("plan", None)
         note = data.pop("progress_note", "")
         links = _links(data, {li.indicator_id: li.target for li in action.indicator_links.all()})
-        try:
-            if set(data) <= {"status", "progress"} and not links:
-                # The owners' update (permissions.can_update_action): status, progress and why.
-                services.action_set_progress(
-                    actor=request.user,
-                    action=action,
-                    expected_version=expected,
-                    status=data.get("status"),
-                    progress=data.get("progress"),
-                    note=note,
+        if set(data) <= {"status", "progress"} and not links:
+            # The owners' update (permissions.can_update_action): status, progress and why.
+            services.action_set_progress(
+                actor=request.user,
+                action=action,
+                expected_version=expected,
+                status=data.get("status"),
+                progress=data.get("progress"),
+                note=note,
+            )
+        else:
+            with transaction.atomic():
+                updated = services.action_update(
+                    actor=request.user, action=action, expected_version=expected, values=data, **links
                 )
-            else:
-                with transaction.atomic():
-                    updated = services.action_update(
-                        actor=request.user, action=action, expected_version=expected, values=data, **links
-                    )
-                    services.progress_note_add(actor=request.user, action=updated, text=note)
-        except StaleEdit as exc:
-            raise_precondition_failed(exc)
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+                services.progress_note_add(actor=request.user, action=updated, text=note)
         action = self.get_queryset().get(pk=action.pk)
-        return _with_etag(Response(self.get_serializer(action).data), action)
+        return with_etag(Response(self.get_serializer(action).data), action)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         action = self.get_object()
         expected = expected_version_from_request(request)
-        try:
-            services.action_delete(actor=request.user, action=action, expected_version=expected)
-        except StaleEdit as exc:
-            raise_precondition_failed(exc)
+        services.action_delete(actor=request.user, action=action, expected_version=expected)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses={200: HistoryEntrySerializer(many=True), **_problems(404)})
+    @extend_schema(responses={200: HistoryEntrySerializer(many=True), **problems(404)})
     @api_action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def history(self, request: Request, pk: str | None = None, format: str | None = None) -> Response:
         """Changes to the action, its milestones and indicator targets, newest first."""
@@ -745,11 +686,11 @@ class MilestoneFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: MilestoneSerializer(many=True), **_problems(400)}),
-    retrieve=extend_schema(responses={200: MilestoneSerializer, **_problems(404)}),
-    create=extend_schema(responses={201: MilestoneSerializer, **_problems(400, 401, 403, 404)}),
-    partial_update=extend_schema(responses={200: MilestoneSerializer, **_problems(400, 401, 403, 404)}),
-    destroy=extend_schema(responses={204: None, **_problems(401, 403, 404)}),
+    list=extend_schema(responses={200: MilestoneSerializer(many=True), **problems(400)}),
+    retrieve=extend_schema(responses={200: MilestoneSerializer, **problems(404)}),
+    create=extend_schema(responses={201: MilestoneSerializer, **problems(400, 401, 403, 404)}),
+    partial_update=extend_schema(responses={200: MilestoneSerializer, **problems(400, 401, 403, 404)}),
+    destroy=extend_schema(responses={204: None, **problems(401, 403, 404)}),
 )
 class MilestoneViewSet(
     mixins.ListModelMixin,
@@ -781,19 +722,13 @@ class MilestoneViewSet(
         action = data.pop("action")  # only actions of visible plans can be named (else 400, "does not exist")
         if not permissions.can_update_action(self.request.user, action):
             raise PermissionDenied(PlanChildPermission.message)
-        try:
-            serializer.instance = services.milestone_create(actor=self.request.user, action=action, **data)
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        serializer.instance = services.milestone_create(actor=self.request.user, action=action, **data)
 
     def perform_update(self, serializer: MilestoneSerializer) -> None:
         data = dict(serializer.validated_data)
         if "action" in data and data.pop("action").pk != serializer.instance.action_id:
             raise serializers.ValidationError({"action": ["A milestone cannot move to another action."]})
-        try:
-            services.milestone_update(actor=self.request.user, milestone=serializer.instance, values=data)
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        services.milestone_update(actor=self.request.user, milestone=serializer.instance, values=data)
 
     def perform_destroy(self, instance: Milestone) -> None:
         services.milestone_delete(actor=self.request.user, milestone=instance)
@@ -913,10 +848,10 @@ class EvidencePermission(BasePermission):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: EvidenceSerializer(many=True), **_problems(400)}),
-    retrieve=extend_schema(responses={200: EvidenceSerializer, **_problems(404)}),
-    create=extend_schema(responses={201: EvidenceSerializer, **_problems(400, 401, 403)}),
-    partial_update=extend_schema(responses={200: EvidenceSerializer, **_problems(400, 401, 403, 404)}),
+    list=extend_schema(responses={200: EvidenceSerializer(many=True), **problems(400)}),
+    retrieve=extend_schema(responses={200: EvidenceSerializer, **problems(404)}),
+    create=extend_schema(responses={201: EvidenceSerializer, **problems(400, 401, 403)}),
+    partial_update=extend_schema(responses={200: EvidenceSerializer, **problems(400, 401, 403, 404)}),
 )
 class EvidenceViewSet(
     mixins.ListModelMixin,
@@ -953,26 +888,20 @@ class EvidenceViewSet(
 
     def perform_create(self, serializer: EvidenceSerializer) -> None:
         data = dict(serializer.validated_data)
-        try:
-            serializer.instance = services.evidence_create(
-                actor=self.request.user,
-                key_steps=data.pop("key_steps", []),
-                priority_areas=data.pop("priority_areas", []),
-                **data,
-            )
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        serializer.instance = services.evidence_create(
+            actor=self.request.user,
+            key_steps=data.pop("key_steps", []),
+            priority_areas=data.pop("priority_areas", []),
+            **data,
+        )
 
     def perform_update(self, serializer: EvidenceSerializer) -> None:
         data = dict(serializer.validated_data)
         key_steps, priority_areas = data.pop("key_steps", None), data.pop("priority_areas", None)
-        try:
-            services.evidence_update(
-                actor=self.request.user,
-                item=serializer.instance,
-                values=data,
-                key_steps=key_steps,
-                priority_areas=priority_areas,
-            )
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        services.evidence_update(
+            actor=self.request.user,
+            item=serializer.instance,
+            values=data,
+            key_steps=key_steps,
+            priority_areas=priority_areas,
+        )

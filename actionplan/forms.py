@@ -25,7 +25,7 @@ from actionplan.models import (
 )
 from kernel.forms import NHSDateField
 from outcomes.models import Indicator, PriorityArea
-from stakeholders.models import Area, AreaLevel, Organisation, Role, User
+from stakeholders.models import Area, AreaLevel, Organisation, User
 
 ANY = [("", "Any")]
 
@@ -102,16 +102,6 @@ class ActionFilterForm(forms.Form):
 # Plans ------------------------------------------------------------------------------------
 
 
-def lead_choices(user: User, current: Organisation | None = None) -> Any:
-    """Organisations a user may name as a plan's lead: those they commission for (any, for superusers)."""
-    if user.is_superuser:
-        return Organisation.objects.order_by("name")
-    qs = Organisation.objects.filter(memberships__user=user, memberships__role=Role.COMMISSIONER)
-    if current is not None:
-        qs = Organisation.objects.filter(Q(pk__in=qs.values("pk")) | Q(pk=current.pk))
-    return qs.distinct().order_by("name")
-
-
 class PlanForm(VersionedForm):
     title = forms.CharField(max_length=200)
     summary = forms.CharField(
@@ -152,7 +142,9 @@ class PlanForm(VersionedForm):
 
     def __init__(self, *args: Any, user: User, plan: Plan | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["lead_organisation"].queryset = lead_choices(user, plan.lead_organisation if plan else None)
+        self.fields["lead_organisation"].queryset = permissions.lead_choices(
+            user, plan.lead_organisation if plan else None
+        )
         if plan is None:
             self.fields["version"].required = False
 

@@ -45,7 +45,7 @@ from actionplan.models import (
     PlanUserObjectPermission,
     PlanVisibility,
 )
-from stakeholders.models import Role, User
+from stakeholders.models import Organisation, Role, User
 from stakeholders.permissions import _role_cache, has_role, require
 
 AnyUser = User | AnonymousUser
@@ -281,3 +281,14 @@ def get_milestone_for_user_or_404(user: AnyUser, action: Action, pk: int, write:
     if write:
         require(can_update_action(user, action))
     return milestone
+
+
+def lead_choices(user: User, current: Organisation | None = None) -> QuerySet[Organisation]:
+    """Organisations a user may name as a plan's lead: those they commission for (any, for superusers),
+    and the plan's current lead, which an edit may keep."""
+    if user.is_superuser:
+        return Organisation.objects.order_by("name")
+    qs = Organisation.objects.filter(memberships__user=user, memberships__role=Role.COMMISSIONER)
+    if current is not None:
+        qs = Organisation.objects.filter(Q(pk__in=qs.values("pk")) | Q(pk=current.pk))
+    return qs.distinct().order_by("name")

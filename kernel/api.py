@@ -2,6 +2,10 @@
 
 Errors follow RFC 9457: `application/problem+json` with `type`, `title`, `status`,
 `detail`, and for validation failures an `errors` list of `{field, code, message}`.
+
+Views call services without try/except: the exception handler answers a service's Django
+`ValidationError` with 400 and its field errors, and a stale edit (`StaleEdit`) with 412 and
+the record's current ETag, as it answers DRF's own exceptions.
 """
 
 from __future__ import annotations
@@ -10,12 +14,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from kernel.concurrency import PreconditionFailed, StaleEdit, etag_for
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "/api/docs/#problem-"
@@ -25,6 +33,61 @@ class StandardPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+# Problem details and ETags, as every app's API documents and sends them ---------------------
+
+
+class ProblemFieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem: every error response of this API has this shape."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = ProblemFieldErrorSerializer(many=True, required=False)
+
+
+PROBLEM_DESCRIPTIONS = {
+    400: "Invalid request (problem details with the field errors).",
+    401: "Not signed in.",
+    403: "Signed in but not allowed.",
+    404: "Not found, or not yours to see.",
+    412: "Stale: the resource changed since your ETag. GET it again and re-apply your change.",
+    413: "The body is larger than OUTCOMES_MAX_UPLOAD_BYTES.",
+    415: "The body is neither text/csv nor application/json.",
+    428: "If-Match is missing.",
+}
+
+
+def problems(*codes: int) -> dict[Any, Any]:
+    """The schema's error responses of an operation: problem details, described by status."""
+    return {
+        (code, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=PROBLEM_DESCRIPTIONS[code])
+        for code in codes
+    }
+
+
+# A write to a versioned record (kernel.concurrency) sends the ETag of its last GET.
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description='The ETag from your last GET of this resource, e.g. "v3". Missing: 428; stale: 412.',
+)
+
+
+def with_etag(response: Response, instance: Any) -> Response:
+    """The response carrying the versioned record's ETag, for the client's next write."""
+    response["ETag"] = etag_for(instance)
+    return response
 
 
 class ProblemJSONRenderer(JSONRenderer):
@@ -81,8 +144,29 @@ def problem(status_code: int, detail: str, *, code: str | None = None, errors: l
     return body
 
 
+def api_validation_error(exc: DjangoValidationError) -> exceptions.ValidationError:
+    """A service's Django ValidationError as DRF's, field by field (problem details with `errors`)."""
+    if hasattr(exc, "error_dict"):
+        return exceptions.ValidationError(
+            {k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()}
+        )
+    return exceptions.ValidationError({"non_field_errors": exc.messages})
+
+
+def precondition_failed(exc: StaleEdit) -> PreconditionFailed:
+    """A stale edit as 412, naming the record's current ETag."""
+    return PreconditionFailed(f"{exc} The current ETag is {etag_for(exc.current)}.")
+
+
 def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF exception handler that answers with RFC 9457 problem details."""
+    """DRF exception handler that answers with RFC 9457 problem details.
+
+    Beside DRF's own exceptions it answers a service's ValidationError (400) and StaleEdit (412).
+    """
+    if isinstance(exc, DjangoValidationError):
+        exc = api_validation_error(exc)
+    elif isinstance(exc, StaleEdit):
+        exc = precondition_failed(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

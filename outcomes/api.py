@@ -21,7 +21,6 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F, Prefetch, QuerySet
 from django.utils.http import parse_header_parameters
 from django_filters.rest_framework import DjangoFilterBackend
@@ -42,7 +41,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kernel import hostile
-from kernel.api import PROBLEM_CONTENT_TYPE
+from kernel.api import problems
 from outcomes import dashboards, ingest, permissions, services
 from outcomes.aggregation import metrics_generation
 from outcomes.models import (
@@ -62,7 +61,6 @@ from outcomes.models import (
     parse_period,
 )
 from outcomes.statistics import COMPARISON_LABELS, Comparison
-from stakeholders.api import raise_api_validation
 from stakeholders.models import AreaLevel, Organisation, User
 
 CSV_MEDIA_TYPE = "text/csv"
@@ -71,40 +69,6 @@ FIRST_ISSUES = 20  # issues shown inline in a submission's summary; the rest are
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # For views without free-text search, so the schema lists no `search` parameter that does nothing.
 FILTER_AND_ORDER = [DjangoFilterBackend, OrderingFilter]
-
-
-# Problem details (for the schema) --------------------------------------------------------
-
-
-class ProblemFieldErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(allow_null=True)
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
-class ProblemSerializer(serializers.Serializer):
-    """An RFC 9457 problem: every error response of this API has this shape."""
-
-    type = serializers.CharField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    errors = ProblemFieldErrorSerializer(many=True, required=False)
-
-
-def _problems(*codes: int) -> dict[Any, Any]:
-    descriptions = {
-        400: "Invalid request (problem details with the field errors).",
-        401: "Not signed in.",
-        403: "Signed in but not allowed.",
-        404: "Not found, or not yours to see.",
-        413: "The body is larger than OUTCOMES_MAX_UPLOAD_BYTES.",
-        415: "The body is neither text/csv nor application/json.",
-    }
-    return {
-        (code, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, description=descriptions[code])
-        for code in codes
-    }
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -166,11 +130,11 @@ class CataloguePermission(BasePermission):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: IndicatorSerializer(many=True), **_problems(400)}),
-    retrieve=extend_schema(responses={200: IndicatorSerializer, **_problems(404)}),
-    create=extend_schema(responses={201: IndicatorSerializer, **_problems(400, 401, 403)}),
-    update=extend_schema(responses={200: IndicatorSerializer, **_problems(400, 401, 403, 404)}),
-    partial_update=extend_schema(responses={200: IndicatorSerializer, **_problems(400, 401, 403, 404)}),
+    list=extend_schema(responses={200: IndicatorSerializer(many=True), **problems(400)}),
+    retrieve=extend_schema(responses={200: IndicatorSerializer, **problems(404)}),
+    create=extend_schema(responses={201: IndicatorSerializer, **problems(400, 401, 403)}),
+    update=extend_schema(responses={200: IndicatorSerializer, **problems(400, 401, 403, 404)}),
+    partial_update=extend_schema(responses={200: IndicatorSerializer, **problems(400, 401, 403, 404)}),
 )
 class IndicatorViewSet(
     mixins.ListModelMixin,
@@ -204,10 +168,7 @@ class IndicatorViewSet(
         self._save(serializer, indicator)
 
     def _save(self, serializer: IndicatorSerializer, indicator: Indicator) -> None:
-        try:
-            serializer.instance = services.indicator_save(actor=self.request.user, indicator=indicator)
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        serializer.instance = services.indicator_save(actor=self.request.user, indicator=indicator)
 
 
 # Priority areas ---------------------------------------------------------------------------
@@ -227,7 +188,7 @@ class PriorityAreaSerializer(serializers.ModelSerializer):
 
 @extend_schema_view(
     list=extend_schema(responses={200: PriorityAreaSerializer(many=True)}),
-    retrieve=extend_schema(responses={200: PriorityAreaSerializer, **_problems(404)}),
+    retrieve=extend_schema(responses={200: PriorityAreaSerializer, **problems(404)}),
 )
 class PriorityAreaViewSet(viewsets.ReadOnlyModelViewSet):
     """Priority areas: what an action improves (crisis care, early help, children and young
@@ -271,8 +232,8 @@ class PopulationFilter(django_filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: PopulationSerializer(many=True), **_problems(400)}),
-    retrieve=extend_schema(responses={200: PopulationSerializer, **_problems(404)}),
+    list=extend_schema(responses={200: PopulationSerializer(many=True), **problems(400)}),
+    retrieve=extend_schema(responses={200: PopulationSerializer, **problems(404)}),
 )
 class PopulationViewSet(viewsets.ReadOnlyModelViewSet):
     """Residents per area and year: the denominators of rates per 100,000. Public."""
@@ -444,8 +405,8 @@ class ReviewResultSerializer(serializers.Serializer):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: OutcomeValueSerializer(many=True), **_problems(400, 401)}),
-    retrieve=extend_schema(responses={200: OutcomeValueSerializer, **_problems(401, 404)}),
+    list=extend_schema(responses={200: OutcomeValueSerializer(many=True), **problems(400, 401)}),
+    retrieve=extend_schema(responses={200: OutcomeValueSerializer, **problems(401, 404)}),
 )
 class OutcomeValueViewSet(viewsets.ReadOnlyModelViewSet):
     """Raw submitted values: a provider's own, and those in the boroughs a commissioner reviews."""
@@ -467,7 +428,7 @@ class OutcomeValueViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=ReviewSerializer,
-        responses={200: ReviewResultSerializer, **_problems(400, 401, 403)},
+        responses={200: ReviewResultSerializer, **problems(400, 401, 403)},
         description=(
             "Approve, query or reject values in bulk. Only values in boroughs you commission, and only "
             "allowed transitions (submitted -> approved | queried | rejected; queried -> approved | rejected), "
@@ -480,15 +441,12 @@ class OutcomeValueViewSet(viewsets.ReadOnlyModelViewSet):
     def review(self, request: Request) -> Response:
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            changed = services.outcome_values_review(
-                actor=request.user,
-                value_ids=body.validated_data["ids"],
-                status=body.validated_data["status"],
-                message=body.validated_data["message"],
-            )
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        changed = services.outcome_values_review(
+            actor=request.user,
+            value_ids=body.validated_data["ids"],
+            status=body.validated_data["status"],
+            message=body.validated_data["message"],
+        )
         return Response({"changed": changed})
 
 
@@ -736,8 +694,8 @@ class SubmissionRowSerializer(serializers.Serializer):
 
 
 @extend_schema_view(
-    list=extend_schema(responses={200: SubmissionSerializer(many=True), **_problems(400, 401)}),
-    retrieve=extend_schema(responses={200: SubmissionDetailSerializer, **_problems(401, 404)}),
+    list=extend_schema(responses={200: SubmissionSerializer(many=True), **problems(400, 401)}),
+    retrieve=extend_schema(responses={200: SubmissionDetailSerializer, **problems(401, 404)}),
 )
 class SubmissionViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
@@ -783,7 +741,7 @@ class SubmissionViewSet(
                 description="More than OUTCOMES_ASYNC_ROWS rows: staged and queued. Poll `url` (also the "
                 "Location header) until `status` is completed, rejected or failed.",
             ),
-            **_problems(400, 401, 403, 413, 415),
+            **problems(400, 401, 403, 413, 415),
         },
         description=(
             "Submit outcome values as `text/csv` (columns indicator_code, borough_code, period, numerator, "
@@ -841,7 +799,7 @@ class SubmissionIssueFilter(django_filters.FilterSet):
 
 @extend_schema(
     parameters=[OpenApiParameter("submission_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
-    responses={200: SubmissionIssueSerializer(many=True), **_problems(400, 401, 404)},
+    responses={200: SubmissionIssueSerializer(many=True), **problems(400, 401, 404)},
 )
 class SubmissionIssueList(generics.ListAPIView):
     """Every problem and warning of one submission, by row (file-level ones first)."""
@@ -948,7 +906,7 @@ class MetricSerializer(serializers.Serializer):
     computed_at = serializers.DateTimeField()
 
 
-@extend_schema_view(list=extend_schema(responses={200: MetricSerializer(many=True), **_problems(400, 403)}))
+@extend_schema_view(list=extend_schema(responses={200: MetricSerializer(many=True), **problems(400, 403)}))
 class MetricViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Pan-London metrics for every borough, ICS sub-region and London, as the public dashboards show
     them: counts below 5 suppressed, other counts rounded to the nearest 5; counts are never compared

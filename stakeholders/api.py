@@ -13,15 +13,15 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kernel.api import api_validation_error
 from stakeholders import permissions, selectors, services
 from stakeholders.models import Area, AreaLevel, Membership, Organisation, OrganisationType, Role, User
 
 
 def raise_api_validation(exc: DjangoValidationError) -> None:
-    """Re-raise a service's ValidationError as DRF's, so it becomes problem details."""
-    if hasattr(exc, "error_dict"):
-        raise ValidationError({k: [str(m) for e in v for m in e.messages] for k, v in exc.error_dict.items()})
-    raise ValidationError({"non_field_errors": exc.messages})
+    """Re-raise a service's ValidationError as DRF's. Views need not: the API's exception handler
+    (kernel.api.problem_exception_handler) does it for any that reaches it."""
+    raise api_validation_error(exc) from exc
 
 
 # Areas -------------------------------------------------------------------------------
@@ -180,20 +180,14 @@ class OrganisationViewSet(viewsets.ModelViewSet):
 
     def perform_create(self, serializer: OrganisationSerializer) -> None:
         data = dict(serializer.validated_data)
-        try:
-            serializer.instance = services.organisation_create(actor=self.request.user, **data)
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        serializer.instance = services.organisation_create(actor=self.request.user, **data)
 
     def perform_update(self, serializer: OrganisationSerializer) -> None:
         data = dict(serializer.validated_data)
         boroughs = data.pop("boroughs", None)
-        try:
-            serializer.instance = services.organisation_update(
-                actor=self.request.user, organisation=serializer.instance, boroughs=boroughs, **data
-            )
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        serializer.instance = services.organisation_update(
+            actor=self.request.user, organisation=serializer.instance, boroughs=boroughs, **data
+        )
 
     def perform_destroy(self, instance: Organisation) -> None:
         try:
@@ -261,18 +255,12 @@ class MembershipViewSet(
         if "role" not in serializer.validated_data:
             # A PATCH without a role changes nothing else: ask for the role, not a 500.
             raise ValidationError({"role": ["This field is required."]})
-        try:
-            serializer.instance = services.membership_change_role(
-                actor=self.request.user, membership=serializer.instance, role=serializer.validated_data["role"]
-            )
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        serializer.instance = services.membership_change_role(
+            actor=self.request.user, membership=serializer.instance, role=serializer.validated_data["role"]
+        )
 
     def perform_destroy(self, instance: Membership) -> None:
-        try:
-            services.membership_remove(actor=self.request.user, membership=instance)
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        services.membership_remove(actor=self.request.user, membership=instance)
 
 
 # Me ----------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -25,7 +24,6 @@ from rest_framework.response import Response as APIResponse
 from actionplan import permissions as plan_permissions
 from actionplan.models import Action, Comment, Disposition, Follow, Notification, NotificationKind, Plan, Response
 from actionplan.voice import permissions, selectors, services
-from stakeholders.api import raise_api_validation
 
 FILTER_AND_ORDER = [DjangoFilterBackend, OrderingFilter]
 
@@ -169,18 +167,13 @@ class CommentViewSet(
             )
         except services.RateLimited as exc:
             raise TooManyComments(detail=" ".join(exc.messages)) from None
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
         return APIResponse(self.get_serializer(comment).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> APIResponse:
         comment = self.get_object()
         serializer = CommentEditSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            services.comment_edit(actor=request.user, comment=comment, body=serializer.validated_data["body"])
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        services.comment_edit(actor=request.user, comment=comment, body=serializer.validated_data["body"])
         return APIResponse(self.get_serializer(comment).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> APIResponse:
@@ -232,16 +225,13 @@ class ResponseViewSet(
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
         comment = permissions.get_comment_for_user_or_404(request.user, values["comment"].pk)
-        try:
-            response = services.response_save(
-                actor=request.user,
-                comment=comment,
-                disposition=values["disposition"],
-                text=values["text"],
-                action_changed=values.get("action_changed"),
-            )
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        response = services.response_save(
+            actor=request.user,
+            comment=comment,
+            disposition=values["disposition"],
+            text=values["text"],
+            action_changed=values.get("action_changed"),
+        )
         return APIResponse(self.get_serializer(response).data, status=status.HTTP_201_CREATED)
 
 
@@ -267,10 +257,7 @@ class FlagViewSet(viewsets.GenericViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = permissions.get_comment_for_user_or_404(request.user, serializer.validated_data["comment"])
-        try:
-            services.flag_create(actor=request.user, comment=comment, reason=serializer.validated_data["reason"])
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        services.flag_create(actor=request.user, comment=comment, reason=serializer.validated_data["reason"])
         return APIResponse(serializer.data, status=status.HTTP_201_CREATED)
 
 

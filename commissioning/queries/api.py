@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -23,9 +22,7 @@ from rest_framework.response import Response
 
 from commissioning.queries import permissions, selectors, services
 from commissioning.queries.models import MessageKind, ValueQuery, ValueQueryMessage
-from kernel.api import StandardPagination
-from outcomes.api import _problems
-from stakeholders.api import raise_api_validation
+from kernel.api import StandardPagination, problems
 
 
 class QueryMessageSerializer(serializers.ModelSerializer):
@@ -120,13 +117,13 @@ class ValueQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             )
         )
 
-    @extend_schema(parameters=[SHOW], responses={200: ValueQuerySerializer(many=True), **_problems(400, 401)})
+    @extend_schema(parameters=[SHOW], responses={200: ValueQuerySerializer(many=True), **problems(400, 401)})
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
         request=QueryPostSerializer,
-        responses={201: ValueQuerySerializer, **_problems(400, 401, 403, 404)},
+        responses={201: ValueQuerySerializer, **problems(400, 401, 403, 404)},
         description=(
             "Post to the thread. `reply` and `correction`: the provider's data submitters; `requery` and "
             "`resolution`: the commissioners of the value's borough. A correction is an amended submission "
@@ -146,9 +143,6 @@ class ValueQueryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if not (permissions.can_answer if answering else permissions.can_resolve)(request.user, query):
             side = "the provider's data submitters" if answering else "the commissioners of the value's borough"
             raise PermissionDenied(f"Only {side} may post a {kind}.")
-        try:
-            services.query_post(actor=request.user, query=query, **data)
-        except DjangoValidationError as exc:
-            raise_api_validation(exc)
+        services.query_post(actor=request.user, query=query, **data)
         fresh = self.get_queryset().get(pk=query.pk)
         return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)

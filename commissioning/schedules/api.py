@@ -10,13 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
@@ -31,29 +28,12 @@ from rest_framework.response import Response
 
 from commissioning.schedules import permissions, selectors, services
 from commissioning.schedules.models import ReportingSchedule
-from kernel.api import StandardPagination
-from kernel.concurrency import StaleEdit, etag_for, expected_version_from_request, raise_precondition_failed
+from kernel.api import IF_MATCH, StandardPagination
+from kernel.concurrency import etag_for, expected_version_from_request
 from outcomes.models import Indicator, PeriodType
-from stakeholders.api import raise_api_validation
 from stakeholders.models import Area, AreaLevel, Organisation
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description='The ETag from your last GET, e.g. "v3". Missing: 428; stale: 412.',
-)
-
-
-def _service(call: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return call(*args, **kwargs)
-    except DjangoValidationError as exc:
-        raise_api_validation(exc)
-    except StaleEdit as exc:
-        raise_precondition_failed(exc)
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
@@ -156,7 +136,7 @@ class ReportingScheduleViewSet(
         data = dict(serializer.validated_data)
         if not self._may_commission_for(data["commissioner"]):
             raise PermissionDenied("You may set schedules only for an organisation you commission for.")
-        serializer.instance = _service(services.schedule_create, actor=self.request.user, **data)
+        serializer.instance = services.schedule_create(actor=self.request.user, **data)
 
     @extend_schema(
         parameters=[IF_MATCH],
@@ -176,8 +156,7 @@ class ReportingScheduleViewSet(
             raise PermissionDenied("You may move a schedule only to an organisation you commission for.")
         indicators = data.pop("indicators", None)
         boroughs = data.pop("boroughs", None)
-        _service(
-            services.schedule_update,
+        services.schedule_update(
             actor=request.user,
             schedule=schedule,
             expected_version=expected,
