@@ -39,6 +39,7 @@ from actionplan.models import (
     ProgressNote,
 )
 from kernel.concurrency import StaleEdit, delete_versioned, update_versioned
+from kernel.history import records_actor
 from outcomes.models import Indicator, PriorityArea
 from stakeholders.models import Area, AreaLevel, Organisation, User
 
@@ -103,6 +104,7 @@ def _grant(plan: Plan, codename: str, *, user: User | None = None, organisation:
         )
 
 
+@records_actor
 @transaction.atomic
 def plan_create(
     *,
@@ -150,6 +152,7 @@ def plan_create(
     return plan
 
 
+@records_actor
 @transaction.atomic
 def plan_update(
     *,
@@ -186,6 +189,7 @@ def plan_update(
     return plan
 
 
+@records_actor
 @transaction.atomic
 def plan_change_status(*, actor: User, plan: Plan, expected_version: int, status: str) -> Plan:
     """Move a plan along draft -> consultation -> active -> closed (PLAN_TRANSITIONS).
@@ -209,6 +213,7 @@ def plan_change_status(*, actor: User, plan: Plan, expected_version: int, status
     return plan
 
 
+@records_actor
 @transaction.atomic
 def plan_set_grant(
     *, actor: User, plan: Plan, level: str, user: User | None = None, organisation: Organisation | None = None
@@ -227,6 +232,7 @@ def plan_set_grant(
     permissions.forget_plan_perms(actor)
 
 
+@records_actor
 @transaction.atomic
 def plan_revoke(*, actor: User, plan: Plan, user: User | None = None, organisation: Organisation | None = None) -> None:
     """Take away every grant a person or organisation has on the plan. Permission: ``can_manage_plan``.
@@ -331,6 +337,7 @@ def _set_links(
         action.evidence.set(list(evidence))
 
 
+@records_actor
 @transaction.atomic
 def action_create(
     *,
@@ -375,6 +382,7 @@ def action_create(
 FOLLOWED_FIELDS = ("status", "progress", "due_date")
 
 
+@records_actor
 @transaction.atomic
 def action_update(
     *,
@@ -422,6 +430,7 @@ def action_update(
     return action
 
 
+@records_actor
 @transaction.atomic
 def action_set_progress(
     *,
@@ -446,6 +455,7 @@ def action_set_progress(
     return action
 
 
+@records_actor
 def progress_note_add(*, actor: User, action: Action, text: str) -> ProgressNote | None:
     """Keep a dated note of why an action's status or progress changed (None for a blank note).
 
@@ -459,6 +469,7 @@ def progress_note_add(*, actor: User, action: Action, text: str) -> ProgressNote
     )
 
 
+@records_actor
 @transaction.atomic
 def action_set_target(
     *, actor: User, action: Action, expected_version: int, link: ActionIndicator, target: Decimal | None, note: str
@@ -477,6 +488,7 @@ def action_set_target(
     return link
 
 
+@records_actor
 @transaction.atomic
 def action_delete(*, actor: User, action: Action, expected_version: int) -> None:
     """Delete an action and its milestones. Permission: ``can_change_plan``. Refused when stale."""
@@ -484,6 +496,7 @@ def action_delete(*, actor: User, action: Action, expected_version: int) -> None
         delete_versioned(action, expected_version=expected_version)
 
 
+@records_actor
 @transaction.atomic
 def milestone_create(
     *, actor: User, action: Action, title: str, due: dt.date | None = None, done_on: dt.date | None = None
@@ -496,6 +509,7 @@ def milestone_create(
     return milestone
 
 
+@records_actor
 @transaction.atomic
 def milestone_update(*, actor: User, milestone: Milestone, values: Mapping[str, Any]) -> Milestone:
     """Edit a milestone's title, due date or done-on date. Permission: ``can_change_plan``."""
@@ -510,6 +524,7 @@ def milestone_update(*, actor: User, milestone: Milestone, values: Mapping[str, 
     return milestone
 
 
+@records_actor
 @transaction.atomic
 def milestone_delete(*, actor: User, milestone: Milestone) -> None:
     """Delete a milestone. Permission: ``can_change_plan``."""
@@ -524,6 +539,7 @@ def _refresh_search(item: EvidenceItem) -> None:
     )
 
 
+@records_actor
 @transaction.atomic
 def evidence_create(
     *,
@@ -555,6 +571,7 @@ def evidence_create(
     return item
 
 
+@records_actor
 @transaction.atomic
 def evidence_update(
     *,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from kernel.history import records_actor
 from outcomes import ingest, permissions
 from outcomes.aggregation import metrics_changed
 from outcomes.models import (
@@ -56,6 +57,7 @@ def _cells_changed(cells: list[tuple[int, str]]) -> None:
 # Indicators ------------------------------------------------------------------------------
 
 
+@records_actor
 @transaction.atomic
 def indicator_save(*, actor: User, indicator: Indicator) -> Indicator:
     """Create or change a catalogue entry. Permission: catalogue managers. History by pghistory."""
@@ -70,6 +72,7 @@ def indicator_save(*, actor: User, indicator: Indicator) -> Indicator:
 # Priority areas ---------------------------------------------------------------------------
 
 
+@records_actor
 @transaction.atomic
 def priority_area_save(
     *, actor: User, area: PriorityArea, indicators: Iterable[Indicator] | None = None
@@ -93,6 +96,7 @@ def priority_area_save(
 # Populations ------------------------------------------------------------------------------
 
 
+@records_actor
 @transaction.atomic
 def populations_import_csv(*, actor: User, stream: IO[bytes]) -> int:
     """Replace populations from a CSV with columns area_code, year, population. All or nothing.
@@ -170,6 +174,7 @@ def populations_seed_from_census(*, year: int = 2021) -> int:
 # Submissions ------------------------------------------------------------------------------
 
 
+@records_actor
 def submission_create(
     *,
     actor: User,
@@ -274,6 +279,7 @@ def trial_is_submittable(trial: Submission) -> bool:
     )
 
 
+@records_actor
 def submission_submit_trial(*, actor: User, trial: Submission) -> Submission:
     """Submit for real the very file a clean trial run checked: one button, no second upload.
 
@@ -414,6 +420,7 @@ def submission_mark_failed(*, submission_id: int, reason: str) -> None:
 # Review -------------------------------------------------------------------------------
 
 
+@records_actor
 @transaction.atomic
 def outcome_values_review(*, actor: User, value_ids: list[int], status: str, message: str = "") -> int:
     """Approve, query or reject values, in bulk. Returns how many changed.

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from kernel.history import records_actor
 from stakeholders import permissions
 from stakeholders.models import ApiToken, Area, Invitation, Membership, Organisation, Role, User
 
@@ -40,6 +41,7 @@ def _unique_slug(name: str, exclude_pk: int | None = None) -> str:
     return slug
 
 
+@records_actor
 @transaction.atomic
 def organisation_create(
     *,
@@ -77,6 +79,7 @@ def organisation_create(
     return organisation
 
 
+@records_actor
 @transaction.atomic
 def organisation_update(
     *, actor: User, organisation: Organisation, boroughs: list[Area] | None = None, **fields: object
@@ -97,6 +100,7 @@ def organisation_update(
     return organisation
 
 
+@records_actor
 @transaction.atomic
 def organisation_delete(*, actor: User, organisation: Organisation) -> None:
     """Delete an organisation, its memberships and invitations, and its auth group.
@@ -121,6 +125,7 @@ def _sync_group(user: User, organisation: Organisation) -> None:
     permissions.forget_roles(user)
 
 
+@records_actor
 @transaction.atomic
 def membership_add(
     *, actor: User | None, user: User, organisation: Organisation, role: str, job_title: str = ""
@@ -158,6 +163,7 @@ def _last_admin(membership: Membership) -> bool:
     return not set(admins) - {membership.pk}
 
 
+@records_actor
 @transaction.atomic
 def membership_change_role(*, actor: User, membership: Membership, role: str) -> Membership:
     """Change a member's role. Permission: org admins or staff. The last admin stays."""
@@ -175,6 +181,7 @@ def membership_change_role(*, actor: User, membership: Membership, role: str) ->
     return membership
 
 
+@records_actor
 @transaction.atomic
 def membership_remove(*, actor: User, membership: Membership) -> None:
     """Remove one role of a member. Permission: org admins or staff. The last admin stays."""
@@ -209,6 +216,7 @@ def invitation_from_token(token: str) -> Invitation | None:
     return Invitation.objects.select_related("organisation").filter(pk=pk).first()
 
 
+@records_actor
 @transaction.atomic
 def invitation_create(*, actor: User, organisation: Organisation, email: str, role: str) -> Invitation:
     """Invite someone by email to join `organisation` with `role`.
@@ -268,6 +276,7 @@ def invitation_send(*, invitation_id: int) -> bool:
     return True
 
 
+@records_actor
 @transaction.atomic
 def invitation_revoke(*, actor: User, invitation: Invitation) -> Invitation:
     permissions.require(permissions.can_manage_members(actor, invitation.organisation))
@@ -369,6 +378,7 @@ def email_verify(token: str) -> User:
     return user
 
 
+@records_actor
 def email_verify_resend(*, actor: User) -> bool:
     """Email the confirmation link again; at most once a minute. Returns whether it was sent."""
     if actor.email_verified:
@@ -401,6 +411,7 @@ def _send_account_email(user: User, template: str) -> None:
         logger.exception("Could not send the sign-up email to user %s", user.pk)
 
 
+@records_actor
 @transaction.atomic
 def user_update_profile(
     *, actor: User, user: User, display_name: str, lived_experience: str, show_lived_experience: bool
@@ -419,6 +430,7 @@ def user_update_profile(
 # API tokens --------------------------------------------------------------------------
 
 
+@records_actor
 @transaction.atomic
 def api_token_create(*, actor: User, name: str, days: int) -> tuple[ApiToken, str]:
     """Create a personal API token. The plain token is returned once and never stored."""
@@ -431,6 +443,7 @@ def api_token_create(*, actor: User, name: str, days: int) -> tuple[ApiToken, st
     return token, plain
 
 
+@records_actor
 @transaction.atomic
 def api_token_revoke(*, actor: User, token: ApiToken) -> None:
     if token.user_id != actor.pk:

@@ -47,6 +47,7 @@ from actionplan.models import (
 )
 from actionplan.voice import permissions
 from actionplan.voice.risk import expresses_risk
+from kernel.history import records_actor
 from kernel.markdown import render_markdown
 from stakeholders.models import Membership, Role, User
 
@@ -141,6 +142,7 @@ def thread_url(comment: Comment) -> str:
     return f"{base}#comment-{comment.pk}"
 
 
+@records_actor
 @transaction.atomic
 def comment_create(
     *,
@@ -283,6 +285,7 @@ def comments_unanswered_notify(*, now: dt.datetime | None = None) -> int:
     return made
 
 
+@records_actor
 @transaction.atomic
 def comment_edit(*, actor: User, comment: Comment, body: str) -> Comment:
     """Change the text of one's own comment within VOICE_EDIT_MINUTES. Permission: ``can_edit_comment``."""
@@ -299,6 +302,7 @@ def comment_edit(*, actor: User, comment: Comment, body: str) -> Comment:
     return comment
 
 
+@records_actor
 @transaction.atomic
 def comment_delete(*, actor: User, comment: Comment) -> Comment:
     """Delete one's own comment: its text goes, the thread shows "deleted". Permission: ``can_delete_comment``."""
@@ -313,6 +317,7 @@ def comment_delete(*, actor: User, comment: Comment) -> Comment:
 # Official responses ------------------------------------------------------------------------
 
 
+@records_actor
 @transaction.atomic
 def response_save(
     *,
@@ -382,6 +387,7 @@ def response_save(
 # Flags and moderation ----------------------------------------------------------------------
 
 
+@records_actor
 @transaction.atomic
 def flag_create(*, actor: User, comment: Comment, reason: str) -> Flag:
     """Flag a comment. Permission: ``can_flag_comment``. VOICE_FLAGS_TO_HOLD distinct flags hold it for review."""
@@ -414,6 +420,7 @@ def flag_create(*, actor: User, comment: Comment, reason: str) -> Flag:
     return flag
 
 
+@records_actor
 def _decide(*, actor: User, decision: str, reason: str, comment: Comment | None = None, subject: User | None = None):
     if not permissions.can_moderate(actor):
         raise PermissionDenied
@@ -427,6 +434,7 @@ def _decide(*, actor: User, decision: str, reason: str, comment: Comment | None 
     )
 
 
+@records_actor
 @transaction.atomic
 def comment_hide(*, actor: User, comment: Comment, reason: str) -> Comment:
     """Hide a comment from everyone but its author and moderators. Permission: ``can_moderate``."""
@@ -436,6 +444,7 @@ def comment_hide(*, actor: User, comment: Comment, reason: str) -> Comment:
     return comment
 
 
+@records_actor
 @transaction.atomic
 def comment_restore(*, actor: User, comment: Comment, reason: str) -> Comment:
     """Publish a held or hidden comment and dismiss its open flags. Permission: ``can_moderate``."""
@@ -446,6 +455,7 @@ def comment_restore(*, actor: User, comment: Comment, reason: str) -> Comment:
     return comment
 
 
+@records_actor
 @transaction.atomic
 def flags_dismiss(*, actor: User, comment: Comment, reason: str) -> int:
     """Dismiss the open flags on a comment and publish it if flags held it. Permission: ``can_moderate``."""
@@ -457,6 +467,7 @@ def flags_dismiss(*, actor: User, comment: Comment, reason: str) -> int:
     return dismissed
 
 
+@records_actor
 @transaction.atomic
 def user_suspend(*, actor: User, user: User, reason: str) -> CommentSuspension:
     """Stop someone commenting anywhere until a moderator lifts it. Permission: ``can_moderate``."""
@@ -469,6 +480,7 @@ def user_suspend(*, actor: User, user: User, reason: str) -> CommentSuspension:
     return suspension
 
 
+@records_actor
 @transaction.atomic
 def user_unsuspend(*, actor: User, user: User, reason: str) -> None:
     """Let a suspended person comment again. Permission: ``can_moderate``."""
@@ -479,6 +491,7 @@ def user_unsuspend(*, actor: User, user: User, reason: str) -> None:
 # Follows -----------------------------------------------------------------------------------
 
 
+@records_actor
 @transaction.atomic
 def follow_create(*, actor: User, plan: Plan) -> Follow:
     """Follow a plan one can see (idempotent). Permission: ``can_follow``."""
@@ -490,6 +503,7 @@ def follow_create(*, actor: User, plan: Plan) -> Follow:
     return follow
 
 
+@records_actor
 @transaction.atomic
 def follow_delete(*, actor: User, plan: Plan) -> bool:
     """Stop following a plan. Returns True when there was a follow to remove."""
@@ -575,6 +589,7 @@ def notify(
     return notification
 
 
+@records_actor
 @transaction.atomic
 def notification_mark_read(*, actor: User, notification: Notification) -> Notification:
     if notification.recipient_id != actor.pk:
@@ -585,11 +600,13 @@ def notification_mark_read(*, actor: User, notification: Notification) -> Notifi
     return notification
 
 
+@records_actor
 @transaction.atomic
 def notifications_mark_all_read(*, actor: User) -> int:
     return Notification.objects.filter(recipient=actor, read_at__isnull=True).update(read_at=timezone.now())
 
 
+@records_actor
 @transaction.atomic
 def preference_set(
     *, actor: User, email_mode: str | None = None, kinds: dict[str, str] | None = None
@@ -620,6 +637,7 @@ def preference_set(
     return pref
 
 
+@records_actor
 def notify_plan_status_changed(*, plan: Plan, old: str, new: str, actor: User | None) -> int:
     """Tell the plan's followers (who may still see it) that its status changed. Returns how many were told."""
     if old == new:
@@ -644,6 +662,7 @@ def notify_plan_status_changed(*, plan: Plan, old: str, new: str, actor: User | 
     return told
 
 
+@records_actor
 def notify_action_changed(*, action: Action, changed: dict, actor: User | None) -> int:
     """Tell the plan's followers (who may still see it) that an action's status, progress or due
     date changed: one notification each per save, however many of the three changed."""

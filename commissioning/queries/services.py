@@ -23,6 +23,7 @@ from actionplan.models import NotificationKind
 from actionplan.voice import services as notification_services
 from commissioning.queries import permissions
 from commissioning.queries.models import MessageKind, QueryStatus, ValueQuery, ValueQueryMessage
+from kernel.history import records_actor
 from outcomes import services as outcome_services
 from outcomes.models import Door, OutcomeValue, Submission, ValueStatus
 from stakeholders.models import COMMISSIONER_TYPES, Membership, Organisation, Role, User
@@ -109,6 +110,7 @@ def _acting_for(actor: User, value: OutcomeValue) -> Organisation | None:
 # Opened from the review queue ----------------------------------------------------------------
 
 
+@records_actor
 def queries_open_or_requery(*, actor: User, status: str, message: str, value_ids: list[int]) -> int:
     """The review hook: open (or reopen) a thread per queried value; tell the providers.
 
@@ -265,6 +267,7 @@ def _tell_commissioner(query: ValueQuery, actor: User, what: str) -> None:
     )
 
 
+@records_actor
 @transaction.atomic
 def query_reply(*, actor: User, query: ValueQuery, text: str) -> ValueQueryMessage:
     """The provider answers in words. Permission: can_answer (the provider's data submitters)."""
@@ -279,6 +282,7 @@ def query_reply(*, actor: User, query: ValueQuery, text: str) -> ValueQueryMessa
     return message
 
 
+@records_actor
 @transaction.atomic
 def query_correct(
     *, actor: User, query: ValueQuery, numerator: Decimal, denominator: int | None, note: str = "", text: str = ""
@@ -328,6 +332,7 @@ def query_correct(
 # The commissioner's side ---------------------------------------------------------------------
 
 
+@records_actor
 @transaction.atomic
 def query_requery(*, actor: User, query: ValueQuery, text: str) -> ValueQueryMessage:
     """Ask again. A corrected value (back to `submitted`) is queried through the review service,
@@ -355,6 +360,7 @@ def query_requery(*, actor: User, query: ValueQuery, text: str) -> ValueQueryMes
     return message
 
 
+@records_actor
 @transaction.atomic
 def query_resolve(*, actor: User, query: ValueQuery, text: str = "", approve: bool = False) -> ValueQueryMessage:
     """Close the thread, optionally approving the value (if it still waits for review).
@@ -388,6 +394,7 @@ def query_resolve(*, actor: User, query: ValueQuery, text: str = "", approve: bo
     return message
 
 
+@records_actor
 def query_post(*, actor: User, query: ValueQuery, kind: str, **data) -> ValueQueryMessage:
     """Post one message of `kind` to the thread: the page's four forms and the API's one endpoint.
 

@@ -32,6 +32,7 @@ from commissioning.schedules.models import (
     period_start_of,
 )
 from kernel.concurrency import update_versioned
+from kernel.history import records_actor
 from outcomes.models import Indicator, OutcomeValue, ValueStatus, period_label
 from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Organisation, Role, User
 
@@ -138,6 +139,7 @@ def _set_links(
         )
 
 
+@records_actor
 @transaction.atomic
 def schedule_create(
     *,
@@ -182,6 +184,7 @@ def schedule_create(
     return schedule
 
 
+@records_actor
 @transaction.atomic
 def schedule_update(
     *,
