@@ -5,6 +5,7 @@ from __future__ import annotations
 import factory
 from django.contrib.auth.models import Group
 
+from outcomes.models import Indicator, Measure, PeriodType
 from stakeholders.models import Area, AreaLevel, Membership, Organisation, OrganisationType, Role, User
 
 TEST_PASSWORD = "a-long-test-password-42"
@@ -60,3 +61,16 @@ class MembershipFactory(factory.django.DjangoModelFactory):
         membership = super()._create(model_class, *args, **kwargs)
         membership.user.groups.add(membership.organisation.group)
         return membership
+
+
+class IndicatorFactory(factory.django.DjangoModelFactory):
+    """An indicator: a monthly proportion unless the test says otherwise (polarity: the model's default)."""
+
+    class Meta:
+        model = Indicator
+
+    code = factory.Sequence(lambda n: f"indicator-{n}")
+    name = factory.Sequence(lambda n: f"Indicator {n}")
+    definition = "Defined for the test."
+    measure = Measure.PROPORTION
+    period_type = PeriodType.MONTH

@@ -9,14 +9,14 @@ from pghistory.models import Events
 
 from actionplan.models import ActionIndicator
 from kernel.history import history_entries
-from outcomes.models import Indicator
+from tests.factories import IndicatorFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_linked_indicator_is_named_by_its_indicator_in_history(public_plan, make_action):
     action = make_action(public_plan)
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="crisis-wait", name="Crisis waiting time", definition="x", measure="proportion", period_type="month"
     )
     link = ActionIndicator.objects.create(action=action, indicator=indicator, target=Decimal(50))

@@ -16,8 +16,9 @@ from pghistory.models import Events
 from actionplan import services
 from actionplan.models import Action, EvidenceItem, KeyStep
 from outcomes import services as outcome_services
-from outcomes.models import Indicator, PriorityArea
+from outcomes.models import PriorityArea
 from tests.api.helpers import assert_problem
+from tests.factories import IndicatorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -244,10 +245,8 @@ def test_a_retired_priority_area_stays_on_its_actions_but_is_refused_for_new_one
 
 
 def test_the_overview_groups_indicators_by_priority_area(client_for):
-    first = Indicator.objects.create(
-        code="g-a", name="Crisis referrals", definition="x", measure="count", period_type="month"
-    )
-    Indicator.objects.create(code="g-b", name="Ungrouped measure", definition="x", measure="count", period_type="month")
+    first = IndicatorFactory(code="g-a", name="Crisis referrals", definition="x", measure="count", period_type="month")
+    IndicatorFactory(code="g-b", name="Ungrouped measure", definition="x", measure="count", period_type="month")
     _area("crisis-care").indicators.add(first)
     page = client_for(None).get("/dashboards/").content.decode()
     groups = page[page.index('id="by-priority-area"') :]
@@ -259,7 +258,7 @@ def test_the_overview_groups_indicators_by_priority_area(client_for):
 
 
 def test_anyone_reads_the_priority_areas_with_their_indicators(client_for):
-    ind = Indicator.objects.create(code="pa-ind", name="x", definition="x", measure="count", period_type="month")
+    ind = IndicatorFactory(code="pa-ind", name="x", definition="x", measure="count", period_type="month")
     _area("crisis-care").indicators.add(ind)
     body = client_for(None).get("/api/v1/priority-areas/").json()
     assert [a["slug"] for a in body] == OLD_THEMES
@@ -370,7 +369,7 @@ def test_the_demo_fills_every_one_of_the_nine_steps(settings):
 
 
 def test_an_indicators_page_names_the_priority_areas_it_measures(client_for):
-    ind = Indicator.objects.create(code="pa-page", name="x", definition="x", measure="count", period_type="month")
+    ind = IndicatorFactory(code="pa-page", name="x", definition="x", measure="count", period_type="month")
     _area("crisis-care").indicators.add(ind)
     _area("severe-mental-illness").indicators.add(ind)
     page = client_for(None).get("/indicators/pa-page/").content.decode()

@@ -8,9 +8,9 @@ import pytest
 
 from actionplan import services
 from actionplan.models import EvidenceItem, KeyStep
-from outcomes.models import Indicator, PriorityArea
+from outcomes.models import PriorityArea
 from stakeholders.models import Role
-from tests.factories import MembershipFactory
+from tests.factories import IndicatorFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_a_key_step_page_says_what_it_asks_and_lists_the_visible_actions_with_th
 
 
 def test_a_target_is_set_on_the_action_page_and_refused_when_stale(client_for, public_plan, make_action, commissioner):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="t-ind", name="Target indicator", definition="x", measure="proportion", period_type="month"
     )
     action = make_action(public_plan, indicators={indicator: None})

@@ -18,7 +18,7 @@ from actionplan import services
 from actionplan.models import Action, ActionIndicator, ActionStatus, EvidenceItem, KeyStep, Milestone, Plan
 from outcomes.models import Indicator, Metric, PriorityArea
 from stakeholders.models import Area, AreaLevel
-from tests.factories import MembershipFactory, OrganisationFactory
+from tests.factories import IndicatorFactory, MembershipFactory, OrganisationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def _indicators_with_figures(n: int = 3) -> list[Indicator]:
     indicators = []
     metrics = []
     for i in range(n):
-        ind = Indicator.objects.create(
+        ind = IndicatorFactory(
             code=f"qc-{i}", name=f"Query count indicator {i}", definition="x", measure="proportion", period_type="month"
         )
         indicators.append(ind)

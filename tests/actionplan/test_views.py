@@ -8,7 +8,7 @@ import pytest
 
 from actionplan import services
 from actionplan.models import Action, ActionStatus, Milestone, Plan, PlanStatus, PlanVisibility
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import IndicatorFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -100,9 +100,8 @@ def test_a_reader_gets_403_on_every_write_page_and_post(client_for, public_plan,
 
 
 def _linked_indicator(action):
-    from outcomes.models import Indicator
 
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="v-ind", name="View indicator", definition="x", measure="count", period_type="month"
     )
     services.action_update(

@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from commissioning import services
 from commissioning.models import ContractForm, ProviderRole
-from outcomes.models import Indicator, Measure, Metric, PeriodType, Polarity
+from outcomes.models import Measure, Metric, PeriodType, Polarity
 from stakeholders.models import Area, OrganisationType
-from tests.factories import OrganisationFactory
+from tests.factories import IndicatorFactory, OrganisationFactory
 
 CAMDEN_CODE, ISLINGTON_CODE = "CMD", "ISL"
 
@@ -28,7 +28,7 @@ def borough(short_code: str) -> Area:
 
 @pytest.fixture
 def recovery(db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="test-recovery",
         name="Recovery rate (test)",
         definition="Share of people finishing treatment who recovered.",
@@ -41,7 +41,7 @@ def recovery(db):
 
 @pytest.fixture
 def detentions(db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="test-detentions",
         name="Detentions per 100,000 (test)",
         definition="Detentions per 100,000 residents.",

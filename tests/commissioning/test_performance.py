@@ -13,6 +13,7 @@ from commissioning import selectors, services
 from outcomes.models import Metric
 from stakeholders.models import Area
 from tests.commissioning.conftest import add_metric, borough
+from tests.factories import IndicatorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -119,9 +120,9 @@ def test_the_overview_splits_each_contract_evenly_across_its_boroughs(contract, 
 
 @pytest.fixture
 def contacts(db):
-    from outcomes.models import Indicator, Measure, PeriodType, Polarity
+    from outcomes.models import Measure, PeriodType, Polarity
 
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="contacts",
         name="Crisis contacts",
         definition="People in contact with crisis teams.",

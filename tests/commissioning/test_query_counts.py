@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from commissioning import services
 from commissioning.models import ContractForm, ProviderRole
-from outcomes.models import Indicator, Measure, PeriodType, Polarity
+from outcomes.models import Measure, PeriodType, Polarity
 from stakeholders.models import Area, OrganisationType
 from tests.commissioning.conftest import add_metric
-from tests.factories import OrganisationFactory
+from tests.factories import IndicatorFactory, OrganisationFactory
 from tests.stakeholders.test_query_counts import SIGNED_IN_OVERHEAD
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def portfolio(request, commissioning_org):
     boroughs = list(Area.objects.boroughs().order_by("code")[:6])
     today = timezone.localdate()
     indicators = [
-        Indicator.objects.create(
+        IndicatorFactory(
             code=f"qc-{i}",
             name=f"Indicator {i}",
             definition="x",

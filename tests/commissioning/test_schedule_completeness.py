@@ -11,8 +11,9 @@ import pytest
 
 from commissioning.schedules import permissions, selectors
 from outcomes import services as outcome_services
-from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, Polarity
+from outcomes.models import Measure, OutcomeValue, PeriodType, Polarity
 from tests.commissioning.schedules_helpers import at, borough, london, make_schedule, submit
+from tests.factories import IndicatorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ NOW = london(2026, 6, 1, 9)
 
 @pytest.fixture
 def recovery(db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="sc-recovery", name="Recovery (test)", definition="d", measure=Measure.PROPORTION,
         polarity=Polarity.HIGHER_BETTER, period_type=PeriodType.MONTH,
     )  # fmt: skip
@@ -29,7 +30,7 @@ def recovery(db):
 
 @pytest.fixture
 def access(db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="sc-access", name="Access (test)", definition="d", measure=Measure.COUNT,
         polarity=Polarity.HIGHER_BETTER, period_type=PeriodType.MONTH,
     )  # fmt: skip

@@ -6,11 +6,11 @@ import datetime as dt
 
 import pytest
 
-from outcomes.models import Indicator, Measure, PeriodType
+from outcomes.models import Measure, PeriodType
 from stakeholders.models import OrganisationType
 from tests.commissioning.schedules_helpers import borough, make_schedule
 from tests.commissioning.test_query_counts import SIGNED_IN
-from tests.factories import OrganisationFactory
+from tests.factories import IndicatorFactory, OrganisationFactory
 from tests.stakeholders.test_query_counts import SIGNED_IN_OVERHEAD
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def schedules(request, commissioner, commissioning_org):
     """`n` schedules, each of a provider of its own, three indicators, Camden and Islington, from January 2026."""
     indicators = [
-        Indicator.objects.create(
+        IndicatorFactory(
             code=f"qs-{i}", name=f"Indicator {i}", definition="x", measure=Measure.COUNT, period_type=PeriodType.MONTH
         )
         for i in range(3)

@@ -18,11 +18,11 @@ from django.utils import timezone
 from actionplan.models import Notification
 from commissioning.schedules.models import ScheduleReminder, period_start_of
 from commissioning.schedules.tasks import schedule_reminders_send
-from outcomes.models import Indicator, Measure, PeriodType, previous_period
+from outcomes.models import Measure, PeriodType, previous_period
 from stakeholders.models import OrganisationType, Role
 from tests.commissioning.schedules_helpers import borough, make_schedule
 from tests.conftest import _database_url
-from tests.factories import MembershipFactory, OrganisationFactory
+from tests.factories import IndicatorFactory, MembershipFactory, OrganisationFactory
 from tests.workers import Worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -43,7 +43,7 @@ def _waiting_on_a_row_lock() -> int:
 def test_a_worker_killed_half_way_and_a_second_run_still_send_each_reminder_once(
     tmp_path, commissioner, commissioning_org, provider, provider_org
 ):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="wk-access", name="Access (test)", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     islington_trust = OrganisationFactory(

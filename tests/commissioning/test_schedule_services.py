@@ -13,10 +13,10 @@ from actionplan.voice import services as voice_services
 from commissioning.schedules import services
 from commissioning.schedules.models import ReminderKind, ScheduleReminder
 from kernel.concurrency import StaleEdit
-from outcomes.models import Indicator, Measure, PeriodType
+from outcomes.models import Measure, PeriodType
 from stakeholders.models import Role
 from tests.commissioning.schedules_helpers import at, borough, london, make_schedule, submit
-from tests.factories import MembershipFactory
+from tests.factories import IndicatorFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,14 +30,14 @@ def _email_all() -> None:
 
 @pytest.fixture
 def monthly(db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="rm-access", name="Access (test)", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
 
 
 @pytest.fixture
 def quarterly(db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="rm-detentions", name="Detentions (test)", definition="d", measure=Measure.COUNT,
         period_type=PeriodType.QUARTER,
     )  # fmt: skip

@@ -11,15 +11,16 @@ from django.test import Client
 from actionplan.models import EmailMode
 from actionplan.voice import services as voice_services
 from commissioning.schedules.models import ReportingSchedule
-from outcomes.models import Indicator, Measure, PeriodType
+from outcomes.models import Measure, PeriodType
 from tests.commissioning.schedules_helpers import at, borough, london, make_schedule, submit
+from tests.factories import IndicatorFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def monthly(db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="vw-access", name="Access (test)", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
 

@@ -16,16 +16,16 @@ from actionplan.models import Notification, NotificationKind
 from commissioning.queries import services
 from commissioning.queries.models import MessageKind, QueryStatus, ValueQuery
 from outcomes import services as outcome_services
-from outcomes.models import Door, Indicator, Measure, OutcomeValue, PeriodType, Submission, ValueStatus
+from outcomes.models import Door, Measure, OutcomeValue, PeriodType, Submission, ValueStatus
 from stakeholders.models import Area, AreaLevel, Role
-from tests.factories import MembershipFactory
+from tests.factories import IndicatorFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def recovery(db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="q-recovery",
         name="Recovery (query test)",
         definition="d",

@@ -13,12 +13,14 @@ from playwright.sync_api import Page, expect
 
 from commissioning import services
 from commissioning.models import Contract, ContractForm, ProviderRole
-from outcomes.models import Indicator, Measure, PeriodType, Polarity
+from outcomes.models import Measure, PeriodType, Polarity
 from tests.commissioning.conftest import add_metric, borough
 from tests.e2e.conftest import assert_accessible
 
 # The live server is another thread, so tests commit (transaction=True); serialized_rollback
 # puts back the boroughs the migrations loaded, which the flush after each test removes.
+from tests.factories import IndicatorFactory
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
@@ -51,7 +53,7 @@ def contracts(commissioning_org, provider_org, other_org):
         start_date=today - dt.timedelta(days=800),
         end_date=today - dt.timedelta(days=30),
     )
-    recovery = Indicator.objects.create(
+    recovery = IndicatorFactory(
         code="e2e-recovery",
         name="Recovery rate (e2e)",
         definition="x",

@@ -9,10 +9,11 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, Submission
+from outcomes.models import Measure, OutcomeValue, PeriodType, Submission
 from stakeholders.models import Area, AreaLevel
 from tests.e2e.conftest import assert_accessible
 from tests.e2e.test_reflow import assert_no_sideways_scrolling
+from tests.factories import IndicatorFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -36,14 +37,14 @@ def test_a_provider_corrects_a_rejected_row_in_place_and_submits_a_trial_run_wit
     page: Page, provider, provider_org, password
 ):
     provider_org.boroughs.add(Area.objects.get(short_code="ISL", level=AreaLevel.BOROUGH))
-    Indicator.objects.create(
+    IndicatorFactory(
         code="test-recovery",
         name="Recovery rate (test)",
         definition="Share of people finishing treatment who recovered.",
         measure=Measure.PROPORTION,
         period_type=PeriodType.MONTH,
     )
-    Indicator.objects.create(
+    IndicatorFactory(
         code="test-physical",
         name="Physical health checks (test)",
         definition="People with SMI who had all six checks.",
@@ -121,7 +122,7 @@ def test_a_provider_corrects_a_rejected_row_in_place_and_submits_a_trial_run_wit
 
 
 def test_an_import_report_with_long_problems_fits_a_phone(page: Page, provider, provider_org, password):
-    Indicator.objects.create(
+    IndicatorFactory(
         code="test-count",
         name="A count (test)",
         definition="Something counted.",

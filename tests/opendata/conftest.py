@@ -14,9 +14,9 @@ import pytest
 from django.utils import timezone
 
 from outcomes.aggregation import metrics_recompute_cells
-from outcomes.models import Door, Indicator, Measure, OutcomeValue, PeriodType, Polarity, Submission
+from outcomes.models import Door, Measure, OutcomeValue, PeriodType, Polarity, Submission
 from stakeholders.models import Area
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
 
 APRIL, MAY, JUNE = dt.date(2026, 4, 1), dt.date(2026, 5, 1), dt.date(2026, 6, 1)
 
@@ -27,7 +27,7 @@ class Figures:
         self.submission = Submission.objects.create(
             organisation=self.organisation, submitted_by=UserFactory(), door=Door.API
         )
-        self.recovery = Indicator.objects.create(
+        self.recovery = IndicatorFactory(
             code="od-recovery",
             name="Recovery (open data test)",
             definition="Share of people finishing treatment who recovered.",
@@ -35,7 +35,7 @@ class Figures:
             polarity=Polarity.HIGHER_BETTER,
             period_type=PeriodType.MONTH,
         )
-        self.detentions = Indicator.objects.create(
+        self.detentions = IndicatorFactory(
             code="od-detentions",
             name="Detentions (open data test)",
             definition="People detained.",
@@ -43,7 +43,7 @@ class Figures:
             polarity=Polarity.LOWER_BETTER,
             period_type=PeriodType.MONTH,
         )
-        self.wellbeing = Indicator.objects.create(
+        self.wellbeing = IndicatorFactory(
             code="od-wellbeing",
             name="Wellbeing score (open data test)",
             definition="Mean wellbeing score.",

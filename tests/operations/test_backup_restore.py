@@ -21,7 +21,8 @@ import pytest
 from django.db import connection, transaction
 
 from outcomes import services
-from outcomes.models import Door, Indicator, Measure, OutcomeValue, PeriodType
+from outcomes.models import Door, Measure, OutcomeValue, PeriodType
+from tests.factories import IndicatorFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -83,7 +84,7 @@ def _fingerprint(database: str) -> dict[str, str]:
 
 
 def test_a_dump_restored_into_a_new_database_holds_the_same_rows_and_history_triggers(provider, provider_org, tmp_path):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="br-recovery", name="Recovery", definition="d", measure=Measure.PROPORTION, period_type=PeriodType.MONTH
     )
     csv = "indicator_code,borough_code,period,numerator,denominator\n" + "".join(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from outcomes.models import Indicator, Measure, PeriodType
+from outcomes.models import Measure, PeriodType
+from tests.factories import IndicatorFactory
 
 
 @pytest.fixture
 def recovery(db):
     """A monthly proportion, like NHS Talking Therapies recovery."""
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="test-recovery",
         name="Recovery rate (test)",
         definition="Share of people finishing treatment who recovered.",

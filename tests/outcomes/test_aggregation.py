@@ -12,9 +12,9 @@ from django.db import connection
 from django.utils import timezone
 
 from outcomes.aggregation import metrics_rebuild_all, metrics_recompute_cells
-from outcomes.models import Door, Indicator, Measure, Metric, OutcomeValue, PeriodType, Polarity, Population, Submission
+from outcomes.models import Door, Measure, Metric, OutcomeValue, PeriodType, Polarity, Population, Submission
 from stakeholders.models import Area, AreaLevel
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def _metric(indicator, area_code, basis="approved"):
 
 
 def test_a_proportion_sums_providers_and_has_wilson_limits(submission):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="p",
         name="P",
         definition="d",
@@ -70,7 +70,7 @@ def test_a_proportion_sums_providers_and_has_wilson_limits(submission):
 
 
 def test_a_rate_uses_the_population_and_byar_limits(submission):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="r",
         name="R",
         definition="d",
@@ -91,12 +91,8 @@ def test_a_rate_uses_the_population_and_byar_limits(submission):
 def test_new_populations_recompute_every_rate_cell(submission, django_capture_on_commit_callbacks, monkeypatch):
     from outcomes import services
 
-    rate = Indicator.objects.create(
-        code="r", name="R", definition="d", measure=Measure.RATE, period_type=PeriodType.YEAR
-    )
-    count = Indicator.objects.create(
-        code="c", name="C", definition="d", measure=Measure.COUNT, period_type=PeriodType.YEAR
-    )
+    rate = IndicatorFactory(code="r", name="R", definition="d", measure=Measure.RATE, period_type=PeriodType.YEAR)
+    count = IndicatorFactory(code="c", name="C", definition="d", measure=Measure.COUNT, period_type=PeriodType.YEAR)
     camden = Area.objects.get(short_code="CMD")
     Population.objects.create(area=camden, year=2025, population=100_000)
     _value(submission, rate, "CMD", 100)
@@ -141,9 +137,7 @@ def test_reimported_populations_recompute_their_rates_through_the_recompute_task
     from outcomes import services, tasks
 
     assert tasks.enqueue_metrics_recompute in services.cells_changed_hooks
-    rate = Indicator.objects.create(
-        code="r-task", name="R", definition="d", measure=Measure.RATE, period_type=PeriodType.YEAR
-    )
+    rate = IndicatorFactory(code="r-task", name="R", definition="d", measure=Measure.RATE, period_type=PeriodType.YEAR)
     camden = Area.objects.get(short_code="CMD")
     Population.objects.create(area=camden, year=2025, population=100_000)
     _value(submission, rate, "CMD", 100)
@@ -161,7 +155,7 @@ def test_reimported_populations_recompute_their_rates_through_the_recompute_task
 
 
 def test_a_small_count_uses_exact_poisson_limits_and_is_suppressed_at_every_level(submission):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="c",
         name="C",
         definition="d",
@@ -180,7 +174,7 @@ def test_a_small_count_uses_exact_poisson_limits_and_is_suppressed_at_every_leve
 
 
 def test_only_approved_values_count_unless_provisional(submission):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="c2", name="C", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     _value(submission, indicator, "CMD", 10)
@@ -192,7 +186,7 @@ def test_only_approved_values_count_unless_provisional(submission):
 
 
 def test_boroughs_are_compared_with_london_and_ranked_into_quintiles(submission):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="q",
         name="Q",
         definition="d",
@@ -212,7 +206,7 @@ def test_boroughs_are_compared_with_london_and_ranked_into_quintiles(submission)
 
 
 def test_recomputing_twice_or_rebuilding_everything_leaves_identical_rows(submission):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="i", name="I", definition="d", measure=Measure.PROPORTION, period_type=PeriodType.MONTH
     )
     for code in ("CMD", "ISL", "LAM", "HCK", "BRN", "CRD"):
@@ -238,7 +232,7 @@ def test_an_approved_row_is_also_the_provisional_one_until_a_submitted_value_cha
     """One row serves both bases where they agree; a submitted value splits the rows of its cell
     (London's figure, and so every comparison, moves), its approval folds them again, and the
     rebuild stores the same rows throughout."""
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="ap", name="A", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     january = dt.date(2025, 1, 1)  # within the four periods a trend reads before April
@@ -277,7 +271,7 @@ def test_an_approved_row_is_also_the_provisional_one_until_a_submitted_value_cha
 
 
 def test_a_cell_whose_values_are_all_rejected_loses_its_metrics(submission):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="x", name="X", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     value = _value(submission, indicator, "CMD", 12)
@@ -296,7 +290,7 @@ MONTHS = [dt.date(2025, m, 1) for m in range(1, 8)]
 
 def _series(submission, measure, values, polarity=Polarity.HIGHER_BETTER, months=MONTHS):
     """One borough (Camden) with a value in each month; London's figures are the same sums."""
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code=f"t-{measure}-{len(values)}",
         name="T",
         definition="d",
@@ -441,7 +435,7 @@ def mixed_history(submission):
         Population.objects.create(area=b, year=2025, population=200_000 + b.pk)
     cells = []
     for n, measure in enumerate((Measure.COUNT, Measure.PROPORTION, Measure.RATE, Measure.MEAN)):
-        indicator = Indicator.objects.create(
+        indicator = IndicatorFactory(
             code=f"r{n}",
             name="R",
             definition="d",
@@ -461,7 +455,7 @@ def mixed_history(submission):
                     _value(submission, indicator, b.short_code, 2, den and 4, status=status, org=other, period=month)
     # Four boroughs of 8 (shown as 10) and one of 0 in a sub-region: its 32 shown as 30 would pin
     # the hidden one at 0, so the sub-region's total is hidden too (docs/statistics.md).
-    pinned = Indicator.objects.create(
+    pinned = IndicatorFactory(
         code="r-pinned", name="R", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     region = Area.objects.filter(level=AreaLevel.SUB_REGION).order_by("code").first()
@@ -503,7 +497,7 @@ def _metric_indexes():
 def test_a_first_build_keeps_the_indexes_when_a_reader_holds_the_table(submission):
     """Dropping the indexes needs the table to itself: a reader past the lock timeout means the
     build inserts with them in place, and still writes every row."""
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="lk", name="L", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     _value(submission, indicator, "CMD", 12)
@@ -523,7 +517,7 @@ def test_a_first_build_keeps_the_indexes_when_a_reader_holds_the_table(submissio
 
 
 def test_the_rebuild_corrects_stale_rows_and_removes_metrics_with_no_values_left(submission):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="s", name="S", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     kept = _value(submission, indicator, "CMD", 12)
@@ -543,7 +537,7 @@ def test_the_rebuild_counts_providers_whose_ids_fall_in_different_words(submissi
 
     if not inline:
         monkeypatch.setattr(aggregation, "WORDS_INLINE", 0)
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="w", name="W", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     orgs = [OrganisationFactory(id=n) for n in (1000, 1064, 1001, 2047)]
@@ -574,7 +568,7 @@ def test_migration_0008_folds_the_pairs_the_rebuild_would_fold_and_unfolds_them_
     import importlib
 
     migration = importlib.import_module("outcomes.migrations.0008_metric_also_provisional")
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="m8", name="M", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     _value(submission, indicator, "CMD", 10)

@@ -10,11 +10,11 @@ from django.db import connection
 from django.utils import timezone
 
 from outcomes.aggregation import metrics_rebuild_all
-from outcomes.models import Door, Indicator, Measure, Metric, OutcomeValue, PeriodType, Submission
+from outcomes.models import Door, Measure, Metric, OutcomeValue, PeriodType, Submission
 from outcomes.tasks import metrics_recompute
 from stakeholders.models import Area, AreaLevel
 from tests.conftest import _database_url
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
 from tests.workers import Worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -47,7 +47,7 @@ def _rows():
 def test_a_worker_killed_mid_recompute_redelivers_the_task_and_ends_like_a_clean_rebuild(tmp_path):
     assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
     period = "2026-03-01"
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="kill-recovery", name="Recovery", definition="d", measure=Measure.PROPORTION, period_type=PeriodType.MONTH
     )
     org = OrganisationFactory()

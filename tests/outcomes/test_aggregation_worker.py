@@ -8,13 +8,14 @@ import pytest
 from django.db import transaction
 
 from outcomes import services
-from outcomes.models import Door, Indicator, Measure, Metric, PeriodType
+from outcomes.models import Door, Measure, Metric, PeriodType
+from tests.factories import IndicatorFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_an_import_refreshes_the_metrics_of_its_cells_through_the_worker(worker_process, provider, provider_org):
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="tt-recovery-w",
         name="Recovery",
         definition="d",

@@ -22,7 +22,7 @@ from outcomes.models import (
     ValueStatus,
 )
 from stakeholders.models import Area, AreaLevel, OrganisationType, Role
-from tests.factories import CAMDEN, LAMBETH, MembershipFactory, OrganisationFactory, UserFactory
+from tests.factories import CAMDEN, LAMBETH, IndicatorFactory, MembershipFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ CSV_HEADER = "indicator_code,borough_code,period,numerator,denominator,note\n"
 
 @pytest.fixture
 def contacts(db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="test-contacts",
         name="People in contact (test)",
         definition="People in contact with services.",
@@ -46,7 +46,7 @@ def contacts(db):
 
 @pytest.fixture
 def wellbeing(db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="test-wellbeing",
         name="Wellbeing score (test)",
         definition="Mean wellbeing score.",
@@ -146,7 +146,7 @@ def assert_problem(response, status: int) -> dict:
 
 
 def test_anyone_lists_the_catalogue_filtered_by_measure_period_type_and_search(client_for, recovery, contacts):
-    Indicator.objects.create(
+    IndicatorFactory(
         code="test-old", name="Old count", definition="-", measure=Measure.COUNT, period_type="year", is_active=False
     )
     client = client_for(None)
@@ -230,7 +230,7 @@ def test_an_anonymous_visitor_must_sign_in_to_change_the_catalogue(client_for, r
 @pytest.mark.parametrize("extra", [1, 30])
 def test_the_indicator_list_takes_two_queries_whatever_its_length(client_for, django_assert_num_queries, extra):
     for i in range(extra):
-        Indicator.objects.create(code=f"test-n{i}", name=f"N {i}", definition="-", measure="count", period_type="month")
+        IndicatorFactory(code=f"test-n{i}", name=f"N {i}", definition="-", measure="count", period_type="month")
     client = client_for(None)
     # count, page
     with django_assert_num_queries(2):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from outcomes import services
-from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, Submission
+from outcomes.models import Measure, OutcomeValue, PeriodType, Submission
 from outcomes.tasks import submission_process
+from tests.factories import IndicatorFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -16,7 +17,7 @@ FINISHED = {"completed", "rejected", "failed"}
 
 @pytest.fixture
 def recovery(transactional_db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="test-recovery",
         name="Recovery rate (test)",
         definition="Share of people finishing treatment who recovered.",

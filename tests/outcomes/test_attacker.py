@@ -20,7 +20,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from outcomes.models import Door, Indicator, Measure, PeriodType, Polarity, Population, Submission
 from stakeholders.models import Area, AreaLevel
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
 from tests.outcomes.attacker import Findings, attack_cell, published, trend_of
 from tests.outcomes.cells import aggregated_cell
 
@@ -99,7 +99,7 @@ def world(db):
     org = OrganisationFactory()
     submission = Submission.objects.create(organisation=org, submitted_by=UserFactory(), door=Door.API)
     indicators = {
-        measure: Indicator.objects.create(
+        measure: IndicatorFactory(
             code=f"attack-{measure}",
             name=f"Attack {measure}",
             definition="d",

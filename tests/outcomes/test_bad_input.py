@@ -15,7 +15,8 @@ import pytest
 from django.db import connection
 
 from outcomes import services
-from outcomes.models import Door, Indicator, IssueCode, Measure, OutcomeValue, PeriodType, Submission
+from outcomes.models import Door, IssueCode, Measure, OutcomeValue, PeriodType, Submission
+from tests.factories import IndicatorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def _mid_june_2026(time_machine):
 @pytest.fixture
 def catalogue(db):
     for code, measure in (("test-count", Measure.COUNT), ("test-prop", Measure.PROPORTION)):
-        Indicator.objects.create(
+        IndicatorFactory(
             code=code, name=code, definition="A test indicator.", measure=measure, period_type=PeriodType.MONTH
         )
 

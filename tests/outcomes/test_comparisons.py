@@ -15,7 +15,7 @@ from outcomes.aggregation import metrics_rebuild_all, metrics_recompute_cells
 from outcomes.models import Door, Indicator, Measure, Metric, OutcomeValue, PeriodType, Polarity, Population, Submission
 from outcomes.statistics import Comparison, compare, quintiles
 from stakeholders.models import Area, AreaLevel
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def submission(db):
 
 def _cell(submission, measure, polarity=Polarity.HIGHER_BETTER) -> Indicator:
     """Ten boroughs far apart: every comparable figure is much better or much worse than London."""
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code=f"i-{measure}-{polarity}",
         name=f"{measure} indicator",
         definition="d",

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from outcomes.aggregation import metrics_generation, metrics_recompute_cells
-from outcomes.models import Door, Indicator, Measure, OutcomeValue, PeriodType, Polarity, Submission
+from outcomes.models import Door, Measure, OutcomeValue, PeriodType, Polarity, Submission
 from stakeholders.models import Area
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ PAGES = [
 @pytest.fixture
 def published(django_capture_on_commit_callbacks):
     """Recovery in June: Camden 58 of 103 (published), Islington 3 of 12 (suppressed), computed for real."""
-    indicator = Indicator.objects.create(
+    indicator = IndicatorFactory(
         code="recovery",
         name="Recovery rate",
         definition="d",

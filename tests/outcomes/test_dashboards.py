@@ -15,6 +15,7 @@ from kernel import downloads
 from outcomes import dashboards
 from outcomes.models import Indicator, Measure, Metric, PeriodType, Polarity
 from stakeholders.models import Area, AreaLevel
+from tests.factories import IndicatorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def area(short_code: str) -> Area:
 
 
 def proportion(code: str = "recovery", name: str = "Recovery rate") -> Indicator:
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code=code,
         name=name,
         definition="Share who recovered.",
@@ -104,7 +105,7 @@ def test_counts_are_rounded_to_the_nearest_5_london_included(cell):
 
 
 def test_a_count_indicators_value_is_rounded_and_its_limits_are_not_published():
-    contacts = Indicator.objects.create(
+    contacts = IndicatorFactory(
         code="contacts", name="Contacts", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     metric = make_metric(contacts, "CMD", num=23, lower95=Decimal("14.6"), upper95=Decimal("34.5"))

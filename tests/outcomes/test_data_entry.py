@@ -14,7 +14,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import F
 
 from outcomes.models import (
-    Indicator,
     Measure,
     OutcomeValue,
     PeriodType,
@@ -25,7 +24,7 @@ from outcomes.models import (
     parse_financial_quarter,
 )
 from stakeholders.models import Area, AreaLevel, Role
-from tests.factories import CAMDEN, ISLINGTON, LAMBETH, MembershipFactory
+from tests.factories import CAMDEN, ISLINGTON, LAMBETH, IndicatorFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +52,7 @@ def two_boroughs(provider_org):
 @pytest.fixture
 def physical_checks(db):
     """A quarterly count reported by NHS financial quarter."""
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="test-physical",
         name="Physical health checks (test)",
         definition="People with SMI who had all six checks.",
@@ -399,7 +398,7 @@ def test_the_template_runs_a_fixed_number_of_queries(
     client_for, provider, provider_org, django_assert_num_queries, size
 ):
     for i in range(size):
-        Indicator.objects.create(
+        IndicatorFactory(
             code=f"ind-{i}", name=f"Indicator {i}", definition="d", measure=Measure.COUNT, period_type="month"
         )
     provider_org.boroughs.add(*Area.objects.filter(level=AreaLevel.BOROUGH).order_by("name")[:size])

@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from outcomes.models import Door, Indicator, Measure, PeriodType, Polarity, Submission
+from outcomes.models import Door, Measure, PeriodType, Polarity, Submission
 from stakeholders.models import Area, AreaLevel
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
 from tests.outcomes.cells import aggregated_cell
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def world(db):
     org = OrganisationFactory()
     submission = Submission.objects.create(organisation=org, submitted_by=UserFactory(), door=Door.API)
     indicators = {
-        measure: Indicator.objects.create(
+        measure: IndicatorFactory(
             code=f"prop-{measure}",
             name=f"Property {measure}",
             definition="d",

@@ -36,7 +36,7 @@ from outcomes.models import (
     ValueStatus,
 )
 from stakeholders.models import Role
-from tests.factories import MembershipFactory
+from tests.factories import IndicatorFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def _mid_june_2026(time_machine):
 
 
 def _indicator(code: str, measure: str, period_type: str = PeriodType.MONTH, **extra) -> Indicator:
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code=code,
         name=f"{code} (test)",
         definition="A test indicator.",

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from rest_framework.throttling import AnonRateThrottle
 
-from outcomes.models import Indicator, Measure, Metric, PeriodType
+from outcomes.models import Measure, Metric, PeriodType
 from tests.api.helpers import assert_problem
+from tests.factories import IndicatorFactory
 from tests.outcomes.test_dashboards import MAY, _fill, make_metric, proportion
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +128,7 @@ def test_paging_ordering_and_format_parameters_are_still_taken(client, recovery)
 
 
 def test_a_count_indicator_publishes_its_rounded_count_without_limits(client):
-    contacts = Indicator.objects.create(
+    contacts = IndicatorFactory(
         code="contacts", name="Contacts", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     make_metric(contacts, "CMD", num=23, lower95=Decimal("14.6"), upper95=Decimal("34.5"))

@@ -23,7 +23,7 @@ from outcomes.models import (
     ValueStatus,
 )
 from stakeholders.models import Area, AreaLevel, Role
-from tests.factories import CAMDEN, ISLINGTON, LAMBETH, MembershipFactory
+from tests.factories import CAMDEN, ISLINGTON, LAMBETH, IndicatorFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ SIGN_IN = "/account/sign-in/"
 
 @pytest.fixture
 def contacts(db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="test-contacts",
         name="People in contact (test)",
         definition="People in contact with services.",

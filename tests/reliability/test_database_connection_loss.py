@@ -17,7 +17,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, Submission
+from outcomes.models import Measure, OutcomeValue, PeriodType, Submission
+from tests.factories import IndicatorFactory
 from tests.workers import Gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -50,7 +51,7 @@ def _backend_waiting_on_the_import_lock(timeout: float = 20.0) -> int:
 
 
 def test_a_request_whose_connection_is_killed_fails_whole_and_the_retry_succeeds(provider, provider_org):
-    Indicator.objects.create(
+    IndicatorFactory(
         code="rel-recovery", name="Recovery", definition="d", measure=Measure.PROPORTION, period_type=PeriodType.MONTH
     )
     client = Client(raise_request_exception=False)

@@ -15,7 +15,8 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from outcomes import services
-from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, Submission
+from outcomes.models import Measure, OutcomeValue, PeriodType, Submission
+from tests.factories import IndicatorFactory
 from tests.workers import Worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -25,7 +26,7 @@ CAMDEN = "E09000007"
 
 @pytest.fixture
 def recovery(transactional_db):
-    return Indicator.objects.create(
+    return IndicatorFactory(
         code="test-recovery",
         name="Recovery rate (test)",
         definition="Share of people finishing treatment who recovered.",

@@ -14,8 +14,9 @@ import urllib.request
 
 import pytest
 
-from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, Submission
+from outcomes.models import Measure, OutcomeValue, PeriodType, Submission
 from stakeholders import services as stakeholder_services
+from tests.factories import IndicatorFactory
 from tests.workers import Gunicorn, PrivateRedis, Worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -45,7 +46,7 @@ def _request(url: str, *, data: bytes | None = None, token: str | None = None) -
 
 
 def test_the_portal_serves_through_a_redis_restart_and_the_queue_works_after_it(tmp_path, provider):
-    Indicator.objects.create(
+    IndicatorFactory(
         code="redis-recovery", name="Recovery", definition="d", measure=Measure.PROPORTION, period_type=PeriodType.MONTH
     )
     _, token = stakeholder_services.api_token_create(actor=provider, name="restart test", days=1)

@@ -9,8 +9,9 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, Submission
+from outcomes.models import Measure, OutcomeValue, PeriodType, Submission
 from tests.conftest import _database_url
+from tests.factories import IndicatorFactory
 from tests.workers import Worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -31,7 +32,7 @@ def test_a_worker_killed_mid_import_hands_the_file_to_a_fresh_process_which_impo
     settings, tmp_path, client_for, provider, provider_org
 ):
     settings.OUTCOMES_ASYNC_ROWS = 5  # the web side queues anything bigger
-    Indicator.objects.create(
+    IndicatorFactory(
         code="kill-import", name="Recovery", definition="d", measure=Measure.PROPORTION, period_type=PeriodType.MONTH
     )
     lines = ["indicator_code,borough_code,period,numerator,denominator"]
