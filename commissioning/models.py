@@ -23,23 +23,11 @@ from django.utils import timezone
 from kernel import numbers
 from kernel.concurrency import Versioned
 from outcomes.models import Indicator
+from outcomes.periods import add_months
 from stakeholders.models import Area, AreaLevel, Organisation
 
 EXPIRING_MONTHS = 6
 FULL_SHARE_BP = 10_000  # 100% in basis points
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later, or the month's last day when it has fewer days (31 Aug + 6 = 28/29 Feb)."""
-    total = day.year * 12 + day.month - 1 + months
-    year, month = divmod(total, 12)
-    month += 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class PartnershipScope(models.TextChoices):

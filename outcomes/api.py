@@ -45,7 +45,6 @@ from kernel.api import problems
 from outcomes import dashboards, ingest, permissions, services
 from outcomes.aggregation import metrics_generation
 from outcomes.models import (
-    PERIOD_PATTERNS,
     Door,
     Indicator,
     Measure,
@@ -57,9 +56,8 @@ from outcomes.models import (
     Submission,
     SubmissionIssue,
     ValueStatus,
-    parse_financial_quarter,
-    parse_period,
 )
+from outcomes.periods import period_bounds
 from outcomes.statistics import COMPARISON_LABELS, Comparison
 from stakeholders.models import AreaLevel, Organisation, User
 
@@ -251,30 +249,6 @@ class PopulationViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 # Outcome values --------------------------------------------------------------------------
-
-
-def _add_months(start: dt.date, months: int) -> dt.date:
-    total = start.year * 12 + start.month - 1 + months
-    return dt.date(total // 12, total % 12 + 1, 1)
-
-
-def period_bounds(text: str) -> tuple[dt.date, dt.date] | None:
-    """[start, end) of a period written 2026-04, 2026-Q1, 2025-26 Q1 (financial), 2026 or a date
-    2026-04-15; None if neither."""
-    text = text.strip()
-    financial = parse_financial_quarter(text)
-    if financial is not None:
-        return financial, _add_months(financial, 3)
-    for period_type, months in ((PeriodType.MONTH, 1), (PeriodType.QUARTER, 3), (PeriodType.YEAR, 12)):
-        if PERIOD_PATTERNS[period_type].match(text):
-            start = parse_period(period_type, text)
-            if start is not None:
-                return start, _add_months(start, months)
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        return None
-    return day, day + dt.timedelta(days=1)
 
 
 class PeriodFormField(forms.CharField):

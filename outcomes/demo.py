@@ -10,7 +10,8 @@ import datetime as dt
 import random
 from collections.abc import Callable, Iterator
 
-from outcomes.models import Measure, PeriodType, Polarity, period_label, previous_period
+from outcomes.models import Measure, PeriodType, Polarity, period_label
+from outcomes.periods import recent_periods
 
 M, P, R, N = Measure.COUNT, Measure.PROPORTION, Measure.RATE, Measure.MEAN
 HI, LO, NJ = Polarity.HIGHER_BETTER, Polarity.LOWER_BETTER, Polarity.NO_JUDGEMENT
@@ -281,21 +282,6 @@ TYPICAL = {
 # Reported by NHS financial quarter (April start), as NHS England publishes physical health checks
 # for people with severe mental illness: 2025-26 Q1 is April to June 2025.
 FINANCIAL_QUARTER_CODES = frozenset({"smi-physical-check"})
-
-
-def recent_periods(period_type: str, today: dt.date, count: int) -> list[dt.date]:
-    """The last `count` complete periods of a type before `today`, oldest first."""
-    if period_type == MONTH:
-        start = dt.date(today.year, today.month, 1)
-    elif period_type == QUARTER:
-        start = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
-    else:
-        start = dt.date(today.year, 1, 1)
-    periods = []
-    for _ in range(count):
-        start = previous_period(period_type, start)
-        periods.append(start)
-    return list(reversed(periods))
 
 
 def synthetic_rows(

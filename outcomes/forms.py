@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, ValueStatus
-from outcomes.selectors import format_number, parse_any_period, period_end
+from outcomes.periods import next_period, parse_any_period
+from outcomes.selectors import format_number
 from stakeholders.models import Area, Organisation
 
 PERIOD_EXAMPLES = {
@@ -202,7 +203,7 @@ class GridChoiceForm(OrganisationChoiceMixin, forms.Form):
                 f"{indicator.name} is reported by {indicator.period_kind_display}",
             )
             return data
-        if period_end(indicator.period_type, start) > self.today:
+        if next_period(indicator.period_type, start) > self.today:
             self.add_error("period", f"The period {indicator.period_description(start)} has not ended yet")
             return data
         data["period_start"] = start

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pghistory
 from django.conf import settings
@@ -12,6 +11,19 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from outcomes.periods import (  # noqa: F401 - the period types and labels, read here and by the app
+    FINANCIAL_QUARTER_PATTERN,
+    FINANCIAL_QUARTER_SQL_PATTERN,
+    MONTH_NAMES,
+    PERIOD_PATTERNS,
+    PERIOD_SQL_PATTERNS,
+    PeriodType,
+    financial_quarter_label,
+    parse_financial_quarter,
+    parse_period,
+    period_label,
+    previous_period,
+)
 from stakeholders.models import Area, Organisation
 
 
@@ -26,83 +38,6 @@ class Polarity(models.TextChoices):
     HIGHER_BETTER = "higher", "Higher is better"
     LOWER_BETTER = "lower", "Lower is better"
     NO_JUDGEMENT = "none", "No judgement"
-
-
-class PeriodType(models.TextChoices):
-    MONTH = "month", "Month"
-    QUARTER = "quarter", "Quarter"
-    YEAR = "year", "Year"
-
-
-PERIOD_PATTERNS = {
-    PeriodType.MONTH: re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
-    PeriodType.QUARTER: re.compile(r"^(\d{4})-Q([1-4])$"),
-    PeriodType.YEAR: re.compile(r"^(\d{4})$"),
-}
-# The same patterns for PostgreSQL's ~ operator (used by the set-based import).
-PERIOD_SQL_PATTERNS = {
-    PeriodType.MONTH: r"^\d{4}-(0[1-9]|1[0-2])$",
-    PeriodType.QUARTER: r"^\d{4}-Q[1-4]$",
-    PeriodType.YEAR: r"^\d{4}$",
-}
-
-
-def period_label(period_type: str, start: dt.date) -> str:
-    """2026-04 (month), 2026-Q1 (calendar quarter), 2026 (year)."""
-    if period_type == PeriodType.MONTH:
-        return f"{start.year:04d}-{start.month:02d}"
-    if period_type == PeriodType.QUARTER:
-        return f"{start.year:04d}-Q{(start.month - 1) // 3 + 1}"
-    return f"{start.year:04d}"
-
-
-def parse_period(period_type: str, text: str) -> dt.date | None:
-    """The first day of the period written as `text`, or None when it does not fit the type."""
-    match = PERIOD_PATTERNS[PeriodType(period_type)].match(text.strip())
-    if not match:
-        return None
-    year = int(match.group(1))
-    if period_type == PeriodType.MONTH:
-        return dt.date(year, int(match.group(2)), 1)
-    if period_type == PeriodType.QUARTER:
-        return dt.date(year, (int(match.group(2)) - 1) * 3 + 1, 1)
-    return dt.date(year, 1, 1)
-
-
-# NHS financial quarters: the quarters of a financial year that starts in April. They begin on
-# the same days as calendar quarters (April, July, October, January), so they are stored and
-# aggregated by their start date like any quarter; only their names differ: 2025-26 Q1 is
-# April to June 2025, 2025-26 Q4 is January to March 2026.
-FINANCIAL_QUARTER_PATTERN = re.compile(r"^(\d{4})-(\d{2}) Q([1-4])$")
-FINANCIAL_QUARTER_SQL_PATTERN = r"^\d{4}-\d{2} Q[1-4]$"
-MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
-
-
-def financial_quarter_label(start: dt.date) -> str:
-    """2025-26 Q1 for the quarter starting 1 April 2025."""
-    year = start.year if start.month >= 4 else start.year - 1
-    return f"{year:04d}-{(year + 1) % 100:02d} Q{(start.month - 4) % 12 // 3 + 1}"
-
-
-def parse_financial_quarter(text: str) -> dt.date | None:
-    """The first day of a financial quarter written 2025-26 Q1, or None."""
-    match = FINANCIAL_QUARTER_PATTERN.match(" ".join(text.split()).upper())
-    if not match:
-        return None
-    year = int(match.group(1))
-    if int(match.group(2)) != (year + 1) % 100:
-        return None
-    month = 4 + (int(match.group(3)) - 1) * 3
-    return dt.date(year + (month > 12), (month - 1) % 12 + 1, 1)
-
-
-def previous_period(period_type: str, start: dt.date) -> dt.date:
-    months = {PeriodType.MONTH: 1, PeriodType.QUARTER: 3, PeriodType.YEAR: 12}[PeriodType(period_type)]
-    total = start.year * 12 + start.month - 1 - months
-    return dt.date(total // 12, total % 12 + 1, 1)
 
 
 @pghistory.track()

@@ -14,22 +14,19 @@ from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 from kernel import numbers
 from outcomes import permissions
 from outcomes.models import (
-    PERIOD_PATTERNS,
     Indicator,
     Measure,
     Metric,
     OutcomeValue,
-    PeriodType,
     Population,
     PriorityArea,
     Submission,
     SubmissionIssue,
     ValueStatus,
     basis_sql,
-    parse_financial_quarter,
-    parse_period,
     previous_period,
 )
+from outcomes.periods import latest_complete_period, parse_any_period
 from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Membership, Organisation, Role
 
 AnyUser = permissions.AnyUser
@@ -76,44 +73,6 @@ def nav_flags(user: AnyUser) -> dict[str, bool]:
         }
         user._lmh_outcomes_nav = cached  # type: ignore[union-attr]
     return cached
-
-
-# Periods --------------------------------------------------------------------------------
-
-
-def latest_complete_period(period_type: str, today: dt.date) -> dt.date:
-    """The start of the last period of this type that has ended before `today`."""
-    if period_type == PeriodType.MONTH:
-        current = dt.date(today.year, today.month, 1)
-    elif period_type == PeriodType.QUARTER:
-        current = dt.date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
-    else:
-        current = dt.date(today.year, 1, 1)
-    return previous_period(period_type, current)
-
-
-def period_end(period_type: str, start: dt.date) -> dt.date:
-    """The first day after the period."""
-    months = {PeriodType.MONTH: 1, PeriodType.QUARTER: 3, PeriodType.YEAR: 12}[PeriodType(period_type)]
-    total = start.year * 12 + start.month - 1 + months
-    return dt.date(total // 12, total % 12 + 1, 1)
-
-
-def parse_any_period(text: str) -> tuple[str, dt.date] | None:
-    """(period type, start) for a period written in any of the four forms, or None.
-
-    A financial quarter (2025-26 Q1) is a quarter: it starts on a calendar quarter's first day.
-    """
-    text = text.strip()
-    financial = parse_financial_quarter(text)
-    if financial is not None:
-        return str(PeriodType.QUARTER), financial
-    for period_type, pattern in PERIOD_PATTERNS.items():
-        if pattern.match(text):
-            start = parse_period(period_type, text)
-            if start is not None:
-                return str(period_type), start
-    return None
 
 
 def format_number(value: Decimal | int | None) -> str:

@@ -14,8 +14,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from commissioning.schedules import services
-from commissioning.schedules.models import ReportingSchedule, period_end, period_start_of
-from outcomes.models import Indicator, OutcomeValue, PeriodType, previous_period
+from commissioning.schedules.models import ReportingSchedule
+from outcomes.models import Indicator, OutcomeValue, PeriodType
+from outcomes.periods import last_day, months_from, period_start_of, previous_period
 from stakeholders.models import Organisation
 
 NAME = "Talking therapies monthly return (demo)"
@@ -65,13 +66,13 @@ def seed(today: dt.date | None = None) -> int:
             reminder_days=5,
         )
         made += 1
-        due = [p for p in _months(first, latest) if schedule.deadline(p) < today]
+        due = [p for p in months_from(first, latest) if schedule.deadline(p) < today]
         values = OutcomeValue.objects.filter(
             organisation=provider, indicator__in=indicators, borough__in=boroughs, period_start__in=due
         ).order_by("period_start", "indicator_id", "borough_id")
         late = provider_name == LATE_PROVIDER
         for n, value in enumerate(values):
-            end = period_end(PeriodType.MONTH, value.period_start)
+            end = last_day(PeriodType.MONTH, value.period_start)
             recent = due.index(value.period_start) >= len(due) - 3
             if late and recent:
                 # After the deadline: 3 to 9 days late.
@@ -101,11 +102,3 @@ def seed(today: dt.date | None = None) -> int:
         metrics_recompute_cells(sorted(touched))
     services.schedule_reminders_send(today=today)
     return made
-
-
-def _months(first: dt.date, last: dt.date) -> list[dt.date]:
-    months, start = [], first
-    while start <= last:
-        months.append(start)
-        start = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return months

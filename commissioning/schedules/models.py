@@ -19,26 +19,8 @@ from django.utils import timezone
 
 from kernel.concurrency import Versioned
 from outcomes.models import Indicator, PeriodType, period_label
+from outcomes.periods import last_day
 from stakeholders.models import Area, AreaLevel, Organisation
-
-MONTHS_IN = {PeriodType.MONTH: 1, PeriodType.QUARTER: 3, PeriodType.YEAR: 12}
-
-
-def next_period(period_type: str, start: dt.date) -> dt.date:
-    total = start.year * 12 + start.month - 1 + MONTHS_IN[PeriodType(period_type)]
-    return dt.date(total // 12, total % 12 + 1, 1)
-
-
-def period_end(period_type: str, start: dt.date) -> dt.date:
-    """The last day of the period starting on `start`."""
-    return next_period(period_type, start) - dt.timedelta(days=1)
-
-
-def period_start_of(period_type: str, day: dt.date) -> dt.date:
-    """The first day of the period of a type that contains `day`."""
-    months = MONTHS_IN[PeriodType(period_type)]
-    month = (day.month - 1) // months * months + 1
-    return dt.date(day.year, month, 1)
 
 
 @pghistory.track()
@@ -100,7 +82,7 @@ class ReportingSchedule(Versioned):
 
     def deadline(self, start: dt.date) -> dt.date:
         """The last day a return for the period starting `start` is on time."""
-        return period_end(self.period_type, start) + dt.timedelta(days=self.deadline_days)
+        return last_day(self.period_type, start) + dt.timedelta(days=self.deadline_days)
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent())

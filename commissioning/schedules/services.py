@@ -27,13 +27,11 @@ from commissioning.schedules.models import (
     ScheduleBorough,
     ScheduleIndicator,
     ScheduleReminder,
-    next_period,
-    period_end,
-    period_start_of,
 )
 from kernel.concurrency import update_versioned
 from kernel.history import records_actor
 from outcomes.models import Indicator, OutcomeValue, ValueStatus, period_label
+from outcomes.periods import last_day, next_period, period_start_of
 from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Organisation, Role, User
 
 SCHEDULE_FIELDS = (
@@ -254,7 +252,7 @@ def reminders_due(schedule: ReportingSchedule, today: dt.date) -> list[tuple[dt.
     earliest = today - dt.timedelta(days=schedule.deadline_days + notice_days + 370)
     start = max(schedule.first_period, period_start_of(schedule.period_type, earliest))
     found = []
-    while period_end(schedule.period_type, start) < today:
+    while last_day(schedule.period_type, start) < today:
         deadline = schedule.deadline(start)
         if deadline - dt.timedelta(days=schedule.reminder_days) <= today <= deadline:
             found.append((start, ReminderKind.DUE))

@@ -18,12 +18,13 @@ from pghistory.models import Events
 
 from commissioning.schedules import permissions, selectors, services
 from commissioning.schedules.forms import CompletenessFilterForm, ScheduleForm
-from commissioning.schedules.models import ReportingSchedule, next_period, period_start_of
+from commissioning.schedules.models import ReportingSchedule
 from kernel.concurrency import StaleEdit, conflict_rows
 from kernel.downloads import csv_text
 from kernel.forms import add_service_errors
 from kernel.history import history_entries
 from outcomes.models import Indicator, period_label
+from outcomes.periods import next_period, period_start_of
 from stakeholders.models import Area, Organisation
 
 NAV = "commissioning"

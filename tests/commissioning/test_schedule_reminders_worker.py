@@ -16,9 +16,10 @@ from django.db import connection
 from django.utils import timezone
 
 from actionplan.models import Notification
-from commissioning.schedules.models import ScheduleReminder, period_start_of
+from commissioning.schedules.models import ScheduleReminder
 from commissioning.schedules.tasks import schedule_reminders_send
 from outcomes.models import Measure, PeriodType, previous_period
+from outcomes.periods import period_start_of
 from stakeholders.models import OrganisationType, Role
 from tests.commissioning.schedules_helpers import borough, make_schedule
 from tests.conftest import _database_url
