@@ -1,4 +1,4 @@
-"""REST API for partnerships, meetings, decisions, contracts, contract measures and performance.
+"""REST API for partnerships, contracts, contract measures and performance (meetings and decisions: decisions/api.py).
 
 The same services and permission questions as the browser pages. Contracts and measures
 are versioned: a GET answers with an `ETag` ("v3"); PATCH and DELETE must send it back in
@@ -31,8 +31,6 @@ from commissioning.models import (
     ContractMeasure,
     ContractProvider,
     ContractStatus,
-    Decision,
-    Meeting,
     MemberRole,
     Partnership,
     PartnershipMember,
@@ -252,119 +250,7 @@ def permissions_denied(detail: str | None = None) -> Exception:
     return PermissionDenied(detail)
 
 
-# Meetings and decisions --------------------------------------------------------------------
-
-
-class DecisionSerializer(serializers.ModelSerializer):
-    meeting = serializers.PrimaryKeyRelatedField(queryset=Meeting.objects.all())
-    owner = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all())
-    partnership = serializers.SlugRelatedField(source="meeting.partnership", slug_field="slug", read_only=True)
-    meeting_date = serializers.DateField(source="meeting.date", read_only=True)
-    action = VisibleActionField(
-        queryset=Action.objects.all(),
-        required=False,
-        allow_null=True,
-        help_text="An action of one of the partnership's linked plans (null when none, or not yours to read).",
-    )
-
-    class Meta:
-        model = Decision
-        fields = ["id", "meeting", "partnership", "meeting_date", "decision", "owner", "action", "created_at"]
-        read_only_fields = ["id", "created_at"]
-
-    def to_representation(self, instance: Decision) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        if instance.action_id is not None and instance.action.plan_id not in _visible_plan_ids(self.context):
-            data["action"] = None
-        return data
-
-
-class MeetingSerializer(serializers.ModelSerializer):
-    partnership = serializers.SlugRelatedField(slug_field="slug", queryset=Partnership.objects.all())
-    decisions = DecisionSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Meeting
-        fields = ["id", "partnership", "date", "title", "notes", "decisions", "created_at"]
-        read_only_fields = ["id", "created_at"]
-
-
-class MeetingFilter(django_filters.FilterSet):
-    partnership = django_filters.CharFilter(field_name="partnership__slug")
-
-    class Meta:
-        model = Meeting
-        fields = ["partnership"]
-
-
-class MeetingViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
-):
-    """Partnership meetings with their decisions log. Anyone reads; members record them."""
-
-    serializer_class = MeetingSerializer
-    permission_classes = [SignedInWrites]
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
-    filterset_class = MeetingFilter
-    ordering_fields = ["date"]
-    ordering = ["-date", "-id"]
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return Meeting.objects.select_related("partnership").prefetch_related(
-            Prefetch("decisions", queryset=Decision.objects.select_related("owner", "meeting__partnership", "action"))
-        )
-
-    def perform_create(self, serializer: MeetingSerializer) -> None:
-        data = dict(serializer.validated_data)
-        partnership = data.pop("partnership")
-        if not permissions.can_manage_partnership(self.request.user, partnership):
-            raise permissions_denied()
-        serializer.instance = _service(
-            services.meeting_create, actor=self.request.user, partnership=partnership, **data
-        )
-
-
-class DecisionFilter(django_filters.FilterSet):
-    partnership = django_filters.CharFilter(field_name="meeting__partnership__slug")
-
-    class Meta:
-        model = Decision
-        fields = ["meeting", "partnership"]
-
-
-class DecisionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
-):
-    """The decisions logs of partnership meetings. Anyone reads; members record decisions."""
-
-    serializer_class = DecisionSerializer
-    permission_classes = [SignedInWrites]
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
-    filterset_class = DecisionFilter
-    ordering_fields = ["created_at"]
-    ordering = ["-meeting__date", "id"]
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return Decision.objects.select_related("owner", "meeting__partnership", "action")
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # Permission before validation: someone who may not record decisions for the meeting's
-        # partnership gets 403 whatever else the body holds, and learns nothing from a 400.
-        meeting_id = request.data.get("meeting") if isinstance(request.data, dict) else None
-        meeting = (
-            Meeting.objects.select_related("partnership").filter(pk=int(meeting_id)).first()
-            if str(meeting_id).isdigit()
-            else None
-        )
-        if meeting is not None and not permissions.can_manage_partnership(request.user, meeting.partnership):
-            raise permissions_denied()
-        return super().create(request, *args, **kwargs)
-
-    def perform_create(self, serializer: DecisionSerializer) -> None:
-        data = dict(serializer.validated_data)
-        if not permissions.can_manage_partnership(self.request.user, data["meeting"].partnership):
-            raise permissions_denied()
-        serializer.instance = _service(services.decision_create, actor=self.request.user, **data)
+# Meetings and decisions: commissioning/decisions/api.py (issue 22).
 
 
 # Contracts -------------------------------------------------------------------------------
@@ -737,7 +623,5 @@ class ContractMeasureViewSet(viewsets.ModelViewSet):
 __all__ = [
     "ContractMeasureViewSet",
     "ContractViewSet",
-    "DecisionViewSet",
-    "MeetingViewSet",
     "PartnershipViewSet",
 ]
