@@ -96,8 +96,16 @@ class StanceForm(forms.Form):
         return data
 
 
+class StatusField(forms.ChoiceField):
+    """Offers the moves open from the status the page was drawn with, but takes any status: when
+    someone else moved it meanwhile, the stale edit is reported (conflict page), not a bad choice."""
+
+    def valid_value(self, value: Any) -> bool:
+        return value in DecisionStatus.values
+
+
 class OutcomeForm(forms.Form):
-    status = forms.ChoiceField(widget=forms.RadioSelect, label="Status")
+    status = StatusField(widget=forms.RadioSelect, label="Status")
     outcome = forms.CharField(
         required=False, label="Outcome statement", help_text=MARKDOWN_HINT, widget=forms.Textarea(attrs={"rows": 4})
     )

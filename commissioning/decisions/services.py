@@ -32,7 +32,7 @@ from commissioning.decisions.models import (
     StanceChoice,
 )
 from commissioning.models import Partnership
-from londonmh.concurrency import update_versioned
+from londonmh.concurrency import StaleEdit, update_versioned
 from stakeholders.models import COMMISSIONER_TYPES, Membership, Organisation, Role, User
 
 MAX_OPTIONS = 6
@@ -172,6 +172,8 @@ def meeting_update(
     if unknown:
         raise ValueError(f"not meeting fields: {sorted(unknown)}")
     draft = Meeting.objects.get(pk=meeting.pk)
+    if draft.version != expected_version:
+        raise StaleEdit(draft, expected_version)
     had_minutes = bool(draft.minutes)
     for name, value in values.items():
         setattr(draft, name, value.strip() if isinstance(value, str) else value)
@@ -266,6 +268,9 @@ def decision_record_outcome(
     the people of every member organisation.
     """
     current = Decision.objects.select_related("partnership").get(pk=decision.pk)
+    if current.version != expected_version:
+        # Stale before anything else: the rules are checked against what the writer saw.
+        raise StaleEdit(current, expected_version)
     partnership = current.partnership
     old_status = current.status
     if status not in DecisionStatus.values:
