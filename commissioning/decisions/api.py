@@ -91,8 +91,10 @@ class TalliesSerializer(serializers.Serializer):
 class DecisionSerializer(serializers.ModelSerializer):
     web_url = serializers.SerializerMethodField()
     partnership = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    proposed_by = serializers.CharField(source="proposed_by.display_name", read_only=True, default=None)
+    owner = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    proposed_by = serializers.CharField(
+        source="proposed_by.display_name", read_only=True, allow_null=True, default=None
+    )
     proposed_at = serializers.DateTimeField(source="created_at", read_only=True)
     text_html = serializers.SerializerMethodField()
     open = serializers.SerializerMethodField(help_text="Members may record or change stances now.")
