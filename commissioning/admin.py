@@ -33,9 +33,14 @@ class PartnershipAdmin(admin.ModelAdmin):
 class DecisionInline(admin.TabularInline):
     model = Decision
     extra = 0
+    # Read-only here: decisions are proposed and decided through the portal (commissioning.decisions).
     fk_name = "meeting"
-    fields = ["title", "status", "owner", "due_date"]
-    raw_id_fields = ["owner"]
+    fields = readonly_fields = ["title", "status", "owner", "due_date"]
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(Meeting)

@@ -419,7 +419,6 @@ def partnership_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "partnership": partnership,
             "plans": list(visible_plans.values()),
-            "visible_plan_ids": set(visible_plans),
             "terms": render_markdown(partnership.terms_of_reference, top_heading=2),
             "contracts": selectors.partnership_contracts(request.user, partnership),
             "can_manage": permissions.can_manage_partnership(request.user, partnership),

@@ -147,17 +147,6 @@ class OutcomeForm(forms.Form):
             "version": decision.version,
         }
 
-    @staticmethod
-    def as_stored(decision: Decision) -> dict[str, Any]:
-        return {
-            "status": decision.status,
-            "outcome": decision.outcome,
-            "owner": decision.owner,
-            "due_date": decision.due_date,
-            "actions": list(decision.actions.all()),
-            "version": decision.version,
-        }
-
 
 LOG_STATUSES = [("", "Any status"), *DecisionStatus.choices, ("overdue", "Overdue"), ("dissent", "With dissent")]
 
@@ -226,10 +215,6 @@ class MeetingForm(forms.Form):
             "minutes": meeting.minutes,
             "version": meeting.version,
         }
-
-    @staticmethod
-    def as_stored(meeting: Meeting) -> dict[str, Any]:
-        return {**MeetingForm.initial_for(meeting), "attendees": list(meeting.attendees.all())}
 
     def service_values(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)

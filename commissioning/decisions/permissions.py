@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from commissioning.decisions.models import Decision, Meeting
-from commissioning.models import Partnership, PartnershipMember
+from commissioning.models import Partnership
 from commissioning.permissions import AnyUser, access_for, can_manage_partnership
 from stakeholders.models import Organisation
 
@@ -77,7 +77,3 @@ def get_decision_or_404(partnership: Partnership, decision_id: int) -> Decision:
         raise Http404
     decision.partnership = partnership
     return decision
-
-
-def member_queryset(partnership: Partnership) -> QuerySet[PartnershipMember]:
-    return PartnershipMember.objects.filter(partnership=partnership).select_related("organisation")
