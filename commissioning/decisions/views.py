@@ -229,8 +229,13 @@ def decision_detail(request: HttpRequest, slug: str, decision_id: int) -> HttpRe
             "actions": [a for a in decision.actions.all() if a.plan_id in visible],
             "form": form,
             "can_manage": permissions.can_manage_partnership(request.user, partnership),
-            "history": selectors.stance_history(decision),
-            "outcome_history": selectors.decision_history(decision),
+            # Views and changes to the decision in one list, newest first.
+            "history": sorted(
+                [("stance", e) for e in selectors.stance_history(decision)]
+                + [("decision", e) for e in selectors.decision_history(decision)],
+                key=lambda entry: (entry[1].pgh_created_at, entry[1].pgh_id),
+                reverse=True,
+            ),
             "today": timezone.localdate(),
             **HELPERS,
         },
