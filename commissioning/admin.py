@@ -12,6 +12,7 @@ from commissioning.models import (
     Meeting,
     Partnership,
     PartnershipMember,
+    Stance,
 )
 
 
@@ -32,7 +33,14 @@ class PartnershipAdmin(admin.ModelAdmin):
 class DecisionInline(admin.TabularInline):
     model = Decision
     extra = 0
-    raw_id_fields = ["owner", "action"]
+    # Read-only here: decisions are proposed and decided through the portal (commissioning.decisions).
+    fk_name = "meeting"
+    fields = readonly_fields = ["title", "status", "owner", "due_date"]
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(Meeting)
@@ -40,6 +48,21 @@ class MeetingAdmin(admin.ModelAdmin):
     list_display = ["title", "partnership", "date"]
     list_filter = ["partnership"]
     inlines = [DecisionInline]
+    filter_horizontal = ["attendees"]
+
+
+class StanceInline(admin.TabularInline):
+    model = Stance
+    extra = 0
+    raw_id_fields = ["organisation", "user"]
+
+
+@admin.register(Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    list_display = ["title", "partnership", "status", "owner", "due_date"]
+    list_filter = ["status", "partnership"]
+    raw_id_fields = ["meeting", "owner", "proposed_by", "actions"]
+    inlines = [StanceInline]
 
 
 class ContractProviderInline(admin.TabularInline):

@@ -1,4 +1,4 @@
-"""REST API for partnerships, meetings, decisions, contracts, contract measures and performance.
+"""REST API for partnerships, contracts, contract measures and performance (meetings and decisions: decisions/api.py).
 
 The same services and permission questions as the browser pages. Contracts and measures
 are versioned: a GET answers with an `ETag` ("v3"); PATCH and DELETE must send it back in
@@ -10,11 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
@@ -31,8 +29,6 @@ from commissioning.models import (
     ContractMeasure,
     ContractProvider,
     ContractStatus,
-    Decision,
-    Meeting,
     MemberRole,
     Partnership,
     PartnershipMember,
@@ -40,38 +36,15 @@ from commissioning.models import (
     ProviderRole,
 )
 from commissioning.permissions import ContractAccess
+from kernel.api import IF_MATCH, problems, with_etag
 from kernel.concurrency import (
-    StaleEdit,
-    etag_for,
     expected_version_from_request,
-    raise_precondition_failed,
 )
 from kernel.markdown import render_markdown
 from outcomes.models import Indicator
-from stakeholders.api import raise_api_validation
 from stakeholders.models import Area, AreaLevel, Organisation
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description='The ETag from your last GET, e.g. "v3". Missing: 428; stale: 412.',
-)
-VERSIONED_ERRORS = {
-    412: OpenApiResponse(description="The record changed since your ETag (problem details)."),
-    428: OpenApiResponse(description="If-Match is missing (problem details)."),
-}
-
-
-def _service(call: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return call(*args, **kwargs)
-    except DjangoValidationError as exc:
-        raise_api_validation(exc)
-    except StaleEdit as exc:
-        raise_precondition_failed(exc)
 
 
 class SignedInWrites(BasePermission):
@@ -221,7 +194,7 @@ class PartnershipViewSet(
         if not permissions.can_create_partnership(self.request.user) or not leads.filter(pk=values["lead"].pk).exists():
             raise permissions_denied("You may start a partnership only with your own organisation as lead.")
         values["plans"] = values["plans"] or []
-        serializer.instance = _service(services.partnership_create, actor=self.request.user, **values)
+        serializer.instance = services.partnership_create(actor=self.request.user, **values)
 
     def perform_update(self, serializer: PartnershipSerializer) -> None:
         partnership = serializer.instance
@@ -234,9 +207,7 @@ class PartnershipViewSet(
             .exists()
         ):
             raise serializers.ValidationError({"lead": ["The lead must be a member or your own organisation."]})
-        serializer.instance = _service(
-            services.partnership_update, actor=self.request.user, partnership=partnership, **values
-        )
+        serializer.instance = services.partnership_update(actor=self.request.user, partnership=partnership, **values)
 
 
 def _visible_plan_ids(context: dict[str, Any]) -> set[int]:
@@ -252,119 +223,7 @@ def permissions_denied(detail: str | None = None) -> Exception:
     return PermissionDenied(detail)
 
 
-# Meetings and decisions --------------------------------------------------------------------
-
-
-class DecisionSerializer(serializers.ModelSerializer):
-    meeting = serializers.PrimaryKeyRelatedField(queryset=Meeting.objects.all())
-    owner = serializers.SlugRelatedField(slug_field="slug", queryset=Organisation.objects.all())
-    partnership = serializers.SlugRelatedField(source="meeting.partnership", slug_field="slug", read_only=True)
-    meeting_date = serializers.DateField(source="meeting.date", read_only=True)
-    action = VisibleActionField(
-        queryset=Action.objects.all(),
-        required=False,
-        allow_null=True,
-        help_text="An action of one of the partnership's linked plans (null when none, or not yours to read).",
-    )
-
-    class Meta:
-        model = Decision
-        fields = ["id", "meeting", "partnership", "meeting_date", "decision", "owner", "action", "created_at"]
-        read_only_fields = ["id", "created_at"]
-
-    def to_representation(self, instance: Decision) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        if instance.action_id is not None and instance.action.plan_id not in _visible_plan_ids(self.context):
-            data["action"] = None
-        return data
-
-
-class MeetingSerializer(serializers.ModelSerializer):
-    partnership = serializers.SlugRelatedField(slug_field="slug", queryset=Partnership.objects.all())
-    decisions = DecisionSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Meeting
-        fields = ["id", "partnership", "date", "title", "notes", "decisions", "created_at"]
-        read_only_fields = ["id", "created_at"]
-
-
-class MeetingFilter(django_filters.FilterSet):
-    partnership = django_filters.CharFilter(field_name="partnership__slug")
-
-    class Meta:
-        model = Meeting
-        fields = ["partnership"]
-
-
-class MeetingViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
-):
-    """Partnership meetings with their decisions log. Anyone reads; members record them."""
-
-    serializer_class = MeetingSerializer
-    permission_classes = [SignedInWrites]
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
-    filterset_class = MeetingFilter
-    ordering_fields = ["date"]
-    ordering = ["-date", "-id"]
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return Meeting.objects.select_related("partnership").prefetch_related(
-            Prefetch("decisions", queryset=Decision.objects.select_related("owner", "meeting__partnership", "action"))
-        )
-
-    def perform_create(self, serializer: MeetingSerializer) -> None:
-        data = dict(serializer.validated_data)
-        partnership = data.pop("partnership")
-        if not permissions.can_manage_partnership(self.request.user, partnership):
-            raise permissions_denied()
-        serializer.instance = _service(
-            services.meeting_create, actor=self.request.user, partnership=partnership, **data
-        )
-
-
-class DecisionFilter(django_filters.FilterSet):
-    partnership = django_filters.CharFilter(field_name="meeting__partnership__slug")
-
-    class Meta:
-        model = Decision
-        fields = ["meeting", "partnership"]
-
-
-class DecisionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
-):
-    """The decisions logs of partnership meetings. Anyone reads; members record decisions."""
-
-    serializer_class = DecisionSerializer
-    permission_classes = [SignedInWrites]
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
-    filterset_class = DecisionFilter
-    ordering_fields = ["created_at"]
-    ordering = ["-meeting__date", "id"]
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return Decision.objects.select_related("owner", "meeting__partnership", "action")
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # Permission before validation: someone who may not record decisions for the meeting's
-        # partnership gets 403 whatever else the body holds, and learns nothing from a 400.
-        meeting_id = request.data.get("meeting") if isinstance(request.data, dict) else None
-        meeting = (
-            Meeting.objects.select_related("partnership").filter(pk=int(meeting_id)).first()
-            if str(meeting_id).isdigit()
-            else None
-        )
-        if meeting is not None and not permissions.can_manage_partnership(request.user, meeting.partnership):
-            raise permissions_denied()
-        return super().create(request, *args, **kwargs)
-
-    def perform_create(self, serializer: DecisionSerializer) -> None:
-        data = dict(serializer.validated_data)
-        if not permissions.can_manage_partnership(self.request.user, data["meeting"].partnership):
-            raise permissions_denied()
-        serializer.instance = _service(services.decision_create, actor=self.request.user, **data)
+# Meetings and decisions: commissioning/decisions/api.py (issue 22).
 
 
 # Contracts -------------------------------------------------------------------------------
@@ -505,11 +364,6 @@ class ContractPerformanceSerializer(serializers.Serializer):
     measures = MeasurePerformanceSerializer(many=True)
 
 
-def _with_etag(response: Response, instance: Any) -> Response:
-    response["ETag"] = etag_for(instance)
-    return response
-
-
 class ContractViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -551,7 +405,7 @@ class ContractViewSet(
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         contract = self.get_object()
-        return _with_etag(Response(self.get_serializer(contract).data), contract)
+        return with_etag(Response(self.get_serializer(contract).data), contract)
 
     def _commissioner_allowed(self, data: dict[str, Any]) -> bool:
         user = self.request.user
@@ -571,9 +425,9 @@ class ContractViewSet(
             raise permissions_denied("You may create contracts only for commissioners you commission for.")
         data["providers"] = [(p["organisation"], p["role"]) for p in data.pop("providers")]
         data.pop("version", None)
-        serializer.instance = _service(services.contract_create, actor=self.request.user, **data)
+        serializer.instance = services.contract_create(actor=self.request.user, **data)
 
-    @extend_schema(parameters=[IF_MATCH], responses={200: ContractSerializer, **VERSIONED_ERRORS})
+    @extend_schema(parameters=[IF_MATCH], responses={200: ContractSerializer, **problems(412, 428)})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         contract = self.get_object()
         expected = expected_version_from_request(request)
@@ -592,8 +446,7 @@ class ContractViewSet(
         if providers is not None:
             providers = [(p["organisation"], p["role"]) for p in providers]
         boroughs = data.pop("boroughs", None)
-        _service(
-            services.contract_update,
+        services.contract_update(
             actor=request.user,
             contract=contract,
             expected_version=expected,
@@ -602,7 +455,7 @@ class ContractViewSet(
             **data,
         )
         contract, _ = permissions.get_contract_for_user_or_404(request.user, contract.pk)
-        return _with_etag(Response(self.get_serializer(contract).data), contract)
+        return with_etag(Response(self.get_serializer(contract).data), contract)
 
     @extend_schema(responses={200: ContractPerformanceSerializer})
     @action(detail=True, methods=["get"])
@@ -704,15 +557,15 @@ class ContractMeasureViewSet(viewsets.ModelViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         measure = self.get_object()
-        return _with_etag(Response(self.get_serializer(measure).data), measure)
+        return with_etag(Response(self.get_serializer(measure).data), measure)
 
     def perform_create(self, serializer: ContractMeasureSerializer) -> None:
         data = dict(serializer.validated_data)
         contract = data.pop("contract")
         permissions.get_contract_for_user_or_404(self.request.user, contract.pk, write=True)
-        serializer.instance = _service(services.measure_create, actor=self.request.user, contract=contract, **data)
+        serializer.instance = services.measure_create(actor=self.request.user, contract=contract, **data)
 
-    @extend_schema(parameters=[IF_MATCH], responses={200: ContractMeasureSerializer, **VERSIONED_ERRORS})
+    @extend_schema(parameters=[IF_MATCH], responses={200: ContractMeasureSerializer, **problems(412, 428)})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         measure = self.get_object()
         expected = expected_version_from_request(request)
@@ -721,23 +574,19 @@ class ContractMeasureViewSet(viewsets.ModelViewSet):
         data = dict(serializer.validated_data)
         if "contract" in data and data.pop("contract").pk != measure.contract_id:
             raise serializers.ValidationError({"contract": ["A measure cannot move to another contract."]})
-        measure = _service(
-            services.measure_update, actor=request.user, measure=measure, expected_version=expected, **data
-        )
-        return _with_etag(Response(self.get_serializer(measure).data), measure)
+        measure = services.measure_update(actor=request.user, measure=measure, expected_version=expected, **data)
+        return with_etag(Response(self.get_serializer(measure).data), measure)
 
-    @extend_schema(parameters=[IF_MATCH], responses={204: None, **VERSIONED_ERRORS})
+    @extend_schema(parameters=[IF_MATCH], responses={204: None, **problems(412, 428)})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         measure = self.get_object()
         expected = expected_version_from_request(request)
-        _service(services.measure_delete, actor=request.user, measure=measure, expected_version=expected)
+        services.measure_delete(actor=request.user, measure=measure, expected_version=expected)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 __all__ = [
     "ContractMeasureViewSet",
     "ContractViewSet",
-    "DecisionViewSet",
-    "MeetingViewSet",
     "PartnershipViewSet",
 ]

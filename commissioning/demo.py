@@ -165,17 +165,7 @@ def seed(today: dt.date | None = None) -> tuple[int, int]:
             terms_of_reference=TERMS,
         ),
     }
-    for name, partnership in partnerships.items():
-        lead = partnership.members.get(role="lead").organisation
-        meeting = services.meeting_create(
-            actor=None, partnership=partnership, date=add_months(today, -1), title="Partnership board", notes=""
-        )
-        services.decision_create(
-            actor=None,
-            meeting=meeting,
-            decision=f"Agree the {name} outcome measures for the coming year and publish contract summaries.",
-            owner=lead,
-        )
+    # Meetings, proposals, stances and outcomes: commissioning/decisions/demo.py (seed_demo runs it next).
     indicators = {i.code: i for i in Indicator.objects.filter(is_synthetic_demo=True)}
     created = 0
     for ref, title, commissioner, form, providers, specs, pounds, start, months, agreed, publish, measures in CONTRACTS:

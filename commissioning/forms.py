@@ -1,4 +1,4 @@
-"""Forms for the register filters, contracts, measures, partnerships, meetings and decisions.
+"""Forms for the register filters, contracts, measures and partnerships (meetings and decisions: decisions/forms.py).
 
 Forms parse and check the shape of input only; the rules (provider roles per contract
 form, the 100% share limit, who may be a member) live in commissioning/services.py.
@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
-from actionplan.models import Action, Plan
+from actionplan.models import Plan
 from commissioning.models import (
     Contract,
     ContractForm,
@@ -364,34 +364,3 @@ class PartnershipForm(forms.Form):
             "terms_of_reference": data["terms_of_reference"],
             "plans": list(data["plans"]),
         }
-
-
-class MeetingForm(forms.Form):
-    date = NHSDateField(label="Date of the meeting", help_text="For example, 14 5 2026")
-    title = forms.CharField(max_length=200)
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
-
-
-class DecisionForm(forms.Form):
-    decision = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
-    owner = OrgChoice(queryset=Organisation.objects.none(), empty_label="Choose the member who owns it")
-    action = forms.ModelChoiceField(
-        queryset=Action.objects.none(),
-        required=False,
-        label="Linked action",
-        empty_label="None",
-        help_text="An action in one of the partnership's linked plans that carries this decision out.",
-    )
-
-    def __init__(self, *args: Any, partnership: Partnership, plans: QuerySet, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Actions of the partnership's linked plans that this user may see.
-        self.fields["action"].queryset = (
-            Action.objects.filter(plan__in=plans.filter(partnerships=partnership))
-            .select_related("plan")
-            .order_by("plan__title", "title")
-        )
-        self.fields["action"].label_from_instance = lambda a: f"{a.plan.title}: {a.title}"
-        self.fields["owner"].queryset = Organisation.objects.filter(
-            partnership_memberships__partnership=partnership
-        ).order_by("name")

@@ -102,46 +102,6 @@ class PartnershipMember(models.Model):
         return f"{self.organisation} ({self.get_role_display()}) in {self.partnership}"
 
 
-class Meeting(models.Model):
-    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="meetings")
-    date = models.DateField()
-    title = models.CharField(max_length=200)
-    notes = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-date", "-pk"]
-
-    def __str__(self) -> str:
-        return f"{self.title} ({self.date:%d %b %Y})"
-
-
-@pghistory.track()
-class Decision(models.Model):
-    """One entry of a partnership's decisions log, made at a meeting."""
-
-    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="decisions")
-    decision = models.TextField()
-    owner = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="+", help_text="The member who carries it out."
-    )
-    action = models.ForeignKey(
-        "actionplan.Action",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="partnership_decisions",
-        help_text="The action, in one of the partnership's linked plans, that carries the decision out.",
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["meeting", "pk"]
-
-    def __str__(self) -> str:
-        return self.decision[:80]
-
-
 class ContractForm(models.TextChoices):
     SINGLE = "single", "Single provider"
     LEAD_PROVIDER = "lead_provider", "Lead provider with subcontractors"
@@ -345,6 +305,14 @@ class ContractMeasure(Versioned):
 
 # Reporting schedules (issue 22) live in their own module; imported here so Django finds them.
 # Queries about submitted values (issue 22) live in their own module too.
+# Partnership meetings and decisions with recorded views (issue 22) too.
+from commissioning.decisions.models import (  # noqa: E402, F401
+    Decision,
+    DecisionStatus,
+    Meeting,
+    Stance,
+    StanceChoice,
+)
 from commissioning.queries.models import (  # noqa: E402, F401
     MessageKind,
     QueryStatus,

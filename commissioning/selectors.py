@@ -46,7 +46,6 @@ from commissioning.models import (
     ContractMeasure,
     ContractProvider,
     ContractStatus,
-    Decision,
     Meeting,
     Partnership,
     PartnershipMember,
@@ -90,12 +89,7 @@ def partnership_detail(slug: str) -> QuerySet[Partnership]:
         .prefetch_related(
             Prefetch("members", queryset=PartnershipMember.objects.select_related("organisation")),
             "boroughs",
-            Prefetch(
-                "meetings",
-                queryset=Meeting.objects.prefetch_related(
-                    Prefetch("decisions", queryset=Decision.objects.select_related("owner", "action"))
-                ),
-            ),
+            Prefetch("meetings", queryset=Meeting.objects.annotate(n_decisions=Count("decisions"))),
         )
     )
 

@@ -1,4 +1,4 @@
-"""Every write to partnerships, meetings, decisions, contracts and contract measures.
+"""Every write to partnerships, contracts and contract measures (meetings and decisions: decisions/services.py).
 
 Callers (views, the API, demo data) have already asked commissioning.permissions whether
 the actor may make the change; these functions enforce the rules of the data itself and
@@ -18,15 +18,13 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.text import slugify
 
-from actionplan.models import Action, Plan
+from actionplan.models import Plan
 from commissioning.models import (
     FULL_SHARE_BP,
     Contract,
     ContractForm,
     ContractMeasure,
     ContractProvider,
-    Decision,
-    Meeting,
     MemberRole,
     Partnership,
     PartnershipMember,
@@ -34,6 +32,7 @@ from commissioning.models import (
     ProviderRole,
 )
 from kernel.concurrency import Gone, delete_versioned, update_versioned
+from kernel.history import records_actor
 from outcomes.models import Indicator
 from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Organisation, User
 
@@ -72,6 +71,7 @@ def _boroughs_for_scope(scope: str, sub_region: Area | None, boroughs: Sequence[
     return list(boroughs)
 
 
+@records_actor
 @transaction.atomic
 def partnership_create(
     *,
@@ -111,6 +111,7 @@ def partnership_create(
     return partnership
 
 
+@records_actor
 @transaction.atomic
 def partnership_update(
     *,
@@ -148,34 +149,7 @@ def partnership_update(
     return partnership
 
 
-@transaction.atomic
-def meeting_create(
-    *, actor: User | None, partnership: Partnership, date: dt.date, title: str, notes: str = ""
-) -> Meeting:
-    """Record a partnership meeting. Assumes permissions.can_manage_partnership."""
-    meeting = Meeting(partnership=partnership, date=date, title=title.strip(), notes=notes)
-    meeting.full_clean()
-    meeting.save()
-    return meeting
-
-
-@transaction.atomic
-def decision_create(
-    *, actor: User | None, meeting: Meeting, decision: str, owner: Organisation, action: Action | None = None
-) -> Decision:
-    """Add a decision to a meeting's log.
-
-    The owner must be a member of the partnership; a linked action must belong to one of the
-    partnership's linked plans. Assumes permissions.can_manage_partnership.
-    """
-    if not meeting.partnership.members.filter(organisation=owner).exists():
-        raise ValidationError({"owner": f"{owner.name} is not a member of {meeting.partnership.name}."})
-    if action is not None and not meeting.partnership.plans.filter(pk=action.plan_id).exists():
-        raise ValidationError({"action": "Link an action from one of the partnership's linked plans."})
-    entry = Decision(meeting=meeting, decision=decision.strip(), owner=owner, action=action)
-    entry.full_clean()
-    entry.save()
-    return entry
+# Meetings and decisions live in commissioning.decisions.services (issue 22).
 
 
 # Contracts -------------------------------------------------------------------------------
@@ -252,6 +226,7 @@ def _set_providers(contract: Contract, providers: Sequence[ProviderSpec]) -> Non
             existing.save(update_fields=["role"])
 
 
+@records_actor
 @transaction.atomic
 def contract_create(
     *,
@@ -314,6 +289,7 @@ CONTRACT_FIELDS = (
 )
 
 
+@records_actor
 @transaction.atomic
 def contract_update(
     *,
@@ -377,6 +353,7 @@ def _check_share_total(contract: Contract, share_bp: int, exclude_pk: int | None
         )
 
 
+@records_actor
 @transaction.atomic
 def measure_create(
     *,
@@ -402,6 +379,7 @@ def measure_create(
 MEASURE_FIELDS = ("indicator", "baseline", "target", "share_bp")
 
 
+@records_actor
 @transaction.atomic
 def measure_update(
     *, actor: User | None, measure: ContractMeasure, expected_version: int, **values: Any
@@ -429,6 +407,7 @@ def measure_update(
     )
 
 
+@records_actor
 @transaction.atomic
 def measure_delete(*, actor: User | None, measure: ContractMeasure, expected_version: int) -> None:
     """Remove a measure if still at `expected_version` (else StaleEdit; 404 once gone).

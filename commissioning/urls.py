@@ -21,10 +21,4 @@ urlpatterns = [
     path("commissioning/partnerships/new/", views.partnership_create, name="partnership_create"),
     path("commissioning/partnerships/<slug:slug>/", views.partnership_detail, name="partnership_detail"),
     path("commissioning/partnerships/<slug:slug>/edit/", views.partnership_edit, name="partnership_edit"),
-    path("commissioning/partnerships/<slug:slug>/meetings/new/", views.meeting_create, name="meeting_create"),
-    path(
-        "commissioning/partnerships/<slug:slug>/meetings/<int:meeting_id>/decisions/new/",
-        views.decision_create,
-        name="decision_create",
-    ),
 ]

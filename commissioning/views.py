@@ -18,15 +18,14 @@ from pghistory.models import Events
 
 from actionplan.permissions import plans_visible_to
 from commissioning import permissions, selectors, services
+from commissioning.decisions import selectors as decision_selectors
 from commissioning.forms import (
     ContractEditForm,
     ContractFilterForm,
-    DecisionForm,
     MeasureForm,
-    MeetingForm,
     PartnershipForm,
 )
-from commissioning.models import Contract, ContractMeasure, Meeting, Partnership, format_pounds
+from commissioning.models import Contract, ContractMeasure, Partnership, format_pounds
 from commissioning.permissions import ContractAccess
 from kernel.concurrency import StaleEdit, conflict_rows, last_change_was_by
 from kernel.downloads import csv_text
@@ -420,10 +419,11 @@ def partnership_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "partnership": partnership,
             "plans": list(visible_plans.values()),
-            "visible_plan_ids": set(visible_plans),
             "terms": render_markdown(partnership.terms_of_reference, top_heading=2),
             "contracts": selectors.partnership_contracts(request.user, partnership),
             "can_manage": permissions.can_manage_partnership(request.user, partnership),
+            # The latest entries of the decisions log, with their stance tallies (one query).
+            "recent_decisions": list(decision_selectors.decision_log(partnership)[:5]),
             **HELPERS,
         },
     )
@@ -473,44 +473,3 @@ def partnership_edit(request: HttpRequest, slug: str) -> HttpResponse:
             messages.success(request, "Partnership saved.")
             return redirect(partnership)
     return render(request, "commissioning/partnership_form.html", {"form": form, "partnership": partnership, **HELPERS})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def meeting_create(request: HttpRequest, slug: str) -> HttpResponse:
-    partnership = _partnership_or_404(slug)
-    permissions.require(permissions.can_manage_partnership(request.user, partnership))
-    form = MeetingForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.meeting_create(actor=request.user, partnership=partnership, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Meeting added.")
-            return redirect(partnership)
-    return render(request, "commissioning/meeting_form.html", {"form": form, "partnership": partnership, **HELPERS})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def decision_create(request: HttpRequest, slug: str, meeting_id: int) -> HttpResponse:
-    partnership = _partnership_or_404(slug)
-    meeting = Meeting.objects.filter(pk=meeting_id, partnership=partnership).first()
-    if meeting is None:
-        raise Http404
-    permissions.require(permissions.can_manage_partnership(request.user, partnership))
-    form = DecisionForm(_posted(request), partnership=partnership, plans=plans_visible_to(request.user))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.decision_create(actor=request.user, meeting=meeting, **form.cleaned_data)
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Decision recorded.")
-            return redirect(f"{partnership.get_absolute_url()}#meeting-{meeting.pk}")
-    return render(
-        request,
-        "commissioning/decision_form.html",
-        {"form": form, "partnership": partnership, "meeting": meeting, **HELPERS},
-    )

@@ -7,6 +7,7 @@ from rest_framework.urlpatterns import format_suffix_patterns
 from actionplan import api as actionplan_api
 from actionplan.voice import api as voice_api
 from commissioning import api as commissioning_api
+from commissioning.decisions import api as decisions_api
 from commissioning.queries import api as queries_api
 from commissioning.schedules import api as schedules_api
 from outcomes import api as outcomes_api
@@ -29,8 +30,8 @@ router.register("actions", actionplan_api.ActionViewSet, basename="action")
 router.register("milestones", actionplan_api.MilestoneViewSet, basename="milestone")
 router.register("evidence", actionplan_api.EvidenceViewSet, basename="evidence")
 router.register("partnerships", commissioning_api.PartnershipViewSet, basename="partnership")
-router.register("partnership-meetings", commissioning_api.MeetingViewSet, basename="partnership-meeting")
-router.register("partnership-decisions", commissioning_api.DecisionViewSet, basename="partnership-decision")
+router.register("partnership-meetings", decisions_api.MeetingViewSet, basename="partnership-meeting")
+router.register("partnership-decisions", decisions_api.DecisionViewSet, basename="partnership-decision")
 router.register("contracts", commissioning_api.ContractViewSet, basename="contract")
 router.register("contract-measures", commissioning_api.ContractMeasureViewSet, basename="contract-measure")
 router.register("comments", voice_api.CommentViewSet, basename="comment")

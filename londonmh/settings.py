@@ -319,6 +319,8 @@ SPECTACULAR_SETTINGS = {
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {"PlanStatusEnum": "actionplan.models.PlanStatus", "ActionStatusEnum": "actionplan.models.ActionStatus"}
 )
+# Partnership decisions have a `status` too (commissioning.decisions).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DecisionStatusEnum"] = "commissioning.decisions.models.DecisionStatus"
 # Personal API tokens: django-rest-knox stores only a hash; our model adds a name.
 KNOX_TOKEN_MODEL = "stakeholders.ApiToken"
 REST_KNOX = {

@@ -211,6 +211,10 @@ class NotificationKind(models.TextChoices):
     DATA_REVIEW = "data_review", "A commissioner reviewed, queried or resolved your organisation's data"
     QUERY_ANSWER = "query_answer", "A provider answered your query about their data"
     TO_REVIEW = "to_review", "Submitted values are waiting for your review"
+    # Partnership decisions (commissioning.decisions): a proposal to the members' people, a block
+    # to the partnership's managers, an outcome to the members; minutes to a meeting's attendees.
+    DECISION = "decision", "A partnership you belong to proposed, blocked or decided something"
+    MINUTES = "minutes", "The minutes of a partnership meeting you attended"
 
 
 # A notification's kind is one of NotificationKind's values. The field carries no `choices`, so

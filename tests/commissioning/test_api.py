@@ -159,13 +159,13 @@ def test_partnerships_meetings_and_decisions(client_for, commissioner, commissio
     assert_problem(client_for(outsider).post("/api/v1/partnership-meetings/", meeting, content_type=JSON), 403)
     response = client_for(commissioner).post("/api/v1/partnership-meetings/", meeting, content_type=JSON)
     assert response.status_code == 201
-    decision = {"meeting": response.json()["id"], "decision": "Publish", "owner": commissioning_org.slug}
+    decision = {"meeting": response.json()["id"], "partnership": slug, "title": "Publish", "text": "Publish it."}
     assert_problem(client_for(outsider).post("/api/v1/partnership-decisions/", decision, content_type=JSON), 403)
     assert (
         client_for(commissioner).post("/api/v1/partnership-decisions/", decision, content_type=JSON).status_code == 201
     )
     listed = client_for(None).get("/api/v1/partnership-decisions/", {"partnership": slug}).json()
-    assert [d["decision"] for d in listed["results"]] == ["Publish"]
+    assert [d["title"] for d in listed["results"]] == ["Publish"]
 
 
 def test_unknown_partnerships_meetings_and_measures_are_404(client_for, commissioner):

@@ -1,4 +1,4 @@
-"""Partnerships link action plans; decisions link an action of one of those plans. Private plans stay private."""
+"""Partnerships link action plans; decisions link actions of those plans. Private plans stay private."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from actionplan import services as plan_services
 from actionplan.models import KeyStep, PlanStatus, PlanVisibility
 from commissioning import services
+from commissioning.decisions import services as decision_services
 from commissioning.models import PartnershipScope
 from stakeholders.models import OrganisationType, Role
 from tests.api.helpers import assert_problem
@@ -53,23 +54,38 @@ def partnership(commissioning_org, plans):
     )
 
 
-def test_a_decision_links_only_an_action_of_a_linked_plan(partnership, commissioning_org, action, commissioner):
-    meeting = services.meeting_create(actor=None, partnership=partnership, date=dt.date(2026, 5, 1), title="Board")
-    decision = services.decision_create(
-        actor=None, meeting=meeting, decision="Fund it", owner=commissioning_org, action=action
+def _agreed(partnership, owner, actions):
+    decision = decision_services.decision_propose(actor=None, partnership=partnership, title="Fund it", text="Fund it.")
+    return decision_services.decision_record_outcome(
+        actor=None, decision=decision, expected_version=1, status="agreed", owner=owner, actions=actions
     )
-    assert decision.action == action
+
+
+def test_a_decision_links_only_actions_of_linked_plans(partnership, commissioning_org, action, commissioner):
+    decision = _agreed(partnership, commissioning_org, [action])
+    assert list(decision.actions.all()) == [action]
     partnership.plans.remove(action.plan)
     with pytest.raises(ValidationError, match="linked plans"):
-        services.decision_create(actor=None, meeting=meeting, decision="Again", owner=commissioning_org, action=action)
+        _agreed(partnership, commissioning_org, [action])
 
 
-def test_visitors_see_only_the_plans_they_may_read(client_for, partnership, action, commissioning_org):
-    meeting = services.meeting_create(actor=None, partnership=partnership, date=dt.date(2026, 5, 1), title="Board")
-    services.decision_create(actor=None, meeting=meeting, decision="Fund it", owner=commissioning_org, action=action)
+def test_visitors_see_only_the_plans_and_actions_they_may_read(
+    client_for, partnership, action, plans, commissioner, commissioning_org
+):
+    hidden = plan_services.action_create(
+        actor=commissioner,
+        plan=plans[1],
+        key_step=KeyStep.objects.order_by("number").first(),
+        title="Private action",
+        owner_organisation=commissioning_org,
+    )
+    decision = _agreed(partnership, commissioning_org, [action, hidden])
     page = client_for(None).get(partnership.get_absolute_url()).content.decode()
-    assert "Crisis plan" in page and "Open a crisis cafe" in page
+    assert "Crisis plan" in page
     assert "Workforce plan (private)" not in page
+    page = client_for(None).get(decision.get_absolute_url()).content.decode()
+    assert "Open a crisis cafe" in page and "Private action" not in page
+    assert client_for(None).get(f"/api/v1/partnership-decisions/{decision.pk}/").json()["actions"] == [action.pk]
     body = client_for(None).get(f"/api/v1/partnerships/{partnership.slug}/").json()
     assert body["plans"] == [partnership.plans.get(title="Crisis plan").slug]
 
@@ -100,29 +116,30 @@ def test_a_member_saving_the_partnership_keeps_plans_they_cannot_see(
     assert problem["errors"][0]["field"] == "plans"
 
 
-def test_decisions_by_api_carry_the_linked_action(client_for, partnership, action, commissioner, commissioning_org):
-    meeting = services.meeting_create(actor=None, partnership=partnership, date=dt.date(2026, 5, 1), title="Board")
-    response = client_for(commissioner).post(
-        "/api/v1/partnership-decisions/",
-        {"meeting": meeting.pk, "decision": "Fund it", "owner": commissioning_org.slug, "action": action.pk},
-        content_type="application/json",
-    )
+def test_decisions_by_api_carry_the_linked_actions(client_for, partnership, action, commissioner, commissioning_org):
+    client = client_for(commissioner)
+    body = {"partnership": partnership.slug, "title": "Fund it", "text": "Fund it."}
+    response = client.post("/api/v1/partnership-decisions/", body, content_type="application/json")
     assert response.status_code == 201, response.content
-    assert response.json()["action"] == action.pk
+    url = f"/api/v1/partnership-decisions/{response.json()['id']}/"
+    outcome = {"status": "agreed", "owner": commissioning_org.slug, "actions": [action.pk]}
+    response = client.patch(url, outcome, content_type="application/json", headers={"If-Match": response["ETag"]})
+    assert response.status_code == 200, response.content
+    assert response.json()["actions"] == [action.pk]
 
 
-def test_the_decision_form_offers_actions_of_linked_plans(
+def test_the_outcome_form_offers_actions_of_linked_plans(
     client_for, partnership, action, commissioner, commissioning_org
 ):
-    meeting = services.meeting_create(actor=None, partnership=partnership, date=dt.date(2026, 5, 1), title="Board")
-    url = f"/commissioning/partnerships/{partnership.slug}/meetings/{meeting.pk}/decisions/new/"
+    decision = decision_services.decision_propose(actor=None, partnership=partnership, title="Fund it", text="Fund it.")
+    url = f"/commissioning/partnerships/{partnership.slug}/decisions/{decision.pk}/outcome/"
     page = client_for(commissioner).get(url).content.decode()
     assert "Crisis plan: Open a crisis cafe" in page
     response = client_for(commissioner).post(
-        url, {"decision": "Fund it", "owner": commissioning_org.pk, "action": action.pk}
+        url, {"status": "agreed", "owner": commissioning_org.pk, "actions": [action.pk], "version": 1}
     )
-    assert response.status_code == 302
-    assert meeting.decisions.get().action == action
+    assert response.status_code == 302, response.content.decode()
+    assert list(decision.actions.all()) == [action]
 
 
 def _member_who_cannot_read_the_private_plan(partnership):
@@ -154,18 +171,18 @@ def test_linking_a_hidden_action_to_a_decision_answers_as_for_a_missing_one(
         owner_organisation=commissioning_org,
     )
     member = _member_who_cannot_read_the_private_plan(partnership)
-    meeting = services.meeting_create(actor=None, partnership=partnership, date=dt.date(2026, 5, 1), title="Board")
+    decision = decision_services.decision_propose(actor=None, partnership=partnership, title="Fund it", text="Fund it.")
+    url = f"/api/v1/partnership-decisions/{decision.pk}/"
 
     def refused(action_id: int) -> str:
-        body = {"meeting": meeting.pk, "decision": "Fund it", "owner": commissioning_org.slug, "action": action_id}
-        response = client_for(member).post("/api/v1/partnership-decisions/", body, content_type="application/json")
+        body = {"status": "agreed", "owner": commissioning_org.slug, "actions": [action_id]}
+        response = client_for(member).patch(url, body, content_type="application/json", headers={"If-Match": '"v1"'})
         return assert_problem(response, 400)["errors"][0]["message"].replace(str(action_id), "ID")
 
     assert refused(hidden.pk) == refused(999_999)
 
 
-def test_a_decision_by_a_non_member_is_403_before_its_body_is_validated(client_for, partnership, outsider):
-    meeting = services.meeting_create(actor=None, partnership=partnership, date=dt.date(2026, 5, 1), title="Board")
-    body = {"meeting": meeting.pk, "decision": "", "owner": "nope", "action": 999_999}
+def test_a_proposal_by_a_non_member_is_403_before_its_body_is_validated(client_for, partnership, outsider):
+    body = {"partnership": partnership.slug, "title": "", "meeting": 999_999, "deadline": "nope"}
     response = client_for(outsider).post("/api/v1/partnership-decisions/", body, content_type="application/json")
     assert_problem(response, 403)

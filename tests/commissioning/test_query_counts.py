@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from commissioning import services
+from commissioning.decisions import services as decision_services
 from commissioning.models import ContractForm, ProviderRole
 from outcomes.models import Measure, PeriodType, Polarity
 from stakeholders.models import Area, OrganisationType
@@ -120,17 +121,23 @@ def partnership(request, commissioning_org):
         actor=None, name="QC partnership", scope=PartnershipScope.PAN_LONDON, lead=commissioning_org, members=extra
     )
     for i in range(request.param):
-        meeting = services.meeting_create(
+        meeting = decision_services.meeting_create(
             actor=None, partnership=partnership, date=dt.date(2026, 1, i + 1), title="Board"
         )
         for owner in extra[:3]:
-            services.decision_create(actor=None, meeting=meeting, decision=f"Decision {i}", owner=owner)
+            decision = decision_services.decision_propose(
+                actor=None, partnership=partnership, meeting=meeting, title=f"Decision {i}", text="x"
+            )
+            decision_services.decision_record_outcome(
+                actor=None, decision=decision, expected_version=1, status="agreed", owner=owner
+            )
     return partnership
 
 
 def test_a_partnership_page_runs_a_fixed_number_of_queries(client, partnership, django_assert_num_queries):
-    # The partnership with its sub-region, members (with organisations), boroughs, meetings, their
-    # decisions (with owners and actions), the linked plans the visitor may read, and its contracts.
+    # The partnership with its sub-region, members (with organisations), boroughs, meetings (with
+    # their decision counts), the linked plans the visitor may read, its contracts, and the latest
+    # decisions (with owners, meetings and stance tallies).
     with django_assert_num_queries(7):
         response = client.get(partnership.get_absolute_url())
     assert response.status_code == 200

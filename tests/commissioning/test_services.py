@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from commissioning import services
+from commissioning.decisions import services as decision_services
 from commissioning.models import (
     Contract,
     ContractForm,
@@ -284,10 +285,16 @@ def test_a_decision_is_owned_by_a_member(commissioning_org, provider_org):
     partnership = services.partnership_create(
         actor=None, name="P", scope=PartnershipScope.PAN_LONDON, lead=commissioning_org
     )
-    meeting = services.meeting_create(actor=None, partnership=partnership, date=dt.date(2026, 5, 1), title="Board")
+    decision = decision_services.decision_propose(actor=None, partnership=partnership, title="Do it", text="Do it.")
+
+    def agree(owner):
+        return decision_services.decision_record_outcome(
+            actor=None, decision=decision, expected_version=decision.version, status="agreed", owner=owner
+        )
+
     with pytest.raises(ValidationError, match="not a member"):
-        services.decision_create(actor=None, meeting=meeting, decision="Do it", owner=provider_org)
-    assert services.decision_create(actor=None, meeting=meeting, decision="Do it", owner=commissioning_org).pk
+        agree(provider_org)
+    assert agree(commissioning_org).owner == commissioning_org
 
 
 def test_terms_of_reference_are_rendered_and_sanitised():

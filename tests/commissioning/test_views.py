@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from commissioning import services
+from commissioning.decisions import services as decision_services
 from commissioning.forms import ContractEditForm
 from commissioning.models import Contract, ContractForm, ContractMeasure, Partnership, PartnershipScope, ProviderRole
 from stakeholders.models import OrganisationType, Role
@@ -304,17 +305,20 @@ def test_only_members_manage_a_partnership(client_for, partnership, commissioner
     assert client_for(commissioner).get(f"/commissioning/partnerships/nope/{path}").status_code == 404
 
 
-def test_a_member_records_a_meeting_and_a_decision(client_for, partnership, commissioner, commissioning_org, provider):
+def test_a_member_records_a_meeting_and_proposes_a_decision(client_for, partnership, commissioner, provider):
     client = client_for(commissioner)
     response = client.post(
-        f"/commissioning/partnerships/{partnership.slug}/meetings/new/", {"date": "2026-05-01", "title": "Board"}
+        f"/commissioning/partnerships/{partnership.slug}/meetings/new/",
+        {"date_day": "1", "date_month": "5", "date_year": "2026", "title": "Board"},
     )
     assert response.status_code == 302
     meeting = partnership.meetings.get()
-    url = f"/commissioning/partnerships/{partnership.slug}/meetings/{meeting.pk}/decisions/new/"
-    assert client_for(provider).post(url, {"decision": "x", "owner": commissioning_org.pk}).status_code == 403
-    assert client.post(url, {"decision": "Publish contracts", "owner": commissioning_org.pk}).status_code == 302
+    url = f"/commissioning/partnerships/{partnership.slug}/decisions/new/"
+    proposal = {"title": "Publish contracts", "text": "Publish them.", "meeting": meeting.pk}
+    assert client_for(provider).post(url, proposal).status_code == 403
+    assert client.post(url, proposal).status_code == 302
     assert "Publish contracts" in client_for(None).get(partnership.get_absolute_url()).content.decode()
+    assert "Publish contracts" in client_for(None).get(meeting.get_absolute_url()).content.decode()
 
 
 def test_creating_a_partnership_needs_a_commissioner(client_for, commissioner, provider, commissioning_org):
@@ -363,9 +367,10 @@ def test_a_meeting_of_another_partnership_is_404(client_for, partnership, commis
     other = services.partnership_create(
         actor=None, name="Other", scope=PartnershipScope.PAN_LONDON, lead=commissioning_org
     )
-    meeting = services.meeting_create(actor=None, partnership=other, date=dt.date(2026, 5, 1), title="Board")
-    url = f"/commissioning/partnerships/{partnership.slug}/meetings/{meeting.pk}/decisions/new/"
-    assert client_for(commissioner).get(url).status_code == 404
+    meeting = decision_services.meeting_create(actor=None, partnership=other, date=dt.date(2026, 5, 1), title="Board")
+    for path in ("", "edit/"):
+        url = f"/commissioning/partnerships/{partnership.slug}/meetings/{meeting.pk}/{path}"
+        assert client_for(commissioner).get(url).status_code == 404
 
 
 def test_an_unknown_contract_or_measure_is_404(client_for, contract, commissioner):

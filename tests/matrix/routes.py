@@ -72,7 +72,7 @@ def kwargs_for(name: str, params: tuple[str, ...], world) -> dict:
         if base.startswith("voice_comment"):
             values["pk"] = comment.pk
     elif base.startswith(("partnership", "meeting", "decision")) and "slug" in params:
-        values.update(slug=o["partnership"].slug, meeting_id=o["meeting"].pk)
+        values.update(slug=o["partnership"].slug, meeting_id=o["meeting"].pk, decision_id=o["decision"].pk)
     elif base.startswith("schedule_"):
         values["pk"] = o["schedule"].pk
     elif base.startswith("value_query_"):

@@ -117,8 +117,18 @@ TABLE: dict[str, dict[str, str]] = {
     "partnership_create": {"GET": "LFFFAAFA", "POST": "LFFFAAFA"},
     "partnership_detail": {"GET": "AAAAAAAA", "POST": "--------"},
     "partnership_edit": {"GET": "LFFFFAFA", "POST": "LFFFFAFA"},
-    "meeting_create": {"GET": "LFFFFAFA", "POST": "LFFFFAFA"},
+    # Partnership decisions with recorded views, and meetings (issue 22, commissioning/decisions/).
+    # Anyone reads the log, a decision and a meeting; the partnership's managers (Priya's NCL ICB)
+    # and staff propose, record outcomes and manage meetings; a stance is posted by the people of a
+    # member organisation only (staff speak for none; the matrix decision is closed, so Priya's
+    # post is turned back with a message, past the permission check).
+    "decision_list": {"GET": "AAAAAAAA", "POST": "--------"},
     "decision_create": {"GET": "LFFFFAFA", "POST": "LFFFFAFA"},
+    "decision_detail": {"GET": "AAAAAAAA", "POST": "LFFFFAFF"},
+    "decision_outcome": {"GET": "LFFFFAFA", "POST": "LFFFFAFA"},
+    "meeting_create": {"GET": "LFFFFAFA", "POST": "LFFFFAFA"},
+    "meeting_detail": {"GET": "AAAAAAAA", "POST": "--------"},
+    "meeting_edit": {"GET": "LFFFFAFA", "POST": "LFFFFAFA"},
     "voice_plan_thread": {"GET": "AAAAAAAA", "POST": "LAFAFAFF"},
     "voice_action_thread": {"GET": "AAAAAAAA", "POST": "LAFAFAFF"},
     "voice_comment_reply": {"GET": "LAFAFAFF", "POST": "LAFAFAFF"},
@@ -211,12 +221,14 @@ TABLE: dict[str, dict[str, str]] = {
     "partnership-detail.format": {"GET": "AAAAAAAA"},
     "partnership-meeting-list": {"GET": "AAAAAAAA", "POST": "FAAAAAAA"},
     "partnership-meeting-list.format": {"GET": "AAAAAAAA"},
-    "partnership-meeting-detail": {"GET": "AAAAAAAA"},
+    "partnership-meeting-detail": {"GET": "AAAAAAAA", "PATCH": "FFFFFAFA"},
     "partnership-meeting-detail.format": {"GET": "AAAAAAAA"},
     "partnership-decision-list": {"GET": "AAAAAAAA", "POST": "FAAAAAAA"},
     "partnership-decision-list.format": {"GET": "AAAAAAAA"},
-    "partnership-decision-detail": {"GET": "AAAAAAAA"},
+    "partnership-decision-detail": {"GET": "AAAAAAAA", "PATCH": "FFFFFAFA"},
     "partnership-decision-detail.format": {"GET": "AAAAAAAA"},
+    "partnership-decision-stances": {"POST": "FFFFFAFF"},
+    "partnership-decision-stances.format": {"GET": "--------"},
     "reporting-schedule-list": {"GET": "FAAAAAAA", "POST": "FAAAAAAA"},
     "reporting-schedule-list.format": {"GET": "FAAAAAAA"},
     "reporting-schedule-detail": {"GET": "FNNANANA", "PUT": "F-------", "PATCH": "FNNFNANA"},

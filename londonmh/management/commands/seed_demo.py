@@ -9,6 +9,7 @@ from django.db import transaction
 from actionplan import demo as actionplan_demo
 from actionplan.voice import demo as voice_demo
 from commissioning import demo as commissioning_demo
+from commissioning.decisions import demo as decisions_demo
 from commissioning.queries import demo as queries_demo
 from commissioning.schedules import demo as schedules_demo
 from opendata import demo as opendata_demo
@@ -31,6 +32,8 @@ class Command(BaseCommand):
         new_indicators, new_values = outcomes_demo.seed()
         new_plans = actionplan_demo.seed()
         new_partnerships, new_contracts = commissioning_demo.seed()
+        # Meetings, proposals, stances and outcomes in the demo partnerships: keep after it.
+        decisions_demo.seed()
         # Reporting schedules re-time the outcomes demo's submissions: keep after it.
         new_schedules = schedules_demo.seed()
         # A provider's reply to one of the outcomes demo's data queries: keep after it.

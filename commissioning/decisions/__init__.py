@@ -1,0 +1,1 @@
+"""Partnership decisions with recorded views, and partnership meetings (issue 22)."""
