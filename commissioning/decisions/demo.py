@@ -56,6 +56,12 @@ def _close(decision: Decision, *, actor: User | None, status: str, **values) -> 
     )
 
 
+def _days_before(day: dt.date, days: int) -> dt.datetime:
+    """10:00 on the day `days` before `day`: when a demo proposal was first put to the members."""
+    moment = dt.datetime.combine(day - dt.timedelta(days=days), dt.time(10))
+    return timezone.make_aware(moment)
+
+
 def seed(today: dt.date | None = None) -> int:
     """Create the demo meetings and decisions. Returns how many decisions it made."""
     today = today or timezone.localdate()
@@ -78,6 +84,7 @@ def seed(today: dt.date | None = None) -> int:
             partnership=partnership,
             meeting=meeting,
             title=f"Agree the {name.removesuffix(' (demo)')} outcome measures",
+            proposed_at=_days_before(meeting.date, 7),
             text=f"Agree the {name} outcome measures for the coming year and publish contract summaries.",
         )
         _close(decision, actor=None, status=DecisionStatus.AGREED, owner=lead, outcome="Agreed by consensus.")
@@ -108,6 +115,7 @@ def _seed_ncl(partnership: Partnership, today: dt.date) -> int:
         partnership=partnership,
         meeting=meeting,
         title="Adopt the crisis care outcome measures for next year",
+        proposed_at=_days_before(meeting.date, 10),
         text="Adopt the three crisis care measures in paper A (time to first contact, repeat crisis "
         "contacts within 30 days, people reporting they felt listened to) in every NCL crisis contract.",
     )
@@ -136,6 +144,7 @@ def _seed_ncl(partnership: Partnership, today: dt.date) -> int:
         partnership=partnership,
         meeting=meeting,
         title="Share one waiting-list report for talking therapies",
+        proposed_at=_days_before(meeting.date, 3),
         text="Publish one monthly waiting-list report for talking therapies across Camden and Islington, "
         "instead of one per borough.",
         options=["Monthly, from next quarter", "Quarterly, from next year"],
@@ -153,6 +162,7 @@ def _seed_ncl(partnership: Partnership, today: dt.date) -> int:
         actor=priya,
         partnership=partnership,
         title="Publish the partnership's terms of reference",
+        proposed_at=_days_before(add_months(today, -4), 0),
         text="Publish the terms of reference on the partnership's page.",
     )
     services.stance_record(actor=priya, decision=done, organisation=ncl, stance=StanceChoice.AGREE)
@@ -166,6 +176,7 @@ def _seed_ncl(partnership: Partnership, today: dt.date) -> int:
         actor=priya,
         partnership=partnership,
         title="Move the crisis line to a single provider",
+        proposed_at=_days_before(add_months(today, -3), 0),
         text="Commission the NCL crisis line from one provider from April.",
     )
     services.stance_record(actor=tom, decision=rescinded, organisation=camden, stance=StanceChoice.AGREE)

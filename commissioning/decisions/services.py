@@ -221,12 +221,17 @@ def decision_propose(
     options: Iterable[str] = (),
     deadline: dt.date | None = None,
     meeting: Meeting | None = None,
+    proposed_at: dt.datetime | None = None,
 ) -> Decision:
     """Put a proposal to the partnership's members. Assumes permissions.can_manage_partnership.
 
     The deadline (members record stances until the end of it) may not be in the past; the
     meeting must be one of the partnership's. Tells the people of every member organisation.
+    `proposed_at` records a proposal made before it was entered here (carried over from paper
+    minutes); it may not be in the future. History still dates the entry itself.
     """
+    if proposed_at is not None and proposed_at > timezone.now():
+        raise ValidationError({"proposed_at": "A proposal cannot have been made in the future."})
     if deadline is not None and deadline < timezone.localdate():
         raise ValidationError({"deadline": "The deadline for views must be today or in the future."})
     if meeting is not None and meeting.partnership_id != partnership.pk:
@@ -239,6 +244,7 @@ def decision_propose(
         options=_clean_options(options),
         deadline=deadline,
         proposed_by=actor,
+        created_at=proposed_at or timezone.now(),
     )
     decision.full_clean()
     decision.save()

@@ -61,6 +61,26 @@ def _outcome(decision, **values):
     return decisions.decision_record_outcome(actor=None, decision=decision, expected_version=decision.version, **values)
 
 
+def test_a_proposal_carried_over_from_paper_minutes_keeps_its_date_but_not_a_future_one(partnership, commissioner):
+    earlier = timezone.now() - dt.timedelta(days=40)
+    carried = decisions.decision_propose(
+        actor=commissioner,
+        partnership=partnership,
+        title="Carried over",
+        text="From the March minutes.",
+        proposed_at=earlier,
+    )
+    assert carried.created_at == earlier
+    with pytest.raises(ValidationError, match="future"):
+        decisions.decision_propose(
+            actor=commissioner,
+            partnership=partnership,
+            title="Not yet",
+            text="x",
+            proposed_at=timezone.now() + dt.timedelta(days=1),
+        )
+
+
 # Stances -------------------------------------------------------------------------------------
 
 
