@@ -38,7 +38,7 @@ from outcomes.dashboards import csv_text
 REGISTER_PAGE_SIZE = 25
 HISTORY_LIMIT = 200
 NAV = "commissioning"
-JUDGEMENT_COLOURS = {"met": "green", "not_met": "red", "unknown": "grey"}
+JUDGEMENT_COLOURS = {"met": "green", "not_met": "red", "unknown": "yellow"}
 STATUS_COLOURS = {"draft": "grey", "active": "green", "expiring": "orange", "ended": "white"}
 
 

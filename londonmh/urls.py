@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("opendata.urls")),
     path("", include("commissioning.schedules.urls")),
     path("", include("commissioning.queries.urls")),
+    path("", include("commissioning.statements.urls")),
     path("", include("actionplan.voice.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls)),

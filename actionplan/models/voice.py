@@ -211,6 +211,8 @@ class NotificationKind(models.TextChoices):
     DATA_REVIEW = "data_review", "A commissioner reviewed, queried or resolved your organisation's data"
     QUERY_ANSWER = "query_answer", "A provider answered your query about their data"
     TO_REVIEW = "to_review", "Submitted values are waiting for your review"
+    # Payment statements (commissioning.statements): to the contract's commissioner and provider sides.
+    STATEMENT = "statement", "A payment statement was drafted, disputed, discussed or agreed"
 
 
 class Notification(models.Model):
