@@ -84,8 +84,8 @@ def _overview_csv_rows(view: selectors.Overview) -> list[list[Any]]:
     rows.append(["total", "All current contracts", view.contracts, _pounds_text(view.total_pence)])
     rows.append(["outcome_linked", "Value linked to outcome measures", "", _pounds_text(view.outcome_linked_pence)])
     rows.append(["measures", "Measures on track (target met)", view.measures_met, ""])
-    rows.append(["measures", "Measures not on track", view.measures_not_met, ""])
-    rows.append(["measures", "Measures not yet known", view.measures_unknown, ""])
+    rows.append(["measures", "Measures missing their target", view.measures_not_met, ""])
+    rows.append(["measures", "Measures not yet certain", view.measures_unknown, ""])
     return rows
 
 

@@ -199,7 +199,7 @@ class PaymentStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         return super().list(request, *args, **kwargs)
 
     @extend_schema(responses={200: StatementDetailSerializer, **_problems(401, 404)})
-    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+    def retrieve(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         return self._detail(request, pk)
 
     @extend_schema(
@@ -207,7 +207,7 @@ class PaymentStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         responses={201: StatementDetailSerializer, **_problems(400, 401, 403, 404)},
         description="Draft the statement of a contract for a quarter (the commissioner side); the provider is told.",
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = DraftSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         contract = (
@@ -235,11 +235,11 @@ class PaymentStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         if not role.acts:
             raise PermissionDenied("You read this statement but do not agree it for any party.")
         if line_id is None:
-            return statement, None
+            return statement, role, None
         for line in statement.lines.all():
             if str(line.pk) == str(line_id):
                 line.statement = statement
-                return statement, line
+                return statement, role, line
         raise NotFound("No such line on this statement.")
 
     @extend_schema(
@@ -250,8 +250,8 @@ class PaymentStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         "when every party has agreed every line.",
     )
     @api_action(detail=True, methods=["post"], url_path=r"lines/(?P<line_id>\d+)/stance", url_name="stance")
-    def stance(self, request: Request, pk: str | None = None, line_id: str | None = None) -> Response:
-        statement, line = self._acting(request, pk, line_id)
+    def stance(self, request: Request, pk: str | None = None, line_id: str | None = None, **kwargs: Any) -> Response:
+        statement, _, line = self._acting(request, pk, line_id)
         expected = expected_version_from_request(request)
         body = StancePostSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -267,8 +267,8 @@ class PaymentStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         description="Agree every line your party has not agreed yet.",
     )
     @api_action(detail=True, methods=["post"], url_path="agree-all", url_name="agree-all")
-    def agree_all(self, request: Request, pk: str | None = None) -> Response:
-        statement, _ = self._acting(request, pk)
+    def agree_all(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
+        statement, _, _ = self._acting(request, pk)
         expected = expected_version_from_request(request)
         _service(services.statement_agree_all, actor=request.user, statement=statement, expected_version=expected)
         return self._detail(request, statement.pk)
@@ -281,8 +281,10 @@ class PaymentStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         "stance, every stance is reset.",
     )
     @api_action(detail=True, methods=["post"], url_path="refresh", url_name="refresh")
-    def refresh(self, request: Request, pk: str | None = None) -> Response:
-        statement, _ = self._acting(request, pk)
+    def refresh(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
+        statement, role, _ = self._acting(request, pk)
+        if not role.drafts:
+            raise PermissionDenied("Only the contract's commissioners refresh its statements.")
         expected = expected_version_from_request(request)
         _service(services.statement_refresh, actor=request.user, statement=statement, expected_version=expected)
         return self._detail(request, statement.pk)
@@ -293,8 +295,8 @@ class PaymentStatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         description="Add a message to a line's thread; the other side is told.",
     )
     @api_action(detail=True, methods=["post"], url_path=r"lines/(?P<line_id>\d+)/messages", url_name="message")
-    def message(self, request: Request, pk: str | None = None, line_id: str | None = None) -> Response:
-        statement, line = self._acting(request, pk, line_id)
+    def message(self, request: Request, pk: str | None = None, line_id: str | None = None, **kwargs: Any) -> Response:
+        statement, _, line = self._acting(request, pk, line_id)
         body = MessagePostSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         _service(services.line_message_post, actor=request.user, line=line, text=body.validated_data["text"])
