@@ -304,3 +304,61 @@ def test_the_performance_page_uses_the_same_rule(contract, measures):
     labels = {r.measure.indicator.code: r.judgement_label for r in rows}
     # The latest recovery month (April, 99 of 100 in Camden alone) clears 20% by its whole interval.
     assert labels == {"test-recovery": "Target met", "test-detentions": "Target met"}
+
+
+# Query counts ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=[2, 8], ids=["2-lines", "8-lines"])
+def busy_statement(request, commissioner, provider, contract):
+    """A statement of `n` lines, each disputed by the provider with a message in its thread."""
+    from outcomes.models import Indicator, PeriodType
+
+    for i in range(request.param):
+        indicator = Indicator.objects.create(
+            code=f"qs-{i}", name=f"Indicator {i}", definition="x", measure=Measure.PROPORTION, polarity=H,
+            period_type=PeriodType.MONTH,
+        )  # fmt: skip
+        for month in (JAN, FEB, MAR):
+            add_metric(indicator, borough("CMD"), month, 40, 100)
+            add_metric(indicator, borough("ISL"), month, 40, 100)
+        contract_services.measure_create(
+            actor=None, contract=contract, indicator=indicator, target=Decimal(30), share_bp=100
+        )
+    statement = services.statement_draft(actor=commissioner, contract=contract, period_start=Q4)
+    for line in statement.lines.all():
+        statement.refresh_from_db()
+        services.line_stance_record(
+            actor=provider, line=line, stance="dispute", reason="Check it.", expected_version=statement.version
+        )
+        services.line_message_post(actor=commissioner, line=line, text="Looking.")
+    return statement
+
+
+def test_the_statement_page_runs_a_fixed_number_of_queries(
+    client_for, commissioner, busy_statement, django_assert_num_queries
+):
+    from tests.commissioning.test_query_counts import SIGNED_IN
+
+    client = client_for(commissioner)
+    # + the statement with its contract and drafter, the contract's provider rows and their
+    # organisations, its boroughs, the lines, their stances (with organisations and users), their
+    # messages (with organisations and authors), the boroughs the user commissions (exact figures
+    # or not), the live measures and their figures (one SQL) for "what changed", and the
+    # statement's history events (refreshes).
+    with django_assert_num_queries(SIGNED_IN + 12):
+        response = client.get(f"/commissioning/statements/{busy_statement.pk}/")
+    assert response.status_code == 200
+    assert response.content.decode().count("Looking.") == busy_statement.lines.count()
+
+
+def test_the_statement_api_runs_a_fixed_number_of_queries(
+    client_for, provider, busy_statement, django_assert_num_queries
+):
+    from tests.commissioning.test_query_counts import SIGNED_IN
+
+    client = client_for(provider)
+    # The same reads as the page, without the history events.
+    with django_assert_num_queries(SIGNED_IN + 11):
+        response = client.get(f"/api/v1/payment-statements/{busy_statement.pk}/")
+    assert response.status_code == 200
