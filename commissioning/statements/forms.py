@@ -50,7 +50,7 @@ class Versioned(forms.Form):
 class StanceForm(Versioned):
     stance = forms.ChoiceField(
         label="Your stance on this line",
-        choices=Stance.choices,
+        choices=[(Stance.AGREE, "Agree"), (Stance.DISPUTE, "Dispute")],
         widget=forms.RadioSelect,
         error_messages={"required": "Choose agree or dispute"},
     )
