@@ -316,6 +316,10 @@ SPECTACULAR_SETTINGS = {
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {"PlanStatusEnum": "actionplan.models.PlanStatus", "ActionStatusEnum": "actionplan.models.ActionStatus"}
 )
+# Payment statements have a `status` too (commissioning.statements).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {"PaymentStatementStatusEnum": "commissioning.statements.models.StatementStatus"}
+)
 # Personal API tokens: django-rest-knox stores only a hash; our model adds a name.
 KNOX_TOKEN_MODEL = "stakeholders.ApiToken"
 REST_KNOX = {

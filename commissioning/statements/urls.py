@@ -11,5 +11,5 @@ urlpatterns = [
     ),
     path("commissioning/statements/<int:pk>/", views.statement_detail, name="statement_detail"),
     path("commissioning/statements/<int:pk>/print/", views.statement_print, name="statement_print"),
-    path("commissioning/statements/<int:pk>/csv/", views.statement_csv, name="statement_csv"),
+    path("commissioning/statements/<int:pk>/statement.csv", views.statement_csv, name="statement_csv"),
 ]
