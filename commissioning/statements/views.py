@@ -3,7 +3,6 @@ its print version and its CSV."""
 
 from __future__ import annotations
 
-import csv
 from decimal import Decimal
 from typing import Any
 
@@ -25,10 +24,11 @@ from commissioning.statements.forms import (
     StanceForm,
     quarter_choices,
 )
-from commissioning.statements.models import Party, PaymentStatement, Stance
+from commissioning.statements.models import PaymentStatement, Stance
 from commissioning.views import HELPERS, _private
 from londonmh.concurrency import StaleEdit
 from londonmh.forms import add_service_errors
+from outcomes.dashboards import csv_text
 from stakeholders.permissions import require
 
 STALE = (
@@ -290,12 +290,8 @@ def _cell(value: Any) -> str:
 def statement_csv(request: HttpRequest, pk: int) -> HttpResponse:
     statement, role = permissions.get_statement_for_user_or_404(request.user, pk)
     context = _statement_context(request, statement, role)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    name = f"{statement.contract.reference}-{statement.period_start:%Y-%m}-statement.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
     parties = context["parties"]
-    writer.writerow(
+    header = (
         [
             "contract", "period_start", "period_end", "status", "indicator", "measure", "unit", "polarity",
             "periods", "value", "lower95", "upper95", "numerator", "denominator", "population",
@@ -304,10 +300,11 @@ def statement_csv(request: HttpRequest, pk: int) -> HttpResponse:
             *[f"{label} stance" for _, label in parties], *[f"{label} reason" for _, label in parties],
         ]
     )  # fmt: skip
+    rows = []
     for view in context["views"]:
         line, shown = view.line, view.shown
         stances = [view.latest.get(key) for key, _ in parties]
-        writer.writerow(
+        rows.append(
             [
                 statement.contract.reference, statement.period_start, statement.period_end, statement.status,
                 line.indicator_code, line.measure_type, line.unit, line.polarity, line.periods,
@@ -318,7 +315,8 @@ def statement_csv(request: HttpRequest, pk: int) -> HttpResponse:
                 *[s.stance if s else "" for s in stances], *[s.reason if s else "" for s in stances],
             ]
         )  # fmt: skip
+    # csv_text: a cell starting = + - @ cannot run as a spreadsheet formula (reasons are typed by people).
+    response = HttpResponse(csv_text(header, rows), content_type="text/csv; charset=utf-8")
+    name = f"{statement.contract.reference}-{statement.period_start:%Y-%m}-statement.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return _private(response)
-
-
-__all__ = ["Party"]

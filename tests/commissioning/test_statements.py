@@ -257,10 +257,13 @@ def test_subcontractors_read_but_take_no_stance_and_strangers_get_404(
     assert client_for(outsider).get(f"/api/v1/payment-statements/{statement.pk}/").status_code == 404
 
 
-def test_the_csv_and_print_versions_carry_every_line(statement, commissioner, client_for):
+def test_the_csv_and_print_versions_carry_every_line(statement, commissioner, provider, client_for):
+    line = statement.lines.first()
+    services.line_stance_record(actor=provider, line=line, stance="dispute", reason="=HYPERLINK(x)", expected_version=1)
     client = client_for(commissioner)
     body = client.get(f"/commissioning/statements/{statement.pk}/statement.csv").content.decode()
     assert body.count("\n") == 3 and "test-detentions" in body and "test-recovery" in body
+    assert "'=HYPERLINK(x)" in body  # a typed reason never runs as a spreadsheet formula
     html = client.get(f"/commissioning/statements/{statement.pk}/print/").content.decode()
     assert "Detentions per 100,000 (test)" in html and "Recovery rate (test)" in html
 
