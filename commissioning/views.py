@@ -274,8 +274,12 @@ def contract_history(request: HttpRequest, pk: int) -> HttpResponse:
     contract, access = permissions.get_contract_for_user_or_404(request.user, pk)
     permissions.require(permissions.can_view_performance(access))
     # The contract's own events and those of every row pointing at it (measures and providers,
-    # removed ones included).
-    events = Events.objects.references(contract).order_by("-pgh_created_at", "-pgh_id")[:HISTORY_LIMIT]
+    # removed ones included). Payment statements keep their own history, on the statement's page.
+    events = (
+        Events.objects.references(contract)
+        .exclude(pgh_model="commissioning.PaymentStatementEvent")
+        .order_by("-pgh_created_at", "-pgh_id")[:HISTORY_LIMIT]
+    )
     return _private(
         render(
             request,
