@@ -326,3 +326,14 @@ from commissioning.schedules.models import (  # noqa: E402, F401
     ScheduleIndicator,
     ScheduleReminder,
 )
+
+# Agreed performance statements for outcome-linked payments (issue 22).
+from commissioning.statements.models import (  # noqa: E402, F401
+    Judgement,
+    LineMessage,
+    LineStance,
+    Party,
+    PaymentStatement,
+    StatementLine,
+    StatementStatus,
+)

@@ -46,6 +46,7 @@ from commissioning.models import (
     ContractMeasure,
     ContractProvider,
     ContractStatus,
+    Judgement,
     Meeting,
     Partnership,
     PartnershipMember,
@@ -243,23 +244,27 @@ class MeasurePerformance:
 
     @property
     def judgement(self) -> str:
-        """met / not_met / unknown, through the indicator's polarity.
+        """met / not_met / unknown by the one rule (`judge`), on the latest exact figures."""
+        return self.judged[0]
 
-        A count summed over the boroughs that reported is judged only when every borough of
-        the contract reported: a sum over fewer boroughs is not the contract's count, and would
-        meet a "lower is better" target by missing data (docs/statistics.md).
-        """
+    @property
+    def judgement_note(self) -> str:
+        return self.judged[1]
+
+    @property
+    def judged(self) -> tuple[str, str]:
         exact = self.exact_trend if self.exact_trend is not None else self.trend
         latest = exact[-1] if exact else None
         indicator = self.measure.indicator
-        if latest is None or latest.value is None or indicator.polarity == Polarity.NO_JUDGEMENT:
-            return "unknown"
-        if indicator.measure == Measure.COUNT and not self.complete:
-            return "unknown"
-        target = float(self.measure.target)
-        if indicator.polarity == Polarity.HIGHER_BETTER:
-            return "met" if latest.value >= target else "not_met"
-        return "met" if latest.value <= target else "not_met"
+        return judge(
+            measure=indicator.measure,
+            polarity=indicator.polarity,
+            target=self.measure.target,
+            value=None if latest is None else latest.value,
+            lower=None if latest is None else latest.lower,
+            upper=None if latest is None else latest.upper,
+            complete=self.complete,
+        )
 
     @property
     def judgement_label(self) -> str:
@@ -282,7 +287,54 @@ class MeasurePerformance:
         return self.linked_pence if self.judgement == "unknown" else 0
 
 
-JUDGEMENT_LABELS = {"met": "Target met", "not_met": "Target not met", "unknown": "Not yet known"}
+JUDGEMENT_LABELS = dict(Judgement.choices)
+
+
+def judge(
+    *,
+    measure: str,
+    polarity: str,
+    target: Decimal | float,
+    value: float | Decimal | None,
+    lower: float | Decimal | None,
+    upper: float | Decimal | None,
+    complete: bool = True,
+) -> tuple[str, str]:
+    """Is the target met, missed, or not yet certain? (The judgement, and why when it is not plain.)
+
+    The one rule of payment statements and the contract performance page (docs/statistics.md,
+    "Judging a target"): with "higher is better" a target is met only when the 95% interval lies
+    wholly on its good side (lower limit >= target), missed only when wholly on the other (upper
+    limit < target), and otherwise not yet certain; "lower is better" is the mirror image. A
+    figure with no limits (a mean) is judged on its value, and says so. A count summed over fewer
+    boroughs than the contract covers is not the contract's count, and would meet a "lower is
+    better" target by missing data: not yet certain. No figures, or an indicator with no
+    judgement: not yet certain.
+    """
+    if polarity not in (Polarity.HIGHER_BETTER, Polarity.LOWER_BETTER):
+        return Judgement.UNCERTAIN, "The indicator has no better direction, so no target can be judged."
+    if value is None:
+        return Judgement.UNCERTAIN, "No approved figures for the period."
+    if measure == Measure.COUNT and not complete:
+        return Judgement.UNCERTAIN, "Not every borough (or period) of the contract has reported: the count is partial."
+    t = float(target)
+    if lower is None or upper is None:
+        low = high = float(value)
+        note = "Judged on the value alone: this measure has no confidence limits."
+    else:
+        low, high = float(lower), float(upper)
+        note = ""
+    if polarity == Polarity.HIGHER_BETTER:
+        if low >= t:
+            return Judgement.MET, note
+        if high < t:
+            return Judgement.MISSED, note
+    else:
+        if high <= t:
+            return Judgement.MET, note
+        if low > t:
+            return Judgement.MISSED, note
+    return Judgement.UNCERTAIN, note or "The 95% confidence interval includes the target."
 
 
 MEASURE_SERIES_SQL = """

@@ -37,7 +37,7 @@ from kernel.numbers import format_in_unit, format_number
 REGISTER_PAGE_SIZE = 25
 HISTORY_LIMIT = 200
 NAV = "commissioning"
-JUDGEMENT_COLOURS = {"met": "green", "not_met": "red", "unknown": "grey"}
+JUDGEMENT_COLOURS = {"met": "green", "not_met": "red", "unknown": "yellow"}
 STATUS_COLOURS = {"draft": "grey", "active": "green", "expiring": "orange", "ended": "white"}
 
 
@@ -83,8 +83,8 @@ def _overview_csv_rows(view: selectors.Overview) -> list[list[Any]]:
     rows.append(["total", "All current contracts", view.contracts, _pounds_text(view.total_pence)])
     rows.append(["outcome_linked", "Value linked to outcome measures", "", _pounds_text(view.outcome_linked_pence)])
     rows.append(["measures", "Measures on track (target met)", view.measures_met, ""])
-    rows.append(["measures", "Measures not on track", view.measures_not_met, ""])
-    rows.append(["measures", "Measures not yet known", view.measures_unknown, ""])
+    rows.append(["measures", "Measures missing their target", view.measures_not_met, ""])
+    rows.append(["measures", "Measures not yet certain", view.measures_unknown, ""])
     return rows
 
 
@@ -273,8 +273,12 @@ def contract_history(request: HttpRequest, pk: int) -> HttpResponse:
     contract, access = permissions.get_contract_for_user_or_404(request.user, pk)
     permissions.require(permissions.can_view_performance(access))
     # The contract's own events and those of every row pointing at it (measures and providers,
-    # removed ones included).
-    events = Events.objects.references(contract).order_by("-pgh_created_at", "-pgh_id")[:HISTORY_LIMIT]
+    # removed ones included). Payment statements keep their own history, on the statement's page.
+    events = (
+        Events.objects.references(contract)
+        .exclude(pgh_model="commissioning.PaymentStatementEvent")
+        .order_by("-pgh_created_at", "-pgh_id")[:HISTORY_LIMIT]
+    )
     return _private(
         render(
             request,

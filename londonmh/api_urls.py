@@ -10,6 +10,7 @@ from commissioning import api as commissioning_api
 from commissioning.decisions import api as decisions_api
 from commissioning.queries import api as queries_api
 from commissioning.schedules import api as schedules_api
+from commissioning.statements import api as statements_api
 from outcomes import api as outcomes_api
 from stakeholders import api as stakeholders_api
 
@@ -42,6 +43,7 @@ router.register("follows", voice_api.FollowViewSet, basename="follow")
 router.register("reporting-schedules", schedules_api.ReportingScheduleViewSet, basename="reporting-schedule")
 router.register("completeness", schedules_api.CompletenessViewSet, basename="completeness")
 router.register("value-queries", queries_api.ValueQueryViewSet, basename="value-query")
+router.register("payment-statements", statements_api.PaymentStatementViewSet, basename="payment-statement")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),

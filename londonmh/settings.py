@@ -321,6 +321,13 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 )
 # Partnership decisions have a `status` too (commissioning.decisions).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DecisionStatusEnum"] = "commissioning.decisions.models.DecisionStatus"
+# Two kinds of stance: a member's view of a decision, and a party's on a payment statement's line.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DecisionStanceEnum"] = "commissioning.decisions.models.StanceChoice"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["LineStanceEnum"] = "commissioning.statements.models.Stance"
+# Payment statements have a `status` too (commissioning.statements).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {"PaymentStatementStatusEnum": "commissioning.statements.models.StatementStatus"}
+)
 # Personal API tokens: django-rest-knox stores only a hash; our model adds a name.
 KNOX_TOKEN_MODEL = "stakeholders.ApiToken"
 REST_KNOX = {

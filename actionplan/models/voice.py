@@ -215,6 +215,8 @@ class NotificationKind(models.TextChoices):
     # to the partnership's managers, an outcome to the members; minutes to a meeting's attendees.
     DECISION = "decision", "A partnership you belong to proposed, blocked or decided something"
     MINUTES = "minutes", "The minutes of a partnership meeting you attended"
+    # Payment statements (commissioning.statements): to the contract's commissioner and provider sides.
+    STATEMENT = "statement", "A payment statement was drafted, disputed, discussed or agreed"
 
 
 # A notification's kind is one of NotificationKind's values. The field carries no `choices`, so

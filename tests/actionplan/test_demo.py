@@ -85,3 +85,17 @@ def test_the_demo_closes_the_loops_a_user_would_look_for(settings):
     answered = ValueQuery.objects.get(status=QueryStatus.ANSWERED)
     assert answered.value.borough.name == "Enfield"
     assert Notification.objects.filter(kind=NotificationKind.QUERY_ANSWER, recipient=answered.opened_by).exists()
+    # Payment statements on NCL-MH-003: an earlier quarter agreed and locked, then changed since (a
+    # corrected value); a later quarter open, with a disputed line and its thread.
+    from commissioning.models import PaymentStatement
+    from commissioning.statements import selectors as statement_selectors
+
+    locked = PaymentStatement.objects.get(contract__reference="NCL-MH-003", status="locked")
+    views = statement_selectors.line_views(statement_selectors.statement_for_page(locked.pk), exact=True)
+    assert any(v.changed for v in views), "the locked demo statement shows what changed since"
+    open_one = PaymentStatement.objects.get(contract__reference="NCL-MH-003", status="open")
+    disputed = [line for line in open_one.lines.all() if line.stances.filter(stance="dispute").exists()]
+    assert len(disputed) == 1 and disputed[0].messages.count() == 2
+    assert Notification.objects.filter(
+        kind=NotificationKind.STATEMENT, recipient__email__startswith="commissioner@"
+    ).exists()

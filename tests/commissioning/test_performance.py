@@ -70,17 +70,27 @@ def test_a_missed_target_puts_its_share_at_risk(contract, recovery_figures):
 
 
 def test_a_met_target_earns_its_share(contract, recovery_figures):
-    services.measure_create(actor=None, contract=contract, indicator=recovery_figures, target=Decimal(25), share_bp=250)
+    # 25% with the interval 21.0% to 29.5%: wholly above a target of 20%.
+    services.measure_create(actor=None, contract=contract, indicator=recovery_figures, target=Decimal(20), share_bp=250)
     [row] = _performance(contract)
     assert row.judgement == "met"
     assert (row.earned_pence, row.at_risk_pence) == (3_000_000, 0)
+
+
+def test_a_target_inside_the_interval_is_not_yet_certain_and_its_share_is_held(contract, recovery_figures):
+    # 25% with the interval 21.0% to 29.5%: a target of 25% may be met or missed (the one rule, judge()).
+    services.measure_create(actor=None, contract=contract, indicator=recovery_figures, target=Decimal(25), share_bp=250)
+    [row] = _performance(contract)
+    assert (row.judgement, row.judgement_label) == ("unknown", "Not yet certain")
+    assert (row.earned_pence, row.at_risk_pence, row.pending_pence) == (0, 0, 3_000_000)
 
 
 def test_rates_sum_events_and_populations_and_lower_is_better(contract, detentions):
     q1 = dt.date(2026, 1, 1)
     add_metric(detentions, borough("CMD"), q1, 10, population=200_000)
     add_metric(detentions, borough("ISL"), q1, 30, population=200_000)
-    services.measure_create(actor=None, contract=contract, indicator=detentions, target=Decimal(12), share_bp=1000)
+    # Lower is better: the whole interval (7.1 to 13.6) lies at or below 14.
+    services.measure_create(actor=None, contract=contract, indicator=detentions, target=Decimal(14), share_bp=1000)
     [row] = _performance(contract)
     assert row.latest.period == "2026-Q1"
     assert row.latest.value == pytest.approx(10.0)  # 40 events in 400,000 people
@@ -140,7 +150,7 @@ def small_figures(contract, contacts, recovery):
     add_metric(contacts, borough("ISL"), JAN, 3)
     add_metric(recovery, borough("CMD"), JAN, 2, 8)
     add_metric(recovery, borough("ISL"), JAN, 1, 4)
-    services.measure_create(actor=None, contract=contract, indicator=contacts, target=Decimal(30), share_bp=100)
+    services.measure_create(actor=None, contract=contract, indicator=contacts, target=Decimal(40), share_bp=100)
     services.measure_create(actor=None, contract=contract, indicator=recovery, target=Decimal(10), share_bp=100)
     return contract
 
@@ -167,7 +177,7 @@ def test_the_contracts_providers_see_counts_rounded_and_small_ones_suppressed(cl
     assert contacts["lower95"] is None and contacts["upper95"] is None  # they would undo the rounding
     assert recovery["numerator"] is None and recovery["denominator"] == 10  # 3 is "*", 12 rounds to 10
     assert recovery["value"] is None and recovery["suppressed"] is True
-    # The judgement is the contract's, on the exact figures: 26 contacts against a target of 30.
+    # The judgement is the contract's, on the exact figures: 26 contacts (17.0 to 38.1) against 40.
     assert rows["contacts"]["judgement"] == "met"
     html = client_for(provider).get(f"/commissioning/contracts/{small_figures.pk}/performance/").content.decode()
     assert 'id="disclosure-control"' in html
@@ -188,10 +198,10 @@ def test_the_public_sees_no_performance_at_all(client_for, small_figures):
 
 def test_a_count_summed_over_fewer_boroughs_than_the_contract_covers_is_not_judged(contract, contacts):
     add_metric(contacts, borough("CMD"), JAN, 12)  # Islington has not reported
-    services.measure_create(actor=None, contract=contract, indicator=contacts, target=Decimal(30), share_bp=100)
+    services.measure_create(actor=None, contract=contract, indicator=contacts, target=Decimal(40), share_bp=100)
     [row] = _performance(contract)
     assert row.latest.value == 12 and row.latest.boroughs_reporting == 1 and row.boroughs_total == 2
-    assert row.judgement == "unknown"  # 12 is "below 30" only because Islington is missing
+    assert row.judgement == "unknown"  # 12 (6.2 to 21.0) is "below 40" only because Islington is missing
     add_metric(contacts, borough("ISL"), JAN, 10)
     [row] = _performance(contract)
     assert row.judgement == "met"

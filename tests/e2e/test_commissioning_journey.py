@@ -124,7 +124,7 @@ def test_a_commissioner_edits_a_contract_meets_a_conflict_and_reads_its_performa
     # The measure's section, not its trend table's scroll region ("Trend: Recovery rate ...").
     section = page.get_by_role("region", name=re.compile("^Recovery rate"))
     expect(section).to_contain_text("25.0 % in 2026-01")
-    expect(section).to_contain_text("Target not met")
+    expect(section).to_contain_text("Target missed")
     expect(page.locator("#performance-totals")).to_contain_text("£60,000")
     assert_accessible(page)
 

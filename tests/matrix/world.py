@@ -17,7 +17,7 @@ from actionplan import services as plan_services
 from actionplan.models import EvidenceItem, KeyStep, PlanStatus, PlanVisibility
 from actionplan.voice import services as voice_services
 from commissioning.demo import NCL_PARTNERSHIP
-from commissioning.models import Contract, Partnership, ReportingSchedule, ValueQuery
+from commissioning.models import Contract, Partnership, PaymentStatement, ReportingSchedule, ValueQuery
 from outcomes import services as outcome_services
 from outcomes.models import Indicator, OutcomeValue, Population
 from stakeholders import services as stakeholder_services
@@ -123,6 +123,8 @@ def build() -> World:
         schedule=ReportingSchedule.objects.get(provider=northbank),
         # A demo query from the NCL commissioner on a Northbank value (outcomes/demo.py).
         value_query=ValueQuery.objects.filter(provider=northbank, opened_by=priya).order_by("pk").first(),
+        # Payment statements: the demo's open statement of NCL-MH-003 (commissioning/statements/demo.py).
+        statement=PaymentStatement.objects.get(contract=private, status="open"),
     )
     plan, action, milestone, comment = plans["public"]
     response = voice_services.response_save(actor=priya, comment=comment, disposition="under_review", text="Thank you.")
@@ -137,7 +139,8 @@ def build() -> World:
         response=response,
         follow=follow,
         decision=decision,
-        api_kwargs={},
+        # Payment statements: a line of the open demo statement, for its stance and message routes.
+        api_kwargs={"line_id": world.objects["statement"].lines.order_by("pk").first().pk},
         api_pk={
             "submission": submission.pk,
             "indicator": indicator.code,
@@ -165,6 +168,7 @@ def build() -> World:
             "follow": follow.pk,
             "reporting-schedule": world.objects["schedule"].pk,
             "value-query": world.objects["value_query"].pk,
+            "payment-statement": world.objects["statement"].pk,
         },
     )
     return world

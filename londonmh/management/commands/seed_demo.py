@@ -12,6 +12,7 @@ from commissioning import demo as commissioning_demo
 from commissioning.decisions import demo as decisions_demo
 from commissioning.queries import demo as queries_demo
 from commissioning.schedules import demo as schedules_demo
+from commissioning.statements import demo as statements_demo
 from opendata import demo as opendata_demo
 from outcomes import demo as outcomes_demo
 from stakeholders import demo as stakeholders_demo
@@ -38,6 +39,8 @@ class Command(BaseCommand):
         new_schedules = schedules_demo.seed()
         # A provider's reply to one of the outcomes demo's data queries: keep after it.
         queries_demo.seed()
+        # Payment statements freeze the approved figures: keep after the outcomes and commissioning demos.
+        statements_demo.seed()
         # Comments and responses on the demo plans: keep after the plans demo.
         voice_demo.seed()
         # The open-data package of the demo's figures: keep after the outcomes demo.
