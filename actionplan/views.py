@@ -44,7 +44,7 @@ from actionplan.models import (
     Plan,
     PlanStatus,
 )
-from kernel.concurrency import StaleEdit, conflict_rows, last_change_was_by
+from kernel.concurrency import StaleEdit, conflict_rows, last_change_was_by, stale_edit_context
 from kernel.downloads import csv_cell
 from kernel.forms import add_service_errors
 from kernel.history import history_entries
@@ -205,9 +205,7 @@ def plan_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 {
                     "form": again,
                     "plan": current,
-                    "conflict_rows": rows,
-                    "current": current,
-                    "conflict_by_you": last_change_was_by(current, request.user),
+                    **stale_edit_context(request, current, rows),
                 },
                 status=409,
             )
@@ -490,9 +488,7 @@ def action_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
                     **_common(request, plan),
                     "form": again,
                     "action": current,
-                    "conflict_rows": rows,
-                    "current": current,
-                    "conflict_by_you": last_change_was_by(current, request.user),
+                    **stale_edit_context(request, current, rows),
                 },
                 status=409,
             )

@@ -27,7 +27,7 @@ from commissioning.forms import (
 )
 from commissioning.models import Contract, ContractMeasure, Partnership, format_pounds
 from commissioning.permissions import ContractAccess
-from kernel.concurrency import StaleEdit, conflict_rows, last_change_was_by
+from kernel.concurrency import StaleEdit, conflict_rows, stale_edit_context
 from kernel.downloads import csv_text
 from kernel.forms import add_service_errors
 from kernel.history import history_entries
@@ -252,9 +252,7 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 {
                     "form": again,
                     "contract": current,
-                    "conflict_rows": rows,
-                    "current": current,
-                    "conflict_by_you": last_change_was_by(current, request.user),
+                    **stale_edit_context(request, current, rows),
                     **HELPERS,
                 },
                 status=409,
@@ -356,9 +354,7 @@ def measure_edit(request: HttpRequest, pk: int, measure_id: int) -> HttpResponse
                     "form": MeasureForm(_with_version(request.POST, current.version)),
                     "contract": contract,
                     "measure": current,
-                    "conflict_rows": conflict_rows(form, MeasureForm.as_stored(current)),
-                    "current": current,
-                    "conflict_by_you": last_change_was_by(current, request.user),
+                    **stale_edit_context(request, current, conflict_rows(form, MeasureForm.as_stored(current))),
                     **HELPERS,
                 },
                 status=409,

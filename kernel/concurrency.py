@@ -203,6 +203,12 @@ def _labelled(value: Any, labels: dict[str, str]) -> Any:
     return labels.get(str(value), value)
 
 
+def stale_edit_context(request: Any, current: models.Model, rows: list[ConflictRow]) -> dict[str, Any]:
+    """What the stale-edit page (templates/includes/conflict.html) shows beside the form again:
+    the side-by-side rows, the record as it is now, and whether the newer save was the user's own."""
+    return {"conflict_rows": rows, "current": current, "conflict_by_you": last_change_was_by(current, request.user)}
+
+
 def last_change_was_by(record: models.Model, user: Any) -> bool:
     """Whether ``user`` made the latest recorded change to ``record``: the stale edit they just
     met was their own save from another window or tab, not someone else's.

@@ -20,7 +20,7 @@ from commissioning.decisions import permissions, selectors, services
 from commissioning.decisions.forms import DecisionFilterForm, MeetingForm, OutcomeForm, ProposalForm, StanceForm
 from commissioning.decisions.models import Decision, DecisionStatus, Meeting, StanceChoice
 from commissioning.models import Partnership
-from kernel.concurrency import StaleEdit, conflict_rows, last_change_was_by
+from kernel.concurrency import StaleEdit, conflict_rows, stale_edit_context
 from kernel.downloads import csv_text
 from kernel.forms import add_service_errors
 from kernel.markdown import render_markdown
@@ -276,9 +276,7 @@ def decision_outcome(request: HttpRequest, slug: str, decision_id: int) -> HttpR
                     "form": again,
                     "partnership": partnership,
                     "decision": current,
-                    "conflict_rows": conflict_rows(form, current),
-                    "current": current,
-                    "conflict_by_you": last_change_was_by(current, request.user),
+                    **stale_edit_context(request, current, conflict_rows(form, current)),
                     **HELPERS,
                 },
                 status=409,
@@ -398,9 +396,7 @@ def meeting_edit(request: HttpRequest, slug: str, meeting_id: int) -> HttpRespon
                     "form": again,
                     "partnership": partnership,
                     "meeting": current,
-                    "conflict_rows": conflict_rows(form, current),
-                    "current": current,
-                    "conflict_by_you": last_change_was_by(current, request.user),
+                    **stale_edit_context(request, current, conflict_rows(form, current)),
                     **HELPERS,
                 },
                 status=409,
