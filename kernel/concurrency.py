@@ -23,6 +23,7 @@ from django import forms
 from django.db import models, transaction
 from django.db.models import F
 from django.http import Http404
+from django.utils.text import capfirst
 from rest_framework import exceptions, status
 
 
@@ -43,7 +44,7 @@ class StaleEdit(Exception):
         self.expected_version = expected_version
         super().__init__(
             # Not "by someone else": it may be the same person's save from another tab or client.
-            f"{current._meta.verbose_name} has changed since you loaded it "
+            f"{capfirst(current._meta.verbose_name)} has changed since you loaded it "
             f"(you edited version {expected_version}, it is now version {current.version})."
         )
 
