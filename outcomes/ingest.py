@@ -1183,12 +1183,13 @@ def _outlier_warnings(cursor: Any, params: dict[str, Any]) -> int:
         GROUP BY 1, 2, 3, 4, 5, 6
         """
     )
+    value, usual = _in_unit("f.x"), _in_unit("s.median::numeric")
     cursor.execute(
-        """
+        f"""
         INSERT INTO outcomes_submissionissue (submission_id, row_number, "column", code, message, severity)
         SELECT %(submission_id)s, f.row_number, 'numerator', 'outlier',
-               'This value (' || __X__ || ') is unusual for this provider and borough: the'
-               || ' usual value is ' || __MEDIAN__ || '. Check it; it has not been rejected.', 'warning'
+               'This value (' || {value} || ') is unusual for this provider and borough: the'
+               || ' usual value is ' || {usual} || '. Check it; it has not been rejected.', 'warning'
         FROM (
             SELECT row_number, organisation_id, indicator_id, borough_id,
                    CASE WHEN den IS NULL THEN num ELSE num / den END AS x
@@ -1198,7 +1199,7 @@ def _outlier_warnings(cursor: Any, params: dict[str, Any]) -> int:
         JOIN outcomes_indicator i ON i.id = f.indicator_id
         WHERE (s.sd > 0 AND abs(f.x::float8 - s.mean) / s.sd > 3)
            OR (s.mad > 0 AND 0.6745 * abs(f.x::float8 - s.median) / s.mad > 3.5)
-        """.replace("__X__", _in_unit("f.x")).replace("__MEDIAN__", _in_unit("s.median::numeric")),
+        """,  # noqa: S608 - the slots are our own fragments; values are parameters
         params,
     )
     return cursor.rowcount
