@@ -29,7 +29,6 @@ from rest_framework.response import Response
 from actionplan import permissions, selectors, services
 from actionplan.models import (
     Action,
-    ActionIndicator,
     ActionStatus,
     EvidenceItem,
     EvidenceType,
@@ -41,7 +40,7 @@ from actionplan.models import (
     PlanVisibility,
     ProgressNote,
 )
-from kernel.api import IF_MATCH, problems, with_etag
+from kernel.api import IF_MATCH, VersionedDestroyMixin, VersionedUpdateMixin, problems, with_etag
 from kernel.concurrency import (
     expected_version_from_request,
 )
@@ -242,9 +241,8 @@ class PlanPermission(BasePermission):
 )
 class PlanViewSet(
     mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
+    VersionedUpdateMixin,
     viewsets.GenericViewSet,
 ):
     """Action plans. Public plans (out of draft) are readable by anyone; the rest by their grantees."""
@@ -277,10 +275,6 @@ class PlanViewSet(
         data = PlanSerializer(plans, many=True, context=context).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        plan = self.get_object()
-        return with_etag(Response(self.get_serializer(plan).data), plan)
-
     def perform_create(self, serializer: PlanSerializer) -> None:
         data = dict(serializer.validated_data)
         serializer.instance = services.plan_create(
@@ -295,19 +289,20 @@ class PlanViewSet(
         plan = Plan.objects.get(slug=response.data["slug"])
         return with_etag(response, plan)
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        plan = self.get_object()
-        expected = expected_version_from_request(request)
-        serializer = self.get_serializer(plan, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+    def versioned_update(self, plan: Plan, data: dict[str, Any], expected_version: int) -> None:
         areas = data.pop("areas", None)
         partners = data.pop("partners", None)
         services.plan_update(
-            actor=request.user, plan=plan, expected_version=expected, values=data, areas=areas, partners=partners
+            actor=self.request.user,
+            plan=plan,
+            expected_version=expected_version,
+            values=data,
+            areas=areas,
+            partners=partners,
         )
-        plan = self.get_queryset().get(pk=plan.pk)
-        return with_etag(Response(self.get_serializer(plan).data), plan)
+
+    def fresh(self, plan: Plan) -> Plan:
+        return self.get_queryset().get(pk=plan.pk)
 
     @extend_schema(
         request=PlanStatusSerializer,
@@ -324,7 +319,7 @@ class PlanViewSet(
         services.plan_change_status(
             actor=request.user, plan=plan, expected_version=expected, status=body.validated_data["status"]
         )
-        plan = self.get_queryset().get(pk=plan.pk)
+        plan = self.fresh(plan)
         return with_etag(Response(self.get_serializer(plan).data), plan)
 
     @extend_schema(responses={200: HistoryEntrySerializer(many=True), **problems(404)})
@@ -463,6 +458,15 @@ class ActionSerializer(serializers.ModelSerializer):
             fields["dependencies"].child_relation.queryset = Action.objects.filter(plan__in=visible)
         return fields
 
+    def to_representation(self, instance: Action) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        # Lists of references in a stable order of their own (slugs, ids), whatever order the
+        # shared selector prefetched them in for the page.
+        for key in ("priority_areas", "partners", "dependencies", "evidence"):
+            if isinstance(data.get(key), list):
+                data[key] = sorted(data[key])
+        return data
+
     def get_web_url(self, action: Action) -> str:
         return self.context["request"].build_absolute_uri(f"/plans/{action.plan.slug}/actions/{action.pk}/")
 
@@ -573,10 +577,9 @@ def _links(data: dict[str, Any], targets: dict[int, Any] | None = None) -> dict[
 )
 class ActionViewSet(
     mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
+    VersionedUpdateMixin,
+    VersionedDestroyMixin,
     viewsets.GenericViewSet,
 ):
     """Actions in the plans the caller may read. Filter by plan, key step (`key_step=<number>`, one of the
@@ -591,24 +594,9 @@ class ActionViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Action]:
-        return (
-            Action.objects.filter(plan__in=permissions.plans_visible_to(self.request.user))
-            .select_related("plan", "key_step", "owner_organisation", "lead")
-            .prefetch_related(
-                Prefetch("partners", queryset=Organisation.objects.order_by("slug")),
-                Prefetch("dependencies", queryset=Action.objects.only("id").order_by("id")),
-                Prefetch("indicator_links", queryset=ActionIndicator.objects.select_related("indicator")),
-                Prefetch("evidence", queryset=EvidenceItem.objects.only("id", "slug").order_by("slug")),
-                Prefetch("milestones", queryset=Milestone.objects.order_by("due", "id")),
-                Prefetch("priority_areas", queryset=PriorityArea.objects.only("id", "slug").order_by("slug")),
-                Prefetch("progress_notes", queryset=ProgressNote.objects.select_related("author")),
-            )
-            .order_by("plan_id", "key_step__number", "due_date", "id")
-        )
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        action = self.get_object()
-        return with_etag(Response(self.get_serializer(action).data), action)
+        # The same joins as the action's page (selectors.with_action_details).
+        visible = Action.objects.filter(plan__in=permissions.plans_visible_to(self.request.user))
+        return selectors.with_action_details(visible).order_by("plan_id", "key_step__number", "due_date", "id")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -628,21 +616,16 @@ class ActionViewSet(
         created = self.get_queryset().get(pk=created.pk)
         return with_etag(Response(self.get_serializer(created).data, status=status.HTTP_201_CREATED), created)
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        action = self.get_object()
-        expected = expected_version_from_request(request)
-        serializer = self.get_serializer(action, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+    def versioned_update(self, action: Action, data: dict[str, Any], expected_version: int) -> None:
         data.pop("plan", None)
         note = data.pop("progress_note", "")
         links = _links(data, {li.indicator_id: li.target for li in action.indicator_links.all()})
         if set(data) <= {"status", "progress"} and not links:
             # The owners' update (permissions.can_update_action): status, progress and why.
             services.action_set_progress(
-                actor=request.user,
+                actor=self.request.user,
                 action=action,
-                expected_version=expected,
+                expected_version=expected_version,
                 status=data.get("status"),
                 progress=data.get("progress"),
                 note=note,
@@ -650,17 +633,15 @@ class ActionViewSet(
         else:
             with transaction.atomic():
                 updated = services.action_update(
-                    actor=request.user, action=action, expected_version=expected, values=data, **links
+                    actor=self.request.user, action=action, expected_version=expected_version, values=data, **links
                 )
-                services.progress_note_add(actor=request.user, action=updated, text=note)
-        action = self.get_queryset().get(pk=action.pk)
-        return with_etag(Response(self.get_serializer(action).data), action)
+                services.progress_note_add(actor=self.request.user, action=updated, text=note)
 
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        action = self.get_object()
-        expected = expected_version_from_request(request)
-        services.action_delete(actor=request.user, action=action, expected_version=expected)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def fresh(self, action: Action) -> Action:
+        return self.get_queryset().get(pk=action.pk)
+
+    def versioned_destroy(self, action: Action, expected_version: int) -> None:
+        services.action_delete(actor=self.request.user, action=action, expected_version=expected_version)
 
     @extend_schema(responses={200: HistoryEntrySerializer(many=True), **problems(404)})
     @api_action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)

@@ -359,20 +359,23 @@ def plan_page(plan: Plan, *, with_figures: bool = True) -> PlanPage:
     return PlanPage(plan=plan, sections=sections, areas=areas)
 
 
+def with_action_details(actions: QuerySet[Action]) -> QuerySet[Action]:
+    """Actions with everything their page and the API show: one join and a fixed set of prefetches."""
+    return actions.select_related("plan", "key_step", "owner_organisation", "lead").prefetch_related(
+        Prefetch("milestones", queryset=Milestone.objects.order_by(F("due").asc(nulls_last=True), "id")),
+        Prefetch("indicator_links", queryset=ActionIndicator.objects.select_related("indicator")),
+        Prefetch("dependencies", queryset=Action.objects.select_related("key_step").order_by("title")),
+        Prefetch("partners", queryset=Organisation.objects.order_by("name")),
+        Prefetch("evidence", queryset=EvidenceItem.objects.order_by("title")),
+        Prefetch("progress_notes", queryset=ProgressNote.objects.select_related("author")),
+        priority_areas_prefetch(),
+    )
+
+
 def action_detail_queryset(plan: Plan) -> QuerySet[Action]:
-    return (
-        Action.objects.filter(plan=plan)
-        .select_related("key_step", "owner_organisation", "lead")
-        .prefetch_related(
-            Prefetch("milestones", queryset=Milestone.objects.order_by(F("due").asc(nulls_last=True), "id")),
-            Prefetch("indicator_links", queryset=ActionIndicator.objects.select_related("indicator")),
-            Prefetch("dependencies", queryset=Action.objects.select_related("key_step").order_by("title")),
-            Prefetch("dependents", queryset=Action.objects.select_related("key_step").order_by("title")),
-            Prefetch("partners", queryset=Organisation.objects.order_by("name")),
-            Prefetch("evidence", queryset=EvidenceItem.objects.order_by("title")),
-            Prefetch("progress_notes", queryset=ProgressNote.objects.select_related("author")),
-            priority_areas_prefetch(),
-        )
+    """A plan's actions as the action page reads them: the details, and what depends on each."""
+    return with_action_details(Action.objects.filter(plan=plan)).prefetch_related(
+        Prefetch("dependents", queryset=Action.objects.select_related("key_step").order_by("title"))
     )
 
 

@@ -13,7 +13,7 @@ import django_filters
 from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import BasePermission
@@ -36,10 +36,7 @@ from commissioning.models import (
     ProviderRole,
 )
 from commissioning.permissions import ContractAccess
-from kernel.api import IF_MATCH, problems, with_etag
-from kernel.concurrency import (
-    expected_version_from_request,
-)
+from kernel.api import IF_MATCH, VersionedDestroyMixin, VersionedUpdateMixin, problems
 from kernel.markdown import render_markdown
 from outcomes.models import Indicator
 from stakeholders.models import Area, AreaLevel, Organisation
@@ -366,9 +363,8 @@ class ContractPerformanceSerializer(serializers.Serializer):
 
 class ContractViewSet(
     mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
+    VersionedUpdateMixin,
     viewsets.GenericViewSet,
 ):
     """Contracts you manage or provide (in full) and publishable ones (as a public summary).
@@ -403,10 +399,6 @@ class ContractViewSet(
         )
         return contract
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        contract = self.get_object()
-        return with_etag(Response(self.get_serializer(contract).data), contract)
-
     def _commissioner_allowed(self, data: dict[str, Any]) -> bool:
         user = self.request.user
         org, partnership = data.get("commissioner_organisation"), data.get("commissioner_partnership")
@@ -429,11 +421,9 @@ class ContractViewSet(
 
     @extend_schema(parameters=[IF_MATCH], responses={200: ContractSerializer, **problems(412, 428)})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        contract = self.get_object()
-        expected = expected_version_from_request(request)
-        serializer = self.get_serializer(contract, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        return super().partial_update(request, *args, **kwargs)
+
+    def versioned_update(self, contract: Contract, data: dict[str, Any], expected_version: int) -> None:
         if (
             "commissioner_organisation" in data or "commissioner_partnership" in data
         ) and not self._commissioner_allowed(data):
@@ -447,15 +437,16 @@ class ContractViewSet(
             providers = [(p["organisation"], p["role"]) for p in providers]
         boroughs = data.pop("boroughs", None)
         services.contract_update(
-            actor=request.user,
+            actor=self.request.user,
             contract=contract,
-            expected_version=expected,
+            expected_version=expected_version,
             providers=providers,
             boroughs=boroughs,
             **data,
         )
-        contract, _ = permissions.get_contract_for_user_or_404(request.user, contract.pk)
-        return with_etag(Response(self.get_serializer(contract).data), contract)
+
+    def fresh(self, contract: Contract) -> Contract:
+        return permissions.get_contract_for_user_or_404(self.request.user, contract.pk)[0]
 
     @extend_schema(responses={200: ContractPerformanceSerializer})
     @action(detail=True, methods=["get"])
@@ -520,7 +511,13 @@ class ContractMeasureFilter(django_filters.FilterSet):
         fields = ["contract"]
 
 
-class ContractMeasureViewSet(viewsets.ModelViewSet):
+class ContractMeasureViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    VersionedUpdateMixin,
+    VersionedDestroyMixin,
+    viewsets.GenericViewSet,
+):
     """Outcome measures of the contracts you manage or provide. PATCH and DELETE need `If-Match`."""
 
     serializer_class = ContractMeasureSerializer
@@ -555,10 +552,6 @@ class ContractMeasureViewSet(viewsets.ModelViewSet):
         measure.contract = contract
         return measure
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        measure = self.get_object()
-        return with_etag(Response(self.get_serializer(measure).data), measure)
-
     def perform_create(self, serializer: ContractMeasureSerializer) -> None:
         data = dict(serializer.validated_data)
         contract = data.pop("contract")
@@ -567,22 +560,24 @@ class ContractMeasureViewSet(viewsets.ModelViewSet):
 
     @extend_schema(parameters=[IF_MATCH], responses={200: ContractMeasureSerializer, **problems(412, 428)})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        measure = self.get_object()
-        expected = expected_version_from_request(request)
-        serializer = self.get_serializer(measure, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        return super().partial_update(request, *args, **kwargs)
+
+    def versioned_update(self, measure: ContractMeasure, data: dict[str, Any], expected_version: int) -> Any:
         if "contract" in data and data.pop("contract").pk != measure.contract_id:
             raise serializers.ValidationError({"contract": ["A measure cannot move to another contract."]})
-        measure = services.measure_update(actor=request.user, measure=measure, expected_version=expected, **data)
-        return with_etag(Response(self.get_serializer(measure).data), measure)
+        return services.measure_update(
+            actor=self.request.user, measure=measure, expected_version=expected_version, **data
+        )
+
+    def fresh(self, measure: ContractMeasure) -> ContractMeasure:
+        return measure  # the service's own, with its contract
 
     @extend_schema(parameters=[IF_MATCH], responses={204: None, **problems(412, 428)})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        measure = self.get_object()
-        expected = expected_version_from_request(request)
-        services.measure_delete(actor=request.user, measure=measure, expected_version=expected)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return super().destroy(request, *args, **kwargs)
+
+    def versioned_destroy(self, measure: ContractMeasure, expected_version: int) -> None:
+        services.measure_delete(actor=self.request.user, measure=measure, expected_version=expected_version)
 
 
 __all__ = [

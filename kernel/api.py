@@ -23,7 +23,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from kernel.concurrency import PreconditionFailed, StaleEdit, etag_for
+from kernel.concurrency import PreconditionFailed, StaleEdit, etag_for, expected_version_from_request
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "/api/docs/#problem-"
@@ -88,6 +88,68 @@ def with_etag(response: Response, instance: Any) -> Response:
     """The response carrying the versioned record's ETag, for the client's next write."""
     response["ETag"] = etag_for(instance)
     return response
+
+
+# Versioned resources: one way to read, change and delete them ------------------------------
+
+
+class VersionedRetrieveMixin:
+    """GET one versioned record with its ETag (`"v<version>"`), for the client's next write."""
+
+    def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()  # type: ignore[attr-defined]
+        return with_etag(Response(self.get_serializer(instance).data), instance)  # type: ignore[attr-defined]
+
+    def fresh(self, instance: Any) -> Any:
+        """The record read back after a write, as GET reads it (its joins and prefetches)."""
+        return self.get_object()  # type: ignore[attr-defined]
+
+
+class VersionedUpdateMixin(VersionedRetrieveMixin):
+    """PATCH a versioned record: If-Match first (428 without it), then the body, then the service.
+
+    The viewset's `versioned_update(instance, data, expected_version)` calls its service with
+    the serializer's validated data, returning the record (or None to read it again); a stale
+    If-Match comes back from the service as `StaleEdit`, which the exception handler answers
+    with 412 and the current ETag. Permission to write is `get_object`'s question (as for
+    every unsafe method), so it is answered first.
+    """
+
+    def versioned_update(self, instance: Any, data: dict[str, Any], expected_version: int) -> Any:
+        raise NotImplementedError  # each viewset says which service writes
+
+    def check_write(self, instance: Any) -> None:
+        """Refuse (PermissionDenied) before anything else when `get_object` alone does not."""
+
+    def write_serializer(self, instance: Any, data: Any) -> Any:
+        """The serializer that parses the PATCH body (the viewset's own, partial, by default)."""
+        return self.get_serializer(instance, data=data, partial=True)  # type: ignore[attr-defined]
+
+    def update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()  # type: ignore[attr-defined]
+        self.check_write(instance)
+        expected = expected_version_from_request(request)
+        serializer = self.write_serializer(instance, request.data)
+        serializer.is_valid(raise_exception=True)
+        updated = self.versioned_update(instance, dict(serializer.validated_data), expected)
+        instance = self.fresh(instance if updated is None else updated)
+        return with_etag(Response(self.get_serializer(instance).data), instance)  # type: ignore[attr-defined]
+
+    def partial_update(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, **kwargs)
+
+
+class VersionedDestroyMixin:
+    """DELETE a versioned record with If-Match; `versioned_destroy(instance, expected_version)` does it."""
+
+    def versioned_destroy(self, instance: Any, expected_version: int) -> None:
+        raise NotImplementedError
+
+    def destroy(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()  # type: ignore[attr-defined]
+        expected = expected_version_from_request(request)
+        self.versioned_destroy(instance, expected)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ProblemJSONRenderer(JSONRenderer):

@@ -28,8 +28,7 @@ from commissioning.api import SAFE_METHODS, SignedInWrites, VisibleActionField, 
 from commissioning.decisions import permissions, selectors, services
 from commissioning.decisions.models import Decision, DecisionStatus, Meeting, Stance, StanceChoice
 from commissioning.models import Partnership, PartnershipMember
-from kernel.api import IF_MATCH, problems, with_etag
-from kernel.concurrency import expected_version_from_request
+from kernel.api import IF_MATCH, VersionedUpdateMixin, problems, with_etag
 from kernel.markdown import render_markdown
 from stakeholders.models import Organisation, User
 
@@ -197,9 +196,7 @@ class DecisionFilter(django_filters.FilterSet):
         return qs
 
 
-class DecisionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
-):
+class DecisionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, VersionedUpdateMixin, viewsets.GenericViewSet):
     """Partnership decisions logs: proposals, every member's stance and reason, and outcomes. Anyone reads.
 
     POST a proposal (the partnership's managers); PATCH the outcome with `If-Match` (managers);
@@ -240,10 +237,6 @@ class DecisionViewSet(
             raise Http404
         return decision
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        decision = self.get_object()
-        return with_etag(Response(self.get_serializer(decision).data), decision)
-
     @extend_schema(request=ProposalSerializer, responses={201: DecisionSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Permission before validation: someone who may not propose in the named partnership gets
@@ -267,20 +260,23 @@ class DecisionViewSet(
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Record or correct the outcome: status, outcome statement, owner, due date, linked actions."""
-        decision = self.get_object()
-        if not permissions.can_manage_partnership(request.user, decision.partnership):
+        return super().partial_update(request, *args, **kwargs)
+
+    def check_write(self, decision: Decision) -> None:
+        if not permissions.can_manage_partnership(self.request.user, decision.partnership):
             raise PermissionDenied("Only the partnership's members' commissioners may record the outcome.")
-        expected = expected_version_from_request(request)
-        body = OutcomeSerializer(data=request.data, context=self.get_serializer_context())
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
+
+    def write_serializer(self, decision: Decision, data: Any) -> OutcomeSerializer:
+        return OutcomeSerializer(data=data, context=self.get_serializer_context())
+
+    def versioned_update(self, decision: Decision, data: dict[str, Any], expected_version: int) -> None:
         if "actions" in data:
             # Linked actions in plans this manager cannot read stay linked.
             visible = _visible_plan_ids(self.get_serializer_context())
             data["actions"] = [*data["actions"], *(a for a in decision.actions.all() if a.plan_id not in visible)]
-        services.decision_record_outcome(actor=request.user, decision=decision, expected_version=expected, **data)
-        decision = self.get_object()
-        return with_etag(Response(self.get_serializer(decision).data), decision)
+        services.decision_record_outcome(
+            actor=self.request.user, decision=decision, expected_version=expected_version, **data
+        )
 
     @extend_schema(request=StanceWriteSerializer, responses={201: DecisionSerializer})
     @api_action(detail=True, methods=["post"], url_path="stances")
@@ -365,9 +361,7 @@ class MeetingFilter(django_filters.FilterSet):
         fields = ["partnership"]
 
 
-class MeetingViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
-):
+class MeetingViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, VersionedUpdateMixin, viewsets.GenericViewSet):
     """Partnership meetings: agenda, attendees, minutes and their decisions. Anyone reads; managers write.
 
     PATCH needs `If-Match` with the ETag of your last GET.
@@ -393,9 +387,9 @@ class MeetingViewSet(
             raise Http404
         return meeting
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        meeting = self.get_object()
-        return with_etag(Response(self.get_serializer(meeting).data), meeting)
+    def check_write(self, meeting: Meeting) -> None:
+        if not permissions.can_manage_partnership(self.request.user, meeting.partnership):
+            raise PermissionDenied("Only the partnership's members' commissioners may edit meetings.")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         slug = request.data.get("partnership") if hasattr(request.data, "get") else None
@@ -413,18 +407,12 @@ class MeetingViewSet(
 
     @extend_schema(parameters=[IF_MATCH], responses={200: MeetingSerializer, **problems(412, 428)})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        meeting = self.get_object()
-        if not permissions.can_manage_partnership(request.user, meeting.partnership):
-            raise PermissionDenied("Only the partnership's members' commissioners may edit meetings.")
-        expected = expected_version_from_request(request)
-        body = self.get_serializer(meeting, data=request.data, partial=True)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
+        return super().partial_update(request, *args, **kwargs)
+
+    def versioned_update(self, meeting: Meeting, data: dict[str, Any], expected_version: int) -> None:
         if "partnership" in data and data.pop("partnership") != meeting.partnership:
             raise serializers.ValidationError({"partnership": "A meeting cannot move to another partnership."})
-        services.meeting_update(actor=request.user, meeting=meeting, expected_version=expected, **data)
-        meeting = self.get_object()
-        return with_etag(Response(self.get_serializer(meeting).data), meeting)
+        services.meeting_update(actor=self.request.user, meeting=meeting, expected_version=expected_version, **data)
 
 
 __all__ = ["SAFE_METHODS", "DecisionViewSet", "MeetingViewSet"]

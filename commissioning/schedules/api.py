@@ -28,8 +28,7 @@ from rest_framework.response import Response
 
 from commissioning.schedules import permissions, selectors, services
 from commissioning.schedules.models import ReportingSchedule
-from kernel.api import IF_MATCH, StandardPagination
-from kernel.concurrency import etag_for, expected_version_from_request
+from kernel.api import IF_MATCH, StandardPagination, VersionedUpdateMixin
 from outcomes.models import Indicator, PeriodType
 from stakeholders.models import Area, AreaLevel, Organisation
 
@@ -87,9 +86,8 @@ class ScheduleFilter(django_filters.FilterSet):
 
 class ReportingScheduleViewSet(
     mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
+    VersionedUpdateMixin,
     viewsets.GenericViewSet,
 ):
     """What each provider is expected to submit: schedules you set, your own organisation's, and
@@ -121,12 +119,6 @@ class ReportingScheduleViewSet(
             self.request.user, int(pk), write=self.request.method not in SAFE_METHODS
         )
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        schedule = self.get_object()
-        response = Response(self.get_serializer(schedule).data)
-        response["ETag"] = etag_for(schedule)
-        return response
-
     def _may_commission_for(self, organisation: Organisation) -> bool:
         return permissions.schedule_commissioner_choices(self.request.user).filter(pk=organisation.pk).exists()
 
@@ -147,27 +139,24 @@ class ReportingScheduleViewSet(
         },
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        schedule = self.get_object()
-        expected = expected_version_from_request(request)
-        serializer = self.get_serializer(schedule, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        return super().partial_update(request, *args, **kwargs)
+
+    def versioned_update(self, schedule: ReportingSchedule, data: dict[str, Any], expected_version: int) -> None:
         if "commissioner" in data and not self._may_commission_for(data["commissioner"]):
             raise PermissionDenied("You may move a schedule only to an organisation you commission for.")
         indicators = data.pop("indicators", None)
         boroughs = data.pop("boroughs", None)
         services.schedule_update(
-            actor=request.user,
+            actor=self.request.user,
             schedule=schedule,
-            expected_version=expected,
+            expected_version=expected_version,
             indicators=indicators,
             boroughs=boroughs,
             **data,
         )
-        schedule = permissions.get_schedule_for_user_or_404(request.user, schedule.pk)
-        response = Response(self.get_serializer(schedule).data)
-        response["ETag"] = etag_for(schedule)
-        return response
+
+    def fresh(self, schedule: ReportingSchedule) -> ReportingSchedule:
+        return permissions.get_schedule_for_user_or_404(self.request.user, schedule.pk)
 
 
 # Completeness ------------------------------------------------------------------------------
