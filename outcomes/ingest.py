@@ -1222,10 +1222,6 @@ def record_file_problem(submission: Submission, problem: FileRejected) -> None:
         message=problem.message,
         severity=SubmissionIssue.Severity.ERROR,
     )
-    submission.status = Submission.Status.REJECTED
-    submission.message = problem.message
-    submission.finished_at = timezone.now()
-    submission.save(update_fields=["status", "message", "finished_at"])
 
 
 def record_warnings(submission: Submission, warnings: list[tuple[str, str, str]]) -> None:

@@ -225,6 +225,13 @@ def submission_create(
     except ingest.FileRejected as problem:
         ingest.drop_staging(submission.pk)
         ingest.record_file_problem(submission, problem)
+        submission_move(
+            submission_id=submission.pk,
+            to=Submission.Status.REJECTED,
+            message=problem.message,
+            finished_at=timezone.now(),
+        )
+        submission.refresh_from_db(fields=["status", "message", "finished_at"])
         return submission
     except Exception:
         # An unexpected failure while staging: record it as failed (never leave it queued).
@@ -325,6 +332,28 @@ def submission_submit_trial(*, actor: User, trial: Submission) -> Submission:
     )
 
 
+# A submission's life: from each status, the statuses it may move to. The finished three are
+# final; "running" again is a re-delivered task starting over from the staged rows.
+_Status = Submission.Status
+SUBMISSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    _Status.QUEUED: frozenset({_Status.RUNNING, _Status.REJECTED, _Status.FAILED}),
+    _Status.RUNNING: frozenset({_Status.RUNNING, _Status.COMPLETED, _Status.REJECTED, _Status.FAILED}),
+    _Status.COMPLETED: frozenset(),
+    _Status.REJECTED: frozenset(),
+    _Status.FAILED: frozenset(),
+}
+
+
+def submission_move(*, submission_id: int, to: str, **fields: Any) -> bool:
+    """The one way a submission's status changes: to `to`, with `fields`, if the table allows it.
+
+    A compare-and-set on the statuses SUBMISSION_TRANSITIONS lets reach `to`, so a finished
+    submission is never reopened and two workers cannot both finish one. Whether it moved.
+    """
+    sources = [source for source, targets in SUBMISSION_TRANSITIONS.items() if to in targets]
+    return bool(Submission.objects.filter(pk=submission_id, status__in=sources).update(status=to, **fields))
+
+
 def submission_process(*, submission_id: int) -> Submission | None:
     """Validate and write a staged submission, once (idempotent: a finished one is left alone).
 
@@ -338,7 +367,7 @@ def submission_process(*, submission_id: int) -> Submission | None:
         claimed = Submission.objects.select_for_update(skip_locked=True).filter(pk=submission_id).first()
         if claimed is None or claimed.is_finished:
             return claimed or Submission.objects.filter(pk=submission_id).first()
-        Submission.objects.filter(pk=submission_id).update(status=Submission.Status.RUNNING, processed_rows=0)
+        submission_move(submission_id=submission_id, to=Submission.Status.RUNNING, processed_rows=0)
     with transaction.atomic():
         submission = (
             Submission.objects.select_for_update().select_related("organisation", "submitted_by").get(pk=submission_id)
@@ -350,26 +379,29 @@ def submission_process(*, submission_id: int) -> Submission | None:
         submission.issues.exclude(pk__in=staging_warnings.values("pk")).delete()
         allowed = list(permissions.submitting_organisations(submission.submitted_by).values_list("pk", flat=True))
         counts = ingest.validate_and_write(submission, allowed, submission.organisation.slug)
-        submission.created_count = counts.created
-        submission.updated_count = counts.updated
-        submission.unchanged_count = counts.unchanged
-        submission.rejected_count = counts.rejected
-        submission.warning_count = counts.warnings + staging_warnings.count()
-        submission.processed_rows = submission.total_rows
-        submission.finished_at = timezone.now()
         if submission.atomic and counts.rejected:
-            submission.status = Submission.Status.REJECTED
-            submission.message = (
-                f"{counts.rejected:,} row(s) have errors, so nothing was imported (all-or-nothing submission)."
-            )
+            status = Submission.Status.REJECTED
+            message = f"{counts.rejected:,} row(s) have errors, so nothing was imported (all-or-nothing submission)."
         else:
-            submission.status = Submission.Status.COMPLETED
+            status = Submission.Status.COMPLETED
             verb = "would be" if submission.dry_run else "were"
-            submission.message = ("Trial run: nothing was saved. " if submission.dry_run else "") + (
+            message = ("Trial run: nothing was saved. " if submission.dry_run else "") + (
                 f"{counts.created:,} new, {counts.updated:,} changed and {counts.unchanged:,} unchanged values "
                 f"{verb} imported; {counts.rejected:,} row(s) rejected."
             )
-        submission.save()
+        finished = {
+            "created_count": counts.created,
+            "updated_count": counts.updated,
+            "unchanged_count": counts.unchanged,
+            "rejected_count": counts.rejected,
+            "warning_count": counts.warnings + staging_warnings.count(),
+            "processed_rows": submission.total_rows,
+            "finished_at": timezone.now(),
+            "message": message,
+        }
+        submission_move(submission_id=submission.pk, to=status, **finished)
+        for name, value in {**finished, "status": status}.items():
+            setattr(submission, name, value)
         _cells_changed(counts.cells)
         if submission.status == Submission.Status.COMPLETED and (counts.created or counts.updated):
             for hook in submission_written_hooks:
@@ -411,9 +443,9 @@ def submissions_requeue_lost(*, now: dt.datetime | None = None) -> list[int]:
 
 
 def submission_mark_failed(*, submission_id: int, reason: str) -> None:
-    Submission.objects.filter(pk=submission_id).exclude(
-        status__in=[Submission.Status.COMPLETED, Submission.Status.REJECTED]
-    ).update(status=Submission.Status.FAILED, message=reason[:2000], finished_at=timezone.now())
+    submission_move(
+        submission_id=submission_id, to=Submission.Status.FAILED, message=reason[:2000], finished_at=timezone.now()
+    )
     ingest.drop_staging(submission_id)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import factory
 from django.contrib.auth.models import Group
 
-from outcomes.models import Indicator, Measure, PeriodType
+from outcomes.models import Door, Indicator, Measure, PeriodType, Submission
 from stakeholders.models import Area, AreaLevel, Membership, Organisation, OrganisationType, Role, User
 
 TEST_PASSWORD = "a-long-test-password-42"
@@ -74,3 +74,14 @@ class IndicatorFactory(factory.django.DjangoModelFactory):
     definition = "Defined for the test."
     measure = Measure.PROPORTION
     period_type = PeriodType.MONTH
+
+
+class SubmissionFactory(factory.django.DjangoModelFactory):
+    """A submission through the API, queued, by a new person for a new organisation unless given."""
+
+    class Meta:
+        model = Submission
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    submitted_by = factory.SubFactory(UserFactory)
+    door = Door.API

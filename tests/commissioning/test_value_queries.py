@@ -18,7 +18,7 @@ from commissioning.queries.models import MessageKind, QueryStatus, ValueQuery
 from outcomes import services as outcome_services
 from outcomes.models import Door, Measure, OutcomeValue, PeriodType, Submission, ValueStatus
 from stakeholders.models import Area, AreaLevel, Role
-from tests.factories import IndicatorFactory, MembershipFactory
+from tests.factories import IndicatorFactory, MembershipFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def recovery(db):
 
 @pytest.fixture
 def value(provider, provider_org, recovery):
-    submission = Submission.objects.create(
+    submission = SubmissionFactory(
         organisation=provider_org, submitted_by=provider, door=Door.API, status=Submission.Status.COMPLETED
     )
     return OutcomeValue.objects.create(
@@ -53,7 +53,7 @@ def value(provider, provider_org, recovery):
 
 def make_values(provider, provider_org, indicator, count: int) -> list[OutcomeValue]:
     """`count` monthly Camden values from January 2020 (or 2025 for fewer than 13), one submission."""
-    submission = Submission.objects.create(
+    submission = SubmissionFactory(
         organisation=provider_org, submitted_by=provider, door=Door.API, status=Submission.Status.COMPLETED
     )
     camden = Area.objects.get(short_code="CMD", level=AreaLevel.BOROUGH)

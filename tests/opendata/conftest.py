@@ -14,9 +14,9 @@ import pytest
 from django.utils import timezone
 
 from outcomes.aggregation import metrics_recompute_cells
-from outcomes.models import Door, Measure, OutcomeValue, PeriodType, Polarity, Submission
+from outcomes.models import Door, Measure, OutcomeValue, PeriodType, Polarity
 from stakeholders.models import Area
-from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, SubmissionFactory, UserFactory
 
 APRIL, MAY, JUNE = dt.date(2026, 4, 1), dt.date(2026, 5, 1), dt.date(2026, 6, 1)
 
@@ -24,9 +24,7 @@ APRIL, MAY, JUNE = dt.date(2026, 4, 1), dt.date(2026, 5, 1), dt.date(2026, 6, 1)
 class Figures:
     def __init__(self) -> None:
         self.organisation = OrganisationFactory(name="Open data test trust")
-        self.submission = Submission.objects.create(
-            organisation=self.organisation, submitted_by=UserFactory(), door=Door.API
-        )
+        self.submission = SubmissionFactory(organisation=self.organisation, submitted_by=UserFactory(), door=Door.API)
         self.recovery = IndicatorFactory(
             code="od-recovery",
             name="Recovery (open data test)",

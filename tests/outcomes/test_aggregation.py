@@ -12,9 +12,9 @@ from django.db import connection
 from django.utils import timezone
 
 from outcomes.aggregation import metrics_rebuild_all, metrics_recompute_cells
-from outcomes.models import Door, Measure, Metric, OutcomeValue, PeriodType, Polarity, Population, Submission
+from outcomes.models import Door, Measure, Metric, OutcomeValue, PeriodType, Polarity, Population
 from stakeholders.models import Area, AreaLevel
-from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, SubmissionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ PERIOD = dt.date(2025, 4, 1)
 @pytest.fixture
 def submission(db):
     org = OrganisationFactory()
-    return Submission.objects.create(organisation=org, submitted_by=UserFactory(), door=Door.API)
+    return SubmissionFactory(organisation=org, submitted_by=UserFactory(), door=Door.API)
 
 
 def _value(submission, indicator, borough, num, den=None, status="approved", org=None, period=PERIOD):

@@ -12,8 +12,8 @@ from django.db import connection
 
 from outcomes.aggregation import metrics_rebuild_all, metrics_recompute_cells
 from outcomes.aggregation import rebuild as aggregation
-from outcomes.models import Door, Metric, OutcomeValue, Submission
-from tests.factories import OrganisationFactory, UserFactory
+from outcomes.models import Door, Metric, OutcomeValue
+from tests.factories import OrganisationFactory, SubmissionFactory, UserFactory
 from tests.outcomes.test_aggregation import _all_rows, _metric_indexes, mixed_history
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -22,9 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.fixture
 def history():
     """The mixed history, committed, with its metrics from the incremental path."""
-    submission = Submission.objects.create(
-        organisation=OrganisationFactory(), submitted_by=UserFactory(), door=Door.API
-    )
+    submission = SubmissionFactory(organisation=OrganisationFactory(), submitted_by=UserFactory(), door=Door.API)
     metrics_recompute_cells(mixed_history(submission))
     return _all_rows()
 

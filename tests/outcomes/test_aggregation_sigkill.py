@@ -10,11 +10,11 @@ from django.db import connection
 from django.utils import timezone
 
 from outcomes.aggregation import metrics_rebuild_all
-from outcomes.models import Door, Measure, Metric, OutcomeValue, PeriodType, Submission
+from outcomes.models import Door, Measure, Metric, OutcomeValue, PeriodType
 from outcomes.tasks import metrics_recompute
 from stakeholders.models import Area, AreaLevel
 from tests.conftest import _database_url
-from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, SubmissionFactory, UserFactory
 from tests.workers import Worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -51,7 +51,7 @@ def test_a_worker_killed_mid_recompute_redelivers_the_task_and_ends_like_a_clean
         code="kill-recovery", name="Recovery", definition="d", measure=Measure.PROPORTION, period_type=PeriodType.MONTH
     )
     org = OrganisationFactory()
-    submission = Submission.objects.create(organisation=org, submitted_by=UserFactory(), door=Door.API)
+    submission = SubmissionFactory(organisation=org, submitted_by=UserFactory(), door=Door.API)
     for n, borough in enumerate(Area.objects.filter(level=AreaLevel.BOROUGH).order_by("code")[:8]):
         OutcomeValue.objects.create(
             organisation=org,

@@ -22,7 +22,15 @@ from outcomes.models import (
     ValueStatus,
 )
 from stakeholders.models import Area, AreaLevel, OrganisationType, Role
-from tests.factories import CAMDEN, LAMBETH, IndicatorFactory, MembershipFactory, OrganisationFactory, UserFactory
+from tests.factories import (
+    CAMDEN,
+    LAMBETH,
+    IndicatorFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    SubmissionFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +90,7 @@ def month(index: int) -> dt.date:
 def make_values(organisation, indicator, borough_code: str, count: int, status: str = ValueStatus.SUBMITTED):
     """`count` stored values for one organisation, indicator and borough, one a month."""
     submitter = UserFactory()
-    submission = Submission.objects.create(
+    submission = SubmissionFactory(
         organisation=organisation, submitted_by=submitter, door=Door.FORM, status=Submission.Status.COMPLETED
     )
     area = borough(borough_code)
@@ -104,7 +112,7 @@ def make_values(organisation, indicator, borough_code: str, count: int, status: 
 
 def make_submissions(organisation, user, count: int) -> list[Submission]:
     return [
-        Submission.objects.create(
+        SubmissionFactory(
             organisation=organisation,
             submitted_by=user,
             door=Door.CSV,
@@ -652,7 +660,7 @@ def test_an_anonymous_visitor_must_sign_in_to_read_submissions(client_for, provi
 def test_a_running_submission_shows_live_progress_from_the_worker(client_for, provider, provider_org):
     from outcomes import ingest
 
-    submission = Submission.objects.create(
+    submission = SubmissionFactory(
         organisation=provider_org,
         submitted_by=provider,
         door=Door.API,

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rest_framework.throttling import SimpleRateThrottle
 
-from outcomes.models import Door, Indicator, Measure, PeriodType, Polarity, Population, Submission
+from outcomes.models import Door, Indicator, Measure, PeriodType, Polarity, Population
 from stakeholders.models import Area, AreaLevel
-from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, SubmissionFactory, UserFactory
 from tests.outcomes.attacker import Findings, attack_cell, published, trend_of
 from tests.outcomes.cells import aggregated_cell
 
@@ -97,7 +97,7 @@ def world(db):
             area=area, year=PERIOD.year, defaults={"population": 150_000 + 7_919 * index, "source": "test"}
         )
     org = OrganisationFactory()
-    submission = Submission.objects.create(organisation=org, submitted_by=UserFactory(), door=Door.API)
+    submission = SubmissionFactory(organisation=org, submitted_by=UserFactory(), door=Door.API)
     indicators = {
         measure: IndicatorFactory(
             code=f"attack-{measure}",

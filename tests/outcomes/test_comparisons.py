@@ -12,10 +12,10 @@ import pytest
 
 from outcomes import dashboards
 from outcomes.aggregation import metrics_rebuild_all, metrics_recompute_cells
-from outcomes.models import Door, Indicator, Measure, Metric, OutcomeValue, PeriodType, Polarity, Population, Submission
+from outcomes.models import Door, Indicator, Measure, Metric, OutcomeValue, PeriodType, Polarity, Population
 from outcomes.statistics import Comparison, compare, quintiles
 from stakeholders.models import Area, AreaLevel
-from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, SubmissionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ COMPARED = (Measure.PROPORTION, Measure.RATE, Measure.MEAN)
 
 @pytest.fixture
 def submission(db):
-    return Submission.objects.create(organisation=OrganisationFactory(), submitted_by=UserFactory(), door=Door.API)
+    return SubmissionFactory(organisation=OrganisationFactory(), submitted_by=UserFactory(), door=Door.API)
 
 
 def _cell(submission, measure, polarity=Polarity.HIGHER_BETTER) -> Indicator:

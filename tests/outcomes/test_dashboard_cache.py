@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from outcomes.aggregation import metrics_generation, metrics_recompute_cells
-from outcomes.models import Door, Measure, OutcomeValue, PeriodType, Polarity, Submission
+from outcomes.models import Door, Measure, OutcomeValue, PeriodType, Polarity
 from stakeholders.models import Area
-from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, SubmissionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +40,7 @@ def published(django_capture_on_commit_callbacks):
         period_type=PeriodType.MONTH,
     )
     org = OrganisationFactory()
-    submission = Submission.objects.create(organisation=org, submitted_by=UserFactory(), door=Door.API)
+    submission = SubmissionFactory(organisation=org, submitted_by=UserFactory(), door=Door.API)
     for code, num, den in (("CMD", 58, 103), ("ISL", 3, 12)):
         OutcomeValue.objects.create(
             organisation=org,

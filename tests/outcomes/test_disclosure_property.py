@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from outcomes.models import Door, Measure, PeriodType, Polarity, Submission
+from outcomes.models import Door, Measure, PeriodType, Polarity
 from stakeholders.models import Area, AreaLevel
-from tests.factories import IndicatorFactory, OrganisationFactory, UserFactory
+from tests.factories import IndicatorFactory, OrganisationFactory, SubmissionFactory, UserFactory
 from tests.outcomes.cells import aggregated_cell
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def world(db):
     regions = sorted({b.parent.code for b in boroughs})[:2]
     pool = [b for b in boroughs if b.parent.code in regions][:12]
     org = OrganisationFactory()
-    submission = Submission.objects.create(organisation=org, submitted_by=UserFactory(), door=Door.API)
+    submission = SubmissionFactory(organisation=org, submitted_by=UserFactory(), door=Door.API)
     indicators = {
         measure: IndicatorFactory(
             code=f"prop-{measure}",

@@ -23,7 +23,7 @@ from outcomes.models import (
     ValueStatus,
 )
 from stakeholders.models import Area, AreaLevel, Role
-from tests.factories import CAMDEN, ISLINGTON, LAMBETH, IndicatorFactory, MembershipFactory
+from tests.factories import CAMDEN, ISLINGTON, LAMBETH, IndicatorFactory, MembershipFactory, SubmissionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,7 @@ def borough(short_code: str) -> Area:
 
 def make_values(org, user, indicator, boroughs, periods, *, status=ValueStatus.SUBMITTED, numerator=40, denominator=80):
     """Values written directly (the pipeline is tested elsewhere): one per borough and period."""
-    submission = Submission.objects.create(
+    submission = SubmissionFactory(
         organisation=org, submitted_by=user, door=Door.API, status=Submission.Status.COMPLETED
     )
     return OutcomeValue.objects.bulk_create(
@@ -212,10 +212,10 @@ def test_only_staff_reach_the_populations_page(client_for, staff, provider, comm
 
 
 def test_another_organisations_submission_is_a_404(client_for, provider, other_org, outsider, commissioner):
-    theirs = Submission.objects.create(
+    theirs = SubmissionFactory(
         organisation=other_org, submitted_by=outsider, door=Door.CSV, status=Submission.Status.COMPLETED
     )
-    ours = Submission.objects.create(
+    ours = SubmissionFactory(
         organisation=provider.memberships.get().organisation,
         submitted_by=provider,
         door=Door.CSV,
@@ -438,7 +438,7 @@ def test_the_report_pages_its_errors_a_hundred_at_a_time(client_for, provider, r
 
 
 def test_a_running_import_shows_a_progress_bar_that_htmx_polls(client_for, provider, provider_org):
-    submission = Submission.objects.create(
+    submission = SubmissionFactory(
         organisation=provider_org,
         submitted_by=provider,
         door=Door.CSV,
@@ -632,7 +632,7 @@ def test_the_review_queue_runs_a_fixed_number_of_queries(
 
 
 def test_the_data_hub_names_a_submission_report_by_who_submitted_not_its_id(client_for, provider, provider_org):
-    submission = Submission.objects.create(organisation=provider_org, submitted_by=provider, door=Door.API)
+    submission = SubmissionFactory(organisation=provider_org, submitted_by=provider, door=Door.API)
     html = client_for(provider).get("/data/").text
     assert f": report on the submission by {provider.display_name}<" in html
     assert f"for submission {submission.pk}<" not in html
