@@ -36,9 +36,6 @@ from stakeholders.models import COMMISSIONER_TYPES, Area, AreaLevel, Organisatio
 
 logger = logging.getLogger(__name__)
 
-# Cells touched by imports and reviews are handed to this hook (the dashboards' aggregation
-# wires itself in here); it is called on commit with a list of (indicator id, period iso).
-cells_changed_hooks: list[Any] = []
 # Every review is handed to these, in the reviewing transaction, as keyword arguments actor,
 # status, message and value_ids (commissioning.queries opens threads and tells the providers).
 values_reviewed_hooks: list[Any] = []
@@ -48,10 +45,13 @@ submission_written_hooks: list[Any] = []
 
 
 def _cells_changed(cells: list[tuple[int, str]]) -> None:
+    """Enqueue the metrics recompute of the (indicator id, period iso) cells a write changed, on commit."""
     if not cells:
         return
-    for hook in cells_changed_hooks:
-        transaction.on_commit(lambda hook=hook: hook(cells))
+    from outcomes.tasks import metrics_recompute  # the tasks module imports this one
+
+    payload = [[indicator_id, period] for indicator_id, period in cells]
+    transaction.on_commit(lambda: metrics_recompute.delay(payload))
 
 
 # Indicators ------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def submission_create(
 
     Permission: the actor submits for `organisation` (data submitter there); rows naming
     other organisations are checked per row. Side effects: outcome values upserted; the
-    touched (indicator, period) cells handed to `cells_changed_hooks` on commit; for large
+    touched (indicator, period) cells enqueued for the metrics recompute on commit; for large
     submissions a Celery task `outcomes.tasks.submission_process` enqueued on commit.
     With `keep_file` a trial run of a (rewindable) file keeps its bytes as a TrialFile, so
     that `submission_submit_trial` can submit the same file; `trial_of` records that link.

@@ -64,6 +64,3 @@ def metrics_rebuild_all() -> int:
     return _metrics_written(rebuild())
 
 
-def enqueue_metrics_recompute(cells: list[tuple[int, str]]) -> None:
-    """The hook services call (on commit) with the cells an import or review changed."""
-    metrics_recompute.delay([[i, p] for i, p in cells])

@@ -403,11 +403,13 @@ def test_a_change_returns_a_queried_value_to_submitted(provider, provider_org, c
     assert (value.numerator, value.status, value.query_message) == (6, ValueStatus.SUBMITTED, "")
 
 
-def test_the_touched_cells_are_handed_to_the_aggregation_hook_on_commit(
+def test_the_touched_cells_are_enqueued_for_the_metrics_recompute_on_commit(
     provider, provider_org, catalogue, django_capture_on_commit_callbacks, monkeypatch
 ):
+    from outcomes import tasks
+
     seen = []
-    monkeypatch.setattr(services, "cells_changed_hooks", [seen.append])
+    monkeypatch.setattr(tasks.metrics_recompute, "delay", lambda cells: seen.append([tuple(c) for c in cells]))
     with django_capture_on_commit_callbacks(execute=True):
         submit(provider, provider_org, FILE)
     with django_capture_on_commit_callbacks(execute=True):
