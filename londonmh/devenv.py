@@ -251,7 +251,9 @@ def test(extra: list[str]) -> int:
         # Security lint: any high-severity finding fails the run (configuration in pyproject.toml).
         [PYTHON, "-m", "bandit", "-q", "-c", "pyproject.toml", "-r", ".", "--severity-level", "high"],
         [PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        [PYTHON, "-m", "pytest", *extra],
+        # On every core (TEST_WORKERS=1 for one process): pytest-xdist, with each worker's own test
+        # database and Celery queue; worksteal keeps both busy to the end despite a few long tests.
+        [PYTHON, "-m", "pytest", "-n", os.environ.get("TEST_WORKERS", "auto"), "--dist", "worksteal", *extra],
     ]
     for step in steps:
         _say("$ " + " ".join(step[1:] if step[0] == PYTHON else step))

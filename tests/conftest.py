@@ -5,6 +5,7 @@ Each cast member is a user with a logged-in test client available through `clien
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -12,6 +13,25 @@ from django.test import Client
 
 from stakeholders.models import LivedExperience, OrganisationType, Role
 from tests.factories import TEST_PASSWORD, MembershipFactory, OrganisationFactory, UserFactory
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, each worker has a Celery queue of its own, as it has a database.
+
+    pytest-django gives every worker its own test database; a worker process started by one
+    test (tests.workers.Worker) must never take a task queued by a test in another.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    from django.conf import settings
+
+    from londonmh.celery import app
+
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-{worker}"
+    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = queue  # read by the worker processes tests start
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    app.conf.task_default_queue = queue
 
 
 @pytest.fixture(autouse=True, scope="session")
