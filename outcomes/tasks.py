@@ -62,5 +62,3 @@ def metrics_rebuild_all() -> int:
     from outcomes.aggregation import metrics_rebuild_all as rebuild
 
     return _metrics_written(rebuild())
-
-
