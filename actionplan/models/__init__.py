@@ -2,6 +2,7 @@
 
 from actionplan.models.plans import (
     Action,
+    ActionCoOwner,
     ActionIndicator,
     ActionStatus,
     EvidenceItem,
@@ -20,6 +21,7 @@ from actionplan.models.voice import *  # noqa: F403  (issue 6: comments, respons
 
 __all__ = [
     "Action",
+    "ActionCoOwner",
     "ActionIndicator",
     "ActionStatus",
     "EvidenceItem",

@@ -296,6 +296,37 @@ class Action(Versioned):
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class ActionCoOwner(models.Model):
+    """Another organisation accountable for a share of an action, beside its owner organisation.
+
+    Issue 23: work two partners both do is one action with co-owners, each answerable for
+    the share it states, not two actions that duplicate each other.
+    """
+
+    # How history names a row: organisation (kernel.history), not the row's id.
+    history_name_field = "organisation"
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="co_owners")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="co_owned_actions")
+    share = models.CharField(
+        "its share",
+        max_length=300,
+        help_text="What this organisation is accountable for in the action, in a sentence.",
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organisation__name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["action", "organisation"], name="action_co_owner_once"),
+        ]
+        verbose_name = "co-owner"
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.share}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class ActionIndicator(models.Model):
     """An indicator an action aims to move, with an optional target."""
 
