@@ -23,14 +23,19 @@ from pghistory.models import Events
 
 from actionplan.models import (
     Action,
+    ActionCoOwner,
     ActionIndicator,
     ActionStatus,
+    Commitment,
+    CommitmentAction,
     EvidenceItem,
     Follow,
     KeyStep,
     Milestone,
+    PartnerSignOff,
     Plan,
     PlanGroupObjectPermission,
+    PlanRepresentative,
     PlanScope,
     PlanUserObjectPermission,
     ProgressNote,
@@ -371,6 +376,7 @@ def action_detail_queryset(plan: Plan) -> QuerySet[Action]:
             Prefetch("partners", queryset=Organisation.objects.order_by("name")),
             Prefetch("evidence", queryset=EvidenceItem.objects.order_by("title")),
             Prefetch("progress_notes", queryset=ProgressNote.objects.select_related("author")),
+            Prefetch("co_owners", queryset=ActionCoOwner.objects.select_related("organisation")),
             priority_areas_prefetch(),
         )
     )
@@ -443,14 +449,29 @@ def plan_events(plan: Plan) -> MergedEvents:
     """Events of the plan and its actions, then of the milestones and indicator links of every
     action the plan ever had (deleted ones too), newest first. One query to find the actions."""
     action_event = Action.pgh_event_model
-    streams = [Events.objects.across(Plan.pgh_event_model, action_event).references(plan)]
+    # Commitments, partners' signatures and representatives (issue 23) reference the plan too.
+    streams = [
+        Events.objects.across(
+            Plan.pgh_event_model,
+            action_event,
+            Commitment.pgh_event_model,
+            PartnerSignOff.pgh_event_model,
+            PlanRepresentative.pgh_event_model,
+        ).references(plan)
+    ]
     action_ids = list(
         action_event.objects.filter(plan_id=plan.pk).order_by().values_list("pgh_obj_id", flat=True).distinct()
     )
     if action_ids:
         actions = [Action(pk=pk) for pk in action_ids]
         streams.append(
-            Events.objects.across(Milestone.pgh_event_model, ActionIndicator.pgh_event_model).references(actions)
+            # Co-owners and commitments' links name an action of the plan, so they come with them.
+            Events.objects.across(
+                Milestone.pgh_event_model,
+                ActionIndicator.pgh_event_model,
+                ActionCoOwner.pgh_event_model,
+                CommitmentAction.pgh_event_model,
+            ).references(actions)
         )
     return MergedEvents(*streams)
 
