@@ -270,7 +270,10 @@ def commitments_sign(*, actor: User, plan: Plan, organisation: Organisation) -> 
     commitments = _commitments(plan, organisation)
     if not commitments:
         raise ValidationError(f"{organisation.name} has recorded no commitments to sign: record at least one first.")
-    sign_off, _ = PartnerSignOff.objects.select_for_update().get_or_create(plan=plan, organisation=organisation)
+    # One write per signature, so the history holds one event for it.
+    sign_off = PartnerSignOff.objects.select_for_update().filter(plan=plan, organisation=organisation).first()
+    if sign_off is None:
+        sign_off = PartnerSignOff(plan=plan, organisation=organisation)
     sign_off.signed_by = actor
     sign_off.signed_at = timezone.now()
     sign_off.signed_as = _role_label(actor, organisation)
