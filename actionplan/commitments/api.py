@@ -168,6 +168,8 @@ class PlanCommitmentsView(APIView):
     def post(self, request: Request, slug: str) -> Response:
         _signed_in(request)
         plan = _plan(request, slug)
+        if not permissions.recordable_organisation_ids(request.user, plan):
+            raise PermissionDenied("Only members of the plan's partner organisations record commitments.")
         body = CommitmentSerializer(data={**request.data, "plan": plan.slug})
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -262,6 +264,8 @@ class SignView(APIView):
     def post(self, request: Request, slug: str) -> Response:
         _signed_in(request)
         plan = _plan(request, slug)
+        if not permissions.signable_organisation_ids(request.user, plan):
+            raise PermissionDenied("Only a partner's accountable officer (organisation admin or commissioner) signs.")
         body = OrganisationBodySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         organisation = body.validated_data["organisation"]
