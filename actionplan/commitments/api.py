@@ -202,9 +202,7 @@ class CommitmentPermission(BasePermission):
         return request.method in SAFE_METHODS or permissions.can_record_for(request.user, obj.plan, obj.organisation_id)
 
 
-class CommitmentViewSet(
-    mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
-):
+class CommitmentViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
     """One commitment, in a plan the caller may see. PATCH and DELETE need If-Match."""
 
     serializer_class = CommitmentSerializer

@@ -293,7 +293,14 @@ def test_recording_through_the_page_keeps_what_was_typed_on_an_error(plan, commi
     step = KeyStep.objects.get(number=3)
     ok = client.post(url, {"organisation": commissioning_org.pk, "key_step": step.pk, "contribution": "Co-produce it."})
     assert ok.status_code == 302
-    assert Commitment.objects.get().contribution == "Co-produce it."
+    commitment = Commitment.objects.get()
+    assert commitment.contribution == "Co-produce it."
+    page = client.get(url, {"organisation": commissioning_org.pk, "step": 3}).content.decode()
+    assert "Co-produce it." in page and "Remove this commitment" in page
+    stale = client.post(url, {"organisation": commissioning_org.pk, "key_step": step.pk, "remove": "1", "version": 9})
+    assert stale.status_code == 302 and Commitment.objects.filter(pk=commitment.pk).exists()
+    gone = client.post(url, {"organisation": commissioning_org.pk, "key_step": step.pk, "remove": "1", "version": 1})
+    assert gone.status_code == 302 and not Commitment.objects.exists()
 
 
 def test_signing_through_the_page_needs_the_confirmation(plan, commissioner, commissioning_org, client_for):
