@@ -393,10 +393,11 @@ class Grant:
 
     @property
     def level(self) -> str:
-        from actionplan.permissions import GRANT_LEVELS
+        from actionplan.permissions import GRANT_LEVELS, REPRESENT
 
         held = [c for c in GRANT_LEVELS if c in self.codenames]
-        return held[-1] if held else ""
+        # A lived-experience representative (issue 23) with no other grant.
+        return held[-1] if held else (REPRESENT if REPRESENT in self.codenames else "")
 
 
 def plan_grants(plan: Plan) -> list[Grant]:

@@ -90,7 +90,8 @@ def test_a_commissioner_records_and_signs_and_a_partner_reads_the_matrix_on_a_ph
     page.goto(f"/plans/{plan.slug}/status/")
     page.get_by_label("Active").check()
     page.get_by_role("button", name="Change status").click()
-    expect(page.get_by_text("Still to sign: Provider Trust (test)")).to_be_visible()
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text("Still to sign: Provider Trust (test)")
+    expect(page.locator("#id_status-error")).to_contain_text("Still to sign: Provider Trust (test)")
     assert_accessible(page)
     sign_out(page)
 
