@@ -103,6 +103,7 @@ def test_a_commissioner_records_and_signs_and_a_partner_reads_the_matrix_on_a_ph
     assert_accessible(page)
     expect(page.locator("#sign-offs")).to_contain_text("Not signed")
     expect(page.locator("#uncovered-steps")).to_contain_text("Step 2")
+    expect(page.locator("#activation-gate")).to_contain_text("Provider Trust (test) must sign")
     expect(page.locator("#commitment-matrix")).to_contain_text("Pool the five boroughs' crisis budgets.")
     if os.environ.get("LMH_SCREENSHOTS"):  # to look at the page: a folder to write it to
         page.screenshot(path=os.path.join(os.environ["LMH_SCREENSHOTS"], "commitments-320.png"), full_page=True)

@@ -275,6 +275,8 @@ def test_the_matrix_page_shows_uncovered_steps_unsigned_and_stale_partners_and_r
     assert "Steps nobody covers" in html and "Step 2: " in html
     assert "Needs a new signature" in html and "Not signed" in html
     assert "Its board meets in June." in html
+    # The gate in words: the ICB's signature is stale and no reason is recorded for it.
+    assert '<p id="activation-gate">Before this plan can become active, NCL ICB (test) must sign' in html
     assert "Pool the budgets by April." in html
 
 
