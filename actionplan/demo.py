@@ -465,6 +465,15 @@ def seed(today: dt.date | None = None) -> int:
         services.plan_change_status(
             actor=priya, plan=plan, expected_version=plan.version, status=PlanStatus.CONSULTATION
         )
+        # The activation gate (issue 23): the partners signed on paper, so the manager records why
+        # none has signed on the portal before the plan becomes active.
+        from actionplan.commitments import demo as commitments_demo
+        from actionplan.commitments import services as commitments_services
+
+        for partner in [plan.lead_organisation, *plan.partners.all()]:
+            commitments_services.sign_off_waive(
+                actor=priya, plan=plan, organisation=partner, reason=commitments_demo.PAN_LONDON_REASON
+            )
         services.plan_change_status(actor=priya, plan=plan, expected_version=plan.version, status=PlanStatus.ACTIVE)
         # Some history: a colleague updates progress, then a quarterly review moves several at once.
         services.plan_set_grant(actor=priya, plan=plan, level="change_plan", user=ade)

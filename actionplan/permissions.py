@@ -10,6 +10,8 @@ organisation through its auth group). The codenames and what they imply:
 ``change_plan``  edit the plan, its actions and milestones (implies view)
 ``respond_plan`` give official responses to comments (implies view)
 ``manage_plan``  all of the above, change status, grant and revoke (creator gets it)
+``represent_plan`` a lived-experience representative (implies comment and view); given and
+                 taken only by naming one (``actionplan.commitments.services``)
 ============== ===================================================================
 
 Rules that are not grants:
@@ -19,7 +21,8 @@ Rules that are not grants:
 - Closed plans are read-only: nobody changes them until a manager reopens the plan.
 - Commenting is open (consultation and active plans only, never draft or closed) to
   signed-in service users and carers, clinicians, members of the lead and partner
-  organisations, and anyone given ``comment_plan`` or ``change_plan``.
+  organisations, and anyone given ``comment_plan`` or ``change_plan``. While a plan is a
+  draft, its lived-experience representatives alone may comment: they comment first (issue 23).
 - Superusers hold every permission; staff status alone gives none here.
 
 Permissions are read once per request: :func:`plan_perms` caches per plan on the
@@ -55,6 +58,7 @@ COMMENT = "comment_plan"
 CHANGE = "change_plan"
 RESPOND = "respond_plan"
 MANAGE = "manage_plan"
+REPRESENT = "represent_plan"
 PLAN_PERMISSIONS = (VIEW, COMMENT, CHANGE, RESPOND, MANAGE)
 
 # What each grant implies (itself included).
@@ -64,6 +68,7 @@ IMPLIES: dict[str, frozenset[str]] = {
     CHANGE: frozenset({CHANGE, COMMENT, VIEW}),
     RESPOND: frozenset({RESPOND, VIEW}),
     MANAGE: frozenset(PLAN_PERMISSIONS),
+    REPRESENT: frozenset({REPRESENT, COMMENT, VIEW}),
 }
 
 # The grant levels offered on the "people and organisations" tab, weakest first.
@@ -196,7 +201,13 @@ def is_plan_organisation_member(user: AnyUser, plan: Plan) -> bool:
 
 
 def can_comment_on_plan(user: AnyUser, plan: Plan) -> bool:
-    """Comment on a plan or its actions (issue 6 asks this)."""
+    """Comment on a plan or its actions (issue 6 asks this).
+
+    A draft is open to its lived-experience representatives only: they comment first, before
+    the plan opens to anyone else (issue 23).
+    """
+    if plan.status == PlanStatus.DRAFT and user.is_authenticated:
+        return REPRESENT in plan_perms(user, plan)
     if not user.is_authenticated or plan.status not in OPEN_FOR_COMMENT or not can_view_plan(user, plan):
         return False
     if COMMENT in plan_perms(user, plan):

@@ -23,14 +23,19 @@ from pghistory.models import Events
 
 from actionplan.models import (
     Action,
+    ActionCoOwner,
     ActionIndicator,
     ActionStatus,
+    Commitment,
+    CommitmentAction,
     EvidenceItem,
     Follow,
     KeyStep,
     Milestone,
+    PartnerSignOff,
     Plan,
     PlanGroupObjectPermission,
+    PlanRepresentative,
     PlanScope,
     PlanUserObjectPermission,
     ProgressNote,
@@ -373,9 +378,10 @@ def with_action_details(actions: QuerySet[Action]) -> QuerySet[Action]:
 
 
 def action_detail_queryset(plan: Plan) -> QuerySet[Action]:
-    """A plan's actions as the action page reads them: the details, and what depends on each."""
+    """A plan's actions as the action page reads them: the details, its co-owners and what depends on each."""
     return with_action_details(Action.objects.filter(plan=plan)).prefetch_related(
-        Prefetch("dependents", queryset=Action.objects.select_related("key_step").order_by("title"))
+        Prefetch("dependents", queryset=Action.objects.select_related("key_step").order_by("title")),
+        Prefetch("co_owners", queryset=ActionCoOwner.objects.select_related("organisation")),
     )
 
 
@@ -390,10 +396,11 @@ class Grant:
 
     @property
     def level(self) -> str:
-        from actionplan.permissions import GRANT_LEVELS
+        from actionplan.permissions import GRANT_LEVELS, REPRESENT
 
         held = [c for c in GRANT_LEVELS if c in self.codenames]
-        return held[-1] if held else ""
+        # A lived-experience representative (issue 23) with no other grant.
+        return held[-1] if held else (REPRESENT if REPRESENT in self.codenames else "")
 
 
 def plan_grants(plan: Plan) -> list[Grant]:
@@ -446,14 +453,29 @@ def plan_events(plan: Plan) -> MergedEvents:
     """Events of the plan and its actions, then of the milestones and indicator links of every
     action the plan ever had (deleted ones too), newest first. One query to find the actions."""
     action_event = Action.pgh_event_model
-    streams = [Events.objects.across(Plan.pgh_event_model, action_event).references(plan)]
+    # Commitments, partners' signatures and representatives (issue 23) reference the plan too.
+    streams = [
+        Events.objects.across(
+            Plan.pgh_event_model,
+            action_event,
+            Commitment.pgh_event_model,
+            PartnerSignOff.pgh_event_model,
+            PlanRepresentative.pgh_event_model,
+        ).references(plan)
+    ]
     action_ids = list(
         action_event.objects.filter(plan_id=plan.pk).order_by().values_list("pgh_obj_id", flat=True).distinct()
     )
     if action_ids:
         actions = [Action(pk=pk) for pk in action_ids]
         streams.append(
-            Events.objects.across(Milestone.pgh_event_model, ActionIndicator.pgh_event_model).references(actions)
+            # Co-owners and commitments' links name an action of the plan, so they come with them.
+            Events.objects.across(
+                Milestone.pgh_event_model,
+                ActionIndicator.pgh_event_model,
+                ActionCoOwner.pgh_event_model,
+                CommitmentAction.pgh_event_model,
+            ).references(actions)
         )
     return MergedEvents(*streams)
 

@@ -51,6 +51,9 @@ PLAN_TRANSITIONS: dict[str, frozenset[str]] = {
     PlanStatus.CLOSED: frozenset({PlanStatus.ACTIVE}),
 }
 
+# Moving from these to active passes the activation gate (plan_change_status).
+ACTIVATION_GATED = frozenset({PlanStatus.DRAFT, PlanStatus.CONSULTATION})
+
 PLAN_FIELDS = ("title", "summary", "scope", "lead_organisation", "period_start", "period_end", "visibility")
 ACTION_FIELDS = (
     "key_step",
@@ -197,6 +200,10 @@ def plan_change_status(*, actor: User, plan: Plan, expected_version: int, status
     Permission: ``can_manage_plan``. Raises StaleEdit when the plan moved on (checked
     first, so a stale request is told so rather than "cannot go from X to X"), and
     ValidationError for a transition the table does not allow.
+
+    The activation gate (issue 23): a draft or a plan in consultation becomes active only when
+    every partner has a current signature on its commitments or a manager has recorded why not
+    (``actionplan.commitments``). Reopening a closed plan is not gated.
     """
     if plan.version != expected_version:
         raise StaleEdit(plan, expected_version)
@@ -207,6 +214,18 @@ def plan_change_status(*, actor: User, plan: Plan, expected_version: int, status
                 f"to {PlanStatus(status).label.lower() if status in PlanStatus.values else status}."
             }
         )
+    if status == PlanStatus.ACTIVE and plan.status in ACTIVATION_GATED:
+        from actionplan.commitments.selectors import activation_blockers
+
+        blockers = activation_blockers(plan)
+        if blockers:
+            names = ", ".join(o.name for o in blockers)
+            raise ValidationError(
+                {
+                    "status": "The plan can become active only when every partner has signed its commitments "
+                    f"or a manager has recorded why not. Still to sign: {names}."
+                }
+            )
     with pghistory.context(user=actor.pk):
         values = {"status": status, "updated_at": timezone.now()}
         update_versioned(plan, expected_version=expected_version, values=values)

@@ -58,7 +58,11 @@ def records_actor(service: Callable[P, R]) -> Callable[P, R]:
 
 
 # Fields the history tab never shows: bookkeeping that changes with every write.
-HIDDEN_FIELDS = frozenset({"id", "version", "created_at", "updated_at", "search_vector"})
+# A signature's fingerprint (issue 23's commitments) is a 64-character hash: no reader learns from
+# it, and as one unbreakable word it would widen the history past a phone's screen.
+HIDDEN_FIELDS = frozenset(
+    {"id", "version", "created_at", "updated_at", "search_vector", "fingerprint", "cosigned_fingerprint"}
+)
 
 LABELS = {"insert": "created", "update": "changed", "delete": "deleted", "deleted": "deleted"}
 

@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.urlpatterns import format_suffix_patterns
 
 from actionplan import api as actionplan_api
+from actionplan.commitments import api as commitments_api
 from actionplan.voice import api as voice_api
 from commissioning import api as commissioning_api
 from commissioning.decisions import api as decisions_api
@@ -29,6 +30,7 @@ router.register("priority-areas", outcomes_api.PriorityAreaViewSet, basename="pr
 router.register("plans", actionplan_api.PlanViewSet, basename="plan")
 router.register("actions", actionplan_api.ActionViewSet, basename="action")
 router.register("milestones", actionplan_api.MilestoneViewSet, basename="milestone")
+router.register("commitments", commitments_api.CommitmentViewSet, basename="commitment")
 router.register("evidence", actionplan_api.EvidenceViewSet, basename="evidence")
 router.register("partnerships", commissioning_api.PartnershipViewSet, basename="partnership")
 router.register("partnership-meetings", decisions_api.MeetingViewSet, basename="partnership-meeting")
@@ -47,6 +49,17 @@ router.register("payment-statements", statements_api.PaymentStatementViewSet, ba
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),
+    # A plan's commitment matrix (issue 23): read it, record, sign, reasons, co-sign.
+    path("plans/<slug:slug>/commitments/", commitments_api.PlanCommitmentsView.as_view(), name="plan-commitments"),
+    path("plans/<slug:slug>/commitments/sign/", commitments_api.SignView.as_view(), name="plan-commitments-sign"),
+    path(
+        "plans/<slug:slug>/commitments/not-signed/",
+        commitments_api.NotSignedView.as_view(),
+        name="plan-commitments-not-signed",
+    ),
+    path(
+        "plans/<slug:slug>/commitments/co-sign/", commitments_api.CosignView.as_view(), name="plan-commitments-cosign"
+    ),
     # With its .json twin: a submission read as /submissions/<id>.json links to its issues the same way.
     *format_suffix_patterns(
         [

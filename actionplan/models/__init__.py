@@ -1,5 +1,6 @@
 """Action plans on the nine key steps. Issue 6 adds ``voice.py`` (comments, responses) beside ``plans.py``."""
 
+from actionplan.models.commitments import Commitment, CommitmentAction, PartnerSignOff, PlanRepresentative
 from actionplan.models.plans import (
     Action,
     ActionCoOwner,
@@ -24,12 +25,16 @@ __all__ = [
     "ActionCoOwner",
     "ActionIndicator",
     "ActionStatus",
+    "Commitment",
+    "CommitmentAction",
     "EvidenceItem",
     "EvidenceType",
     "KeyStep",
     "Milestone",
+    "PartnerSignOff",
     "Plan",
     "PlanGroupObjectPermission",
+    "PlanRepresentative",
     "PlanScope",
     "PlanStatus",
     "PlanUserObjectPermission",

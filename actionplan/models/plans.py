@@ -105,6 +105,8 @@ class Plan(Versioned):
             ("comment_plan", "Can comment on the plan"),
             ("respond_plan", "Can give official responses to comments on the plan"),
             ("manage_plan", "Can manage the plan: grant others and change its status"),
+            # Given only by naming a lived-experience representative (actionplan.commitments).
+            ("represent_plan", "Represents service users or carers on the plan: sees drafts, comments first"),
         ]
         constraints = [
             models.CheckConstraint(

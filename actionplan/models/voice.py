@@ -217,6 +217,9 @@ class NotificationKind(models.TextChoices):
     MINUTES = "minutes", "The minutes of a partnership meeting you attended"
     # Payment statements (commissioning.statements): to the contract's commissioner and provider sides.
     STATEMENT = "statement", "A payment statement was drafted, disputed, discussed or agreed"
+    # Commitments (actionplan.commitments): to a partner's accountable officers when the plan asks
+    # them to sign or their signature goes stale; to the plan's managers when a partner signs.
+    COMMITMENT = "commitment", "A plan's commitments need your signature, or a partner signed them"
 
 
 # A notification's kind is one of NotificationKind's values. The field carries no `choices`, so

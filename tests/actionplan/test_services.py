@@ -37,6 +37,11 @@ pytestmark = pytest.mark.django_db
 )
 def test_plan_status_moves_only_along_the_allowed_transitions(make_plan, commissioner, start, to, allowed):
     plan = make_plan(status=start)
+    if to == "active" and start in ("draft", "consultation"):
+        # The activation gate (issue 23, tests/actionplan/commitments): a reason stands in for a signature.
+        from actionplan.commitments.services import sign_off_waive
+
+        sign_off_waive(actor=commissioner, plan=plan, organisation=plan.lead_organisation, reason="Signed on paper.")
     if allowed:
         services.plan_change_status(actor=commissioner, plan=plan, expected_version=1, status=to)
         assert Plan.objects.get(pk=plan.pk).status == to

@@ -124,6 +124,26 @@ TABLE: dict[str, dict[str, str]] = {
     "partnership_create": {"GET": "LFFFAAFA", "POST": "LFFFAAFA"},
     "partnership_detail": {"GET": "AAAAAAAA", "POST": "--------"},
     "partnership_edit": {"GET": "LFFFFAFA", "POST": "LFFFFAFA"},
+    # Commitments, signed (issue 23, actionplan/commitments/). Anyone who may see the plan reads
+    # the matrix and an organisation's commitments; a partner's members with a recording role
+    # record (Priya for the lead NCL ICB, Sam as Northbank's organisation admin), its accountable
+    # officers sign; the plan's manager (Priya) records reasons, asks, names representatives and
+    # co-owners; only a named representative co-signs (none in the world).
+    "plan_commitments": {"GET": "AAAAAAAA", "POST": "--------"},
+    "plan_commitment_record": {"GET": "LFFAFAFF", "POST": "LFFAFAFF"},
+    "plan_commitments_sign": {"GET": "LFFAFAFF", "POST": "LFFAFAFF"},
+    "plan_commitments_not_signed": {"GET": "LFFFFAFF", "POST": "LFFFFAFF"},
+    "plan_commitments_ask": {"GET": "L-------", "POST": "LFFFFAFF"},
+    "plan_commitments_cosign": {"GET": "L-------", "POST": "LFFFFFFF"},
+    "plan_representatives": {"GET": "LFFFFAFF", "POST": "LFFFFAFF"},
+    "action_co_owners": {"GET": "LFFFFAFF", "POST": "LFFFFAFF"},
+    "organisation_commitments": {"GET": "AAAAAAAA", "POST": "--------"},
+    "plan-commitments": {"GET": "AAAAAAAA", "POST": "FFFAFAFF"},
+    "plan-commitments-sign": {"POST": "FFFAFAFF"},
+    "plan-commitments-not-signed": {"POST": "FFFFFAFF"},
+    "plan-commitments-cosign": {"POST": "FFFFFFFF"},
+    "commitment-detail": {"GET": "AAAAAAAA", "PATCH": "FFFFFAFF", "DELETE": "FFFFFAFF"},
+    "commitment-detail.format": {"GET": "AAAAAAAA"},
     # Partnership decisions with recorded views, and meetings (issue 22, commissioning/decisions/).
     # Anyone reads the log, a decision and a meeting; the partnership's managers (Priya's NCL ICB)
     # and staff propose, record outcomes and manage meetings; a stance is posted by the people of a

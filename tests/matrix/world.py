@@ -132,6 +132,12 @@ def build() -> World:
     membership = Membership.objects.get(user=provider, organisation=northbank, role=Role.DATA_SUBMITTER)
     measure = private.measures.order_by("pk").first()
     decision = meeting.decisions.order_by("pk").first()
+    # Issue 23: a commitment of the lead NCL ICB on the public matrix plan.
+    from actionplan.commitments import services as commitment_services
+
+    commitment = commitment_services.commitment_save(
+        actor=priya, plan=plan, organisation=ncl, key_step=step, contribution="Matrix commitment."
+    )
     value = OutcomeValue.objects.filter(organisation=northbank).order_by("pk").first()
     world.objects.update(
         membership=membership,
@@ -158,6 +164,7 @@ def build() -> World:
             "outcome-value": value.pk if value else 0,
             "action": action.pk,
             "milestone": milestone.pk,
+            "commitment": commitment.pk,
             "partnership-meeting": meeting.pk,
             "partnership-decision": decision.pk,
             "contract-measure": measure.pk,

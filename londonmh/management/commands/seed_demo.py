@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from actionplan import demo as actionplan_demo
+from actionplan.commitments import demo as commitments_demo
 from actionplan.voice import demo as voice_demo
 from commissioning import demo as commissioning_demo
 from commissioning.decisions import demo as decisions_demo
@@ -32,6 +33,8 @@ class Command(BaseCommand):
         new_orgs, new_users = stakeholders_demo.seed()
         new_indicators, new_values = outcomes_demo.seed()
         new_plans = actionplan_demo.seed()
+        # Commitments, signatures and representatives on the demo plans: keep after the plans demo.
+        commitments_demo.seed()
         new_partnerships, new_contracts = commissioning_demo.seed()
         # Meetings, proposals, stances and outcomes in the demo partnerships: keep after it.
         decisions_demo.seed()

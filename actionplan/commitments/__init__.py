@@ -1,0 +1,1 @@
+"""Commitments: who does what, signed (issue 23). Models in actionplan/models/commitments.py."""
