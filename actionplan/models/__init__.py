@@ -1,5 +1,7 @@
 """Action plans on the nine key steps. Issue 6 adds ``voice.py`` (comments, responses) beside ``plans.py``."""
 
+# Duplicated work found and merged (issue 23) lives in its own sub-package; imported so Django finds it.
+from actionplan.duplicates.models import DismissedPair, MergeRecord, SharedAction
 from actionplan.models.plans import (
     Action,
     ActionCoOwner,
@@ -24,9 +26,11 @@ __all__ = [
     "ActionCoOwner",
     "ActionIndicator",
     "ActionStatus",
+    "DismissedPair",
     "EvidenceItem",
     "EvidenceType",
     "KeyStep",
+    "MergeRecord",
     "Milestone",
     "Plan",
     "PlanGroupObjectPermission",
@@ -35,4 +39,5 @@ __all__ = [
     "PlanUserObjectPermission",
     "PlanVisibility",
     "ProgressNote",
+    "SharedAction",
 ]

@@ -217,6 +217,8 @@ class NotificationKind(models.TextChoices):
     MINUTES = "minutes", "The minutes of a partnership meeting you attended"
     # Payment statements (commissioning.statements): to the contract's commissioner and provider sides.
     STATEMENT = "statement", "A payment statement was drafted, disputed, discussed or agreed"
+    # Duplicated work (actionplan.duplicates): to the managers of both plans of a pair.
+    DUPLICATE = "duplicate", "A merge of duplicated work was proposed, made or split on a plan you manage"
 
 
 # A notification's kind is one of NotificationKind's values. The field carries no `choices`, so
