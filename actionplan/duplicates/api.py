@@ -43,9 +43,10 @@ class PairActionSerializer(serializers.ModelSerializer):
 class CandidatePairSerializer(serializers.Serializer):
     a = PairActionSerializer()
     b = PairActionSerializer()
-    score = serializers.FloatField(help_text="The higher of the title and description similarity, 0 to 1.")
-    title_similarity = serializers.FloatField()
-    description_similarity = serializers.FloatField()
+    title_similarity = serializers.FloatField(
+        help_text="pg_trgm similarity of the titles, 0 to 1 (pairs come most alike first)."
+    )
+    description_similarity = serializers.FloatField(help_text="pg_trgm similarity of the descriptions, 0 to 1.")
     shared_priority_areas = serializers.ListField(child=serializers.CharField(), source="shared_areas")
     shared_boroughs = serializers.ListField(child=serializers.CharField())
     london_wide = serializers.BooleanField(help_text="Both plans are pan-London.")

@@ -2,9 +2,12 @@
 
 Two live (not retired) actions in plans the person may read are a candidate pair when
 
-- their titles, or their descriptions, are alike by pg_trgm's trigram similarity (the ``%``
-  operator at pg_trgm's threshold, :data:`SIMILARITY_THRESHOLD`; the GIN trigram indexes on
-  ``actionplan_action.title`` and ``.description`` serve the self-join),
+- their titles are alike by pg_trgm's trigram similarity (the ``%`` operator at pg_trgm's
+  threshold, :data:`SIMILARITY_THRESHOLD`), or their descriptions are very alike
+  (:data:`DESCRIPTION_THRESHOLD`) and their titles somewhat (:data:`TITLE_FLOOR`): plans often
+  describe every action in the same few sentences, so a description alone does not make a
+  pair (the GIN trigram indexes on ``actionplan_action.title`` and ``.description`` serve
+  the self-join),
 - they share at least one word by PostgreSQL full-text search (English stemming, stop words
   left out), so two titles alike only in "the" and "and" do not match,
 - they share at least one priority area, and
@@ -36,6 +39,8 @@ from stakeholders.models import Area
 # pg_trgm's own default for ``%``; a pair must also reach it by similarity() (the ``%`` operator
 # follows the server's pg_trgm.similarity_threshold setting, which a DBA may have changed).
 SIMILARITY_THRESHOLD = 0.3
+DESCRIPTION_THRESHOLD = 0.5
+TITLE_FLOOR = 0.2
 # How many shared boroughs a reason names before "and N more".
 REASON_BOROUGHS = 4
 REASON_WORDS = 6
@@ -69,14 +74,10 @@ class CandidatePair:
         return f"{self.a.pk}-{self.b.pk}"
 
     @property
-    def score(self) -> float:
-        return max(self.title_similarity, self.description_similarity)
-
-    @property
     def reasons(self) -> list[str]:
         """Why the pair matched, one clause each, in the order people weigh them."""
         parts = [f"titles {round(self.title_similarity * 100)}% alike"]
-        if self.description_similarity >= SIMILARITY_THRESHOLD:
+        if self.description_similarity >= DESCRIPTION_THRESHOLD:
             parts.append(f"descriptions {round(self.description_similarity * 100)}% alike")
         parts.append("both about " + _and_list(self.shared_areas))
         if self.london_wide:
@@ -194,7 +195,7 @@ matched AS (
               ORDER BY 1
           ) AS shared
       ) words
-     WHERE GREATEST(p.title_sim, p.desc_sim) >= %s
+     WHERE (p.title_sim >= %s OR (p.desc_sim >= %s AND p.title_sim >= %s))
        AND areas.names IS NOT NULL
        AND boroughs.names IS NOT NULL
        AND cardinality(words.shared) > 0
@@ -202,7 +203,7 @@ matched AS (
 )
 """
     ).format(visible=visible, plan_filter=plan_filter, extra=sql.SQL(" ").join(extra))
-    params += [SIMILARITY_THRESHOLD, *extra_params]
+    params += [SIMILARITY_THRESHOLD, DESCRIPTION_THRESHOLD, TITLE_FLOOR, *extra_params]
     if count_only:
         tail = sql.SQL("SELECT count(*) FROM matched")
     else:
@@ -210,7 +211,7 @@ matched AS (
             """SELECT a_id, b_id, title_sim, desc_sim, area_names, borough_names, london_wide, shared_words,
        count(*) OVER () AS total
   FROM matched
- ORDER BY GREATEST(title_sim, desc_sim) DESC, a_id, b_id
+ ORDER BY title_sim DESC, desc_sim DESC, a_id, b_id
  LIMIT %s OFFSET %s"""
         )
     return sql.Composed([body, tail]), params
