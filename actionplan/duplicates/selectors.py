@@ -2,23 +2,26 @@
 
 Two live (not retired) actions in plans the person may read are a candidate pair when
 
-- their titles are alike by pg_trgm's trigram similarity (the ``%`` operator at pg_trgm's
-  threshold, :data:`SIMILARITY_THRESHOLD`), or their descriptions are very alike
-  (:data:`DESCRIPTION_THRESHOLD`) and their titles somewhat (:data:`TITLE_FLOOR`): plans often
-  describe every action in the same few sentences, so a description alone does not make a
-  pair (the GIN trigram indexes on ``actionplan_action.title`` and ``.description`` serve
-  the self-join),
-- they share at least one word by PostgreSQL full-text search (English stemming, stop words
-  left out), so two titles alike only in "the" and "and" do not match,
+- their titles share a word that full-text search finds (English stemming, stop words left
+  out) and that is not common: a word in more than :data:`COMMON_WORD_SHARE` of all live
+  actions (at least :data:`COMMON_WORD_FLOOR`), like "mental" or "health", pairs nothing by
+  itself. This is the blocking step: it keeps the self-join to pairs worth comparing, set-based
+  (one hash join on words), where a trigram index probe per action took about 50 ms on
+  20,000 actions, minutes in all (docs/performance.md);
+- their titles are alike by pg_trgm's trigram similarity (``%`` and ``similarity()`` at
+  :data:`SIMILARITY_THRESHOLD`, pg_trgm's default);
 - they share at least one priority area, and
 - their plans cover at least one borough in common (a pan-London plan covers every borough,
   a sub-region plan every borough in it, a borough plan the boroughs it names), and
 - nobody dismissed the pair.
 
+Descriptions are compared too (trigram similarity, and their words for "shared words") and
+shown in the reason, but do not make a pair on their own: plans often describe every action
+in the same few sentences.
+
 Visibility is ``actionplan.permissions.plans_visible_to``'s queryset, compiled into the same
-statement, so the database filters by permission before it joins. Each pair carries why it
-matched: how alike the titles and descriptions are, the priority areas and boroughs they
-share and the words full-text search found in both.
+statement. Each pair carries why it matched: how alike the titles and descriptions are, the
+priority areas and boroughs they share and the words full-text search found in both.
 """
 
 from __future__ import annotations
@@ -39,8 +42,11 @@ from stakeholders.models import Area
 # pg_trgm's own default for ``%``; a pair must also reach it by similarity() (the ``%`` operator
 # follows the server's pg_trgm.similarity_threshold setting, which a DBA may have changed).
 SIMILARITY_THRESHOLD = 0.3
+# A title word in more than this share of live actions (and more than the floor) is too common to pair on.
+COMMON_WORD_SHARE = 0.01
+COMMON_WORD_FLOOR = 50
+# A description similarity the reason mentions.
 DESCRIPTION_THRESHOLD = 0.5
-TITLE_FLOOR = 0.2
 # How many shared boroughs a reason names before "and N more".
 REASON_BOROUGHS = 4
 REASON_WORDS = 6
@@ -121,10 +127,10 @@ def _candidates_sql(
 ) -> tuple[sql.Composed, list]:
     """The candidate query: a self-join of live actions by trigram similarity, kept where the pair
     shares a word, a priority area and a borough. ``count_only`` answers the number of pairs."""
-    params: list = []
+    params: list = [COMMON_WORD_FLOOR, COMMON_WORD_SHARE]
     plan_filter = sql.SQL("")
     if filters.plan is not None:
-        plan_filter = sql.SQL("AND (a.plan_id = %s OR b.plan_id = %s)")
+        plan_filter = sql.SQL("AND (x.plan_id = %s OR y.plan_id = %s)")
         params += [filters.plan, filters.plan]
     extra = []
     if filters.priority_area is not None:
@@ -147,23 +153,37 @@ cover AS MATERIALIZED (
       JOIN stakeholders_area ar ON ar.level = 'borough' AND (ar.id = pa.area_id OR ar.parent_id = pa.area_id)
      WHERE pa.plan_id IN (SELECT id FROM vis)
 ),
+words AS MATERIALIZED (
+    SELECT a.id, a.plan_id, w.lexeme
+      FROM actionplan_action a, unnest(to_tsvector('english', a.title)) w
+     WHERE a.merged_into_id IS NULL
+),
+uncommon AS MATERIALIZED (
+    SELECT lexeme FROM words GROUP BY lexeme
+    HAVING count(*) <= GREATEST(%s, (SELECT count(DISTINCT id) FROM words) * %s)
+),
+blocked AS (
+    SELECT DISTINCT x.id AS a_id, y.id AS b_id, x.plan_id AS a_plan, y.plan_id AS b_plan
+      FROM words x
+      JOIN uncommon u ON u.lexeme = x.lexeme
+      JOIN words y ON y.lexeme = x.lexeme AND y.id > x.id
+     WHERE x.plan_id IN (SELECT id FROM vis) AND y.plan_id IN (SELECT id FROM vis)
+       {plan_filter}
+),
 pairs AS (
-    SELECT a.id AS a_id, b.id AS b_id, a.plan_id AS a_plan, b.plan_id AS b_plan,
+    SELECT k.a_id, k.b_id, k.a_plan, k.b_plan,
            similarity(a.title, b.title) AS title_sim,
            CASE WHEN a.description <> '' AND b.description <> ''
                 THEN similarity(a.description, b.description) ELSE 0 END AS desc_sim,
            to_tsvector('english', a.title || ' ' || a.description) AS a_doc,
            to_tsvector('english', b.title || ' ' || b.description) AS b_doc
-      FROM actionplan_action a
-      JOIN actionplan_action b
-        ON b.id > a.id
-       AND (b.title %% a.title OR (a.description <> '' AND b.description %% a.description))
-     WHERE a.merged_into_id IS NULL AND b.merged_into_id IS NULL
-       AND a.plan_id IN (SELECT id FROM vis) AND b.plan_id IN (SELECT id FROM vis)
+      FROM blocked k
+      JOIN actionplan_action a ON a.id = k.a_id
+      JOIN actionplan_action b ON b.id = k.b_id
+     WHERE a.title %% b.title
        AND NOT EXISTS (
-           SELECT 1 FROM actionplan_dismissedpair d WHERE d.action_a_id = a.id AND d.action_b_id = b.id
+           SELECT 1 FROM actionplan_dismissedpair d WHERE d.action_a_id = k.a_id AND d.action_b_id = k.b_id
        )
-       {plan_filter}
 ),
 matched AS (
     SELECT p.a_id, p.b_id, p.title_sim, p.desc_sim,
@@ -195,7 +215,7 @@ matched AS (
               ORDER BY 1
           ) AS shared
       ) words
-     WHERE (p.title_sim >= %s OR (p.desc_sim >= %s AND p.title_sim >= %s))
+     WHERE p.title_sim >= %s
        AND areas.names IS NOT NULL
        AND boroughs.names IS NOT NULL
        AND cardinality(words.shared) > 0
@@ -203,7 +223,7 @@ matched AS (
 )
 """
     ).format(visible=visible, plan_filter=plan_filter, extra=sql.SQL(" ").join(extra))
-    params += [SIMILARITY_THRESHOLD, DESCRIPTION_THRESHOLD, TITLE_FLOOR, *extra_params]
+    params += [SIMILARITY_THRESHOLD, *extra_params]
     if count_only:
         tail = sql.SQL("SELECT count(*) FROM matched")
     else:
@@ -224,7 +244,8 @@ def candidate_rows(
     visible, visible_params = _visible_plans_sql(user)
     query, params = _candidates_sql(visible, filters, count_only=False)
     with connection.cursor() as cursor:
-        cursor.execute(query, [*visible_params, *params, limit, offset])
+        # As text: pghistory's context wrapper (and Django's) expects a string statement.
+        cursor.execute(query.as_string(cursor.connection), [*visible_params, *params, limit, offset])
         return cursor.fetchall()
 
 
@@ -233,7 +254,7 @@ def candidate_count(user: AnyUser | None, filters: CandidateFilters = CandidateF
     visible, visible_params = _visible_plans_sql(user)
     query, params = _candidates_sql(visible, filters, count_only=True)
     with connection.cursor() as cursor:
-        cursor.execute(query, [*visible_params, *params])
+        cursor.execute(query.as_string(cursor.connection), [*visible_params, *params])
         return cursor.fetchone()[0]
 
 

@@ -41,22 +41,26 @@ def plan_managers(plan: Plan) -> list[User]:
 def _tell_managers(*, plans: list[Plan], actor: User, text: str, url: str, action: Action, dedupe_key: str = "") -> int:
     from actionplan.voice.services import notify
 
-    told: set[int] = {actor.pk}
+    seen: set[int] = {actor.pk}
+    told = 0
     for plan in plans:
         for manager in plan_managers(plan):
-            if manager.pk in told:
+            if manager.pk in seen:
                 continue
-            told.add(manager.pk)
-            notify(
-                recipient=manager,
-                kind=NotificationKind.DUPLICATE,
-                text=text,
-                url=url,
-                plan=plan,
-                action=action,
-                dedupe_key=dedupe_key,
+            seen.add(manager.pk)
+            told += (
+                notify(
+                    recipient=manager,
+                    kind=NotificationKind.DUPLICATE,
+                    text=text,
+                    url=url,
+                    plan=plan,
+                    action=action,
+                    dedupe_key=dedupe_key,
+                )
+                is not None
             )
-    return len(told) - 1
+    return told
 
 
 # Dismissing ---------------------------------------------------------------------------------

@@ -143,12 +143,6 @@ class Migration(migrations.Migration):
                 fields=["title"], name="action_title_trgm", opclasses=["gin_trgm_ops"]
             ),
         ),
-        migrations.AddIndex(
-            model_name="action",
-            index=django.contrib.postgres.indexes.GinIndex(
-                fields=["description"], name="action_description_trgm", opclasses=["gin_trgm_ops"]
-            ),
-        ),
         pgtrigger.migrations.AddTrigger(
             model_name="action",
             trigger=pgtrigger.compiler.Trigger(

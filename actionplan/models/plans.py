@@ -274,9 +274,9 @@ class Action(Versioned):
             models.Index(fields=["plan", "key_step"], name="action_plan_step"),
             models.Index(fields=["owner_organisation", "due_date"], name="action_owner_due"),
             models.Index(fields=["lead", "due_date"], name="action_lead_due"),
-            # Trigram indexes for finding duplicated work (actionplan.duplicates.selectors).
+            # Trigram index on titles (pg_trgm): similarity lookups of one action's title against all
+            # (the candidate query itself blocks on shared words instead: actionplan.duplicates.selectors).
             GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="action_title_trgm"),
-            GinIndex(fields=["description"], opclasses=["gin_trgm_ops"], name="action_description_trgm"),
         ]
 
     def __str__(self) -> str:

@@ -128,13 +128,13 @@ def test_pages_cut_in_the_database_and_count_every_pair(commissioner, make_plan,
     ] == [p.key for p in everything.pairs]
 
 
-def test_the_query_uses_the_trigram_index(commissioner, cafe_ncl, cafe_camden):
-    from django.db import connection
-
-    visible, visible_params = selectors._visible_plans_sql(commissioner)
-    query, params = selectors._candidates_sql(visible, CandidateFilters(), count_only=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + query.as_string(connection.connection), [*visible_params, *params])
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "action_title_trgm" in plan
+def test_a_title_word_common_to_many_actions_does_not_pair_them_by_itself(
+    commissioner, make_plan, make_action, crisis, monkeypatch
+):
+    london = make_plan(title="London plan")
+    for name in ("Alder", "Birch", "Cedar"):
+        make_action(london, step=6, title=f"{name} crisis support hub", priority_areas=[crisis])
+    assert selectors.candidate_count(commissioner) == 3
+    # With "crisis", "support" and "hub" each in 3 actions, over a floor of 2, nothing is left to pair on.
+    monkeypatch.setattr(selectors, "COMMON_WORD_FLOOR", 2)
+    assert selectors.candidate_count(commissioner) == 0

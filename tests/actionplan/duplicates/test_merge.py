@@ -124,9 +124,13 @@ def test_merging_and_splitting_are_in_the_history_with_the_actor(commissioner, c
     record = services.pair_merge(actor=commissioner, kept=cafe_ncl, retired=cafe_camden)
     services.merge_split(actor=commissioner, record=record)
     events = Events.objects.references(cafe_camden).filter(pgh_model="actionplan.ActionEvent")
-    retired_changes = [e.pgh_data["merged_into"] for e in events.order_by("pgh_created_at", "pgh_id")]
+    retired_changes = [e.pgh_data["merged_into_id"] for e in events.order_by("pgh_created_at", "pgh_id")]
     assert retired_changes[-2:] == [cafe_ncl.pk, None]
-    record_events = Events.objects.references(record).order_by("pgh_created_at", "pgh_id")
+    record_events = (
+        Events.objects.references(record)
+        .filter(pgh_model="actionplan.MergeRecordEvent")
+        .order_by("pgh_created_at", "pgh_id")
+    )
     assert [e.pgh_label for e in record_events] == ["insert", "update"]
     assert all(e.pgh_context["user"] == commissioner.pk for e in record_events)
 

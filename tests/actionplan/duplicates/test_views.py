@@ -10,6 +10,8 @@ from actionplan.models import Action, Notification
 
 pytestmark = pytest.mark.django_db
 
+from tests.stakeholders.test_query_counts import SIGNED_IN_OVERHEAD  # noqa: E402
+
 
 def _pair_url(a, b, suffix=""):
     lo, hi = sorted((a.pk, b.pk))
@@ -57,16 +59,17 @@ def test_the_plan_page_links_its_managers_to_its_possible_duplicates(
 def test_the_list_runs_a_fixed_number_of_queries(
     client_for, commissioner, make_plan, make_action, crisis, extra, django_assert_num_queries
 ):
-    # 1 session, 2 user, 3 the candidates (one statement, permission filter inside), 4 their actions with
-    # plan, key step and owner, 5 the plans' areas, 6 the user's grants on those plans, 7-9 the filters'
-    # choices (priority areas, boroughs, plans the user may read), 10 roles (the navigation).
+    # The signed-in overhead, 1 the candidates (one statement, permission filter inside), 2 their
+    # actions with plan, key step and owner, 3 the plans' areas, 4 the user's grants on those plans
+    # (one UNION), 5-7 the filters' choices (priority areas, boroughs, plans the user may read).
     plans = [make_plan(title=f"London plan {n}") for n in range(2 + extra)]
     for plan in plans:
         make_action(plan, step=6, title="Open an evening crisis café in London", priority_areas=[crisis])
     client = client_for(commissioner)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(SIGNED_IN_OVERHEAD + 7):
         response = client.get("/plans/duplicates/")
     assert response.status_code == 200
+    assert response.content.decode().count('id="pair-') == len(plans) * (len(plans) - 1) // 2
 
 
 def test_a_pair_in_a_plan_the_user_cannot_see_is_not_found(
