@@ -69,7 +69,7 @@ def test_the_list_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(SIGNED_IN_OVERHEAD + 7):
         response = client.get("/plans/duplicates/")
     assert response.status_code == 200
-    assert response.content.decode().count('id="pair-') == len(plans) * (len(plans) - 1) // 2
+    assert response.content.decode().count('id="pair-') == min(len(plans) * (len(plans) - 1) // 2, 20)
 
 
 def test_a_pair_in_a_plan_the_user_cannot_see_is_not_found(
