@@ -6,9 +6,10 @@ On a scratch database it creates, migrates and drops:
 
 1. --plans plans (30% public and out of draft, the rest partners-only or drafts; 5% pan-London,
    25% an ICS sub-region, the rest one to three boroughs) and --actions actions spread over
-   them, each with one or two of the priority areas. Titles and descriptions are composed from
-   a vocabulary of London mental-health work ("Open an evening crisis café in Camden", ...),
-   so some pairs across plans read alike and most do not, as in real plans.
+   them, each with one or two of the priority areas. Titles are composed from London
+   mental-health work and a local project name ("Open an evening crisis café in Camden: the
+   Talvor project"): the work words are common (each in hundreds of titles), the names rare (a
+   few titles each), so a few pairs read alike and share a rare word and most do not.
 2. 2,000 people in 200 organisations and 30,000 grant rows, as bench/plans.py; the person
    measured is an ordinary member of three organisations with their share of grants.
 3. Timed: the first page of that person's candidate pairs, what /plans/duplicates/ runs
@@ -69,6 +70,42 @@ SENTENCES = [
 ]
 
 
+SYLLABLES = [
+    "al",
+    "bar",
+    "cor",
+    "den",
+    "el",
+    "fen",
+    "gar",
+    "hol",
+    "ist",
+    "jor",
+    "kel",
+    "lin",
+    "mor",
+    "nor",
+    "ost",
+    "pel",
+    "quin",
+    "ros",
+    "sel",
+    "tal",
+    "ur",
+    "vor",
+    "wen",
+    "yar",
+    "zel",
+]
+
+
+def _project_names(rng: random.Random, n: int) -> list[str]:
+    names: set[str] = set()
+    while len(names) < n:
+        names.add("".join(rng.sample(SYLLABLES, 3)).capitalize())
+    return sorted(names)
+
+
 def _populate(n_actions: int, n_plans: int, rng: random.Random):  # type: ignore[no-untyped-def]
     import datetime as dt
 
@@ -127,11 +164,12 @@ def _populate(n_actions: int, n_plans: int, rng: random.Random):  # type: ignore
 
         steps = list(KeyStep.objects.all())
         areas = list(PriorityArea.objects.all())
+        names = _project_names(rng, max(n_actions // 5, 10))
         actions = []
         for i in range(n_actions):
             plan = all_plans[i % n_plans]
             place = rng.choice(boroughs).name
-            title = f"{rng.choice(VERBS)} {rng.choice(SERVICES)} in {place}"
+            title = f"{rng.choice(VERBS)} {rng.choice(SERVICES)} in {place}: the {rng.choice(names)} project"
             actions.append(
                 Action(
                     plan=plan,
