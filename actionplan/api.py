@@ -480,7 +480,9 @@ class ActionSerializer(serializers.ModelSerializer):
 
 
 class ActionFilter(django_filters.FilterSet):
-    plan = django_filters.CharFilter(field_name="plan__slug")
+    plan = django_filters.CharFilter(
+        method="filter_plan", help_text="Plan slug: its actions, and actions merged work shared into it."
+    )
     key_step = django_filters.ModelChoiceFilter(
         queryset=KeyStep.objects.all(), to_field_name="number", help_text="Key step number (1 to 9)."
     )
@@ -500,6 +502,11 @@ class ActionFilter(django_filters.FilterSet):
     class Meta:
         model = Action
         fields = ["status"]
+
+    def filter_plan(self, queryset: QuerySet[Action], name: str, value: str) -> QuerySet[Action]:
+        return queryset.filter(
+            selectors.plan_action_filter(Plan.objects.filter(slug=value).values_list("pk", flat=True))
+        )
 
     def filter_borough(self, queryset: QuerySet[Action], name: str, value: str) -> QuerySet[Action]:
         plans = PlanFilter().filter_borough(Plan.objects.all(), name, value)
@@ -596,7 +603,9 @@ class ActionViewSet(
     def get_queryset(self) -> QuerySet[Action]:
         # The same joins as the action's page (selectors.with_action_details).
         visible = Action.objects.filter(plan__in=permissions.plans_visible_to(self.request.user))
-        return selectors.with_action_details(visible).order_by("plan_id", "key_step__number", "due_date", "id")
+        qs = selectors.with_action_details(visible).order_by("plan_id", "key_step__number", "due_date", "id")
+        # Lists leave out actions retired by a merge (issue 23); reading one by its id still works.
+        return qs.filter(merged_into__isnull=True) if self.action == "list" else qs
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)

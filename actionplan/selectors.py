@@ -39,6 +39,7 @@ from actionplan.models import (
     PlanScope,
     PlanUserObjectPermission,
     ProgressNote,
+    SharedAction,
 )
 from actionplan.permissions import AnyUser, plans_visible_to
 from kernel.history import HistoryEntry, history_entries
@@ -52,6 +53,21 @@ TREND_PERIODS = 12
 HISTORY_LIMIT = 200
 # Changes per page of a plan's history tab.
 HISTORY_PAGE_SIZE = 50
+
+
+# Duplicated work merged (issue 23) ----------------------------------------------------------
+
+
+def live_actions() -> QuerySet[Action]:
+    """Actions not retired by a merge (actionplan.duplicates): every list of actions starts here."""
+    return Action.objects.filter(merged_into__isnull=True)
+
+
+def plan_action_filter(plan_ids: Iterable[int]) -> Q:
+    """A plan's actions: its own live ones and the shared actions merges pointed it at, each once."""
+    ids = list(plan_ids)
+    shared = SharedAction.objects.filter(plan_id__in=ids).values("action_id")
+    return Q(merged_into__isnull=True) & (Q(plan_id__in=ids) | Q(pk__in=shared))
 
 
 # Progress ---------------------------------------------------------------------------------
@@ -111,11 +127,13 @@ class PlanSummary:
 def plan_summaries(plans: Sequence[Plan], today: dt.date | None = None) -> dict[int, PlanSummary]:
     """Action counts and progress for a page of plans, in one query."""
     today = today or timezone.localdate()
-    rows = (
-        Action.objects.filter(plan_id__in=[p.pk for p in plans])
-        .order_by()
-        .values_list("plan_id", "progress", "weight", "status", "due_date")
+    ids = [p.pk for p in plans]
+    # A shared action counts once in each plan that lists it: its own, and each it is shared into.
+    own = live_actions().filter(plan_id__in=ids).values_list("plan_id", "progress", "weight", "status", "due_date")
+    shared = SharedAction.objects.filter(plan_id__in=ids, action__merged_into__isnull=True).values_list(
+        "plan_id", "action__progress", "action__weight", "action__status", "action__due_date"
     )
+    rows = own.order_by().union(shared.order_by(), all=True)
     acc: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for plan_id, progress, weight, status, due in rows:
         a = acc[plan_id]
@@ -158,7 +176,8 @@ def my_work(
     """Actions the user leads or their organisations own, in plans they may read, soonest due first."""
     org_ids = list(user.memberships.values_list("organisation_id", flat=True))
     actions = (
-        Action.objects.filter(Q(lead=user) | Q(owner_organisation_id__in=org_ids))
+        live_actions()
+        .filter(Q(lead=user) | Q(owner_organisation_id__in=org_ids))
         .filter(plan__in=plans_visible_to(user))
         .select_related("plan", "key_step", "owner_organisation", "lead")
         .prefetch_related(priority_areas_prefetch())
@@ -174,7 +193,8 @@ def key_steps() -> QuerySet[KeyStep]:
 def key_step_actions(*, step: KeyStep, user: AnyUser, priority_area: PriorityArea | None = None) -> QuerySet[Action]:
     """Actions under a key step in every plan the user may read, with their priority areas."""
     actions = (
-        Action.objects.filter(key_step=step, plan__in=plans_visible_to(user))
+        live_actions()
+        .filter(key_step=step, plan__in=plans_visible_to(user))
         .select_related("plan", "owner_organisation")
         .prefetch_related(priority_areas_prefetch())
         .order_by("plan__title", F("due_date").asc(nulls_last=True), "id")
@@ -185,7 +205,8 @@ def key_step_actions(*, step: KeyStep, user: AnyUser, priority_area: PriorityAre
 def key_step_action_counts(*, user: AnyUser) -> dict[int, int]:
     """How many actions the user may see under each key step (by step id), in one query."""
     rows = (
-        Action.objects.filter(plan__in=plans_visible_to(user))
+        live_actions()
+        .filter(plan__in=plans_visible_to(user))
         .order_by()
         .values_list("key_step_id")
         .annotate(n=Count("id"))
@@ -311,9 +332,10 @@ def plan_detail_queryset() -> QuerySet[Plan]:
 
 
 def plan_actions(plan: Plan) -> QuerySet[Action]:
+    """The plan's live actions and the shared actions merges pointed it at (with their own plan joined)."""
     return (
-        Action.objects.filter(plan=plan)
-        .select_related("owner_organisation", "lead")
+        Action.objects.filter(plan_action_filter([plan.pk]))
+        .select_related("owner_organisation", "lead", "plan")
         .prefetch_related(
             Prefetch("milestones", queryset=Milestone.objects.order_by(F("due").asc(nulls_last=True), "id")),
             Prefetch("indicator_links", queryset=ActionIndicator.objects.select_related("indicator")),
@@ -330,7 +352,8 @@ def plan_page(plan: Plan, *, with_figures: bool = True) -> PlanPage:
     actions = list(plan_actions(plan))
     by_step: dict[int, list[Action]] = defaultdict(list)
     for action in actions:
-        action.plan = plan
+        if action.plan_id == plan.pk:
+            action.plan = plan
         by_step[action.key_step_id].append(action)
     london = london_area() if with_figures else None
     areas = plan_figure_areas(plan, london) if with_figures else []

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from actionplan import permissions, selectors, services
+from actionplan.duplicates import selectors as duplicate_selectors
 from actionplan.forms import (
     ActionFilterForm,
     ActionForm,
@@ -174,6 +175,12 @@ def plan_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = _common(request, plan)
     page = selectors.plan_page(plan)
     context.update({"page": page, "tab": "plan", "statuses": ActionStatus.choices, "download_form": ActionFilterForm()})
+    # Issue 23: the plan's managers see how many possible duplicates involve it (one query, theirs only).
+    context["duplicates"] = (
+        duplicate_selectors.candidate_count(request.user, duplicate_selectors.CandidateFilters(plan=plan.pk))
+        if context["can_manage"]
+        else None
+    )
     return render(request, "actionplan/plan_detail.html", context)
 
 

@@ -6,6 +6,7 @@ from rest_framework.urlpatterns import format_suffix_patterns
 
 from actionplan import api as actionplan_api
 from actionplan.commitments import api as commitments_api
+from actionplan.duplicates import api as duplicates_api
 from actionplan.voice import api as voice_api
 from commissioning import api as commissioning_api
 from commissioning.decisions import api as decisions_api
@@ -60,6 +61,11 @@ urlpatterns = [
     path(
         "plans/<slug:slug>/commitments/co-sign/", commitments_api.CosignView.as_view(), name="plan-commitments-cosign"
     ),
+    # Duplicated work (issue 23): candidate pairs, dismiss, merge or propose, split.
+    path("duplicates/", duplicates_api.DuplicateListView.as_view(), name="duplicate-list"),
+    path("duplicates/dismiss/", duplicates_api.DuplicateDismissView.as_view(), name="duplicate-dismiss"),
+    path("duplicates/merge/", duplicates_api.DuplicateMergeView.as_view(), name="duplicate-merge"),
+    path("duplicates/merges/<int:pk>/split/", duplicates_api.MergeSplitView.as_view(), name="duplicate-merge-split"),
     # With its .json twin: a submission read as /submissions/<id>.json links to its issues the same way.
     *format_suffix_patterns(
         [

@@ -15,6 +15,8 @@ urlpatterns = [
     re_path(r"^assets/(?P<path>.+)$", views.nhsuk_asset, name="nhsuk_asset"),
     path("", include("stakeholders.urls")),
     path("", include("outcomes.urls")),
+    # Before actionplan.urls, whose plans/<slug>/ would take plans/duplicates/.
+    path("", include("actionplan.duplicates.urls")),
     path("", include("actionplan.urls")),
     path("", include("commissioning.urls")),
     path("", include("opendata.urls")),

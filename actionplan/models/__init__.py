@@ -1,5 +1,7 @@
 """Action plans on the nine key steps. Issue 6 adds ``voice.py`` (comments, responses) beside ``plans.py``."""
 
+# Duplicated work found and merged (issue 23) lives in its own sub-package; imported so Django finds it.
+from actionplan.duplicates.models import DismissedPair, MergeRecord, SharedAction
 from actionplan.models.commitments import Commitment, CommitmentAction, PartnerSignOff, PlanRepresentative
 from actionplan.models.plans import (
     Action,
@@ -27,9 +29,11 @@ __all__ = [
     "ActionStatus",
     "Commitment",
     "CommitmentAction",
+    "DismissedPair",
     "EvidenceItem",
     "EvidenceType",
     "KeyStep",
+    "MergeRecord",
     "Milestone",
     "PartnerSignOff",
     "Plan",
@@ -40,4 +44,5 @@ __all__ = [
     "PlanUserObjectPermission",
     "PlanVisibility",
     "ProgressNote",
+    "SharedAction",
 ]

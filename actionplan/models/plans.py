@@ -243,6 +243,11 @@ class Action(Versioned):
         Indicator, through="ActionIndicator", related_name="actions", blank=True, verbose_name="linked indicators"
     )
     evidence = models.ManyToManyField(EvidenceItem, related_name="actions", blank=True, verbose_name="evidence cited")
+    # Issue 23: set when the action was merged into another as duplicated work (actionplan.duplicates);
+    # a retired action keeps its row so a split can restore it, and lists leave it out.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from", editable=False
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="created_actions"
     )
@@ -271,6 +276,9 @@ class Action(Versioned):
             models.Index(fields=["plan", "key_step"], name="action_plan_step"),
             models.Index(fields=["owner_organisation", "due_date"], name="action_owner_due"),
             models.Index(fields=["lead", "due_date"], name="action_lead_due"),
+            # Trigram index on titles (pg_trgm): similarity lookups of one action's title against all
+            # (the candidate query itself blocks on shared words instead: actionplan.duplicates.selectors).
+            GinIndex(fields=["title"], opclasses=["gin_trgm_ops"], name="action_title_trgm"),
         ]
 
     def __str__(self) -> str:
@@ -291,6 +299,11 @@ class Action(Versioned):
     def is_overdue(self, today: dt.date | None = None) -> bool:
         today = today or timezone.localdate()
         return bool(self.due_date and self.due_date < today and self.status != ActionStatus.DONE)
+
+    @property
+    def is_retired(self) -> bool:
+        """Merged into another action (issue 23): kept for history and a split, left out of lists."""
+        return self.merged_into_id is not None
 
     @property
     def needs_attention(self) -> bool:

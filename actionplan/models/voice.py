@@ -220,6 +220,8 @@ class NotificationKind(models.TextChoices):
     # Commitments (actionplan.commitments): to a partner's accountable officers when the plan asks
     # them to sign or their signature goes stale; to the plan's managers when a partner signs.
     COMMITMENT = "commitment", "A plan's commitments need your signature, or a partner signed them"
+    # Duplicated work (actionplan.duplicates): to the managers of both plans of a pair.
+    DUPLICATE = "duplicate", "A merge of duplicated work was proposed, made or split on a plan you manage"
 
 
 # A notification's kind is one of NotificationKind's values. The field carries no `choices`, so

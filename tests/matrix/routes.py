@@ -77,6 +77,10 @@ def kwargs_for(name: str, params: tuple[str, ...], world) -> dict:
         values["pk"] = o["schedule"].pk
     elif base.startswith("value_query_"):
         values["pk"] = o["value_query"].pk
+    elif base.startswith("duplicate_"):  # duplicated work: a candidate pair, a dismissal, a merge
+        a, b = o["duplicate_pair"]
+        values.update(a=a.pk, b=b.pk)
+        values["pk"] = o["dismissal"].pk if base == "duplicate_undismiss" else o["merge"].pk
     elif base.startswith("statement_"):  # payment statements
         values["pk"] = o["statement"].pk
     elif base.startswith(("contract", "measure")):

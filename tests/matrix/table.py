@@ -149,6 +149,17 @@ TABLE: dict[str, dict[str, str]] = {
     # and staff propose, record outcomes and manage meetings; a stance is posted by the people of a
     # member organisation only (staff speak for none; the matrix decision is closed, so Priya's
     # post is turned back with a message, past the permission check).
+    # Duplicated work (issue 23, actionplan/duplicates/): signed-in people read pairs and merges among
+    # the plans they may see (the matrix pair and merge are in public plans); a manager of either
+    # plan dismisses and un-dismisses, of both merges and splits (Priya manages both).
+    "duplicate_list": {"GET": "LAAAAAAA", "POST": "L-------"},
+    "duplicate_history": {"GET": "LAAAAAAA", "POST": "L-------"},
+    "duplicate_pair": {"GET": "LAAAAAAA", "POST": "L-------"},
+    "duplicate_dismiss": {"GET": "L-------", "POST": "LFFFFAFF"},
+    "duplicate_merge": {"GET": "L-------", "POST": "LFFFFAFF"},
+    "duplicate_undismiss": {"GET": "L-------", "POST": "LFFFFAFF"},
+    "duplicate_merge_detail": {"GET": "LAAAAAAA", "POST": "L-------"},
+    "duplicate_merge_split": {"GET": "L-------", "POST": "LFFFFAFF"},
     "decision_list": {"GET": "AAAAAAAA", "POST": "--------"},
     "decision_create": {"GET": "LFFFFAFA", "POST": "LFFFFAFA"},
     "decision_detail": {"GET": "AAAAAAAA", "POST": "LFFFFAFF"},
@@ -313,6 +324,12 @@ TABLE: dict[str, dict[str, str]] = {
     "follow-list.format": {"GET": "FAAAAAAA"},
     "follow-detail": {"GET": "FNNANNNN", "DELETE": "FNNANNNN"},
     "follow-detail.format": {"GET": "FNNANNNN"},
+    # Duplicated work: the empty probe body is a 400 past sign-in for dismiss and merge (the pair's
+    # permission is asked after the body parses); a split needs no body, so it reaches the permission.
+    "duplicate-list": {"GET": "FAAAAAAA"},
+    "duplicate-dismiss": {"POST": "FAAAAAAA"},
+    "duplicate-merge": {"POST": "FAAAAAAA"},
+    "duplicate-merge-split": {"POST": "FFFFFAFF"},
     "api-root": {"GET": "AAAAAAAA"},
     "api-root.format": {"GET": "AAAAAAAA"},
     "organisation-detail": {"GET": "AAAAAAAA", "PUT": "F-------", "PATCH": "FFFAFFFA", "DELETE": "FFFFFFFA"},

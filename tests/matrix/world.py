@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from actionplan import services as plan_services
-from actionplan.models import EvidenceItem, KeyStep, PlanStatus, PlanVisibility
+from actionplan.duplicates.models import DismissedPair, MergeRecord
+from actionplan.models import Action, EvidenceItem, KeyStep, PlanStatus, PlanVisibility
 from actionplan.voice import services as voice_services
 from commissioning.demo import NCL_PARTNERSHIP
 from commissioning.models import Contract, Partnership, PaymentStatement, ReportingSchedule, ValueQuery
@@ -139,6 +140,19 @@ def build() -> World:
         actor=priya, plan=plan, organisation=ncl, key_step=step, contribution="Matrix commitment."
     )
     value = OutcomeValue.objects.filter(organisation=northbank).order_by("pk").first()
+    # Duplicated work (actionplan/duplicates/demo.py): the demo's undecided crisis-café pair (NCL and
+    # Islington plans, both public, both managed by Priya), its dismissed pair and its merge.
+    cafes = sorted(
+        Action.objects.filter(
+            title__in=["Crisis café in every NCL borough", "Crisis café in Islington, open evenings and weekends"]
+        ),
+        key=lambda a: a.pk,
+    )
+    world.objects.update(
+        duplicate_pair=cafes,
+        dismissal=DismissedPair.objects.order_by("pk").first(),
+        merge=MergeRecord.objects.order_by("pk").first(),
+    )
     world.objects.update(
         membership=membership,
         measure=measure,
@@ -176,6 +190,7 @@ def build() -> World:
             "reporting-schedule": world.objects["schedule"].pk,
             "value-query": world.objects["value_query"].pk,
             "payment-statement": world.objects["statement"].pk,
+            "duplicate-merge": world.objects["merge"].pk,
         },
     )
     return world
