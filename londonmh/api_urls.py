@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from rest_framework.urlpatterns import format_suffix_patterns
 
 from actionplan import api as actionplan_api
+from actionplan.consultations import api as consultations_api
 from actionplan.voice import api as voice_api
 from commissioning import api as commissioning_api
 from commissioning.decisions import api as decisions_api
@@ -40,6 +41,8 @@ router.register("responses", voice_api.ResponseViewSet, basename="response")
 router.register("flags", voice_api.FlagViewSet, basename="flag")
 router.register("notifications", voice_api.NotificationViewSet, basename="notification")
 router.register("follows", voice_api.FollowViewSet, basename="follow")
+router.register("consultations", consultations_api.ConsultationViewSet, basename="consultation")
+router.register("change-checks", consultations_api.ChangeCheckViewSet, basename="change-check")
 router.register("reporting-schedules", schedules_api.ReportingScheduleViewSet, basename="reporting-schedule")
 router.register("completeness", schedules_api.CompletenessViewSet, basename="completeness")
 router.register("value-queries", queries_api.ValueQueryViewSet, basename="value-query")

@@ -1,5 +1,6 @@
 """Action plans on the nine key steps. Issue 6 adds ``voice.py`` (comments, responses) beside ``plans.py``."""
 
+from actionplan.models.consultations import *  # noqa: F403  (issue 23: consultations, closing the loop)
 from actionplan.models.plans import (
     Action,
     ActionCoOwner,

@@ -217,6 +217,12 @@ class NotificationKind(models.TextChoices):
     MINUTES = "minutes", "The minutes of a partnership meeting you attended"
     # Payment statements (commissioning.statements): to the contract's commissioner and provider sides.
     STATEMENT = "statement", "A payment statement was drafted, disputed, discussed or agreed"
+    # Consultations (actionplan.consultations): an invitation to a plan's followers when one opens.
+    CONSULTATION = "consultation", "A plan you follow opened a consultation"
+    # Closing the loop: an action your comment changed is done; did it change your experience?
+    CHANGE_CHECK = "change_check", "An action your comment changed is done: tell us if it made a difference"
+    # A free-text consultation answer waits for a moderator.
+    HELD_ANSWER = "held_answer", "A consultation answer is waiting for a moderator"
 
 
 # A notification's kind is one of NotificationKind's values. The field carries no `choices`, so

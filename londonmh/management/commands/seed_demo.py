@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from actionplan import demo as actionplan_demo
+from actionplan.consultations import demo as consultations_demo
 from actionplan.voice import demo as voice_demo
 from commissioning import demo as commissioning_demo
 from commissioning.decisions import demo as decisions_demo
@@ -43,6 +44,8 @@ class Command(BaseCommand):
         statements_demo.seed()
         # Comments and responses on the demo plans: keep after the plans demo.
         voice_demo.seed()
+        # Consultations and "did it make a difference" answers: keep after the voice demo.
+        consultations_demo.seed()
         # The open-data package of the demo's figures: keep after the outcomes demo.
         new_revisions = opendata_demo.seed()
         if not options["quiet"]:
