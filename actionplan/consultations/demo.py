@@ -3,8 +3,8 @@
 On the first public demo plan with a manager: one open consultation with 31 synthetic
 respondents (enough for results; one option chosen by fewer than 5 people, shown as such, and
 the next smallest hidden so it cannot be worked out), one closed consultation, and the "you
-said, we did" action of the voice demo done: the people whose accepted comments changed it are
-asked, and 25 of them rate the change. Everyone here is made up and labelled "(demo)".
+said, we did" action done: the people whose accepted comments changed it are asked, and 25 of
+them rate the change. Everyone here is made up and labelled "(demo)".
 
 Idempotent: a plan that already has the open demo consultation is left alone.
 """
@@ -188,27 +188,33 @@ def seed() -> int:
     )
     made += 1
 
-    # Closing the loop: the voice demo's accepted "you said, we did" action becomes done.
+    # Closing the loop: the voice demo's accepted "you said, we did" action (else the plan's first
+    # action not done yet) is changed by the respondents' comments, then becomes done.
     accepted = Response.objects.filter(
         comment__plan=plan, disposition=Disposition.ACCEPTED, action_changed__isnull=False
     ).first()
-    if accepted is None:
+    action = (
+        accepted.action_changed
+        if accepted is not None
+        else plan.actions.exclude(status=ActionStatus.DONE).order_by("pk").first()
+    )
+    if action is None:
         return made
-    action = accepted.action_changed
     for person in people[: len(RATINGS) + 1]:
         comment = voice_services.comment_create(
             actor=person,
             plan=plan,
             action=action,
-            body="Weekend opening would have kept me out of A&E. (Synthetic demo comment.)",
+            body=f"Please make “{action.title}” happen: it would have helped me. (Synthetic demo comment.)",
         )
         voice_services.response_save(
             actor=manager,
             comment=comment,
             disposition=Disposition.ACCEPTED,
-            text="Agreed: the café opens at weekends from next quarter.",
+            text=f"Agreed: we changed “{action.title}” because of comments like yours.",
             action_changed=action,
         )
+    action.refresh_from_db()
     if action.status != ActionStatus.DONE:
         plan_services.action_update(
             actor=manager, action=action, expected_version=action.version, values={"status": ActionStatus.DONE}
