@@ -80,16 +80,25 @@ def _spread(counts: list[int]) -> list[int]:
 
 def seed() -> int:
     """Returns how many consultations it made (0 when already there)."""
-    grant = (
-        PlanUserObjectPermission.objects.filter(
-            permission__codename="manage_plan",
-            content_object__visibility=PlanVisibility.PUBLIC,
-            content_object__status__in=[PlanStatus.CONSULTATION, PlanStatus.ACTIVE],
+    # The plan where the voice demo accepted a comment as changing an action (the NCL plan's crisis
+    # café), so the loop closes on it; else the first public plan with a manager.
+    accepted = (
+        Response.objects.filter(
+            disposition=Disposition.ACCEPTED,
+            action_changed__isnull=False,
+            comment__plan__visibility=PlanVisibility.PUBLIC,
         )
-        .select_related("user", "content_object")
-        .order_by("content_object_id")
+        .order_by("pk")
         .first()
     )
+    grants = PlanUserObjectPermission.objects.filter(
+        permission__codename="manage_plan",
+        content_object__visibility=PlanVisibility.PUBLIC,
+        content_object__status__in=[PlanStatus.CONSULTATION, PlanStatus.ACTIVE],
+    )
+    if accepted is not None:
+        grants = grants.filter(content_object_id=accepted.comment.plan_id)
+    grant = grants.select_related("user", "content_object").order_by("content_object_id").first()
     if grant is None:
         return 0
     plan: Plan = grant.content_object
@@ -190,9 +199,6 @@ def seed() -> int:
 
     # Closing the loop: the voice demo's accepted "you said, we did" action (else the plan's first
     # action not done yet) is changed by the respondents' comments, then becomes done.
-    accepted = Response.objects.filter(
-        comment__plan=plan, disposition=Disposition.ACCEPTED, action_changed__isnull=False
-    ).first()
     action = (
         accepted.action_changed
         if accepted is not None
