@@ -113,3 +113,85 @@ def test_a_manager_opens_a_consultation_and_a_service_user_answers_it_on_a_phone
     page.goto(f"/plans/{plan.slug}/voice-impact/")
     assert_accessible(page)
     assert_no_sideways_scrolling(page)
+
+
+def test_a_moderator_publishes_a_written_answer_and_a_commenter_rates_the_change(
+    page: Page, commissioner, commissioning_org, service_user, password
+):
+    from actionplan.consultations import services as consultation_services
+    from actionplan.models import ActionStatus, KeyStep
+    from stakeholders.models import Role
+    from tests.factories import MembershipFactory, OrganisationFactory
+
+    plan = plan_services.plan_create(
+        actor=commissioner,
+        title="Crisis plan (closing the loop)",
+        lead_organisation=commissioning_org,
+        period_start=dt.date(2026, 4, 1),
+        period_end=dt.date(2029, 3, 31),
+        status=PlanStatus.ACTIVE,
+        visibility=PlanVisibility.PUBLIC,
+    )
+    today = timezone.localdate()
+    consultation = consultation_services.consultation_create(
+        actor=commissioner,
+        plan=plan,
+        title="Evenings",
+        introduction="x",
+        opens_on=today,
+        closes_on=today + dt.timedelta(days=7),
+    )
+    question = consultation_services.question_add(
+        actor=commissioner, consultation=consultation, kind="text", text="What would help?"
+    )
+    consultation_services.consultation_open(
+        actor=commissioner, consultation=consultation, expected_version=consultation.version
+    )
+    consultation_services.answers_submit(
+        actor=service_user, consultation=consultation, answers={question.pk: "A quiet room."}
+    )
+    action = plan_services.action_create(
+        actor=commissioner,
+        plan=plan,
+        key_step=KeyStep.objects.order_by("number").first(),
+        title="Open the café at weekends",
+        owner_organisation=commissioning_org,
+    )
+    comment = voice_services.comment_create(actor=service_user, plan=plan, body="Weekends, please.")
+    voice_services.response_save(
+        actor=commissioner, comment=comment, disposition="accepted", text="Yes.", action_changed=action
+    )
+    plan_services.action_update(
+        actor=commissioner, action=action, expected_version=action.version, values={"status": ActionStatus.DONE}
+    )
+    moderator = MembershipFactory(organisation=OrganisationFactory(), role=Role.MODERATOR).user
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, moderator, password)
+    page.goto("/moderation/")
+    page.get_by_role("link", name="Consultation answers waiting for a moderator").click()
+    assert_accessible(page)
+    page.get_by_role("link", name="Decide on answer 1").click()
+    assert_accessible(page)
+    page.get_by_label("Publish it").check()
+    page.get_by_role("button", name="Save the decision").click()
+    expect(page.get_by_text("Answer published.")).to_be_visible()
+    sign_out(page)
+
+    page.set_viewport_size({"width": 320, "height": 800})
+    sign_in(page, service_user, password)
+    page.goto("/notifications/")
+    page.get_by_role("link", name="Did it change your experience?").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Did it make a difference?")
+    assert_accessible(page)
+    assert_no_sideways_scrolling(page)
+    page.get_by_role("button", name="Send my answer").click()
+    expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("4: A good difference").check()
+    page.get_by_label("Anything you want to tell us (optional)").fill("Weekends are easier now.")
+    page.get_by_role("button", name="Send my answer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("What changed because people spoke up")
+    assert_accessible(page)
+    page.goto(consultation.get_absolute_url())
+    expect(page.get_by_text("A quiet room.")).to_be_visible()
