@@ -101,11 +101,13 @@ def partition(labels: Sequence[str], values: Sequence[int]) -> Breakdown:
 
 def independent(labels: Sequence[str], values: Sequence[int], total: int) -> Breakdown:
     """Counts that do not add up to anything shown (a many-choice question: each person may pick
-    several), each published on its own: under 5 is hidden."""
+    several), each published on its own: under 5 is hidden, and so is a count that leaves fewer
+    than 5 of the ``total`` who did not choose it (the total minus it would give that away)."""
     if total < MIN_SHOWN:
         return Breakdown(None, tuple(Cell(label, SMALL_HIDDEN, None) for label in labels), withheld=True)
     small = {i for i, v in enumerate(values) if v < MIN_SHOWN}
-    return Breakdown(total, tuple(_cell(labels[i], values[i], i, small, set()) for i in range(len(values))))
+    also = {i for i, v in enumerate(values) if i not in small and total - v < MIN_SHOWN}
+    return Breakdown(total, tuple(_cell(labels[i], values[i], i, small, also) for i in range(len(values))))
 
 
 def _cell(label: str, value: int, i: int, small: set[int], also: set[int]) -> Cell:

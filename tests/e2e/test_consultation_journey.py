@@ -20,6 +20,13 @@ from tests.e2e.test_voice_journey import sign_in, sign_out
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
+def _check_on_a_phone(page: Page) -> None:
+    # The header's script folds its links into "More" once the page has loaded: check after it.
+    page.wait_for_load_state()
+    assert_accessible(page)
+    assert_no_sideways_scrolling(page)
+
+
 def _fill_date(page: Page, legend: str, day: dt.date) -> None:
     group = page.get_by_role("group", name=legend)
     group.get_by_label("Day").fill(str(day.day))
@@ -91,28 +98,24 @@ def test_a_manager_opens_a_consultation_and_a_service_user_answers_it_on_a_phone
     page.goto("/notifications/")
     page.get_by_role("link", name="asks for your views").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Crisis support out of hours")
-    assert_accessible(page)
-    assert_no_sideways_scrolling(page)
+    _check_on_a_phone(page)
     page.get_by_role("link", name="Answer the questions").click()
     page.get_by_label("Anything else? (optional)").fill("Somewhere quiet to wait.")
     page.get_by_role("button", name="Save my answers").click()
     expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
     expect(page.get_by_label("Anything else? (optional)")).to_have_value("Somewhere quiet to wait.")
-    assert_accessible(page)
-    assert_no_sideways_scrolling(page)
+    _check_on_a_phone(page)
     page.get_by_role("link", name="Choose an option.").click()
     page.get_by_label("A crisis café").check()
     page.get_by_label("A carer, family member or friend").check()
     page.get_by_role("button", name="Save my answers").click()
     expect(page.get_by_text("Thank you: your answers are saved")).to_be_visible()
     expect(page.get_by_text("Fewer than 5 people have answered")).to_be_visible()
-    assert_accessible(page)
-    assert_no_sideways_scrolling(page)
+    _check_on_a_phone(page)
     participation = Participation.objects.get(user=service_user)
     assert participation.group == "carer"
     page.goto(f"/plans/{plan.slug}/voice-impact/")
-    assert_accessible(page)
-    assert_no_sideways_scrolling(page)
+    _check_on_a_phone(page)
 
 
 def test_a_moderator_publishes_a_written_answer_and_a_commenter_rates_the_change(
@@ -183,15 +186,14 @@ def test_a_moderator_publishes_a_written_answer_and_a_commenter_rates_the_change
     page.goto("/notifications/")
     page.get_by_role("link", name="Did it change your experience?").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Did it make a difference?")
-    assert_accessible(page)
-    assert_no_sideways_scrolling(page)
+    _check_on_a_phone(page)
     page.get_by_role("button", name="Send my answer").click()
     expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
-    assert_accessible(page)
+    _check_on_a_phone(page)
     page.get_by_label("4: A good difference").check()
     page.get_by_label("Anything you want to tell us (optional)").fill("Weekends are easier now.")
     page.get_by_role("button", name="Send my answer").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("What changed because people spoke up")
-    assert_accessible(page)
+    _check_on_a_phone(page)
     page.goto(consultation.get_absolute_url())
     expect(page.get_by_text("A quiet room.")).to_be_visible()

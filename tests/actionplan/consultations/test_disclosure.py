@@ -85,8 +85,14 @@ def test_fewer_than_5_answers_in_all_shows_no_count_and_no_total():
 
 
 def test_a_many_choice_question_hides_each_count_under_5_on_its_own():
-    b = disclosure.independent(["a", "b", "c"], [20, 3, 7], total=22)
+    b = disclosure.independent(["a", "b", "c"], [16, 3, 7], total=22)
     assert [c.state for c in b.cells] == [SHOWN, SMALL_HIDDEN, SHOWN]
+
+
+def test_a_many_choice_count_that_leaves_fewer_than_5_unchosen_is_hidden_too():
+    # 20 of 22 ticked "a": showing 20 beside the 22 who answered says 2 did not.
+    b = disclosure.independent(["a", "b"], [20, 9], total=22)
+    assert [c.state for c in b.cells] == [ALSO_HIDDEN, SHOWN]
 
 
 @pytest.mark.parametrize(("n_cells", "top", "most"), [(2, 25, 25), (3, 14, 22), (4, 10, 18), (5, 7, 14)])
