@@ -418,7 +418,8 @@ def action_update(
     """Edit an action (any of ACTION_FIELDS and its links). Permission: ``can_change_plan``.
 
     Raises StaleEdit when someone saved the action since ``expected_version``; nothing is
-    written then, links included. Marking it done sets progress to 100.
+    written then, links included. Marking it done sets progress to 100 and asks the authors of the
+    comments it answered whether it changed their experience (actionplan.consultations).
     """
     values = dict(values)
     unknown = set(values) - set(ACTION_FIELDS)
@@ -446,6 +447,12 @@ def action_update(
         from actionplan.voice.services import notify_action_changed
 
         notify_action_changed(action=action, changed=changed, actor=actor)
+    if "status" in changed and action.status == ActionStatus.DONE:
+        # Closing the loop (issue 23): the people whose comments changed this action are asked
+        # whether it made a difference, in this transaction (their emails go on commit).
+        from actionplan.consultations.services import change_checks_request
+
+        change_checks_request(action=action, actor=actor)
     return action
 
 

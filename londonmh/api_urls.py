@@ -6,6 +6,7 @@ from rest_framework.urlpatterns import format_suffix_patterns
 
 from actionplan import api as actionplan_api
 from actionplan.commitments import api as commitments_api
+from actionplan.consultations import api as consultations_api
 from actionplan.duplicates import api as duplicates_api
 from actionplan.voice import api as voice_api
 from commissioning import api as commissioning_api
@@ -43,6 +44,8 @@ router.register("responses", voice_api.ResponseViewSet, basename="response")
 router.register("flags", voice_api.FlagViewSet, basename="flag")
 router.register("notifications", voice_api.NotificationViewSet, basename="notification")
 router.register("follows", voice_api.FollowViewSet, basename="follow")
+router.register("consultations", consultations_api.ConsultationViewSet, basename="consultation")
+router.register("change-checks", consultations_api.ChangeCheckViewSet, basename="change-check")
 router.register("reporting-schedules", schedules_api.ReportingScheduleViewSet, basename="reporting-schedule")
 router.register("completeness", schedules_api.CompletenessViewSet, basename="completeness")
 router.register("value-queries", queries_api.ValueQueryViewSet, basename="value-query")

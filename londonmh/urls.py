@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("commissioning.statements.urls")),
     path("", include("actionplan.voice.urls")),
     path("", include("actionplan.commitments.urls")),
+    path("", include("actionplan.consultations.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls)),
     path("api/schema/", views.SchemaView.as_view(), name="schema"),

@@ -3,6 +3,7 @@
 # Duplicated work found and merged (issue 23) lives in its own sub-package; imported so Django finds it.
 from actionplan.duplicates.models import DismissedPair, MergeRecord, SharedAction
 from actionplan.models.commitments import Commitment, CommitmentAction, PartnerSignOff, PlanRepresentative
+from actionplan.models.consultations import *  # noqa: F403  (issue 23: consultations, closing the loop)
 from actionplan.models.plans import (
     Action,
     ActionCoOwner,

@@ -222,6 +222,12 @@ class NotificationKind(models.TextChoices):
     COMMITMENT = "commitment", "A plan's commitments need your signature, or a partner signed them"
     # Duplicated work (actionplan.duplicates): to the managers of both plans of a pair.
     DUPLICATE = "duplicate", "A merge of duplicated work was proposed, made or split on a plan you manage"
+    # Consultations (actionplan.consultations): an invitation to a plan's followers when one opens.
+    CONSULTATION = "consultation", "A plan you follow opened a consultation"
+    # Closing the loop: an action your comment changed is done; did it change your experience?
+    CHANGE_CHECK = "change_check", "An action your comment changed is done: tell us if it made a difference"
+    # A free-text consultation answer waits for a moderator.
+    HELD_ANSWER = "held_answer", "A consultation answer is waiting for a moderator"
 
 
 # A notification's kind is one of NotificationKind's values. The field carries no `choices`, so

@@ -66,6 +66,12 @@ def kwargs_for(name: str, params: tuple[str, ...], world) -> dict:
     elif base.startswith("organisation") or base in {"membership_edit", "invitation_revoke"}:
         values["slug"] = o["northbank"].slug
         values["pk"] = o["invitation"].pk if base == "invitation_revoke" else o["membership"].pk
+    elif base.startswith(("consultation", "change_check")):  # issue 23: consultations, closing the loop
+        # Writing routes name the draft (only it may change); the others the open consultation.
+        writing = base in {"consultation_edit", "consultation_open"} or base.startswith("consultation_question")
+        consultation = o["consultation_draft" if writing else "consultation_open"]
+        values.update(slug=plan.slug, consultation_id=consultation.pk, question_id=o["consultation_draft_question"].pk)
+        values.update(answer_id=o["consultation_answer"].pk, check_id=o["change_check"].pk)
     elif base.startswith(("plan", "action", "milestone_", "voice_")) and "slug" in params:
         values.update(slug=plan.slug, pk=action.pk, action_id=action.pk, milestone_pk=milestone.pk)
         values["indicator"] = o["indicator"].pk

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.management import call_command
+from django.utils import timezone
 
 from actionplan import services as plan_services
+from actionplan.consultations import services as consultation_services
 from actionplan.duplicates.models import DismissedPair, MergeRecord
-from actionplan.models import Action, EvidenceItem, KeyStep, PlanStatus, PlanVisibility
+from actionplan.models import Action, ChangeCheck, EvidenceItem, KeyStep, PlanStatus, PlanVisibility
 from actionplan.voice import services as voice_services
 from commissioning.demo import NCL_PARTNERSHIP
 from commissioning.models import Contract, Partnership, PaymentStatement, ReportingSchedule, ValueQuery
@@ -47,6 +49,36 @@ class World:
 
 def _demo(local: str) -> User:
     return User.objects.get(email=f"{local}@{DEMO_EMAIL_DOMAIN}")
+
+
+def _consultations(priya: User, plan, action, service_user: User) -> dict[str, object]:
+    """Issue 23: a draft and an open consultation on the public matrix plan (Priya manages it), a
+    written answer waiting for a moderator, and a "did it make a difference" question for the
+    service user (made directly: the world's action is not done)."""
+    today = timezone.localdate()
+    made = {}
+    for state in ("draft", "open"):
+        c = consultation_services.consultation_create(
+            actor=priya,
+            plan=plan,
+            title=f"Matrix {state} consultation",
+            introduction="x",
+            opens_on=today,
+            closes_on=today + dt.timedelta(days=30),
+        )
+        question = consultation_services.question_add(
+            actor=priya, consultation=c, kind="text", text="Anything else?", required=False
+        )
+        if state == "open":
+            consultation_services.consultation_open(actor=priya, consultation=c, expected_version=c.version)
+            consultation_services.answers_submit(
+                actor=service_user, consultation=c, answers={question.pk: "A quiet room."}
+            )
+            made["consultation_answer"] = question.answers.get()
+        made[f"consultation_{state}"] = c
+        made[f"consultation_{state}_question"] = question
+    made["change_check"] = ChangeCheck.objects.create(action=action, user=service_user)
+    return made
 
 
 def build() -> World:
@@ -153,7 +185,9 @@ def build() -> World:
         dismissal=DismissedPair.objects.order_by("pk").first(),
         merge=MergeRecord.objects.order_by("pk").first(),
     )
+    consultations = _consultations(priya, plan, action, world.users["service_user"])
     world.objects.update(
+        **consultations,
         membership=membership,
         measure=measure,
         response=response,
@@ -191,6 +225,8 @@ def build() -> World:
             "value-query": world.objects["value_query"].pk,
             "payment-statement": world.objects["statement"].pk,
             "duplicate-merge": world.objects["merge"].pk,
+            "consultation": consultations["consultation_open"].pk,
+            "change-check": consultations["change_check"].pk,
         },
     )
     return world

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from actionplan import demo as actionplan_demo
 from actionplan.commitments import demo as commitments_demo
+from actionplan.consultations import demo as consultations_demo
 from actionplan.duplicates import demo as duplicates_demo
 from actionplan.voice import demo as voice_demo
 from commissioning import demo as commissioning_demo
@@ -49,6 +50,8 @@ class Command(BaseCommand):
         voice_demo.seed()
         # Duplicated work across the demo plans, one merged and one dismissed: keep after the plans demo.
         duplicates_demo.seed()
+        # Consultations and "did it make a difference" answers: keep after the voice demo.
+        consultations_demo.seed()
         # The open-data package of the demo's figures: keep after the outcomes demo.
         new_revisions = opendata_demo.seed()
         if not options["quiet"]:
