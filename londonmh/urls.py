@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("commissioning.queries.urls")),
     path("", include("commissioning.decisions.urls")),
     path("", include("commissioning.statements.urls")),
+    path("", include("commissioning.narrative.urls")),
     path("", include("actionplan.voice.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls)),

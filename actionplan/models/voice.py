@@ -217,6 +217,9 @@ class NotificationKind(models.TextChoices):
     MINUTES = "minutes", "The minutes of a partnership meeting you attended"
     # Payment statements (commissioning.statements): to the contract's commissioner and provider sides.
     STATEMENT = "statement", "A payment statement was drafted, disputed, discussed or agreed"
+    # Quarterly stories (commissioning.narrative): a draft to the commissioners who may edit it, a
+    # published story to the followers of plans in its area.
+    STORY = "story", "A quarterly mental health story was drafted or published"
 
 
 # A notification's kind is one of NotificationKind's values. The field carries no `choices`, so
