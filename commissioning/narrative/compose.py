@@ -18,7 +18,8 @@ Facts (`gather`) are read from what the public already sees, so a story never sa
   covering the area, given in the quarter.
 
 "Covering": for London, pan-London plans and partnerships; for a borough, plans naming the
-borough or its ICS sub-region, and partnerships of the borough or its sub-region.
+borough or its ICS sub-region, and the sub-region's or a group of boroughs' partnerships that
+include it (not the pan-London ones, whose decisions are London's story).
 
 `compose` turns facts into the markdown body and the Easy Read version with the templates
 below: plain-language sentences, Python string templates, nothing invented.
@@ -136,9 +137,12 @@ def _plans_covering(area: Area) -> Any:
 def _partnerships_covering(area: Area) -> Any:
     if area.level == AreaLevel.LONDON:
         return Partnership.objects.filter(scope=PartnershipScope.PAN_LONDON)
-    return Partnership.objects.filter(
-        Q(boroughs=area) | Q(scope=PartnershipScope.SUB_REGION, sub_region_id=area.parent_id)
-    ).distinct()
+    # Pan-London partnerships cover every borough: their decisions are London's story, not each borough's.
+    return (
+        Partnership.objects.filter(Q(boroughs=area) | Q(sub_region_id=area.parent_id))
+        .exclude(scope=PartnershipScope.PAN_LONDON)
+        .distinct()
+    )
 
 
 class _Anonymous:

@@ -31,7 +31,8 @@ class Command(BaseCommand):
             quarter = parsed
         areas = None
         if options["area"]:
-            areas = list(Area.objects.filter(code__in=options["area"], level__in=[AreaLevel.LONDON, AreaLevel.BOROUGH]))
+            chosen = Area.objects.filter(code__in=options["area"], level__in=[AreaLevel.LONDON, AreaLevel.BOROUGH])
+            areas = [a for a in services.story_areas() if a in set(chosen)]
             unknown = sorted(set(options["area"]) - {a.code for a in areas})
             if unknown:
                 raise CommandError(f"Not London or a borough: {', '.join(unknown)}")
