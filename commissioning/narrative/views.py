@@ -214,4 +214,4 @@ class StoryFeed(Feed):
         return [item.area.name, item.quarter_label]
 
 
-story_feed = StoryFeed()
+story_feed = require_GET(StoryFeed())

@@ -17,7 +17,7 @@ from actionplan import services as plan_services
 from actionplan.models import EvidenceItem, KeyStep, PlanStatus, PlanVisibility
 from actionplan.voice import services as voice_services
 from commissioning.demo import NCL_PARTNERSHIP
-from commissioning.models import Contract, Partnership, PaymentStatement, ReportingSchedule, ValueQuery
+from commissioning.models import Contract, Partnership, PaymentStatement, ReportingSchedule, Story, ValueQuery
 from outcomes import services as outcome_services
 from outcomes.models import Indicator, OutcomeValue, Population
 from stakeholders import services as stakeholder_services
@@ -125,6 +125,9 @@ def build() -> World:
         value_query=ValueQuery.objects.filter(provider=northbank, opened_by=priya).order_by("pk").first(),
         # Payment statements: the demo's open statement of NCL-MH-003 (commissioning/statements/demo.py).
         statement=PaymentStatement.objects.get(contract=private, status="open"),
+        # Quarterly stories: the demo's Camden draft (commissioning/narrative/demo.py), which the NCL
+        # commissioner edits and nobody else outside staff may see.
+        story=Story.objects.get(area__short_code="CMD", status="draft"),
     )
     plan, action, milestone, comment = plans["public"]
     response = voice_services.response_save(actor=priya, comment=comment, disposition="under_review", text="Thank you.")
@@ -169,6 +172,7 @@ def build() -> World:
             "reporting-schedule": world.objects["schedule"].pk,
             "value-query": world.objects["value_query"].pk,
             "payment-statement": world.objects["statement"].pk,
+            "story": world.objects["story"].pk,
         },
     )
     return world
