@@ -179,7 +179,7 @@ def indicator_facts(area: Area, quarter_start: dt.date) -> tuple[list[IndicatorF
                 code=shown.indicator_code,
                 name=shown.indicator_name,
                 value=format_in_unit(shown.value, shown.measure),
-                period=shown.period,
+                period=_period_words(metric.indicator, metric.period_start),
                 trend=shown.trend,
                 polarity=shown.polarity,
                 over=TREND_PERIODS.get(metric.indicator.period_type, "five periods"),
@@ -188,12 +188,22 @@ def indicator_facts(area: Area, quarter_start: dt.date) -> tuple[list[IndicatorF
     return facts, hidden
 
 
-def _excerpt(text: str, limit: int = EXCERPT) -> str:
-    """The first sentence or so of someone's words, plain (markdown marks removed)."""
-    plain = re.sub(r"[*_`#>\[\]]", "", " ".join((text or "").split()))
-    plain = re.sub(r"\(https?://[^)]*\)", "", plain)
-    first = re.split(r"(?<=[.!?])\s", plain, maxsplit=1)[0]
-    return first if len(first) <= limit else first[: limit - 1].rstrip() + "\u2026"
+def _period_words(indicator: Any, start: dt.date) -> str:
+    """September 2026 for a month; the indicator's own label (2026-27 Q2, 2026) otherwise."""
+    if indicator.period_type == PeriodType.MONTH:
+        return f"{MONTH_NAMES[start.month - 1]} {start.year}"
+    return indicator.period_label(start)
+
+
+def _excerpt(text: str, limit: int = EXCERPT, *, whole: bool = False) -> str:
+    """Someone's words, plain (markdown marks and link targets removed): the first sentence, or
+    with `whole` as much as fits in `limit`, cut at a word."""
+    plain = re.sub(r"\(https?://[^)]*\)", "", " ".join((text or "").split()))
+    plain = re.sub(r"[*_`#>\[\]]", "", plain)
+    first = plain if whole else re.split(r"(?<=[.!?])\s", plain, maxsplit=1)[0]
+    if len(first) <= limit:
+        return first
+    return first[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
 
 
 def action_facts(area: Area, quarter_start: dt.date) -> list[ItemFact]:
@@ -216,7 +226,7 @@ def action_facts(area: Area, quarter_start: dt.date) -> list[ItemFact]:
             kind="action",
             title=a.title,
             url=reverse("action_detail", args=[a.plan.slug, a.pk]),
-            detail=f"Done, on “{a.plan.title}”, led by {a.owner_organisation.name}",
+            detail=f"on “{a.plan.title}”, led by {a.owner_organisation.name}",
             extra=a.owner_organisation.name,
         )
         for a in actions
@@ -267,7 +277,7 @@ def response_facts(area: Area, quarter_start: dt.date) -> list[ItemFact]:
             title=f"On “{r.comment.plan.title}”",
             url=reverse("voice_plan_thread", args=[r.comment.plan.slug]) + f"#comment-{r.comment_id}",
             detail=_excerpt(r.comment.body),
-            extra=_excerpt(r.text),
+            extra=_excerpt(r.text, whole=True),
         )
         for r in responses
     ]
@@ -320,6 +330,7 @@ EASY_WORSE = "{name} got worse."
 EASY_UP = "{name} went up."
 EASY_DOWN = "{name} went down."
 EASY_SAME = "Other things stayed about the same."
+EASY_ALL_SAME = "The figures stayed about the same."
 EASY_ACTIONS = "We finished {count} piece{s} of work."
 EASY_ACTION = "We finished: {title}."
 EASY_DECISIONS = "Partners agreed {count} thing{s}."
@@ -424,7 +435,7 @@ def compose_easy_read(facts: Facts) -> str:
             continue
         told = True
     if facts.indicators and any(not f.significant for f in facts.indicators):
-        lines.append(EASY_SAME)
+        lines.append(EASY_SAME if told else EASY_ALL_SAME)
         told = True
     if facts.actions:
         count = len(facts.actions)
