@@ -130,8 +130,11 @@ def story_draft(*, actor: User | None, area: Area, quarter_start: dt.date) -> Dr
     if existing is not None:
         if existing.edited or existing.status != StoryStatus.DRAFT:
             return DraftResult(existing, Drafted.KEPT)
-        values = {**_composed(area, quarter_start), "drafted_at": timezone.now()}
-        update_versioned(existing, expected_version=existing.version, values=values)
+        composed = _composed(area, quarter_start)
+        if any(getattr(existing, name) != value for name, value in composed.items()):
+            # Written only when the data says something new, so a re-run leaves no empty history.
+            values = {**composed, "drafted_at": timezone.now(), "updated_at": timezone.now()}
+            update_versioned(existing, expected_version=existing.version, values=values)
         return DraftResult(existing, Drafted.REFRESHED)
     story = Story(area=area, quarter_start=quarter_start, **_composed(area, quarter_start))
     story.full_clean()

@@ -121,6 +121,7 @@ def test_redrafting_reads_an_untouched_draft_again_but_never_duplicates_or_overw
     with h.after_the_quarter():
         again = services.story_draft(actor=None, area=world.camden, quarter_start=quarter)
         assert again.outcome == services.Drafted.REFRESHED and again.story.pk == story.pk
+        assert again.story.version == story.version  # the same data: nothing written, no empty history
         story.refresh_from_db()
         services.story_update(
             actor=commissioner,
