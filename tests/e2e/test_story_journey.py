@@ -26,7 +26,8 @@ def _checked_on_a_phone(page: Page) -> None:
         page.wait_for_function(
             "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth", timeout=3000
         )
-    _checked_on_a_phone(page)
+    assert_accessible(page)
+    assert_no_sideways_scrolling(page)
 
 
 @pytest.fixture
