@@ -14,6 +14,7 @@ from commissioning.narrative import services
 from commissioning.narrative.models import Story
 from tests.commissioning import narrative_helpers as h
 from tests.e2e.conftest import assert_accessible
+from tests.e2e.test_reflow import assert_no_sideways_scrolling
 from tests.e2e.test_voice_journey import sign_in, sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
