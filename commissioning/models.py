@@ -313,6 +313,9 @@ from commissioning.decisions.models import (  # noqa: E402, F401
     Stance,
     StanceChoice,
 )
+
+# Quarterly stories told from the data (issue 23).
+from commissioning.narrative.models import Story, StoryStatus  # noqa: E402, F401
 from commissioning.queries.models import (  # noqa: E402, F401
     MessageKind,
     QueryStatus,

@@ -11,6 +11,7 @@ from actionplan.duplicates import api as duplicates_api
 from actionplan.voice import api as voice_api
 from commissioning import api as commissioning_api
 from commissioning.decisions import api as decisions_api
+from commissioning.narrative import api as narrative_api
 from commissioning.queries import api as queries_api
 from commissioning.schedules import api as schedules_api
 from commissioning.statements import api as statements_api
@@ -50,6 +51,7 @@ router.register("reporting-schedules", schedules_api.ReportingScheduleViewSet, b
 router.register("completeness", schedules_api.CompletenessViewSet, basename="completeness")
 router.register("value-queries", queries_api.ValueQueryViewSet, basename="value-query")
 router.register("payment-statements", statements_api.PaymentStatementViewSet, basename="payment-statement")
+router.register("stories", narrative_api.StoryViewSet, basename="story")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),

@@ -12,4 +12,4 @@ app = Celery("londonmh")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Sub-packages with their own tasks module (autodiscovery looks only at each app's top level).
-app.autodiscover_tasks(["actionplan.voice", "commissioning.schedules"])
+app.autodiscover_tasks(["actionplan.voice", "commissioning.schedules", "commissioning.narrative"])

@@ -407,6 +407,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "commissioning.schedules.tasks.schedule_reminders_send",
         "schedule": crontab(hour=7, minute=15),
     },
+    # Quarterly stories (docs/narrative.md): drafted on the 10th day of the month after each
+    # financial quarter ends, once most of its figures are approved. Idempotent.
+    "stories-draft-quarterly": {
+        "task": "commissioning.narrative.tasks.stories_draft_quarter",
+        "schedule": crontab(hour=6, minute=0, day_of_month=10, month_of_year="1,4,7,10"),
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / ".local" / "celerybeat-schedule")

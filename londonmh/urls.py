@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("commissioning.queries.urls")),
     path("", include("commissioning.decisions.urls")),
     path("", include("commissioning.statements.urls")),
+    path("", include("commissioning.narrative.urls")),
     path("", include("actionplan.voice.urls")),
     path("", include("actionplan.commitments.urls")),
     path("", include("actionplan.consultations.urls")),

@@ -228,6 +228,9 @@ class NotificationKind(models.TextChoices):
     CHANGE_CHECK = "change_check", "An action your comment changed is done: tell us if it made a difference"
     # A free-text consultation answer waits for a moderator.
     HELD_ANSWER = "held_answer", "A consultation answer is waiting for a moderator"
+    # Quarterly stories (commissioning.narrative): a draft to the commissioners who may edit it, a
+    # published story to the followers of plans in its area.
+    STORY = "story", "A quarterly mental health story was drafted or published"
 
 
 # A notification's kind is one of NotificationKind's values. The field carries no `choices`, so

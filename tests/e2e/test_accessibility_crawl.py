@@ -38,7 +38,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 PER_ROUTE = 1
 MAX_PAGES = 120
 SKIP_PREFIXES = ("/admin/", "/api/", "/static/", "/assets/", "/account/sign-out/", "/health/")
-SKIP_MARKERS = ("format=csv", "format=json", ".csv", ".json", "/download")
+# Downloads, and the Atom feed of the quarterly stories (XML for feed readers, not a page).
+SKIP_MARKERS = ("format=csv", "format=json", ".csv", ".json", "/download", "/feed/")
 # Signed in, the crawl also starts from the reporting schedules (issue 22): they link on to a
 # schedule, its history and, for those who may see it, completeness.
 START = ["/", "/account/profile/", "/commissioning/schedules/"]

@@ -89,6 +89,8 @@ def kwargs_for(name: str, params: tuple[str, ...], world) -> dict:
         values["pk"] = o["dismissal"].pk if base == "duplicate_undismiss" else o["merge"].pk
     elif base.startswith("statement_"):  # payment statements
         values["pk"] = o["statement"].pk
+    elif base.startswith("story_"):  # quarterly stories
+        values["pk"] = o["story"].pk
     elif base.startswith(("contract", "measure")):
         values.update(pk=o["private_contract"].pk, measure_id=o["measure"].pk)
     elif base == "opendata_file":

@@ -179,6 +179,16 @@ TABLE: dict[str, dict[str, str]] = {
     "duplicate_undismiss": {"GET": "L-------", "POST": "LFFFFAFF"},
     "duplicate_merge_detail": {"GET": "LAAAAAAA", "POST": "L-------"},
     "duplicate_merge_split": {"GET": "L-------", "POST": "LFFFFAFF"},
+    # Quarterly stories (issue 23, commissioning/narrative/). Published ones are public; the matrix
+    # story is the demo's Camden draft, seen and edited by the commissioners of Camden (Priya's NCL
+    # ICB) and staff only. Any commissioner (and staff) may ask for a draft of an area they edit.
+    "story_list": {"GET": "AAAAAAAA", "POST": "--------"},
+    "story_feed": {"GET": "AAAAAAAA", "POST": "--------"},
+    "story_draft_now": {"GET": "L-------", "POST": "LFFFAAFA"},
+    "story_detail": {"GET": "NNNNNANA", "POST": "--------"},
+    "story_print": {"GET": "NNNNNANA", "POST": "--------"},
+    "story_edit": {"GET": "LNNNNANA", "POST": "LNNNNANA"},
+    "story_publish": {"GET": "L-------", "POST": "LNNNNANA"},
     "decision_list": {"GET": "AAAAAAAA", "POST": "--------"},
     "decision_create": {"GET": "LFFFFAFA", "POST": "LFFFFAFA"},
     "decision_detail": {"GET": "AAAAAAAA", "POST": "LFFFFAFF"},
@@ -299,6 +309,13 @@ TABLE: dict[str, dict[str, str]] = {
     "value-query-post-message": {"POST": "FNNANANF"},
     "value-query-post-message.format": {"GET": "F-------"},
     # Payment statements (issue 22): as the pages; only the commissioner side drafts and refreshes.
+    # Quarterly stories (issue 23): as the pages; the matrix story is the demo's Camden draft.
+    "story-list": {"GET": "AAAAAAAA"},
+    "story-list.format": {"GET": "AAAAAAAA"},
+    "story-detail": {"GET": "NNNNNANA", "PATCH": "FNNNNANA"},
+    "story-detail.format": {"GET": "NNNNNANA"},
+    "story-publish": {"POST": "FNNNNANA"},
+    "story-publish.format": {"GET": "--------"},
     "payment-statement-list": {"GET": "FAAAAAAA", "POST": "FAAAAAAA"},
     "payment-statement-list.format": {"GET": "FAAAAAAA"},
     "payment-statement-detail": {"GET": "FNNANANA"},

@@ -20,7 +20,7 @@ from actionplan.duplicates.models import DismissedPair, MergeRecord
 from actionplan.models import Action, ChangeCheck, EvidenceItem, KeyStep, PlanStatus, PlanVisibility
 from actionplan.voice import services as voice_services
 from commissioning.demo import NCL_PARTNERSHIP
-from commissioning.models import Contract, Partnership, PaymentStatement, ReportingSchedule, ValueQuery
+from commissioning.models import Contract, Partnership, PaymentStatement, ReportingSchedule, Story, ValueQuery
 from outcomes import services as outcome_services
 from outcomes.models import Indicator, OutcomeValue, Population
 from stakeholders import services as stakeholder_services
@@ -158,6 +158,9 @@ def build() -> World:
         value_query=ValueQuery.objects.filter(provider=northbank, opened_by=priya).order_by("pk").first(),
         # Payment statements: the demo's open statement of NCL-MH-003 (commissioning/statements/demo.py).
         statement=PaymentStatement.objects.get(contract=private, status="open"),
+        # Quarterly stories: the demo's Camden draft (commissioning/narrative/demo.py), which the NCL
+        # commissioner edits and nobody else outside staff may see.
+        story=Story.objects.get(area__short_code="CMD", status="draft"),
     )
     plan, action, milestone, comment = plans["public"]
     response = voice_services.response_save(actor=priya, comment=comment, disposition="under_review", text="Thank you.")
@@ -227,6 +230,7 @@ def build() -> World:
             "duplicate-merge": world.objects["merge"].pk,
             "consultation": consultations["consultation_open"].pk,
             "change-check": consultations["change_check"].pk,
+            "story": world.objects["story"].pk,
         },
     )
     return world

@@ -13,6 +13,7 @@ from actionplan.duplicates import demo as duplicates_demo
 from actionplan.voice import demo as voice_demo
 from commissioning import demo as commissioning_demo
 from commissioning.decisions import demo as decisions_demo
+from commissioning.narrative import demo as narrative_demo
 from commissioning.queries import demo as queries_demo
 from commissioning.schedules import demo as schedules_demo
 from commissioning.statements import demo as statements_demo
@@ -52,6 +53,8 @@ class Command(BaseCommand):
         duplicates_demo.seed()
         # Consultations and "did it make a difference" answers: keep after the voice demo.
         consultations_demo.seed()
+        # Quarterly stories, drafted from the demo's figures, actions, decisions and responses: keep after them all.
+        narrative_demo.seed()
         # The open-data package of the demo's figures: keep after the outcomes demo.
         new_revisions = opendata_demo.seed()
         if not options["quiet"]:
