@@ -45,7 +45,7 @@ NCL_EXTRA = [
 ISLINGTON_ACTIONS = [
     (
         6,
-        "Crisis café in Islington, open evenings and weekends",
+        "Crisis café in every Islington neighbourhood",
         "A calm place to go in a crisis instead of A&E, run by a local charity with peer workers.",
         ["crisis-care"],
     ),

@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from actionplan import permissions, selectors
 from actionplan.demo import CAMDEN_TITLE, NCL_TITLE, PAN_LONDON_TITLE, SEL_TITLE
+from actionplan.duplicates.demo import ISLINGTON_TITLE
 from actionplan.models import Action, Plan, PlanStatus
 from outcomes.models import PriorityArea
 
@@ -41,7 +42,8 @@ def test_the_demo_has_four_plans_across_the_scopes_and_loads_idempotently(settin
 
     anonymous = AnonymousUser()
     visible = set(permissions.plans_visible_to(anonymous).values_list("title", flat=True))
-    assert visible == {PAN_LONDON_TITLE, NCL_TITLE}  # SEL's is partners-only, Camden's a draft
+    # SEL's is partners-only, Camden's a draft; the Islington plan is issue 23's duplicated-work demo.
+    assert visible == {PAN_LONDON_TITLE, NCL_TITLE, ISLINGTON_TITLE}
     assert SEL_TITLE not in visible
 
     history = selectors.plan_history(pan_london)

@@ -179,7 +179,7 @@ def build() -> World:
     # Islington plans, both public, both managed by Priya), its dismissed pair and its merge.
     cafes = sorted(
         Action.objects.filter(
-            title__in=["Crisis café in every NCL borough", "Crisis café in Islington, open evenings and weekends"]
+            title__in=["Crisis café in every NCL borough", "Crisis café in every Islington neighbourhood"]
         ),
         key=lambda a: a.pk,
     )
