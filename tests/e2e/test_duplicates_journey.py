@@ -58,6 +58,9 @@ def cafes(commissioner, commissioning_org):
 
 
 def _settle(page: Page) -> None:
+    # After a click the next page may still be loading: wait for it, then for the header's script
+    # to fold its links into "More" (until then they overflow, white on grey, and fail axe).
+    page.wait_for_load_state()
     with contextlib.suppress(PlaywrightTimeoutError):  # the header folds its links once loaded
         page.wait_for_function(
             "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth", timeout=3000
@@ -103,6 +106,7 @@ def test_two_crisis_cafes_are_found_merged_shown_on_both_plans_and_split(page: P
     assert_no_sideways_scrolling(page)
     assert_accessible(page)
     page.get_by_role("link", name=f"“{islington_cafe.title}” into “{ncl_cafe.title}”").click()
+    page.wait_for_url("**/plans/duplicates/merges/*/")
     _settle(page)
     assert_no_sideways_scrolling(page)
     assert_accessible(page)
