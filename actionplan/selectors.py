@@ -43,7 +43,8 @@ from actionplan.models import (
 )
 from actionplan.permissions import AnyUser, plans_visible_to
 from kernel.history import HistoryEntry, history_entries
-from outcomes.dashboards import PublicMetric, public_metric
+from kernel.numbers import format_number
+from outcomes.dashboards import PublicMetric, format_figure, public_metric, round_value
 from outcomes.models import Indicator, Metric, PriorityArea
 from stakeholders.models import Area, AreaLevel, Organisation, Role, User
 from stakeholders.permissions import has_role
@@ -285,6 +286,71 @@ def plan_figure_areas(plan: Plan, london: Area | None) -> list[Area]:
     """The areas whose figures a plan shows: its sub-region or boroughs, then London."""
     areas = [] if plan.scope == PlanScope.PAN_LONDON else sorted(plan.areas.all(), key=lambda a: a.name)
     return [*areas, london] if london else areas
+
+
+# The action page: live figures for each linked indicator (issue 21) -----------------------
+
+
+@dataclass
+class AreaFigure:
+    """One linked indicator's recent published figures in one area, and how far the latest is from
+    the action's target (docs/statistics.md, "Distance to an action's target")."""
+
+    area: Area
+    trend: Trend
+    target: Decimal | None
+    indicator: Indicator
+
+    @property
+    def latest(self) -> PublicMetric | None:
+        return self.trend.latest
+
+    @property
+    def distance_text(self) -> str:
+        if self.target is None:
+            return ""
+        latest = self.latest
+        measure = self.indicator.measure
+        target = format_figure(round_value(self.target, measure), measure)
+        if latest is None or latest.value is None:
+            return f"No published figure to set against the target of {target}."
+        gap = round_value(latest.value - round_value(self.target, measure), measure)
+        if gap == 0:
+            return f"On the target of {target}."
+        size = (
+            f"{format_number(abs(gap), places=1)} percentage points"
+            if measure == "proportion"
+            else format_figure(abs(gap), measure)
+        )
+        side = "above" if gap > 0 else "below"
+        polarity = self.indicator.polarity
+        if polarity == "none":
+            return f"{size} {side} the target of {target}."
+        reached = (gap > 0) == (polarity == "higher")
+        return f"{size} {side} the target of {target}: {'target reached' if reached else 'not yet reached'}."
+
+
+def action_figures(action: Action, plan: Plan) -> dict[int, list[AreaFigure]]:
+    """Each linked indicator's figures (by indicator id) for the plan's areas, then London: the
+    latest published figure, its recent trend and the distance to the action's target. Three
+    queries whatever the number of links or figures (London, the plan's areas, the metrics)."""
+    links = list(action.indicator_links.all())
+    if not links:
+        return {}
+    areas = plan_figure_areas(plan, london_area())
+    trends = recent_metrics({link.indicator_id for link in links}, [a.pk for a in areas])
+    return {
+        link.indicator_id: [
+            AreaFigure(
+                area=area,
+                trend=trends.get((link.indicator_id, area.pk), Trend([])),
+                target=link.target,
+                indicator=link.indicator,
+            )
+            for area in areas
+        ]
+        for link in links
+    }
 
 
 # The plan page ---------------------------------------------------------------------------

@@ -239,14 +239,22 @@ def plan_set_grant(
 ) -> None:
     """Give a person or a whole organisation one grant level on a plan, replacing what they had.
 
-    Permission: ``can_manage_plan``. Levels are ``permissions.GRANT_LEVELS``.
+    Permission: ``can_manage_plan``. Levels are ``permissions.GRANT_LEVELS``. A lived-experience
+    representative's ``represent_plan`` grant is not a level: changing their level keeps it (it is
+    taken back only when they stop being named, actionplan.commitments.services).
     """
     if level not in permissions.GRANT_LEVELS:
         raise ValidationError({"level": "Choose what they may do."})
     if (user is None) == (organisation is None):
         raise ValidationError("Choose a person or an organisation.")
     with pghistory.context(user=actor.pk):
-        _revoke(plan, user=user, organisation=organisation, keep_a_manager=level != permissions.MANAGE)
+        _revoke(
+            plan,
+            user=user,
+            organisation=organisation,
+            keep_a_manager=level != permissions.MANAGE,
+            keep=(permissions.REPRESENT,),
+        )
         _grant(plan, level, user=user, organisation=organisation)
     permissions.forget_plan_perms(actor)
 
@@ -263,11 +271,19 @@ def plan_revoke(*, actor: User, plan: Plan, user: User | None = None, organisati
     permissions.forget_plan_perms(actor)
 
 
-def _revoke(plan: Plan, *, user: User | None, organisation: Organisation | None, keep_a_manager: bool) -> None:
+def _revoke(
+    plan: Plan,
+    *,
+    user: User | None,
+    organisation: Organisation | None,
+    keep_a_manager: bool,
+    keep: tuple[str, ...] = (),
+) -> None:
     if user is not None:
         rows = PlanUserObjectPermission.objects.filter(content_object=plan, user=user)
     else:
         rows = PlanGroupObjectPermission.objects.filter(content_object=plan, group=organisation.group)
+    rows = rows.exclude(permission__codename__in=keep)
     if keep_a_manager and rows.filter(permission__codename=permissions.MANAGE).exists():
         managers = (
             PlanUserObjectPermission.objects.filter(

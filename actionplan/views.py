@@ -458,6 +458,7 @@ def action_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         {
             **_common(request, plan),
             "action": action,
+            "figures": selectors.action_figures(action, plan),
             "can_update": permissions.can_update_action(request.user, action),
             "milestone_form": MilestoneForm(),
             "statuses": ActionStatus.choices,

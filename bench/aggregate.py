@@ -1,6 +1,11 @@
 """Aggregation benchmark: the full metrics rebuild against bare SQL sums, and incremental recomputes.
 
-    .venv/bin/python bench/aggregate.py [--values 5000000] [--database londonmh_bench_agg] [--keep]
+    .venv/bin/python bench/aggregate.py [--values 5000000] [--groups] [--database londonmh_bench_agg] [--keep]
+
+With --groups, two thirds of the values are group rows: each provider's all-people value of a
+borough, indicator and month comes with its women's and men's values (breakdown "sex"), and the
+populations with their groups', so every metric is computed for all people and each group, and
+the gap measures (InequalityMetric) with them.
 
 What it does, in one run on a scratch database it creates, migrates and drops:
 
@@ -50,7 +55,10 @@ MEASURES = ("count", "proportion", "rate", "mean")
 PER_MONTH = BOROUGHS * INDICATORS * PROVIDERS  # 41,250 values a month
 
 
-def _fixtures(values: int) -> dict[str, object]:
+GROUPS = ("", "female", "male")  # --groups: each value's all-people row and its two groups'
+
+
+def _fixtures(values: int, groups: bool = False) -> dict[str, object]:
     """Providers, indicators, a submission and populations; then the values, set-based."""
     from django.contrib.auth.models import Group
     from django.db import connection
@@ -84,21 +92,31 @@ def _fixtures(values: int) -> dict[str, object]:
     )
     boroughs = list(Area.objects.filter(level=AreaLevel.BOROUGH).order_by("code").values_list("pk", flat=True))
     assert len(boroughs) == BOROUGHS, boroughs
-    months = max(3, round(values / PER_MONTH))  # whole months, so every cell is complete
-    values = months * PER_MONTH
+    rows = len(GROUPS) if groups else 1
+    months = max(3, round(values / (PER_MONTH * rows)))  # whole months, so every cell is complete
+    values = months * PER_MONTH * rows
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO outcomes_population (area_id, year, population, source, updated_at)"
             " SELECT a.id, y, 150000 + (a.id * 7919) % 250000, 'bench', now()"
             " FROM stakeholders_area a, generate_series(2010, 2030) y"
         )
+        if groups:
+            cursor.execute(
+                "INSERT INTO outcomes_population (area_id, year, breakdown, population_group, population, source,"
+                " updated_at)"
+                " SELECT a.id, y, 'sex', g, 75000 + (a.id * 7919) % 125000, 'bench', now()"
+                " FROM stakeholders_area a, generate_series(2010, 2030) y, unnest(ARRAY['female', 'male']) g"
+            )
         # numerator/denominator by measure, pseudo-random but deterministic (hash of the key);
         # small counts appear (numerators 0..40 for a twelfth of the rows) so suppression works.
         cursor.execute(
             """
             INSERT INTO outcomes_outcomevalue (organisation_id, indicator_id, borough_id, period_start,
-                numerator, denominator, note, status, query_message, submission_id, submitted_at)
+                breakdown, population_group, numerator, denominator, note, status, query_message, submission_id,
+                submitted_at)
             SELECT o.id, i.id, b.id, (date_trunc('month', now()) - make_interval(months => m))::date,
+                CASE WHEN g.g = '' THEN '' ELSE 'sex' END, g.g,
                 CASE WHEN i.measure = 'mean' THEN (h %% 300 + 20) * (10 + (h / 300) %% 20)
                      WHEN h %% 12 = 0 THEN h %% 41
                      ELSE h %% 900 END,
@@ -109,7 +127,9 @@ def _fixtures(values: int) -> dict[str, object]:
             CROSS JOIN unnest(%(orgs)s::bigint[]) o(id)
             CROSS JOIN unnest(%(boroughs)s::bigint[]) b(id)
             CROSS JOIN (SELECT id, measure FROM outcomes_indicator WHERE id = ANY(%(indicators)s)) i
-            CROSS JOIN LATERAL (SELECT abs(hashint8(o.id * 1000003 + i.id * 10007 + b.id * 101 + m)) AS h) hh
+            CROSS JOIN unnest(%(groups)s::text[]) g(g)
+            CROSS JOIN LATERAL (SELECT abs(hashint8(o.id * 1000003 + i.id * 10007 + b.id * 101 + m
+                                                    + length(g.g) * 7)) AS h) hh
             """,
             {
                 "months": months,
@@ -117,6 +137,7 @@ def _fixtures(values: int) -> dict[str, object]:
                 "boroughs": boroughs,
                 "indicators": [i.pk for i in indicators],
                 "submission": submission.pk,
+                "groups": list(GROUPS if groups else GROUPS[:1]),
             },
         )
         inserted = cursor.rowcount
@@ -125,14 +146,16 @@ def _fixtures(values: int) -> dict[str, object]:
     return {"values": values, "org_id": orgs[1].pk, "indicators": [i.pk for i in indicators], "boroughs": boroughs}
 
 
-def _bare_sql(tuned: bool = False) -> float:
+def _bare_sql(tuned: bool = False, groups: bool = False) -> float:
     """The floor; `tuned` runs it with the rebuild's own session settings (work_mem 256 MB, no JIT)."""
     from django.db import connection, transaction
 
+    key = "indicator_id, borough_id, period_start" + (", breakdown, population_group" if groups else "")
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE UNLOGGED TABLE bench_sums (indicator_id bigint, borough_id bigint, period_start date,"
-            " numerator numeric, denominator bigint)"
+            + (" breakdown text, population_group text," if groups else "")
+            + " numerator numeric, denominator bigint)"
         )
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -140,8 +163,8 @@ def _bare_sql(tuned: bool = False) -> float:
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(
-            "INSERT INTO bench_sums SELECT indicator_id, borough_id, period_start, sum(numerator), sum(denominator)"
-            " FROM outcomes_outcomevalue WHERE status = 'approved' GROUP BY indicator_id, borough_id, period_start"
+            f"INSERT INTO bench_sums SELECT {key}, sum(numerator), sum(denominator)"
+            f" FROM outcomes_outcomevalue WHERE status = 'approved' GROUP BY {key}"
         )
     seconds = time.perf_counter() - started
     with connection.cursor() as cursor:
@@ -153,8 +176,8 @@ def _metric_count() -> int:
     """Metric rows; every value is approved, so each must be an approved row that is also the provisional one."""
     from outcomes.models import Metric
 
-    assert not Metric.objects.exclude(basis="approved", also_provisional=True).exists()
-    return Metric.objects.count()
+    assert not Metric.with_groups.exclude(basis="approved", also_provisional=True).exists()
+    return Metric.with_groups.count()
 
 
 def _expected_metrics() -> int:
@@ -164,9 +187,9 @@ def _expected_metrics() -> int:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(DISTINCT (v.indicator_id, v.period_start, v.borough_id))"
-            " + count(DISTINCT (v.indicator_id, v.period_start, b.parent_id))"
-            " + count(DISTINCT (v.indicator_id, v.period_start))"
+            "SELECT count(DISTINCT (v.indicator_id, v.period_start, v.population_group, v.borough_id))"
+            " + count(DISTINCT (v.indicator_id, v.period_start, v.population_group, b.parent_id))"
+            " + count(DISTINCT (v.indicator_id, v.period_start, v.population_group))"
             " FROM outcomes_outcomevalue v JOIN stakeholders_area b ON b.id = v.borough_id"
         )
         return cursor.fetchone()[0]
@@ -198,13 +221,14 @@ def _incremental(fixtures: dict[str, object], repeats: int = 3) -> list[float]:
             cursor.execute(
                 "UPDATE outcomes_outcomevalue SET numerator = numerator + 1"
                 " WHERE id IN (SELECT id FROM outcomes_outcomevalue WHERE organisation_id = %s AND period_start = %s"
-                " AND indicator_id = ANY(%s) ORDER BY indicator_id, borough_id LIMIT 1000)"
-                " RETURNING indicator_id",
+                " AND indicator_id = ANY(%s) ORDER BY indicator_id, borough_id, population_group LIMIT 1000)"
+                " RETURNING indicator_id, population_group",
                 [fixtures["org_id"], period, indicator_ids],
             )
-            changed = [row[0] for row in cursor.fetchall()]
-        assert len(changed) == 1000, len(changed)
-        cells = sorted({(i, period.isoformat()) for i in changed})
+            rows = cursor.fetchall()
+        assert len(rows) == 1000, len(rows)
+        cells = sorted({(i, period.isoformat()) for i, _ in rows})
+        changed = [i for i, group in rows if group == ""]  # the all-people figures move by these
         started = time.perf_counter()  # committed: this is where the on-commit task starts
         metrics_recompute([[i, p] for i, p in cells])
         times.append(time.perf_counter() - started)
@@ -213,12 +237,12 @@ def _incremental(fixtures: dict[str, object], repeats: int = 3) -> list[float]:
                 area=london, period_start=period, basis="approved", indicator_id__in=indicator_ids
             ).values_list("indicator_id", "numerator")
         )
-        for indicator_id in {i for i, _ in cells}:
+        for indicator_id in set(changed):
             assert after[indicator_id] - before[indicator_id] == changed.count(indicator_id), indicator_id
     return times
 
 
-def _run(database: str, values: int, full: bool, keep: bool = False) -> dict[str, float]:
+def _run(database: str, values: int, full: bool, keep: bool = False, groups: bool = False) -> dict[str, float]:
     from django.db import connection, connections
 
     env = _django_env(database)
@@ -231,7 +255,7 @@ def _run(database: str, values: int, full: bool, keep: bool = False) -> dict[str
         connection.close()
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
-        fixtures = _fixtures(values)
+        fixtures = _fixtures(values, groups)
         values = fixtures["values"]  # type: ignore[assignment]
         _say(f"[{database}] generated {values:,} values in {time.perf_counter() - started:.1f} s")
         with connection.cursor() as cursor:
@@ -245,9 +269,9 @@ def _run(database: str, values: int, full: bool, keep: bool = False) -> dict[str
 
             with connection.cursor() as cursor:
                 cursor.execute("CHECKPOINT")
-            bare = _bare_sql()
+            bare = _bare_sql(groups=groups)
             _say(f"{'bare SQL sums into an unlogged table:':<46}{bare:8.2f} s")
-            tuned = _bare_sql(tuned=True)
+            tuned = _bare_sql(tuned=True, groups=groups)
             _say(f"{'  the same with the rebuild`s work_mem, no JIT:':<46}{tuned:8.2f} s")
             started = time.perf_counter()
             metrics_rebuild_all()  # settings.METRICS_REBUILD_WORKERS groups at once, as the nightly job
@@ -311,14 +335,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--small-values", type=int, help="the smaller history for the incremental comparison")
     parser.add_argument("--database", default="londonmh_bench_agg", help="scratch database (created, then dropped)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    parser.add_argument("--groups", action="store_true", help="two thirds of the values are group rows (sex)")
     args = parser.parse_args(argv)
     small = args.small_values or args.values // 10
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "londonmh.settings")
     from urllib.parse import urlsplit
 
     _say(f"scratch databases {args.database}, {args.database}_small on {urlsplit(_server_url()).hostname}")
-    big = _run(args.database, args.values, full=True, keep=args.keep)
-    little = _run(f"{args.database}_small", small, full=False, keep=args.keep)
+    big = _run(args.database, args.values, full=True, keep=args.keep, groups=args.groups)
+    little = _run(f"{args.database}_small", small, full=False, keep=args.keep, groups=args.groups)
     _say(
         f"incremental: {little['incremental']:.3f} s at {small:,} values, {big['incremental']:.3f} s at"
         f" {args.values:,}: ratio {big['incremental'] / little['incremental']:.2f} (target <= 1 s, within 1.5x)"

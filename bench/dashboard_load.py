@@ -1,20 +1,25 @@
-"""Dashboard throughput: the pan-London overview against a trivial Django view, under locust.
+"""Dashboard latency: every dashboard page against a trivial Django view, under locust.
 
-    .venv/bin/python bench/dashboard_load.py [--users 20] [--seconds 20] [--workers 2] [--months 6]
+    .venv/bin/python bench/dashboard_load.py [--users 50] [--seconds 20] [--workers 2] [--months 6]
 
 In one run, on a scratch database it creates, migrates and drops:
 
 1. Generates outcome values set-based (bench/aggregate.py's generator: 33 boroughs x 50
    indicators x 25 providers x --months months) and builds the metrics.
-2. Starts gunicorn (--workers sync workers) on loopback with DEBUG off, the real PostgreSQL
-   and Redis (the cache the dashboards use), and waits for it to answer.
-3. Runs locust headless twice with --users concurrent users and no think time, --seconds each:
-   first `/health/` (the trivial view: full middleware stack, one `SELECT 1`, a small JSON
-   answer), then the pan-London overview (`/dashboards/?indicator=...`) of a proportion.
-   Prints requests/s, median and 95th percentile for each, and their ratios.
+2. Starts gunicorn (--workers sync workers) on loopback with the production settings (DEBUG
+   off, the real PostgreSQL and Redis, the cache the dashboards use), and waits for it to answer.
+3. Runs locust headless with --users concurrent users and no think time, --seconds a phase:
+   the trivial view `/health/` (full middleware stack, one `SELECT 1`, a small JSON answer)
+   first, then every page of PAGES in turn, then the trivial view again. Prints requests/s,
+   median and 95th percentile for each, and each page's p95 against the trivial view's (the
+   mean of its two phases, so a machine whose load drifts during the run is seen in the two).
+   Target: every page's p95 within 3x the trivial view's.
 
-Locust runs on the same machine, so it takes CPU from the server: compare the two phases with
-each other, not with another machine. Throughput goals live here, never in timed tests.
+Each page is fetched once before it is measured (as any first visitor would, filling the
+cache); a page answering 404 is skipped with a note, so PAGES can list pages that another
+branch adds. Locust runs on the same machine, so it takes CPU from the server: compare the
+phases of one run with each other, not with another machine. Throughput goals live here,
+never in timed tests.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -102,9 +108,33 @@ def _locust(host: str, path: str, users: int, seconds: int, workdir: Path) -> di
     }
 
 
+# The pages measured: (label, path). {indicator} is a proportion indicator, {borough} a borough
+# (its code) and {subregion} an ICS sub-region. Adding a page is one line; a page answering 404
+# (not in this build) is skipped.
+PAGES = [
+    ("pan-London overview", "/dashboards/?indicator={indicator}"),
+    ("indicator dashboard", "/dashboards/indicators/{indicator}/?area={borough}"),
+    ("area dashboard", "/dashboards/areas/{borough}/"),
+    ("area profile", "/dashboards/areas/{borough}/profile/"),
+    ("indicator compare", "/dashboards/indicators/{indicator}/compare/"),
+    ("indicator trend", "/dashboards/indicators/{indicator}/trend/"),
+    ("inequalities", "/dashboards/indicators/{indicator}/inequalities/"),
+]
+TRIVIAL = "/health/"
+TARGET = 3.0  # a page's p95 within this many times the trivial view's
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310 - our own loopback server
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--months", type=int, default=6)
@@ -132,7 +162,13 @@ def main(argv: list[str]) -> int:
         started = time.perf_counter()
         metrics_rebuild_all()
         _say(f"{fixtures['values']:,} values, metrics built in {time.perf_counter() - started:.1f} s")
-        code = Indicator.objects.filter(measure="proportion").order_by("code").first().code
+        from stakeholders.models import Area, AreaLevel
+
+        names = {
+            "indicator": Indicator.objects.filter(measure="proportion").order_by("code").first().code,
+            "borough": Area.objects.filter(level=AreaLevel.BOROUGH).order_by("code").first().code,
+            "subregion": Area.objects.filter(level=AreaLevel.SUB_REGION).order_by("code").first().code,
+        }
         connections.close_all()
 
         port = _free_port()
@@ -153,22 +189,42 @@ def main(argv: list[str]) -> int:
             stdout=subprocess.DEVNULL,
             stderr=(workdir / "gunicorn.log").open("w"),
         )
-        overview = f"/dashboards/?indicator={code}"
-        _wait_until_up(host + "/health/")
-        _wait_until_up(host + overview)  # also fills the cache once, like any first visitor
-        _say(f"gunicorn {args.workers} workers on {host}; locust {args.users} users, {args.seconds} s a phase")
-        results = {}
-        for label, path in (("trivial view /health/", "/health/"), ("pan-London overview", overview)):
-            results[label] = result = _locust(host, path, args.users, args.seconds, workdir)
+        _wait_until_up(host + TRIVIAL)
+        pages = []
+        for label, pattern in PAGES:
+            path = pattern.format(**names)
+            status = _status(host + path)  # also fills the cache once, like any first visitor
+            if status == 404:
+                _say(f"{label}: {path} answers 404 here, skipped")
+                continue
+            if status != 200:
+                raise RuntimeError(f"{path} answered {status}")
+            pages.append((label, path))
+        _say(
+            f"gunicorn {args.workers} workers on {host}; locust {args.users} users, {args.seconds} s a phase;"
+            f" load average {os.getloadavg()[0]:.1f}"
+        )
+
+        def measure(label: str, path: str) -> dict[str, float]:
+            result = _locust(host, path, args.users, args.seconds, workdir)
             _say(
-                f"{label + ':':<26}{result['rps']:8.1f} req/s   median {result['median']:5.0f} ms"
+                f"{label + ':':<28}{result['rps']:8.1f} req/s   median {result['median']:5.0f} ms"
                 f"   p95 {result['p95']:5.0f} ms   ({result['requests']:,} requests, 0 failed)"
             )
-        trivial, page = results["trivial view /health/"], results["pan-London overview"]
-        _say(
-            f"overview / trivial: throughput {page['rps'] / trivial['rps']:.2f}x,"
-            f" p95 {page['p95'] / max(trivial['p95'], 1):.2f}x"
-        )
+            return result
+
+        before = measure("trivial view (first)", TRIVIAL)
+        results = {label: measure(label, path) for label, path in pages}
+        after = measure("trivial view (last)", TRIVIAL)
+        trivial_p95 = max((before["p95"] + after["p95"]) / 2, 1)
+        trivial_rps = (before["rps"] + after["rps"]) / 2
+        _say(f"trivial view p95 {trivial_p95:.0f} ms (mean of both phases); load average {os.getloadavg()[0]:.1f}")
+        for label, result in results.items():
+            ratio = result["p95"] / trivial_p95
+            _say(
+                f"{label + ':':<28}p95 {ratio:5.2f}x trivial   throughput {result['rps'] / trivial_rps:.2f}x"
+                f"   {'within' if ratio <= TARGET else 'OVER'} {TARGET:g}x"
+            )
     finally:
         if server is not None:
             server.terminate()

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods
@@ -27,9 +27,9 @@ from commissioning.forms import (
 )
 from commissioning.models import Contract, ContractMeasure, Partnership, format_pounds
 from commissioning.permissions import ContractAccess
-from kernel.concurrency import StaleEdit, conflict_rows, stale_edit_context
+from kernel.concurrency import StaleEdit, conflict_rows, stale_edit_context, with_version
 from kernel.downloads import csv_text
-from kernel.forms import add_service_errors
+from kernel.forms import add_service_errors, posted
 from kernel.history import history_entries
 from kernel.markdown import render_markdown
 from kernel.numbers import format_in_unit, format_number
@@ -49,17 +49,6 @@ HELPERS = {
     "judgement_colours": JUDGEMENT_COLOURS,
     "status_colours": STATUS_COLOURS,
 }
-
-
-def _posted(request: HttpRequest) -> QueryDict | None:
-    return request.POST if request.method == "POST" else None
-
-
-def _with_version(data: QueryDict, version: int) -> QueryDict:
-    """The user's submitted values on top of the current version, for the conflict page's re-apply."""
-    copy = data.copy()
-    copy["version"] = str(version)
-    return copy
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -196,7 +185,7 @@ def _contract_form(
 @require_http_methods(["GET", "POST"])
 def contract_create(request: HttpRequest) -> HttpResponse:
     permissions.require(permissions.can_create_contract(request.user))
-    form = _contract_form(request, _posted(request))
+    form = _contract_form(request, posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             contract = services.contract_create(actor=request.user, **form.service_values())
@@ -235,7 +224,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
     contract, _ = permissions.get_contract_for_user_or_404(request.user, pk, write=True)
-    form = _contract_form(request, _posted(request), initial=ContractEditForm.initial_for(contract), contract=contract)
+    form = _contract_form(request, posted(request), initial=ContractEditForm.initial_for(contract), contract=contract)
     if request.method == "POST" and form.is_valid():
         expected = form.cleaned_data.get("version") or contract.version
         try:
@@ -245,7 +234,7 @@ def contract_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except StaleEdit as exc:
             current = exc.current
             rows = conflict_rows(form, ContractEditForm.as_stored(current))
-            again = _contract_form(request, _with_version(request.POST, current.version), contract=contract)
+            again = _contract_form(request, with_version(request.POST, current.version), contract=contract)
             return render(
                 request,
                 "commissioning/contract_form.html",
@@ -312,7 +301,7 @@ def contract_performance(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def measure_create(request: HttpRequest, pk: int) -> HttpResponse:
     contract, _ = permissions.get_contract_for_user_or_404(request.user, pk, write=True)
-    form = MeasureForm(_posted(request))
+    form = MeasureForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.measure_create(actor=request.user, contract=contract, **form.service_values())
@@ -338,7 +327,7 @@ def _measure_or_404(contract: Contract, measure_id: int) -> ContractMeasure:
 def measure_edit(request: HttpRequest, pk: int, measure_id: int) -> HttpResponse:
     contract, _ = permissions.get_contract_for_user_or_404(request.user, pk, write=True)
     measure = _measure_or_404(contract, measure_id)
-    form = MeasureForm(_posted(request), initial=MeasureForm.initial_for(measure))
+    form = MeasureForm(posted(request), initial=MeasureForm.initial_for(measure))
     if request.method == "POST" and form.is_valid():
         expected = form.cleaned_data.get("version") or measure.version
         try:
@@ -351,7 +340,7 @@ def measure_edit(request: HttpRequest, pk: int, measure_id: int) -> HttpResponse
                 request,
                 "commissioning/measure_form.html",
                 {
-                    "form": MeasureForm(_with_version(request.POST, current.version)),
+                    "form": MeasureForm(with_version(request.POST, current.version)),
                     "contract": contract,
                     "measure": current,
                     **stale_edit_context(request, current, conflict_rows(form, MeasureForm.as_stored(current))),
@@ -434,7 +423,7 @@ def partnership_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def partnership_create(request: HttpRequest) -> HttpResponse:
     permissions.require(permissions.can_create_partnership(request.user))
     form = PartnershipForm(
-        _posted(request),
+        posted(request),
         leads=permissions.partnership_lead_choices(request.user),
         plans=plans_visible_to(request.user),
     )
@@ -455,7 +444,7 @@ def partnership_edit(request: HttpRequest, slug: str) -> HttpResponse:
     partnership = _partnership_or_404(slug)
     permissions.require(permissions.can_manage_partnership(request.user, partnership))
     form = PartnershipForm(
-        _posted(request),
+        posted(request),
         initial=PartnershipForm.initial_for(partnership),
         leads=permissions.partnership_lead_choices(request.user, partnership=partnership),
         plans=plans_visible_to(request.user),

@@ -260,3 +260,10 @@ __all__ = [
     "raise_precondition_failed",
     "update_versioned",
 ]
+
+
+def with_version(data: Any, version: int) -> Any:
+    """The person's submitted values on top of the current version, for the conflict page's re-apply."""
+    copy = data.copy()
+    copy["version"] = str(version)
+    return copy

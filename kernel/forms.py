@@ -9,6 +9,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 
+def posted(request: Any) -> Any:
+    """A form's data: the POST (even an empty one, so its errors show), None for a GET."""
+    return request.POST if request.method == "POST" else None
+
+
 def add_service_errors(form: Any, exc: ValidationError) -> None:
     """Attach a service's ValidationError to the form: by field where it names one of the
     form's fields, else to the form as a whole (shown at the top of the error summary)."""

@@ -34,6 +34,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils import timezone
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -203,6 +204,21 @@ def _value(model, name: str, value: Any, related: dict) -> str:
         return str(dict(f.flatchoices).get(value, value))
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(f, models.DateTimeField) and isinstance(value, str):
+        # pghistory's diff carries datetimes as ISO text: show them as every page does, in London time.
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if timezone.is_aware(moment):
+            moment = timezone.localtime(moment)
+        return f"{moment.day} {moment:%B %Y} at {moment:%H:%M}"
+    if isinstance(f, models.DateField) and isinstance(value, str):
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+        return f"{day.day} {day:%B %Y}"
     return str(value)
 
 

@@ -16,6 +16,7 @@ from commissioning.queries import api as queries_api
 from commissioning.schedules import api as schedules_api
 from commissioning.statements import api as statements_api
 from outcomes import api as outcomes_api
+from outcomes.inequalities import api as inequalities_api
 from stakeholders import api as stakeholders_api
 
 router = DefaultRouter()
@@ -55,6 +56,11 @@ router.register("stories", narrative_api.StoryViewSet, basename="story")
 
 urlpatterns = [
     path("me/", stakeholders_api.me, name="me"),
+    path(
+        "indicators/<slug:code>/inequalities/",
+        inequalities_api.IndicatorInequalitiesView.as_view(),
+        name="indicator-inequalities",
+    ),
     # A plan's commitment matrix (issue 23): read it, record, sign, reasons, co-sign.
     path("plans/<slug:slug>/commitments/", commitments_api.PlanCommitmentsView.as_view(), name="plan-commitments"),
     path("plans/<slug:slug>/commitments/sign/", commitments_api.SignView.as_view(), name="plan-commitments-sign"),

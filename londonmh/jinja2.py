@@ -8,6 +8,7 @@ consistently without hand-written component HTML.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -220,6 +221,29 @@ def error_summary(*forms_: forms.BaseForm | None) -> Markup:
     return Markup(macro({"titleText": "There is a problem", "errorList": items}))  # noqa: S704 - autoescaped macro
 
 
+# Rendered NHS.UK components by (macro, parameters), a process each (see `memo`).
+_MEMO: dict[tuple[str, str], Markup] = {}
+_MEMO_SIZE = 256
+
+
+def memo(macro: Any, params: dict[str, Any]) -> Markup:
+    """An NHS.UK component's HTML for these parameters, rendered once a process and kept.
+
+    Imported component macros see only their parameters (no page context), so the same
+    parameters give the same HTML: base.html renders its footer and a visitor's header (about
+    a third of a page's rendering) through this. Only for parameters with no person's name, CSRF
+    token or CSP nonce in them: a signed-in person's header is rendered each time.
+    """
+    key = (macro.name, json.dumps(params, sort_keys=True, default=str))
+    html = _MEMO.get(key)
+    if html is None:
+        html = Markup(macro(params))  # noqa: S704 - macro output comes from an autoescaping template
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.clear()
+        _MEMO[key] = html
+    return html
+
+
 @pass_context
 def csrf_field(context: Any) -> Markup:
     request = context.get("request")
@@ -292,6 +316,7 @@ def environment(**options: Any) -> Environment:
             "error_summary": error_summary,
             "csrf_field": csrf_field,
             "query_with": query_with,
+            "memo": memo,
             "get_messages": get_messages,
             "outcomes_nav": outcomes_nav,
             "voice_unread": voice_unread,

@@ -328,6 +328,8 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["LineStanceEnum"] = "commissioning.s
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {"PaymentStatementStatusEnum": "commissioning.statements.models.StatementStatus"}
 )
+# Population groups: the breakdown of values, submissions and indicators (issue 21).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["BreakdownEnum"] = "outcomes.breakdowns.Breakdown"
 # Personal API tokens: django-rest-knox stores only a hash; our model adds a name.
 KNOX_TOKEN_MODEL = "stakeholders.ApiToken"
 REST_KNOX = {

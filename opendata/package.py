@@ -38,6 +38,7 @@ from django.urls import reverse
 
 from outcomes import dashboards
 from outcomes.api import MetricFilter, MetricSerializer, MetricViewSet
+from outcomes.api import public_metric_rows as api_rows
 from outcomes.models import Indicator, Measure, Metric, PeriodType, Polarity
 from outcomes.statistics import Comparison
 from stakeholders.models import Area, AreaLevel
@@ -247,10 +248,7 @@ def public_metric_rows() -> Iterator[dict[str, Any]]:
 
 
 def _serialised(metrics: list[Metric]) -> list[dict[str, Any]]:
-    rows = [row.as_dict() for row in dashboards.public_metrics(metrics)]
-    for row in rows:
-        row.pop("not_for_publication")  # as the API: no row of a public output is unsuppressed
-    return list(MetricSerializer(rows, many=True).data)
+    return list(MetricSerializer(api_rows(metrics), many=True).data)
 
 
 def _text(value: Any) -> str:

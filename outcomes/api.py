@@ -44,6 +44,7 @@ from kernel import hostile
 from kernel.api import problems
 from outcomes import dashboards, ingest, permissions, services
 from outcomes.aggregation import metrics_generation
+from outcomes.breakdowns import NOT_KNOWN, Breakdown, group_label, groups_for, parse_age_band, validate_age_bands
 from outcomes.models import (
     Door,
     Indicator,
@@ -59,7 +60,7 @@ from outcomes.models import (
 )
 from outcomes.periods import period_bounds
 from outcomes.statistics import COMPARISON_LABELS, Comparison
-from stakeholders.models import AreaLevel, Organisation, User
+from stakeholders.models import Area, AreaLevel, Organisation, User
 
 CSV_MEDIA_TYPE = "text/csv"
 JSON_MEDIA_TYPE = "application/json"
@@ -97,18 +98,45 @@ class IndicatorSerializer(serializers.ModelSerializer):
             "financial_quarters",
             "unit",
             "data_source",
+            "breakdowns",
+            "age_bands",
             "is_active",
             "is_synthetic_demo",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["is_synthetic_demo", "created_at", "updated_at"]
+        extra_kwargs = {
+            "breakdowns": {"help_text": "Breakdowns its values may be split by: ethnicity, age, sex, deprivation."},
+            "age_bands": {"help_text": 'Its age bands, youngest first ("0-17", "18-64", "65+"): needed with age.'},
+        }
 
     def validate_code(self, value: str) -> str:
         # Uploads name indicators by code, so a published code never changes.
         if self.instance is not None and value != self.instance.code:
             raise serializers.ValidationError("The code of an existing indicator cannot change.")
         return value
+
+    def validate_breakdowns(self, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("List each breakdown once.")
+        return value
+
+    def validate_age_bands(self, value: list[str]) -> list[str]:
+        bands = [band.strip() for band in value]
+        problem = validate_age_bands(bands)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return bands
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        breakdowns = attrs.get("breakdowns", self.instance.breakdowns if self.instance else [])
+        bands = attrs.get("age_bands", self.instance.age_bands if self.instance else [])
+        if Breakdown.AGE in breakdowns and not bands:
+            raise serializers.ValidationError({"age_bands": ["Give the age bands of an indicator broken down by age."]})
+        if bands and Breakdown.AGE not in breakdowns:
+            raise serializers.ValidationError({"age_bands": ["Age bands need the age breakdown in breakdowns."]})
+        return attrs
 
 
 class IndicatorFilter(django_filters.FilterSet):
@@ -215,9 +243,13 @@ class PopulationSerializer(serializers.ModelSerializer):
     area = serializers.SlugRelatedField(slug_field="code", read_only=True)
     area_name = serializers.CharField(source="area.name", read_only=True)
 
+    group = serializers.CharField(
+        source="population_group", read_only=True, help_text="The group within the breakdown; blank for all residents."
+    )
+
     class Meta:
         model = Population
-        fields = ["id", "area", "area_name", "year", "population", "source", "updated_at"]
+        fields = ["id", "area", "area_name", "year", "breakdown", "group", "population", "source", "updated_at"]
         read_only_fields = fields
 
 
@@ -284,6 +316,36 @@ class PeriodFilter(django_filters.CharFilter):
         return qs.filter(period_start__lt=end)
 
 
+ALL_PEOPLE_CODE = "none"  # ?breakdown=none: the all-people values only
+
+
+def group_filter_problem(breakdown: str, group: str) -> str:
+    """Why a ?breakdown=&group= pair names no group (a group needs its breakdown; any age band
+    may be an indicator's), or ""."""
+    if not group:
+        return ""
+    if not breakdown or breakdown == ALL_PEOPLE_CODE:
+        return "Give the breakdown the group belongs to (breakdown=ethnicity, say)."
+    if breakdown == Breakdown.AGE:
+        if group != NOT_KNOWN and parse_age_band(group) is None:
+            return f"'{group[:40]}' is not an age band: write 18-24 or 65+, or not-known."
+        return ""
+    if group not in dict(groups_for(breakdown)):
+        codes = ", ".join(code for code, _ in groups_for(breakdown))
+        return f"'{group[:40]}' is not a {breakdown} group: use one of {codes}."
+    return ""
+
+
+class OutcomeValueFilterForm(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        group = (data.get("group") or "").strip().lower()
+        problem = group_filter_problem(data.get("breakdown") or "", group)
+        if problem:
+            self.add_error("group", problem)
+        return data
+
+
 class OutcomeValueFilter(django_filters.FilterSet):
     indicator = django_filters.CharFilter(field_name="indicator__code", label="Indicator code")
     borough = django_filters.CharFilter(method="filter_borough", label="Borough GSS code, e.g. E09000007")
@@ -291,13 +353,28 @@ class OutcomeValueFilter(django_filters.FilterSet):
     period_from = PeriodFilter(bound="from", label="Periods starting in or after: 2026-04, 2026-Q1, 2026 or a date")
     period_to = PeriodFilter(bound="to", label="Periods starting in or before: 2026-04, 2026-Q1, 2026 or a date")
     status = django_filters.ChoiceFilter(choices=ValueStatus.choices)
+    breakdown = django_filters.ChoiceFilter(
+        choices=[(ALL_PEOPLE_CODE, "All people only"), *Breakdown.choices],
+        method="filter_breakdown",
+        label=f"Breakdown: {', '.join(Breakdown.values)}, or {ALL_PEOPLE_CODE} for the all-people values only",
+    )
+    group = django_filters.CharFilter(
+        method="filter_group", label="Group of the breakdown (needs breakdown), e.g. black, q1, 65+"
+    )
 
     class Meta:
         model = OutcomeValue
-        fields = ["indicator", "borough", "organisation", "period_from", "period_to", "status"]
+        fields = ["indicator", "borough", "organisation", "period_from", "period_to", "status", "breakdown", "group"]
+        form = OutcomeValueFilterForm
 
     def filter_borough(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return qs.filter(borough__code=value.strip().upper())
+
+    def filter_breakdown(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(breakdown="" if value == ALL_PEOPLE_CODE else value)
+
+    def filter_group(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(population_group=value.strip().lower())
 
 
 class OutcomeValueSerializer(serializers.ModelSerializer):
@@ -323,6 +400,11 @@ class OutcomeValueSerializer(serializers.ModelSerializer):
     query_message = serializers.CharField(
         read_only=True, help_text="The reviewer's reason, for a queried or rejected value."
     )
+    breakdown = serializers.CharField(read_only=True, help_text="Blank for all people (the headline).")
+    group = serializers.CharField(
+        source="population_group", read_only=True, help_text="The group within the breakdown; blank for all people."
+    )
+    group_label = serializers.CharField(read_only=True, help_text='"All people", or e.g. "Ethnic group: White".')
 
     class Meta:
         model = OutcomeValue
@@ -337,6 +419,9 @@ class OutcomeValueSerializer(serializers.ModelSerializer):
             "organisation_name",
             "period",
             "period_start",
+            "breakdown",
+            "group",
+            "group_label",
             "numerator",
             "denominator",
             "note",
@@ -665,6 +750,12 @@ class SubmissionRowSerializer(serializers.Serializer):
     denominator = serializers.IntegerField(required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True)
     organisation = serializers.CharField(required=False, help_text="Slug, when not the submission's organisation.")
+    breakdown = serializers.ChoiceField(
+        choices=Breakdown.choices, required=False, allow_blank=True, help_text="With group; omit both for all people."
+    )
+    group = serializers.CharField(
+        required=False, allow_blank=True, help_text="A group of the breakdown, e.g. black, female, q1, 65+."
+    )
 
 
 @extend_schema_view(
@@ -719,9 +810,11 @@ class SubmissionViewSet(
         },
         description=(
             "Submit outcome values as `text/csv` (columns indicator_code, borough_code, period, numerator, "
-            "denominator, note, organisation; UTF-8 with or without BOM) or `application/json` (a list of row "
-            'objects with the same keys, or `{"rows": [...]}`; numbers may be JSON numbers or strings, a '
-            "missing denominator null). Each value is upserted on (organisation, indicator, borough, period). "
+            "denominator, note, organisation, breakdown, group; UTF-8 with or without BOM) or `application/json` "
+            '(a list of row objects with the same keys, or `{"rows": [...]}`; numbers may be JSON numbers or '
+            "strings, a missing denominator null). `breakdown` and `group` go together: blank or missing, the "
+            "value is for all people. Each value is upserted on (organisation, indicator, borough, period, "
+            "breakdown, group). "
             "Name a file with `Content-Disposition: attachment; filename=...`."
         ),
     )
@@ -795,6 +888,27 @@ class SubmissionIssueList(generics.ListAPIView):
 # Metrics ---------------------------------------------------------------------------------
 
 
+class MetricFilterForm(forms.Form):
+    """Checks the population-group filters together: a group needs its breakdown, and must be one of
+    that breakdown's groups (an age band of the indicator, when the indicator is given)."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        breakdown, group = data.get("breakdown") or "", (data.get("group") or "").strip()
+        if group and not breakdown:
+            if "breakdown" not in self.errors:
+                self.add_error("group", "Give the breakdown this group belongs to, e.g. breakdown=ethnicity.")
+        elif group and breakdown == Breakdown.AGE and not data.get("indicator"):
+            if group != NOT_KNOWN and parse_age_band(group) is None:
+                self.add_error("group", 'Not an age band: write "18-24", "65+" or "not-known".')
+        elif group:
+            indicator = data.get("indicator")
+            known = [code for code, _label in groups_for(breakdown, indicator.age_bands if indicator else ())]
+            if group not in known:
+                self.add_error("group", f"Not a group of {breakdown}; it has {', '.join(known)}.")
+        return data
+
+
 class MetricFilter(django_filters.FilterSet):
     # A code that names no indicator is a 400, as an unreadable period or level is, not an empty page.
     indicator = django_filters.ModelChoiceFilter(
@@ -815,13 +929,33 @@ class MetricFilter(django_filters.FilterSet):
     )
     period_from = PeriodFilter(bound="from", label="Periods starting in or after: 2026-04, 2026-Q1, 2026 or a date")
     period_to = PeriodFilter(bound="to", label="Periods starting in or before: 2026-04, 2026-Q1, 2026 or a date")
+    # Without a breakdown the list is the headline (all people); with one, that breakdown's groups.
+    breakdown = django_filters.ChoiceFilter(
+        method="filter_breakdown",
+        choices=Breakdown.choices,
+        label="Population-group breakdown: ethnicity, age, sex or deprivation (default: all people only)",
+    )
+    group = django_filters.CharFilter(
+        method="filter_group",
+        label="One group of the breakdown, e.g. black, q1, female, 18-24 (default: every group)",
+    )
 
     class Meta:
         model = Metric
-        fields = ["indicator", "area", "area_level", "basis", "period_from", "period_to"]
+        form = MetricFilterForm
+        fields = ["indicator", "area", "area_level", "basis", "period_from", "period_to", "breakdown", "group"]
 
     def filter_area(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return qs.filter(area__code=value.strip().upper())
+        code = value.strip().upper()
+        if not Area.objects.filter(code=code).exists():
+            raise exceptions.ValidationError({"area": ["No borough, ICS sub-region or London has this code."]})
+        return qs.filter(area__code=code)
+
+    def filter_breakdown(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(breakdown=value)
+
+    def filter_group(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs.filter(population_group=value.strip())
 
     def filter_basis(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         return qs.of_basis(value)
@@ -831,6 +965,17 @@ class MetricFilter(django_filters.FilterSet):
         if not self.form.cleaned_data.get("basis"):
             queryset = queryset.of_basis(Metric.Basis.APPROVED)
         return queryset
+
+
+def public_metric_rows(metrics: list[Metric]) -> list[dict[str, Any]]:
+    """Metric rows as the API (and the open-data package) serialise them: disclosure-controlled,
+    never unsuppressed, with their population group."""
+    rows = [row.as_dict() for row in dashboards.public_metrics(metrics)]
+    for row, metric in zip(rows, metrics, strict=True):
+        row.pop("not_for_publication")  # the API is public: no row is ever unsuppressed
+        row["breakdown"], row["group"] = metric.breakdown, metric.population_group
+        row["group_label"] = group_label(metric.breakdown, metric.population_group)
+    return rows
 
 
 class MetricSerializer(serializers.Serializer):
@@ -878,6 +1023,9 @@ class MetricSerializer(serializers.Serializer):
     trend_label = serializers.CharField(help_text='e.g. "Increasing and getting better"; empty when not calculated.')
     providers = serializers.IntegerField(help_text="Provider organisations whose values are counted.")
     computed_at = serializers.DateTimeField()
+    breakdown = serializers.CharField(help_text="ethnicity, age, sex or deprivation; empty for all people.")
+    group = serializers.CharField(help_text="The group's code, e.g. black, 18-24, q1; empty for all people.")
+    group_label = serializers.CharField(help_text='What people read, e.g. "All people", "Quintile 1 (most deprived)".')
 
 
 @extend_schema_view(list=extend_schema(responses={200: MetricSerializer(many=True), **problems(400, 403)}))
@@ -892,10 +1040,13 @@ class MetricViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filter_backends = FILTER_AND_ORDER
     filterset_class = MetricFilter
     ordering_fields = ["period_start", "indicator__code", "area__name", "area__level"]
-    ordering = ["indicator__code", "period_start", "area__level", "area__name"]
+    ordering = ["indicator__code", "period_start", "area__level", "area__name", "breakdown", "population_group"]
 
     def get_queryset(self) -> QuerySet[Metric]:
-        return Metric.objects.select_related("indicator", "area").order_by(*self.ordering)
+        # Group rows only when a breakdown is asked for (MetricFilter narrows to it); else the headline.
+        request = getattr(self, "request", None)  # none while the schema is generated
+        rows = Metric.with_groups if request is not None and request.GET.get("breakdown") else Metric.objects
+        return rows.select_related("indicator", "area").order_by(*self.ordering)
 
     def _refuse_unknown_parameters(self, request: Request) -> None:
         """A parameter this list does not understand (`suppressed=true`, a misspelt filter) is a 400:
@@ -921,9 +1072,7 @@ class MetricViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         data = cache.get(key)
         if data is None:
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-            rows = [row.as_dict() for row in dashboards.public_metrics(page)]
-            for row in rows:
-                row.pop("not_for_publication")  # the API is public: no row is ever unsuppressed
+            rows = public_metric_rows(page)
             data = dict(self.get_paginated_response(list(MetricSerializer(rows, many=True).data)).data)
             cache.set(key, data, 24 * 60 * 60)
         return Response(data)

@@ -21,14 +21,21 @@ flagged `not_for_publication` and every page, download and API answer that carri
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
+from django.core.cache import cache
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.cache import patch_cache_control
+from markupsafe import Markup
 
 from kernel.numbers import MEASURE_PLACES, format_in_unit, format_number
+from outcomes.aggregation.generation import metrics_generation
 from outcomes.models import Measure, Metric
 from outcomes.statistics import (
     COMPARISON_LABELS,
@@ -616,3 +623,72 @@ def dashboard_form(
         )
     form_class = type("DashboardForm", (forms.Form,), fields)
     return form_class(initial=initial)
+
+
+# Rendered pages, cached per audience ------------------------------------------------------
+
+# The query parameters a dashboard page reads. A page asked with any other one is rendered but
+# not cached, so made-up parameters cannot fill the cache with copies of a page.
+PAGE_PARAMETERS = frozenset({"indicator", "period", "sort", "basis", "area"})
+# Cached pages live until their cells are recomputed (the generation moves on); the timeout only
+# bounds how long an abandoned generation's entries linger in Redis.
+PAGE_CACHE_SECONDS = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Everything besides the query that decides what a dashboard's content shows a person.
+
+    `basis` is the figures' basis they are shown (permissions.figures_basis), `basis_choice`
+    whether they are offered the approved/provisional choice, and `unsuppressed` the boroughs
+    they see unsuppressed (permissions.commissioned_boroughs, only where the page shows them).
+    Two people with the same audience see the same content, whoever they are: no name, CSRF
+    token or CSP nonce is in a cached body (the page shell around it renders per request).
+    """
+
+    basis: str
+    basis_choice: bool
+    unsuppressed: tuple[int, ...] = ()
+
+
+@dataclass
+class Page:
+    """A dashboard page as its view builds it: the body's template and context, the shell's context."""
+
+    body_template: str
+    context: dict[str, Any]
+    shell: dict[str, Any]
+    private: bool = False  # unsuppressed figures: never in a shared (browser or proxy) cache
+
+
+def page_cache_key(request: Any, kind: str, audience: Audience) -> str | None:
+    """The Redis key of a dashboard's rendered body for this query and audience, or None (not cached)."""
+    if not set(request.GET) <= PAGE_PARAMETERS:
+        return None
+    parts = (request.path, sorted(request.GET.lists()), audience)
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()
+    return f"dashboards:{metrics_generation()}:page:{kind}:{digest}"
+
+
+def cached_page(request: Any, kind: str, audience: Audience, build: Callable[[], Any], template: str) -> Any:
+    """A dashboard page whose body is rendered once per query and audience until the metrics change.
+
+    `build()` returns a Page, or a response as it is (a download); it runs only when the body is
+    not cached, and an exception it raises (a 404) is not cached. The shell (`template`, which
+    puts `body` in its main content) renders on every request, with its own CSP nonce, header
+    and sign-in state.
+    """
+    key = page_cache_key(request, kind, audience)
+    cached = cache.get(key) if key else None
+    if cached is None:
+        page = build()
+        if not isinstance(page, Page):
+            return page
+        body = render_to_string(page.body_template, page.context, request=request)
+        cached = {"body": body, "shell": page.shell, "private": page.private}
+        if key:
+            cache.set(key, cached, PAGE_CACHE_SECONDS)
+    response = render(request, template, {"nav": "dashboards", **cached["shell"], "body": Markup(cached["body"])})  # noqa: S704 - rendered by an autoescaping template
+    if cached["private"]:
+        patch_cache_control(response, private=True, no_store=True)
+    return response

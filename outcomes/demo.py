@@ -10,6 +10,7 @@ import datetime as dt
 import random
 from collections.abc import Callable, Iterator
 
+from outcomes.breakdowns import NOT_KNOWN, Breakdown
 from outcomes.models import Measure, PeriodType, Polarity, period_label
 from outcomes.periods import recent_periods
 
@@ -334,6 +335,144 @@ def _row(
     }
 
 
+# Synthetic breakdowns ------------------------------------------------------------------------
+# Five demo indicators are also reported by population group. The splits are invented, but
+# shaped like the published London patterns they stand for:
+# - detentions under the Mental Health Act (s136): Black Londoners detained at about 3.5 times
+#   the White rate (NHS England, Mental Health Act statistics), Mixed and Other groups between;
+# - talking therapies recovery: lower in more deprived neighbourhoods (IMD quintile 1);
+# - children and young people's access: by age band and sex (more girls than boys in their teens);
+# - talking therapies courses started: by ethnic group, lower for Asian and Black Londoners
+#   than their share of residents;
+# - early intervention in psychosis within 2 weeks: by sex.
+
+# Indicator code -> (breakdowns, age bands)
+DEMO_BREAKDOWNS: dict[str, tuple[list[str], list[str]]] = {
+    "s136-detentions": ([Breakdown.ETHNICITY], []),
+    "tt-recovery": ([Breakdown.DEPRIVATION], []),
+    "cyp-access": ([Breakdown.AGE, Breakdown.SEX], ["0-11", "12-17"]),
+    "tt-access": ([Breakdown.ETHNICITY], []),
+    "eip-2wk": ([Breakdown.SEX], []),
+}
+
+# London's residents by ethnic group (Census 2021, rounded): the demo's group populations.
+LONDON_ETHNICITY = {"asian": 0.207, "black": 0.135, "mixed": 0.057, "white": 0.538, "other": 0.063}
+
+# (indicator, breakdown) -> group -> (share of the people counted, or of the denominator for a
+# proportion; the group's level relative to the others). A count's share is weighted by its level;
+# a proportion's group level multiplies the headline proportion.
+GROUP_PROFILES: dict[tuple[str, str], dict[str, tuple[float, float]]] = {
+    ("s136-detentions", Breakdown.ETHNICITY): {
+        **{
+            g: (share, level)
+            for (g, share), level in zip(LONDON_ETHNICITY.items(), (0.8, 3.5, 2.0, 1.0, 1.9), strict=True)
+        },
+        NOT_KNOWN: (0.04, 1.0),
+    },
+    ("tt-access", Breakdown.ETHNICITY): {
+        **{
+            g: (share, level)
+            for (g, share), level in zip(LONDON_ETHNICITY.items(), (0.75, 0.8, 1.1, 1.1, 0.9), strict=True)
+        },
+        NOT_KNOWN: (0.05, 1.0),
+    },
+    ("tt-recovery", Breakdown.DEPRIVATION): {
+        "q1": (0.17, 0.84),
+        "q2": (0.29, 0.92),
+        "q3": (0.24, 1.0),
+        "q4": (0.18, 1.07),
+        "q5": (0.12, 1.13),
+    },
+    ("cyp-access", Breakdown.AGE): {"0-11": (0.33, 1.0), "12-17": (0.63, 1.0), NOT_KNOWN: (0.04, 1.0)},
+    ("cyp-access", Breakdown.SEX): {"female": (0.56, 1.0), "male": (0.42, 1.0), NOT_KNOWN: (0.02, 1.0)},
+    ("eip-2wk", Breakdown.SEX): {"female": (0.39, 1.03), "male": (0.59, 0.98), NOT_KNOWN: (0.02, 1.0)},
+}
+
+
+def _allocate(total: int, weights: dict[str, float], caps: dict[str, int] | None = None) -> dict[str, int]:
+    """Whole numbers in proportion to the weights that add up to `total` (largest remainder),
+    none above its cap (what a cap refuses goes to the others, in proportion)."""
+    out = dict.fromkeys(weights, 0)
+    left, open_ = total, dict(weights)
+    while left > 0 and open_:
+        whole = sum(open_.values()) or 1.0
+        exact = {g: left * w / whole for g, w in open_.items()}
+        share = {g: int(x) for g, x in exact.items()}
+        for g in sorted(exact, key=lambda g: exact[g] - share[g], reverse=True)[: left - sum(share.values())]:
+            share[g] += 1
+        left = 0
+        for g, n in share.items():
+            room = caps[g] - out[g] if caps else n
+            out[g] += min(n, room)
+            left += n - min(n, room)
+        if caps:
+            open_ = {g: w for g, w in open_.items() if out[g] < caps[g]}
+    return out
+
+
+def synthetic_group_rows(row: dict[str, str], measure: str, seed: str) -> Iterator[dict[str, str]]:
+    """The group rows of one synthetic headline row (none for indicators without breakdowns):
+    counts and rates split so that each breakdown's groups add up to the headline; proportions
+    split the denominator by share and the numerator by share and level, adding up likewise."""
+    code = row["indicator_code"]
+    if code not in DEMO_BREAKDOWNS:
+        return
+    rng = random.Random(f"{seed}:{code}:{row['borough_code']}:{row['period']}:groups")  # noqa: S311 - demo data
+    num = int(float(row["numerator"]))
+    for breakdown in DEMO_BREAKDOWNS[code][0]:
+        profile = GROUP_PROFILES[(code, breakdown)]
+        jitter = {g: rng.uniform(0.85, 1.15) for g in profile}
+        if measure == P:
+            dens = _allocate(int(row["denominator"]), {g: s * jitter[g] for g, (s, _) in profile.items()})
+            nums = _allocate(num, {g: dens[g] * level * jitter[g] for g, (_, level) in profile.items()}, caps=dens)
+        else:
+            dens = {}
+            nums = _allocate(num, {g: s * level * jitter[g] for g, (s, level) in profile.items()})
+        for group in profile:
+            if measure == P and not dens[group]:
+                continue  # no one in the group this period: nothing to report
+            yield {
+                **row,
+                "numerator": str(nums[group]),
+                "denominator": str(dens[group]) if measure == P else "",
+                "breakdown": breakdown,
+                "group": group,
+            }
+
+
+def _declare_breakdowns() -> None:
+    """The demo indicators' breakdowns (also on a demo site seeded before they existed)."""
+    from outcomes.models import Indicator
+
+    for code, (breakdowns, bands) in DEMO_BREAKDOWNS.items():
+        Indicator.objects.filter(code=code, is_synthetic_demo=True, breakdowns=[]).update(
+            breakdowns=list(breakdowns), age_bands=bands
+        )
+
+
+def _seed_group_populations(year: int = 2021) -> None:
+    """Residents by ethnic group for every area with a population: London's Census 2021 shares
+    (a synthetic split, labelled so), so that detention rates by ethnic group have denominators."""
+    from outcomes.models import Population
+
+    headline = Population.objects.filter(year=year, breakdown="", population_group="").select_related("area")
+    Population.objects.bulk_create(
+        [
+            Population(
+                area=p.area,
+                year=year,
+                breakdown=Breakdown.ETHNICITY,
+                population_group=group,
+                population=round(p.population * share),
+                source="Synthetic demo split of Census 2021 by London's ethnic mix (not real)",
+            )
+            for p in headline
+            for group, share in LONDON_ETHNICITY.items()
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def seed(today: dt.date | None = None) -> tuple[int, int]:
     """Create the demo catalogue, populations and synthetic values (idempotent).
 
@@ -377,6 +516,8 @@ def seed(today: dt.date | None = None) -> tuple[int, int]:
     if not OutcomeValue.objects.filter(indicator__code__in=FINANCIAL_QUARTER_CODES).exists():
         Indicator.objects.filter(code__in=FINANCIAL_QUARTER_CODES, period_type=QUARTER).update(financial_quarters=True)
     services.populations_seed_from_census()
+    _declare_breakdowns()
+    _seed_group_populations()
     if OutcomeValue.objects.filter(indicator__is_synthetic_demo=True).exists():
         return new_indicators, 0
     before = OutcomeValue.objects.count()
@@ -391,7 +532,7 @@ def seed(today: dt.date | None = None) -> tuple[int, int]:
 
         def rows(org=org, boroughs=boroughs):  # type: ignore[no-untyped-def]
             for code, indicator in indicators.items():
-                yield from synthetic_rows(
+                for row in synthetic_rows(
                     code,
                     indicator.measure,
                     indicator.period_type,
@@ -399,7 +540,9 @@ def seed(today: dt.date | None = None) -> tuple[int, int]:
                     today,
                     org.slug,
                     label=indicator.period_label,
-                )
+                ):
+                    yield row
+                    yield from synthetic_group_rows(row, indicator.measure, org.slug)
 
         services.submission_create(
             actor=user, organisation=org, door=Door.API, rows=rows(), filename="synthetic demo data", run_inline=True

@@ -10,6 +10,7 @@ from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
 
+from outcomes.breakdowns import HEADLINE, Breakdown, breakdown_label, group_label, groups_for, validate_age_bands
 from outcomes.models import Indicator, Measure, OutcomeValue, PeriodType, ValueStatus
 from outcomes.periods import next_period, parse_any_period
 from outcomes.selectors import format_number
@@ -33,6 +34,36 @@ def period_example(indicator: Indicator) -> str:
     if indicator.period_kind == "fquarter":
         return FINANCIAL_QUARTER_EXAMPLE
     return PERIOD_EXAMPLES[PeriodType(indicator.period_type)]
+
+
+ALL_PEOPLE = "All people"
+
+
+def group_choices(indicator: Indicator) -> list[tuple[str, str]]:
+    """("breakdown:group", "Breakdown: group") for every group the indicator accepts, all people first."""
+    choices = [(HEADLINE, ALL_PEOPLE)]
+    for breakdown in indicator.breakdowns:
+        choices += [
+            (f"{breakdown}:{code}", f"{breakdown_label(breakdown)}: {label}")
+            for code, label in groups_for(breakdown, indicator.age_bands)
+        ]
+    return choices
+
+
+def describe_group(breakdown: str, group: str) -> str:
+    """ "All people", or "Ethnic group: White" - what people read for a value's group."""
+    return f"{breakdown_label(breakdown)}: {group_label(breakdown, group)}" if breakdown else ALL_PEOPLE
+
+
+def parse_group_choice(indicator: Indicator, value: str) -> tuple[str, str] | None:
+    """(breakdown, group) of a group choice ("", "" for all people), or None if the indicator has no such group."""
+    value = (value or "").strip().lower()
+    if value == HEADLINE:
+        return HEADLINE, HEADLINE
+    if value not in dict(group_choices(indicator)):
+        return None
+    breakdown, group = value.split(":", 1)
+    return breakdown, group
 
 
 def _size(n: int) -> str:
@@ -66,6 +97,8 @@ class IndicatorForm(forms.ModelForm):
             "financial_quarters",
             "unit",
             "data_source",
+            "breakdowns",
+            "age_bands",
             "is_active",
         ]
         labels = {
@@ -92,8 +125,27 @@ class IndicatorForm(forms.ModelForm):
             "unit": forms.TextInput(attrs={"class": "nhsuk-input--width-10"}),
         }
 
+    breakdowns = forms.MultipleChoiceField(
+        label="Population groups it accepts",
+        required=False,
+        choices=Breakdown.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Providers may then submit values for each group of these breakdowns, as well as for all people."
+        " Select all that apply.",
+    )
+    age_bands = forms.CharField(
+        label="Age bands",
+        required=False,
+        max_length=200,
+        help_text="Needed when it accepts age bands. List them youngest first, separated by commas, for example"
+        ' "0-17, 18-64, 65+". "Not known" is always added.',
+        widget=forms.TextInput(attrs={"class": "nhsuk-input--width-20", "spellcheck": "false"}),
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["age_bands"] = ", ".join(self.instance.age_bands or [])
         if self.instance.pk:
             # Uploads and scripts name indicators by code: it never changes once created.
             self.fields["code"].disabled = True
@@ -104,6 +156,26 @@ class IndicatorForm(forms.ModelForm):
         if code in RESERVED_CODES:
             raise forms.ValidationError(f"'{code}' is a word the portal's addresses use. Choose another code.")
         return code
+
+    def clean_age_bands(self) -> list[str]:
+        text = self.cleaned_data.get("age_bands") or ""
+        bands = [band.strip().replace(" ", "") for band in text.split(",") if band.strip()]
+        problem = validate_age_bands(bands)
+        if problem:
+            raise forms.ValidationError(problem, code="invalid")
+        return bands
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        chosen = data.get("breakdowns") or []
+        bands = data.get("age_bands")
+        if bands is None:  # already in error
+            return data
+        if Breakdown.AGE in chosen and not bands:
+            self.add_error("age_bands", 'Enter the age bands, for example "0-17, 18-64, 65+"')
+        elif bands and Breakdown.AGE not in chosen:
+            self.add_error("age_bands", "Select age band under population groups, or clear the age bands")
+        return data
 
 
 # Submitting -----------------------------------------------------------------------------
@@ -156,6 +228,13 @@ class GridChoiceForm(OrganisationChoiceMixin, forms.Form):
         error_messages={"required": "Enter the period"},
         widget=forms.TextInput(attrs={"class": "nhsuk-input--width-10"}),
     )
+    group = forms.CharField(
+        label="Values for",
+        required=False,
+        max_length=40,
+        help_text="All people, or one population group the indicator accepts.",
+        widget=forms.HiddenInput(),
+    )
 
     def __init__(
         self,
@@ -182,6 +261,11 @@ class GridChoiceForm(OrganisationChoiceMixin, forms.Form):
             ].help_text = (
                 f"{indicator.name} is reported by {indicator.period_kind_display}: write {period_example(indicator)}."
             )
+            if indicator.breakdowns:
+                # A select of the indicator's groups; clean() checks the choice against them.
+                choices = group_choices(indicator)
+                self.fields["group"].widget = forms.Select(choices=choices)
+                self.fields["group"].choices = choices  # type: ignore[attr-defined]
 
     def _chosen_indicator(self) -> Indicator | None:
         code = self.data.get("indicator") if self.is_bound else None
@@ -208,6 +292,12 @@ class GridChoiceForm(OrganisationChoiceMixin, forms.Form):
             return data
         data["period_start"] = start
         data["period"] = indicator.period_label(start)
+        chosen = parse_group_choice(indicator, data.get("group") or "")
+        if chosen is None:
+            self.add_error("group", f"Choose all people or a population group that {indicator.name} accepts")
+            return data
+        data["breakdown"], data["population_group"] = chosen
+        data["group"] = f"{chosen[0]}:{chosen[1]}" if chosen[0] else ""
         return data
 
 

@@ -6,11 +6,13 @@ import datetime as dt
 
 import pghistory
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from outcomes.breakdowns import Breakdown, breakdown_label, group_label
 from outcomes.periods import (  # noqa: F401 - the period types and labels, read here and by the app
     FINANCIAL_QUARTER_PATTERN,
     FINANCIAL_QUARTER_SQL_PATTERN,
@@ -25,6 +27,21 @@ from outcomes.periods import (  # noqa: F401 - the period types and labels, read
     previous_period,
 )
 from stakeholders.models import Area, Organisation
+
+# Every value, population and metric is for all people (both fields empty, the headline) or for
+# one group of one breakdown (outcomes.breakdowns); the database holds the two together.
+HEADLINE_OR_GROUP = Q(breakdown="", population_group="") | (~Q(breakdown="") & ~Q(population_group=""))
+
+
+def _breakdown_fields() -> tuple[models.CharField, models.CharField]:
+    return (
+        models.CharField(
+            max_length=12, blank=True, default="", db_default="", help_text="Blank for all people (the headline)."
+        ),
+        models.CharField(
+            max_length=20, blank=True, default="", db_default="", help_text="The group within the breakdown."
+        ),
+    )
 
 
 class Measure(models.TextChoices):
@@ -61,6 +78,18 @@ class Indicator(models.Model):
         "financial quarters",
         default=False,
         help_text="Quarterly indicators only: report by NHS financial quarter (2025-26 Q1 is April to June 2025).",
+    )
+    breakdowns = ArrayField(
+        models.CharField(max_length=12, choices=Breakdown.choices),
+        blank=True,
+        default=list,
+        help_text="The population groups its values may be split by (outcomes.breakdowns).",
+    )
+    age_bands = ArrayField(
+        models.CharField(max_length=10),
+        blank=True,
+        default=list,
+        help_text='Its age bands, youngest first, e.g. "0-17", "18-64", "65+" (when it accepts the age breakdown).',
     )
     is_active = models.BooleanField(default=True)
     is_synthetic_demo = models.BooleanField(default=False, help_text="Demo indicator with synthetic values.")
@@ -161,13 +190,19 @@ class Population(models.Model):
 
     area = models.ForeignKey(Area, on_delete=models.CASCADE, related_name="populations")
     year = models.PositiveSmallIntegerField()
+    breakdown, population_group = _breakdown_fields()
     population = models.PositiveIntegerField()
     source = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["area__name", "year"]
-        constraints = [models.UniqueConstraint(fields=["area", "year"], name="population_one_per_area_year")]
+        ordering = ["area__name", "year", "breakdown", "population_group"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["area", "year", "breakdown", "population_group"], name="population_one_per_area_year_group"
+            ),
+            models.CheckConstraint(name="population_headline_or_group", condition=HEADLINE_OR_GROUP),
+        ]
 
     def __str__(self) -> str:
         return f"{self.area} {self.year}: {self.population}"
@@ -296,6 +331,12 @@ class IssueCode(models.TextChoices):
     APPROVED_LOCKED = "approved_locked", "The value has been approved and is locked"
     FORMULA = "formula_like", "A cell starts like a spreadsheet formula"
     NOTE_TOO_LONG = "note_too_long", "The note is longer than 1,000 characters"
+    UNKNOWN_BREAKDOWN = "unknown_breakdown", "Unknown breakdown"
+    UNKNOWN_GROUP = "unknown_group", "Unknown group for the breakdown"
+    BREAKDOWN_NOT_ACCEPTED = "breakdown_not_accepted", "The indicator does not accept this breakdown"
+    GROUP_WITHOUT_BREAKDOWN = "group_without_breakdown", "A group is given without its breakdown"
+    BREAKDOWN_WITHOUT_GROUP = "breakdown_without_group", "A breakdown is given without a group"
+    GROUPS_ABOVE_TOTAL = "groups_above_total", "The groups add up to more than the all-people total"
     # Warnings
     OUTLIER = "outlier", "The value is unusual for this provider and borough"
 
@@ -377,6 +418,7 @@ class OutcomeValue(models.Model):
     )
     borough = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="outcome_values", db_constraint=False)
     period_start = models.DateField()
+    breakdown, population_group = _breakdown_fields()
     numerator = models.DecimalField(max_digits=18, decimal_places=4)
     denominator = models.BigIntegerField(null=True, blank=True)
     note = models.CharField(max_length=1000, blank=True, default="")
@@ -420,8 +462,10 @@ class OutcomeValue(models.Model):
         ordering = ["indicator", "period_start", "borough", "organisation"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "indicator", "borough", "period_start"], name="outcome_value_natural_key"
+                fields=["organisation", "indicator", "borough", "period_start", "breakdown", "population_group"],
+                name="outcome_value_natural_key",
             ),
+            models.CheckConstraint(name="outcome_value_headline_or_group", condition=HEADLINE_OR_GROUP),
             models.CheckConstraint(name="outcome_value_non_negative", condition=Q(numerator__gte=0)),
             models.CheckConstraint(
                 name="outcome_value_positive_denominator", condition=Q(denominator__isnull=True) | Q(denominator__gt=0)
@@ -439,6 +483,13 @@ class OutcomeValue(models.Model):
     def period(self) -> str:
         return self.indicator.period_label(self.period_start)
 
+    @property
+    def group_label(self) -> str:
+        """ "All people" for the headline, else the breakdown and group as people read them."""
+        if not self.breakdown:
+            return group_label("", "")
+        return f"{breakdown_label(self.breakdown)}: {group_label(self.breakdown, self.population_group)}"
+
 
 class MetricQuerySet(models.QuerySet["Metric"]):
     def of_basis(self, basis: str) -> MetricQuerySet:
@@ -451,6 +502,13 @@ class MetricQuerySet(models.QuerySet["Metric"]):
         if basis == Metric.Basis.PROVISIONAL:
             rows |= Q(basis=Metric.Basis.APPROVED, also_provisional=True)
         return self.filter(rows).annotate(read_as=models.Value(basis, output_field=models.CharField()))
+
+
+class HeadlineManager(models.Manager.from_queryset(MetricQuerySet)):  # type: ignore[misc]
+    """All-people figures only: what every page and download read unless it asks for groups."""
+
+    def get_queryset(self) -> MetricQuerySet:
+        return super().get_queryset().filter(breakdown="", population_group="")
 
 
 def basis_sql(alias: str, param: str) -> str:
@@ -488,6 +546,7 @@ class Metric(models.Model):
     )
     period_start = models.DateField()
     basis = models.CharField(max_length=12, choices=Basis.choices)
+    breakdown, population_group = _breakdown_fields()
     numerator = models.DecimalField(max_digits=20, decimal_places=4)
     denominator = models.BigIntegerField(null=True, blank=True)
     population = models.PositiveIntegerField(null=True, blank=True)
@@ -501,6 +560,7 @@ class Metric(models.Model):
     secondary_suppressed = models.BooleanField(
         default=False, help_text="Hidden to protect a suppressed borough (outcomes.statistics.secondary_suppression)."
     )
+    # A headline row is compared with London; a group's row with the same area's all-people figure.
     comparison = models.CharField(max_length=16, default="not_compared")
     quintile = models.PositiveSmallIntegerField(null=True, blank=True)
     trend = models.CharField(
@@ -516,7 +576,8 @@ class Metric(models.Model):
     )
     computed_at = models.DateTimeField()
 
-    objects = MetricQuerySet.as_manager()
+    objects = HeadlineManager()  # all-people rows: the headline
+    with_groups = MetricQuerySet.as_manager()  # every row, groups included
 
     class Meta:
         ordering = ["indicator", "period_start", "area"]
@@ -524,7 +585,11 @@ class Metric(models.Model):
         # every recompute (by indicator and period) and a series read (one indicator's rows), and
         # the nightly rebuild builds one index fewer.
         constraints = [
-            models.UniqueConstraint(fields=["indicator", "period_start", "area", "basis"], name="metric_natural_key"),
+            models.UniqueConstraint(
+                fields=["indicator", "period_start", "area", "basis", "breakdown", "population_group"],
+                name="metric_natural_key",
+            ),
+            models.CheckConstraint(name="metric_headline_or_group", condition=HEADLINE_OR_GROUP),
         ]
 
     def __str__(self) -> str:
@@ -534,3 +599,52 @@ class Metric(models.Model):
     def basis_shown(self) -> str:
         """The basis the row was read as (of_basis), else its own."""
         return getattr(self, "read_as", None) or self.basis
+
+
+class InequalityMetric(models.Model):
+    """The gap between an area's groups for one breakdown, indicator, period and basis.
+
+    Built by outcomes.aggregation beside the group metrics it summarises: the best and worst
+    group shown (by the indicator's polarity; for "no judgement", highest and lowest), the gap
+    between them (worst minus best, in the indicator's unit) and their ratio; for the deprivation
+    breakdown, the slope and relative index of inequality with 95% limits (docs/statistics.md).
+    Only groups whose figures are published take part, so a hidden group's figure cannot be
+    worked out from a gap; `groups_compared` says how many did, and `suppressed` is set when
+    fewer than two could.
+    """
+
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.CASCADE, related_name="inequalities", db_constraint=False, db_index=False
+    )
+    area = models.ForeignKey(
+        Area, on_delete=models.CASCADE, related_name="inequalities", db_constraint=False, db_index=False
+    )
+    period_start = models.DateField()
+    basis = models.CharField(max_length=12, choices=Metric.Basis.choices)
+    breakdown = models.CharField(max_length=12, choices=Breakdown.choices)
+    groups_compared = models.PositiveSmallIntegerField(default=0)
+    suppressed = models.BooleanField(default=False, help_text="Fewer than two groups' figures are published.")
+    best_group = models.CharField(max_length=20, blank=True, default="")
+    worst_group = models.CharField(max_length=20, blank=True, default="")
+    best_value = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    worst_value = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    gap = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    ratio = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    sii = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    sii_lower95 = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    sii_upper95 = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    rii = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    rii_lower95 = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    rii_upper95 = models.DecimalField(max_digits=24, decimal_places=6, null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["indicator", "period_start", "area", "breakdown"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "period_start", "area", "basis", "breakdown"], name="inequality_natural_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator.code} {self.area.short_code} {self.period_start} {self.breakdown}: gap {self.gap}"

@@ -13,6 +13,7 @@ from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 
 from kernel import numbers
 from outcomes import permissions
+from outcomes.breakdowns import Breakdown, breakdown_label, group_label, groups_for, parse_age_band
 from outcomes.models import (
     Indicator,
     Measure,
@@ -162,9 +163,11 @@ def submission_issues(*, submission: Submission, severity: str) -> QuerySet[Subm
 _FORM_FILENAME = re.compile(r"^Web form: (\S+) (.+?) \(rows: ([A-Z]{3}(?:, [A-Z]{3})*)\)$")
 
 
-def form_submission_filename(indicator: Indicator, period: str, short_codes: list[str]) -> str:
-    """What a web-form submission records as its 'file name': indicator, period and row order."""
-    return f"Web form: {indicator.code} {period} (rows: {', '.join(short_codes)})"[:255]
+def form_submission_filename(indicator: Indicator, period: str, short_codes: list[str], group: str = "") -> str:
+    """What a web-form submission records as its 'file name': indicator, period, the population
+    group when not all people, and row order."""
+    for_group = f", {group}" if group else ""
+    return f"Web form: {indicator.code} {period}{for_group} (rows: {', '.join(short_codes)})"[:255]
 
 
 def form_row_boroughs(submission: Submission) -> dict[int, Area]:
@@ -225,6 +228,7 @@ def outcome_value_list(
 REVIEW_CONTEXT_SQL = f"""
 WITH page AS (
     SELECT v.id, v.organisation_id, v.indicator_id, v.borough_id, v.period_start, p.prev_start,
+           v.breakdown, v.population_group,
            CASE WHEN v.denominator IS NULL THEN v.numerator::float8
                 ELSE v.numerator::float8 / v.denominator END AS x
     FROM unnest(%(ids)s::bigint[], %(prev)s::date[]) AS p(id, prev_start)
@@ -236,10 +240,12 @@ FROM page p
 LEFT JOIN outcomes_outcomevalue prev
        ON prev.organisation_id = p.organisation_id AND prev.indicator_id = p.indicator_id
       AND prev.borough_id = p.borough_id AND prev.period_start = p.prev_start
+      AND prev.breakdown = p.breakdown AND prev.population_group = p.population_group
 LEFT JOIN LATERAL (
     SELECT m.numerator, m.denominator
     FROM outcomes_metric m JOIN stakeholders_area a ON a.id = m.area_id AND a.level = 'london'
     WHERE m.indicator_id = p.indicator_id AND m.period_start = p.period_start AND {basis_sql("m", "basis")}
+      AND m.breakdown = p.breakdown AND m.population_group = p.population_group
     LIMIT 1
 ) lon ON true
 LEFT JOIN LATERAL (
@@ -249,7 +255,8 @@ LEFT JOIN LATERAL (
                       ELSE o.numerator::float8 / o.denominator END AS x
           FROM outcomes_outcomevalue o
           WHERE o.organisation_id = p.organisation_id AND o.indicator_id = p.indicator_id
-            AND o.borough_id = p.borough_id AND o.id <> p.id) h
+            AND o.borough_id = p.borough_id AND o.id <> p.id
+            AND o.breakdown = p.breakdown AND o.population_group = p.population_group) h
 ) st ON true
 LEFT JOIN LATERAL (
     SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(o.x - st.median)) AS mad
@@ -257,7 +264,8 @@ LEFT JOIN LATERAL (
                       ELSE o.numerator::float8 / o.denominator END AS x
           FROM outcomes_outcomevalue o
           WHERE o.organisation_id = p.organisation_id AND o.indicator_id = p.indicator_id
-            AND o.borough_id = p.borough_id AND o.id <> p.id) o
+            AND o.borough_id = p.borough_id AND o.id <> p.id
+            AND o.breakdown = p.breakdown AND o.population_group = p.population_group) o
     WHERE st.n >= {OUTLIER_MIN_HISTORY}
 ) md ON true
 """  # noqa: S608 - module constants only; the ids are parameters
@@ -337,14 +345,24 @@ def provider_values(*, user: AnyUser) -> QuerySet[OutcomeValue]:
 
 
 def grid_values(
-    *, organisation: Organisation, indicator: Indicator, period_start: dt.date
+    *,
+    organisation: Organisation,
+    indicator: Indicator,
+    period_start: dt.date,
+    breakdown: str = "",
+    group: str = "",
 ) -> tuple[dict[int, OutcomeValue], dict[int, OutcomeValue]]:
-    """This period's and the previous period's values by borough id, in one query."""
+    """This period's and the previous period's values by borough id, in one query, for all
+    people (the default) or one population group."""
     previous = previous_period(indicator.period_type, period_start)
     current: dict[int, OutcomeValue] = {}
     before: dict[int, OutcomeValue] = {}
     for value in OutcomeValue.objects.filter(
-        organisation=organisation, indicator=indicator, period_start__in=[period_start, previous]
+        organisation=organisation,
+        indicator=indicator,
+        period_start__in=[period_start, previous],
+        breakdown=breakdown,
+        population_group=group,
     ):
         (current if value.period_start == period_start else before)[value.borough_id] = value
     return current, before
@@ -372,18 +390,56 @@ def boroughs_for_review(*, user: AnyUser) -> QuerySet[Area]:
 
 def population_table() -> dict[str, Any]:
     """Populations as rows of areas and columns of years."""
-    populations = list(Population.objects.select_related("area").order_by("area__level", "area__name", "year"))
+    everything = list(Population.objects.select_related("area").order_by("area__level", "area__name", "year"))
+    populations = [p for p in everything if not p.breakdown]
+    groups = [p for p in everything if p.breakdown]
     years = sorted({p.year for p in populations})
     rows: dict[int, dict[str, Any]] = {}
     for p in populations:
         row = rows.setdefault(p.area_id, {"area": p.area, "by_year": {}})
         row["by_year"][p.year] = p
+    # Populations by group: one table per breakdown, areas by groups, for its latest year.
+    by_group: dict[str, dict[str, Any]] = {}
+    for p in groups:
+        table = by_group.setdefault(p.breakdown, {"breakdown": p.breakdown, "year": 0, "items": []})
+        table["year"] = max(table["year"], p.year)
+        table["items"].append(p)
+    group_tables = []
+    for breakdown in sorted(by_group, key=lambda b: list(Breakdown.values).index(b) if b in Breakdown.values else 9):
+        table = by_group[breakdown]
+        latest = [p for p in table["items"] if p.year == table["year"]]
+        codes = sorted({p.population_group for p in latest}, key=_group_order(breakdown))
+        area_rows: dict[int, dict[str, Any]] = {}
+        for p in latest:
+            area_rows.setdefault(p.area_id, {"area": p.area, "by_group": {}})["by_group"][p.population_group] = p
+        group_tables.append(
+            {
+                "breakdown": breakdown,
+                "label": breakdown_label(breakdown),
+                "year": table["year"],
+                "groups": [(code, group_label(breakdown, code)) for code in codes],
+                "rows": list(area_rows.values()),
+            }
+        )
     return {
         "years": years,
         "rows": list(rows.values()),
-        "count": len(populations),
+        "count": len(populations) + len(groups),
         "any_uploaded": any(p.source == "upload" for p in populations),
+        "group_tables": group_tables,
     }
+
+
+def _group_order(breakdown: str) -> Any:
+    fixed = [code for code, _ in groups_for(breakdown)]
+
+    def key(code: str) -> tuple[int, int, str]:
+        if code in fixed:
+            return (0, fixed.index(code), code)
+        band = parse_age_band(code)
+        return (1, band[0] if band else 999, code)
+
+    return key
 
 
 # Submitting -----------------------------------------------------------------------------
@@ -401,12 +457,20 @@ def hub_organisations(*, user: AnyUser) -> QuerySet[Organisation]:
 def template_rows(*, organisation: Organisation, indicators: list[Indicator], today: dt.date) -> list[list[str]]:
     """A CSV template ready to fill in: for each indicator, one row per borough the organisation
     serves (in name order) for its latest period that has ended (the latest one open for
-    submission), with the numerator and denominator left empty. One query, however many."""
+    submission), with the numerator and denominator left empty. One query, however many.
+
+    Each row ends with the breakdown and group: blank for all people; an indicator that accepts
+    breakdowns has, after each borough's all-people row, a row for every group."""
     codes = list(organisation.boroughs.filter(level=AreaLevel.BOROUGH).order_by("name").values_list("code", flat=True))
     rows = []
     for indicator in indicators:
         period = indicator.period_label(latest_complete_period(indicator.period_type, today))
-        rows += [[indicator.code, code, period, "", "", ""] for code in codes]
+        groups = [("", "")] + [
+            (breakdown, group)
+            for breakdown in indicator.breakdowns
+            for group, _ in groups_for(breakdown, indicator.age_bands)
+        ]
+        rows += [[indicator.code, code, period, "", "", "", b, g] for code in codes for b, g in groups]
     return rows
 
 

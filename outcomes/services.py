@@ -18,6 +18,7 @@ from django.utils import timezone
 from kernel.history import records_actor
 from outcomes import ingest, permissions
 from outcomes.aggregation import metrics_changed
+from outcomes.breakdowns import NOT_KNOWN, Breakdown, groups_for, parse_age_band
 from outcomes.models import (
     REVIEW_TRANSITIONS,
     Door,
@@ -99,7 +100,9 @@ def priority_area_save(
 @records_actor
 @transaction.atomic
 def populations_import_csv(*, actor: User, stream: IO[bytes]) -> int:
-    """Replace populations from a CSV with columns area_code, year, population. All or nothing.
+    """Replace populations from a CSV with columns area_code, year, population and, optionally,
+    breakdown and group (both or neither; blank for all people): the denominators of rates by
+    group. All or nothing.
 
     Permission: staff. Raises ValidationError listing every bad row.
     """
@@ -108,15 +111,24 @@ def populations_import_csv(*, actor: User, stream: IO[bytes]) -> int:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
         reader = csv.DictReader(text)
-        if set(reader.fieldnames or []) < {"area_code", "year", "population"}:
+        names = {(name or "").strip().lower() for name in reader.fieldnames or []}
+        if not names >= {"area_code", "year", "population"}:
             raise ValidationError("The file must have the columns area_code, year and population.")
+        if len(names & {"breakdown", "group"}) == 1:
+            raise ValidationError("The columns breakdown and group go together: give both, or neither.")
+        reader.fieldnames = [(name or "").strip().lower() for name in reader.fieldnames or []]
         areas = dict(Area.objects.values_list("code", "pk"))
         rows, errors = [], []
         for number, row in enumerate(reader, start=2):
             code = (row.get("area_code") or "").strip().upper()
             year = (row.get("year") or "").strip()
             population = (row.get("population") or "").strip().replace(",", "")
-            if code not in areas:
+            breakdown = (row.get("breakdown") or "").strip().lower()
+            group = (row.get("group") or "").strip().lower()
+            group_problem = _population_group_problem(breakdown, group)
+            if group_problem:
+                errors.append(f"Row {number}: {group_problem}")
+            elif code not in areas:
                 errors.append(f"Row {number}: '{code}' is not a London area code.")
             elif not (year.isdigit() and 1990 <= int(year) <= 2100):
                 errors.append(f"Row {number}: '{year}' is not a year.")
@@ -124,7 +136,14 @@ def populations_import_csv(*, actor: User, stream: IO[bytes]) -> int:
                 errors.append(f"Row {number}: '{population}' is not a positive whole number.")
             else:
                 rows.append(
-                    Population(area_id=areas[code], year=int(year), population=int(population), source="upload")
+                    Population(
+                        area_id=areas[code],
+                        year=int(year),
+                        breakdown=breakdown,
+                        population_group=group,
+                        population=int(population),
+                        source="upload",
+                    )
                 )
     except UnicodeDecodeError:
         raise ValidationError("The file is not UTF-8 text. Save it as 'CSV UTF-8'.") from None
@@ -135,7 +154,7 @@ def populations_import_csv(*, actor: User, stream: IO[bytes]) -> int:
     Population.objects.bulk_create(
         rows,
         update_conflicts=True,
-        unique_fields=["area", "year"],
+        unique_fields=["area", "year", "breakdown", "population_group"],
         update_fields=["population", "source", "updated_at"],
     )
     # Rates are per 100,000 of the population: every rate cell is recomputed (on commit, in the
@@ -157,6 +176,26 @@ def _rate_cells() -> list[tuple[int, str]]:
 
 
 @transaction.atomic
+def _population_group_problem(breakdown: str, group: str) -> str:
+    """Why a population row's breakdown and group name no group, or "" (both blank: all people)."""
+    if not breakdown and not group:
+        return ""
+    if not breakdown:
+        return f"the group '{group[:40]}' has no breakdown (ethnicity, age, sex or deprivation)."
+    if breakdown not in Breakdown.values:
+        return f"'{breakdown[:40]}' is not a breakdown: use ethnicity, age, sex or deprivation."
+    if not group:
+        return f"the breakdown '{breakdown}' has no group."
+    if breakdown == Breakdown.AGE:
+        if group == NOT_KNOWN or parse_age_band(group) is None:
+            return f"'{group[:40]}' is not an age band: write 18-24 or 65+."
+        return ""
+    known = [code for code, _ in groups_for(breakdown) if code != NOT_KNOWN]
+    if group not in known:
+        return f"'{group[:40]}' is not a {breakdown} group with a population: use one of {', '.join(known)}."
+    return ""
+
+
 def populations_seed_from_census(*, year: int = 2021) -> int:
     """Populations from the reference Census 2021 figures stored on the areas (for demo rates).
 

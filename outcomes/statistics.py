@@ -365,3 +365,352 @@ def secondary_suppression(areas: list[CellArea]) -> set[Any]:
             break
         hidden |= more
     return hidden
+
+
+# Disclosure control of group figures, both ways ------------------------------------------
+# A breakdown's figures form a table: areas (boroughs in sub-regions in London) down, groups
+# across, and each area's all-people figure beside them. Every column adds up the area tree, and
+# in each area the groups add up to the all-people figure when the breakdown's groups cover
+# everyone (every breakdown with a "not known" group; deprivation has none, so there the groups
+# add up to at most the all-people figure). A reader can subtract along both: an area's
+# all-people total less its shown groups, and London's or a sub-region's group total less its
+# shown boroughs of that group. `group_suppression` finds what such subtraction, repeated until
+# it learns nothing new, tells about a suppressed count, as the reader would, and hides further
+# group figures until it tells nothing. docs/statistics.md, "Disclosure control, both ways".
+
+
+@dataclass(frozen=True)
+class GroupCell:
+    """One area's count for one group ("" for the area's all-people figure) in one cell and basis."""
+
+    area: Any
+    level: str  # "borough", "sub_region" or "london"
+    parent: Any
+    group: str
+    count: float
+
+
+@dataclass
+class _Line:
+    total: int
+    parts: list[int]
+    equal: bool  # False: the parts add up to at most the total
+
+
+def _tighten(
+    low: list[float],
+    high: list[float],
+    lines: list[_Line],
+    touching: dict[int, list[int]],
+    start: list[int] | None = None,
+) -> bool:
+    """Bounds consistency over the lines, in place, until nothing changes: False if some bound is empty.
+
+    A worklist: the lines `start` (all when None) first, then every line through a figure whose
+    bounds moved, so that from bounds already consistent a change costs only what it reaches.
+    """
+    pending = list(range(len(lines))) if start is None else list(start)
+    queued = set(pending)
+    while pending:
+        index = pending.pop()
+        queued.discard(index)
+        line = lines[index]
+        parts = line.parts
+        moved: list[int] = []
+        sum_low = sum(low[p] for p in parts)
+        infinite = sum(1 for p in parts if high[p] == INFINITY)
+        finite_high = sum(high[p] for p in parts if high[p] != INFINITY)
+        sum_high = INFINITY if infinite else finite_high
+        t = line.total
+        new_low = max(low[t], sum_low)
+        new_high = min(high[t], sum_high) if line.equal else high[t]
+        if (new_low, new_high) != (low[t], high[t]):
+            low[t], high[t] = new_low, new_high
+            moved.append(t)
+        if low[t] > high[t]:
+            return False
+        for p in parts:
+            others_low = sum_low - low[p]
+            part_high = min(high[p], high[t] - others_low)
+            part_low = low[p]
+            if line.equal and high[t] != INFINITY:
+                others_inf = infinite - (1 if high[p] == INFINITY else 0)
+                if not others_inf:
+                    others_high = finite_high - (high[p] if high[p] != INFINITY else 0)
+                    part_low = max(part_low, low[t] - others_high)
+            if (part_low, part_high) != (low[p], high[p]):
+                low[p], high[p] = part_low, part_high
+                moved.append(p)
+            if low[p] > high[p]:
+                return False
+        for figure in moved:
+            for other in touching[figure]:
+                if other != index and other not in queued:
+                    queued.add(other)
+                    pending.append(other)
+        if moved and index not in queued:  # its own sums moved too: once more until it settles
+            queued.add(index)
+            pending.append(index)
+    return True
+
+
+def group_suppression(
+    cells: list[GroupCell], totals: list[GroupCell], hidden_totals: Collection[Any] = (), *, exhaustive: bool = True
+) -> set[tuple[Any, str]]:
+    """The (area, group) figures of one breakdown to hide so that no suppressed count is narrowed.
+
+    `cells` are the groups' counts at every area level, `totals` the all-people counts (their
+    suppression decided already: `hidden_totals` are hidden, and are never added to here).
+    A suppressed count (below 5) is narrowed when subtraction along the lines (each area tree
+    total, each area's groups against its all-people total) rules out some value of 0 to 4.
+    Hiding goes to the nearest figure that ends the narrowing (`candidates`: a sibling group of
+    the same area, the smallest shown first, then the group's sub-region and London totals, and
+    outwards), or if none does on its own the nearest, and the search goes on. An all-people
+    figure is hidden for a group's sake only when no group figure is left to hide (the all-people
+    figures alone give the group away); the result then holds (area, "") for it. Every step
+    hides one more figure, so this stops.
+    """
+    # in a fixed order, so that ties between equal counts are decided the same way whatever order
+    # the rows come in (both paths, both bases)
+    everything = sorted([*cells, *totals], key=lambda c: (c.group, str(c.area)))
+    index = {(c.area, c.group): k for k, c in enumerate(everything)}
+    lines: list[_Line] = []
+    by_group: dict[str, list[GroupCell]] = {}
+    for c in everything:
+        by_group.setdefault(c.group, []).append(c)
+    for members in by_group.values():
+        group = members[0].group
+        regions = [c for c in members if c.level == "sub_region"]
+        for region in regions:
+            parts = [index[(c.area, group)] for c in members if c.level == "borough" and c.parent == region.area]
+            if parts:
+                lines.append(_Line(index[(region.area, group)], parts, True))
+        london = next((c for c in members if c.level == "london"), None)
+        if london is not None:
+            parts = [index[(c.area, group)] for c in regions]
+            if not regions:
+                parts = [index[(c.area, group)] for c in members if c.level == "borough"]
+            if parts:
+                lines.append(_Line(index[(london.area, group)], parts, True))
+    groups_of: dict[Any, list[int]] = {}
+    for c in cells:
+        groups_of.setdefault(c.area, []).append(index[(c.area, c.group)])
+    for total in totals:
+        parts = groups_of.get(total.area, [])
+        if not parts:
+            continue
+        exact = sum(everything[p].count for p in parts)
+        # Only a true relation is one a reader can use (and one the published figures cannot contradict).
+        if exhaustive and exact == total.count:
+            lines.append(_Line(index[(total.area, "")], parts, True))
+        elif exact <= total.count:
+            lines.append(_Line(index[(total.area, "")], parts, False))
+
+    hidden: set[int] = {index[(a, "")] for a in hidden_totals if (a, "") in index}
+    targets = [k for k, c in enumerate(everything) if c.count < SUPPRESS_BELOW and k not in hidden]
+    if not targets:
+        return set()
+
+    def bounds() -> tuple[list[float], list[float]]:
+        low, high = [], []
+        for k, c in enumerate(everything):
+            b_low, b_high = published_bounds(c.count, hidden=k in hidden)
+            low.append(b_low)
+            high.append(b_high)
+        return low, high
+
+    touching: dict[int, list[int]] = {k: [] for k in range(len(everything))}
+    for number, line in enumerate(lines):
+        for figure in (line.total, *line.parts):
+            touching[figure].append(number)
+    settled: dict[frozenset[int], tuple[list[float], list[float]] | None] = {}
+
+    def narrowed(target: int) -> bool:
+        key = frozenset(hidden)
+        if key not in settled:  # what the published figures tell, once for each set of hidden ones
+            low, high = bounds()
+            settled[key] = (low, high) if _tighten(low, high, lines, touching) else None
+        base = settled[key]
+        if base is None:
+            return False  # cannot happen with true relations; nothing to learn from a contradiction
+        low, high = base
+        if low[target] > 0 or high[target] < SUPPRESS_BELOW - 1:
+            return True
+        for value in range(SUPPRESS_BELOW):
+            fixed_low, fixed_high = list(low), list(high)
+            fixed_low[target] = fixed_high[target] = value
+            if not _tighten(fixed_low, fixed_high, lines, touching, touching[target]):
+                return True
+        return False
+
+    def candidates(target: int) -> list[int]:
+        """Shown group figures to hide, nearest the target's lines first: its area's other groups,
+        its group's sub-region and London totals and sub-region neighbours, then the other groups'
+        totals above it, then the rest (smallest first within each)."""
+        c = everything[target]
+        shown = sorted(
+            (k for k, o in enumerate(everything) if o.group and k not in hidden and o.count >= SUPPRESS_BELOW),
+            key=lambda k: everything[k].count,
+        )
+        region = c.parent if c.level == "borough" else c.area
+        above = {region} | {o.area for o in everything if o.level == "london"}
+        rings = (
+            [k for k in shown if everything[k].area == c.area],
+            [k for k in shown if everything[k].group == c.group and (everything[k].area in above)],
+            [k for k in shown if everything[k].group == c.group and everything[k].parent == region],
+            [k for k in shown if everything[k].area in above],
+            [k for k in shown if everything[k].parent == region],
+            shown,
+        )
+        ordered: list[int] = []
+        for ring in rings:
+            ordered += [k for k in ring if k not in ordered and k != target]
+        if ordered:
+            return ordered
+        # No group figure left to hide: the all-people figures themselves give the group away (say
+        # two groups both "*" under an all-people 8 shown as 10: each must be 4). Then, and only
+        # then, the all-people figure of the area, its sub-region's and London's.
+        totals_shown = [
+            k
+            for k, o in enumerate(everything)
+            if not o.group and k not in hidden and o.count >= SUPPRESS_BELOW and k != target
+        ]
+        return [k for k in totals_shown if everything[k].area == c.area] + sorted(
+            (k for k in totals_shown if everything[k].area in above), key=lambda k: everything[k].level != "sub_region"
+        )
+
+    added_totals: set[int] = set()  # all-people figures hidden here, as a last resort
+    given_up: set[int] = set()
+    while True:
+        target = next((t for t in targets if t not in given_up and narrowed(t)), None)
+        if target is None:
+            break
+        options = candidates(target)
+        if not options:
+            given_up.add(target)
+            continue
+        chosen = options[0]
+        for option in options[:12]:  # the nearest that ends the narrowing on its own, else the nearest
+            hidden.add(option)
+            if not narrowed(target):
+                chosen = option
+                break
+            hidden.discard(option)
+        hidden.add(chosen)
+        if not everything[chosen].group:
+            added_totals.add(chosen)
+    return {(everything[k].area, everything[k].group) for k in hidden if everything[k].group or k in added_totals}
+
+
+# Gap measures between the groups of a breakdown ------------------------------------------
+# docs/statistics.md, "Gaps between groups". Only published group figures take part (a hidden
+# group's figure could otherwise be worked out from a gap), and never the "not known" group.
+
+
+@dataclass(frozen=True)
+class GroupFigure:
+    """One group's figure in one area, period and basis, as the gap measures read it."""
+
+    group: str
+    value: float | None
+    lower95: float | None = None
+    upper95: float | None = None
+    weight: float | None = None  # the group's population (rates) or denominator: its share in the SII
+    published: bool = True  # neither suppressed nor hidden
+
+
+@dataclass
+class Inequality:
+    groups_compared: int = 0
+    suppressed: bool = True
+    best_group: str = ""
+    worst_group: str = ""
+    best_value: float | None = None
+    worst_value: float | None = None
+    gap: float | None = None
+    ratio: float | None = None
+    sii: float | None = None
+    sii_lower95: float | None = None
+    sii_upper95: float | None = None
+    rii: float | None = None
+    rii_lower95: float | None = None
+    rii_upper95: float | None = None
+
+
+NOT_KNOWN_GROUP = "not-known"
+QUINTILES = ("q1", "q2", "q3", "q4", "q5")  # IMD quintiles, q1 the most deprived
+
+
+def slope_index(figures: list[GroupFigure]) -> tuple[float, float, float, float | None, float | None, float | None]:
+    """(SII, its 95% limits, RII, its 95% limits) from the five quintiles' figures, q1 first.
+
+    Each quintile sits at the midpoint of its share of the population, cumulated from the most
+    deprived (0) to the least deprived (1); the values are fitted by least squares weighted by
+    those shares (the Fingertips method). SII is the fitted value at the most deprived end less
+    that at the least deprived end (minus the slope): positive when the figure is higher among the
+    more deprived. RII is the SII over the population-weighted mean of the values.
+
+    The slope is a weighted sum of the values (b = sum c_i y_i), so its variance is
+    sum c_i^2 se_i^2 with each value's standard error from its own 95% limits, (upper - lower) /
+    (2 x 1.96): the analytical method (Low and Low 2004), not PHE's simulation. RII's limits are
+    the SII's over the same mean.
+    """
+    total = sum(f.weight or 0 for f in figures)
+    shares = [(f.weight or 0) / total for f in figures]
+    cumulative = 0.0
+    midpoints = []
+    for share in shares:
+        midpoints.append(cumulative + share / 2)
+        cumulative += share
+    x_mean = sum(p * x for p, x in zip(shares, midpoints, strict=True))
+    y_mean = sum(p * (f.value or 0) for p, f in zip(shares, figures, strict=True))
+    sxx = sum(p * (x - x_mean) ** 2 for p, x in zip(shares, midpoints, strict=True))
+    weights = [p * (x - x_mean) / sxx for p, x in zip(shares, midpoints, strict=True)]
+    slope = sum(c * (f.value or 0) for c, f in zip(weights, figures, strict=True))
+    variance = sum(
+        c * c * (((f.upper95 or 0) - (f.lower95 or 0)) / (2 * Z95)) ** 2 for c, f in zip(weights, figures, strict=True)
+    )
+    sii = -slope
+    half = Z95 * math.sqrt(variance)
+    low, high = sii - half, sii + half
+    if y_mean == 0:
+        return sii, low, high, None, None, None
+    return sii, low, high, sii / y_mean, low / y_mean, high / y_mean
+
+
+def inequality(figures: list[GroupFigure], polarity: str, breakdown: str) -> Inequality:
+    """The gap measures of one breakdown's groups (in the order they are shown).
+
+    Best and worst by the polarity ("none": best is the highest, worst the lowest; ties go to the
+    group shown first); gap = worst - best, in the indicator's unit; ratio = worst / best (none
+    when best is 0). For deprivation, the SII and RII when all five quintiles are published with
+    their limits and a population. Suppressed when fewer than two groups are published.
+    """
+    shown = [f for f in figures if f.published and f.value is not None and f.group != NOT_KNOWN_GROUP]
+    result = Inequality(groups_compared=len(shown))
+    if len(shown) < 2:
+        return result
+    result.suppressed = False
+    highest = max(shown, key=lambda f: f.value)  # max and min keep the first of equal values
+    lowest = min(shown, key=lambda f: f.value)
+    best, worst = (lowest, highest) if polarity == "lower" else (highest, lowest)
+    result.best_group, result.worst_group = best.group, worst.group
+    result.best_value, result.worst_value = best.value, worst.value
+    result.gap = worst.value - best.value  # type: ignore[operator]
+    result.ratio = worst.value / best.value if best.value else None  # type: ignore[operator]
+    if breakdown == "deprivation":
+        by_group = {f.group: f for f in shown}
+        quintiles = [by_group.get(q) for q in QUINTILES]
+        if all(
+            f is not None and f.weight and f.weight > 0 and f.lower95 is not None and f.upper95 is not None
+            for f in quintiles
+        ):
+            (
+                result.sii,
+                result.sii_lower95,
+                result.sii_upper95,
+                result.rii,
+                result.rii_lower95,
+                result.rii_upper95,
+            ) = slope_index(quintiles)  # type: ignore[arg-type]
+    return result

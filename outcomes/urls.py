@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from outcomes import views
 
@@ -20,4 +20,6 @@ urlpatterns = [
     path("dashboards/", views.dashboard_overview, name="dashboard_overview"),
     path("dashboards/indicators/<slug:code>/", views.dashboard_indicator, name="dashboard_indicator"),
     path("dashboards/areas/<str:code>/", views.dashboard_area, name="dashboard_area"),
+    path("", include("outcomes.inequalities.urls")),
+    path("", include("outcomes.public_health.urls")),
 ]

@@ -25,6 +25,7 @@ from kernel import downloads, numbers
 from kernel.forms import add_service_errors
 from outcomes import dashboards, ingest, permissions, selectors, services
 from outcomes.aggregation import metrics_generation
+from outcomes.breakdowns import breakdown_label, groups_for
 from outcomes.forms import (
     ANY_STATUS,
     REVIEW_ACTIONS,
@@ -37,6 +38,7 @@ from outcomes.forms import (
     TemplateForm,
     UploadForm,
     ValueFilterForm,
+    describe_group,
 )
 from outcomes.models import (
     Door,
@@ -118,7 +120,14 @@ def indicator_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(
         request,
         "outcomes/indicator_detail.html",
-        {"indicator": indicator, "can_manage": permissions.can_manage_catalogue(request.user)},
+        {
+            "indicator": indicator,
+            "can_manage": permissions.can_manage_catalogue(request.user),
+            "breakdowns": [
+                {"code": b, "label": breakdown_label(b), "groups": groups_for(b, indicator.age_bands)}
+                for b in indicator.breakdowns
+            ],
+        },
     )
 
 
@@ -189,8 +198,13 @@ def data_form(request: HttpRequest) -> HttpResponse:
     indicator = choice.cleaned_data["indicator"]
     period = choice.cleaned_data["period"]
     boroughs = list(selectors.organisation_boroughs(organisation=organisation))
+    breakdown, group = choice.cleaned_data["breakdown"], choice.cleaned_data["population_group"]
     current, previous = selectors.grid_values(
-        organisation=organisation, indicator=indicator, period_start=choice.cleaned_data["period_start"]
+        organisation=organisation,
+        indicator=indicator,
+        period_start=choice.cleaned_data["period_start"],
+        breakdown=breakdown,
+        group=group,
     )
     grid = GridForm(_posted(request), boroughs=boroughs, indicator=indicator, current=current)
     outcome = None
@@ -209,12 +223,19 @@ def data_form(request: HttpRequest) -> HttpResponse:
                     "numerator": row["numerator"],
                     "denominator": row["denominator"] if indicator.needs_denominator else "",
                     "note": row["note"],
+                    "breakdown": breakdown,
+                    "group": group,
                 }
                 if row
                 else {}
                 for row in grid.grid_rows()
             ],
-            filename=selectors.form_submission_filename(indicator, period, [b.short_code for b in boroughs]),
+            filename=selectors.form_submission_filename(
+                indicator,
+                period,
+                [b.short_code for b in boroughs],
+                group=describe_group(breakdown, group) if breakdown else "",
+            ),
             atomic=grid.cleaned_data["atomic"],
             amend_approved=grid.cleaned_data["amend_approved"],
         )
@@ -232,7 +253,11 @@ def data_form(request: HttpRequest) -> HttpResponse:
         if submission.status == Submission.Status.FAILED:
             grid.add_error(None, submission.message)
         current, previous = selectors.grid_values(
-            organisation=organisation, indicator=indicator, period_start=choice.cleaned_data["period_start"]
+            organisation=organisation,
+            indicator=indicator,
+            period_start=choice.cleaned_data["period_start"],
+            breakdown=breakdown,
+            group=group,
         )
     previous_label = indicator.period_label(previous_period(indicator.period_type, choice.cleaned_data["period_start"]))
     grid_rows = [
@@ -260,6 +285,7 @@ def data_form(request: HttpRequest) -> HttpResponse:
             "has_approved": any(v.status == ValueStatus.APPROVED for v in current.values()),
             "outcome": outcome,
             "period_description": indicator.period_description(choice.cleaned_data["period_start"]),
+            "group_label": describe_group(breakdown, group),
             "query": request.GET.urlencode(),
             **TABLE_HELPERS,
         },
@@ -329,7 +355,7 @@ def data_template(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow((*ingest.REQUIRED_COLUMNS, "note"))
+    writer.writerow((*ingest.REQUIRED_COLUMNS, "note", *ingest.GROUP_COLUMNS))
     writer.writerows(selectors.template_rows(organisation=organisation, indicators=indicators, today=today))
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     name = f"outcomes-{organisation.slug}-{chosen.code if chosen else 'all-indicators'}.csv"
@@ -545,10 +571,11 @@ DASHBOARD_CACHE_SECONDS = 24 * 60 * 60
 def _cached(kind: str, parts: tuple, build: Any) -> Any:
     """What a dashboard reads from the database, cached until the metrics change.
 
-    The cache holds the stored (unsuppressed) rows, never a page: disclosure control runs on
-    every request for its own audience, so a commissioner's unsuppressed figures can never be
-    served to the public nor the public's to a commissioner, and every page keeps its own CSP
-    nonce and sign-in state.
+    This cache holds the stored (unsuppressed) rows; disclosure control runs on them for each
+    audience. The rendered content is cached separately, keyed by that audience
+    (dashboards.cached_page), so a commissioner's unsuppressed figures can never be served to
+    the public nor the public's to a commissioner, and every page keeps its own CSP nonce and
+    sign-in state.
     """
     key = f"dashboards:{metrics_generation()}:{kind}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
     data = cache.get(key)
@@ -617,21 +644,37 @@ def _overview_data(code: str, basis: str, asked: str) -> dict[str, Any]:
     }
 
 
+def _audience(request: HttpRequest, basis: str, unsuppressed: Any = ()) -> dashboards.Audience:
+    return dashboards.Audience(
+        basis=str(basis),  # the plain value: the cache key is made from its repr
+        basis_choice=permissions.may_see_provisional(request.user),
+        unsuppressed=tuple(sorted(unsuppressed)),
+    )
+
+
 @require_GET
 def dashboard_overview(request: HttpRequest) -> HttpResponse:
     basis = _basis(request)
+    exact_ids = set(permissions.commissioned_boroughs(request.user).values_list("pk", flat=True))
+    audience = _audience(request, basis, exact_ids)
+    return dashboards.cached_page(
+        request, "overview", audience, lambda: _overview(request, audience), "dashboards/overview.html"
+    )
+
+
+def _overview(request: HttpRequest, audience: dashboards.Audience) -> HttpResponse | dashboards.Page:
+    basis, exact_ids = audience.basis, set(audience.unsuppressed)
     code = request.GET.get("indicator", "")
     asked = request.GET.get("period", "")
     data = _cached("overview", (code, basis, asked), lambda: _overview_data(code, basis, asked))
     indicators = data["indicators"]
     if not indicators:
-        return render(request, "dashboards/overview.html", {"indicator": None, "nav": "dashboards"})
+        return dashboards.Page("dashboards/_overview_body.html", {"indicator": None}, {"indicator": None})
     indicator = data["indicator"]
     if indicator is None:
         raise Http404("There is no such indicator.")
     series, periods, wanted, period_start = data["series"], data["periods"], data["wanted"], data["period_start"]
     metrics = data["metrics"]
-    exact_ids = set(permissions.commissioned_boroughs(request.user).values_list("pk", flat=True))
     rows = dashboards.public_metrics(metrics, unsuppressed_area_ids=exact_ids)
     london = next((r for r in rows if r.area_level == AreaLevel.LONDON), None)
     sub_regions = sorted((r for r in rows if r.area_level == AreaLevel.SUB_REGION), key=lambda r: r.area_name)
@@ -666,13 +709,11 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
         indicators=indicators,
         periods=[indicator.period_label(p) for p in reversed(periods)],
         initial={"indicator": indicator.code, "period": period, "basis": basis},
-        provisional=permissions.may_see_provisional(request.user),
+        provisional=audience.basis_choice,
     )
-    response = render(
-        request,
-        "dashboards/overview.html",
+    return dashboards.Page(
+        "dashboards/_overview_body.html",
         {
-            "nav": "dashboards",
             "form": form,
             "groups": data["groups"],
             "indicator": indicator,
@@ -692,13 +733,21 @@ def dashboard_overview(request: HttpRequest) -> HttpResponse:
             "words": dashboards.COMPARISON_WORDS,
             "labels": dashboards.COMPARISON_LABELS,
         },
+        {"indicator": indicator},
+        private=document["not_for_publication"],
     )
-    return _not_for_publication(response, shown)
 
 
 @require_GET
 def dashboard_indicator(request: HttpRequest, code: str) -> HttpResponse:
-    basis = _basis(request)
+    audience = _audience(request, _basis(request))
+    return dashboards.cached_page(
+        request, "indicator", audience, lambda: _indicator(request, code, audience), "dashboards/indicator.html"
+    )
+
+
+def _indicator(request: HttpRequest, code: str, audience: dashboards.Audience) -> HttpResponse | dashboards.Page:
+    basis = audience.basis
     area_code = request.GET.get("area", "").strip().upper()
 
     def build() -> dict[str, Any]:
@@ -754,28 +803,35 @@ def dashboard_indicator(request: HttpRequest, code: str) -> HttpResponse:
     form = dashboards.dashboard_form(
         areas=areas,
         initial={"area": area.code if area else "", "basis": basis},
-        provisional=permissions.may_see_provisional(request.user),
+        provisional=audience.basis_choice,
     )
-    return render(
-        request,
-        "dashboards/indicator.html",
+    table = [(p, london_by_period.get(p), area_by_period.get(p)) for p in reversed(labels)]
+    return dashboards.Page(
+        "dashboards/_indicator_body.html",
         {
-            "nav": "dashboards",
             "form": form,
             "indicator": indicator,
             "area": area,
             "basis": basis,
-            "table": [(p, london_by_period.get(p), area_by_period.get(p)) for p in reversed(labels)],
+            "table": table,
             "chart_data": json_script(chart, "dashboard-chart-data"),
             "not_compared_reason": NOT_COMPARED_REASON.get(indicator.measure, ""),
             "computed_at": max((r.computed_at for r in rows), default=None),
         },
+        {"indicator": indicator, "table": bool(table)},
     )
 
 
 @require_GET
 def dashboard_area(request: HttpRequest, code: str) -> HttpResponse:
-    basis = _basis(request)
+    audience = _audience(request, _basis(request))
+    return dashboards.cached_page(
+        request, "area", audience, lambda: _area(request, code, audience), "dashboards/area.html"
+    )
+
+
+def _area(request: HttpRequest, code: str, audience: dashboards.Audience) -> HttpResponse | dashboards.Page:
+    basis = audience.basis
 
     def build() -> dict[str, Any]:
         area = selectors.dashboard_area(code=code).first()
@@ -809,17 +865,14 @@ def dashboard_area(request: HttpRequest, code: str) -> HttpResponse:
     )
     if download is not None:
         return download
-    return render(
-        request,
-        "dashboards/area.html",
+    return dashboards.Page(
+        "dashboards/_area_body.html",
         {
-            "nav": "dashboards",
-            "form": dashboards.dashboard_form(
-                initial={"basis": basis}, provisional=permissions.may_see_provisional(request.user)
-            ),
+            "form": dashboards.dashboard_form(initial={"basis": basis}, provisional=audience.basis_choice),
             "area": area,
             "basis": basis,
             "rows": rows,
             "computed_at": computed_at,
         },
+        {"area": area},
     )

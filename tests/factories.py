@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
-from outcomes.models import Door, Indicator, Measure, PeriodType, Submission
+from outcomes.models import Door, Indicator, Measure, Metric, PeriodType, Submission
 from stakeholders.models import Area, AreaLevel, Membership, Organisation, OrganisationType, Role, User
 
 TEST_PASSWORD = "a-long-test-password-42"
@@ -85,3 +89,27 @@ class SubmissionFactory(factory.django.DjangoModelFactory):
     organisation = factory.SubFactory(OrganisationFactory)
     submitted_by = factory.SubFactory(UserFactory)
     door = Door.API
+
+
+class MetricFactory(factory.django.DjangoModelFactory):
+    """A stored metric, as the aggregation would write it: an approved all-people figure for Camden
+    in January 2026 unless the test says otherwise (pass `breakdown` and `population_group` for a
+    group's figure). The numbers are the test's to choose; nothing checks they agree."""
+
+    class Meta:
+        model = Metric
+
+    indicator = factory.SubFactory(IndicatorFactory)
+    area = factory.LazyFunction(lambda: Area.objects.get(code=CAMDEN))
+    period_start = dt.date(2026, 1, 1)
+    basis = Metric.Basis.APPROVED
+    numerator = Decimal("50")
+    denominator = 100
+    providers = 1
+    value = Decimal("50")
+    lower95 = Decimal("40.4")
+    upper95 = Decimal("59.6")
+    lower998 = Decimal("34.8")
+    upper998 = Decimal("65.2")
+    also_provisional = True
+    computed_at = factory.LazyFunction(timezone.now)

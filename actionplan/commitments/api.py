@@ -28,8 +28,7 @@ from rest_framework.views import APIView
 from actionplan import permissions as plan_permissions
 from actionplan.commitments import permissions, selectors, services
 from actionplan.models import Action, Commitment, KeyStep, Plan
-from kernel.api import IF_MATCH, problems, with_etag
-from kernel.concurrency import expected_version_from_request
+from kernel.api import IF_MATCH, VersionedDestroyMixin, VersionedUpdateMixin, problems, with_etag
 from stakeholders.models import Organisation
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -202,7 +201,13 @@ class CommitmentPermission(BasePermission):
         return request.method in SAFE_METHODS or permissions.can_record_for(request.user, obj.plan, obj.organisation_id)
 
 
-class CommitmentViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class CommitmentViewSet(
+    VersionedUpdateMixin,
+    VersionedDestroyMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """One commitment, in a plan the caller may see. PATCH and DELETE need If-Match."""
 
     serializer_class = CommitmentSerializer
@@ -216,10 +221,27 @@ class CommitmentViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, vie
             .prefetch_related("action_links", "plan__partners")
         )
 
+    def write_serializer(self, instance: Commitment, data: Any) -> CommitmentUpdateSerializer:
+        return CommitmentUpdateSerializer(data=data)
+
+    def versioned_update(self, instance: Commitment, data: dict[str, Any], expected_version: int) -> None:
+        current_actions = [link.action for link in instance.action_links.select_related("action")]
+        services.commitment_save(
+            actor=self.request.user,
+            plan=instance.plan,
+            organisation=instance.organisation,
+            key_step=instance.key_step,
+            contribution=data.get("contribution", instance.contribution),
+            actions=data.get("actions", current_actions),
+            expected_version=expected_version,
+        )
+
+    def versioned_destroy(self, instance: Commitment, expected_version: int) -> None:
+        services.commitment_delete(actor=self.request.user, commitment=instance, expected_version=expected_version)
+
     @extend_schema(responses={200: CommitmentSerializer, **problems(404)})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        commitment = self.get_object()
-        return with_etag(Response(self.get_serializer(commitment).data), commitment)
+        return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(
         request=CommitmentUpdateSerializer,
@@ -227,30 +249,11 @@ class CommitmentViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, vie
         responses={200: CommitmentSerializer, **problems(400, 401, 403, 404, 412, 428)},
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        commitment = self.get_object()
-        expected = expected_version_from_request(request)
-        body = CommitmentUpdateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        current_actions = [link.action for link in commitment.action_links.select_related("action")]
-        services.commitment_save(
-            actor=request.user,
-            plan=commitment.plan,
-            organisation=commitment.organisation,
-            key_step=commitment.key_step,
-            contribution=data.get("contribution", commitment.contribution),
-            actions=data.get("actions", current_actions),
-            expected_version=expected,
-        )
-        commitment = self.get_queryset().get(pk=commitment.pk)
-        return with_etag(Response(self.get_serializer(commitment).data), commitment)
+        return super().partial_update(request, *args, **kwargs)
 
     @extend_schema(parameters=[IF_MATCH], responses={204: None, **problems(401, 403, 404, 412, 428)})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        commitment = self.get_object()
-        expected = expected_version_from_request(request)
-        services.commitment_delete(actor=request.user, commitment=commitment, expected_version=expected)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return super().destroy(request, *args, **kwargs)
 
 
 class SignView(APIView):

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -212,8 +212,14 @@ def commitment_save(
         commitment = Commitment(
             plan=plan, organisation=organisation, key_step=key_step, contribution=contribution, recorded_by=actor
         )
-        commitment.full_clean()
-        commitment.save()
+        commitment.full_clean(validate_constraints=False)
+        try:
+            with transaction.atomic():  # a savepoint: someone recording the same cell at the same moment
+                commitment.save()
+        except IntegrityError:
+            raise ValidationError(
+                "Someone recorded this commitment a moment ago: check the matrix and change theirs if you need to."
+            ) from None
     else:
         if expected_version is not None and commitment.version != expected_version:
             raise StaleEdit(commitment, expected_version)

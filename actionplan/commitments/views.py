@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,14 +17,10 @@ from actionplan.commitments import permissions, selectors, services
 from actionplan.commitments.forms import CommitmentForm, CoOwnerForm, RepresentativeForm, SignForm, WaiverForm
 from actionplan.models import ActionCoOwner, Commitment, KeyStep, Plan, PlanRepresentative, PlanStatus
 from kernel.concurrency import StaleEdit
-from kernel.forms import add_service_errors
+from kernel.forms import add_service_errors, posted
 from stakeholders.models import Organisation, User
 
 NAV = "plans"
-
-
-def _posted(request: HttpRequest) -> QueryDict | None:
-    return request.POST if request.method == "POST" else None
 
 
 def _plan(request: HttpRequest, slug: str) -> Plan:
@@ -106,7 +102,7 @@ def plan_commitment_record(request: HttpRequest, slug: str) -> HttpResponse:
             "version": existing.version,
         }
     form = CommitmentForm(
-        _posted(request),
+        posted(request),
         organisations=_orgs(org_ids),
         actions=selectors.linkable_actions(plan, organisation),
         initial=initial,
@@ -164,7 +160,7 @@ def plan_commitments_sign(request: HttpRequest, slug: str) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     org_id = _int(source.get("organisation"))
     org_id = org_id if org_id in org_ids else org_ids[0]
-    form = SignForm(_posted(request), organisations=_orgs(org_ids), initial={"organisation": org_id})
+    form = SignForm(posted(request), organisations=_orgs(org_ids), initial={"organisation": org_id})
     if request.method == "POST" and form.is_valid():
         try:
             services.commitments_sign(actor=request.user, plan=plan, organisation=form.cleaned_data["organisation"])
@@ -189,7 +185,7 @@ def plan_commitments_not_signed(request: HttpRequest, slug: str) -> HttpResponse
     org_id = _int(request.GET.get("organisation"))
     current = next((r for r in waiting if r.organisation.pk == org_id), waiting[0] if waiting else None)
     form = WaiverForm(
-        _posted(request),
+        posted(request),
         organisations=_orgs([r.organisation.pk for r in waiting]),
         initial={
             "organisation": current.organisation.pk if current else None,
@@ -269,7 +265,7 @@ def plan_representatives(request: HttpRequest, slug: str) -> HttpResponse:
             request, f"{representative.user.display_name} no longer represents service users and carers here."
         )
         return redirect("plan_representatives", slug=plan.slug)
-    form = RepresentativeForm(_posted(request), people=_lived_experience_people(plan))
+    form = RepresentativeForm(posted(request), people=_lived_experience_people(plan))
     if request.method == "POST" and form.is_valid():
         try:
             representative = services.representative_add(actor=request.user, plan=plan, user=form.cleaned_data["user"])
@@ -306,7 +302,7 @@ def action_co_owners(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         messages.success(request, f"{co_owner.organisation.name} no longer co-owns this action.")
         return redirect("action_co_owners", slug=plan.slug, pk=action.pk)
     taken = [action.owner_organisation_id, *(c.organisation_id for c in co_owners)]
-    form = CoOwnerForm(_posted(request), organisations=Organisation.objects.exclude(pk__in=taken).order_by("name"))
+    form = CoOwnerForm(posted(request), organisations=Organisation.objects.exclude(pk__in=taken).order_by("name"))
     if request.method == "POST" and form.is_valid():
         try:
             services.co_owner_add(actor=request.user, action=action, **form.cleaned_data)

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -34,9 +34,9 @@ from actionplan.models import (
     QuestionKind,
 )
 from actionplan.voice import permissions as voice_permissions
-from kernel.concurrency import StaleEdit, conflict_rows, stale_edit_context
+from kernel.concurrency import StaleEdit, conflict_rows, stale_edit_context, with_version
 from kernel.downloads import csv_text
-from kernel.forms import add_service_errors
+from kernel.forms import add_service_errors, posted
 from kernel.history import history_entries
 from kernel.markdown import render_markdown
 
@@ -47,16 +47,6 @@ STATE_COLOURS = {
     ConsultationState.CLOSED: "white",
 }
 HELPERS = {"state_colours": STATE_COLOURS, "kinds": QuestionKind}
-
-
-def _posted(request: HttpRequest) -> QueryDict | None:
-    return request.POST if request.method == "POST" else None
-
-
-def _with_version(data: QueryDict, version: int) -> QueryDict:
-    copy = data.copy()
-    copy["version"] = str(version)
-    return copy
 
 
 def _plan(request: HttpRequest, slug: str) -> Plan:
@@ -100,7 +90,7 @@ def consultation_create(request: HttpRequest, slug: str) -> HttpResponse:
     plan = _plan(request, slug)
     permissions.require(permissions.can_manage_consultations(request.user, plan))
     initial = {"action": request.GET.get("action")} if request.GET.get("action", "").isdigit() else None
-    form = ConsultationForm(_posted(request), actions=_actions(plan), initial=initial)
+    form = ConsultationForm(posted(request), actions=_actions(plan), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             consultation = services.consultation_create(actor=request.user, plan=plan, **form.service_values())
@@ -118,9 +108,7 @@ def consultation_edit(request: HttpRequest, slug: str, consultation_id: int) -> 
     plan = _plan(request, slug)
     consultation = _consultation(request, plan, consultation_id)
     permissions.require(permissions.can_edit_consultation(request.user, consultation))
-    form = ConsultationForm(
-        _posted(request), actions=_actions(plan), initial=ConsultationForm.initial_for(consultation)
-    )
+    form = ConsultationForm(posted(request), actions=_actions(plan), initial=ConsultationForm.initial_for(consultation))
     if request.method == "POST" and form.is_valid():
         expected = form.cleaned_data.get("version") or consultation.version
         try:
@@ -130,7 +118,7 @@ def consultation_edit(request: HttpRequest, slug: str, consultation_id: int) -> 
         except StaleEdit as exc:
             current = Consultation.objects.select_related("action").get(pk=consultation.pk)
             current.plan = plan
-            again = ConsultationForm(_with_version(request.POST, exc.current.version), actions=_actions(plan))
+            again = ConsultationForm(with_version(request.POST, exc.current.version), actions=_actions(plan))
             return render(
                 request,
                 "actionplan/consultations/form.html",
@@ -161,7 +149,7 @@ def question_create(request: HttpRequest, slug: str, consultation_id: int) -> Ht
     plan = _plan(request, slug)
     consultation = _consultation(request, plan, consultation_id)
     permissions.require(permissions.can_edit_consultation(request.user, consultation))
-    form = QuestionForm(_posted(request))
+    form = QuestionForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.question_add(actor=request.user, consultation=consultation, **form.service_values())
@@ -190,7 +178,7 @@ def question_edit(request: HttpRequest, slug: str, consultation_id: int, questio
     consultation = _consultation(request, plan, consultation_id)
     question = permissions.get_question_or_404(consultation, question_id)
     permissions.require(permissions.can_edit_consultation(request.user, consultation))
-    form = QuestionForm(_posted(request), initial=QuestionForm.initial_for(question))
+    form = QuestionForm(posted(request), initial=QuestionForm.initial_for(question))
     if request.method == "POST" and form.is_valid():
         try:
             services.question_update(actor=request.user, question=question, **form.service_values())
@@ -324,7 +312,7 @@ def consultation_answer(request: HttpRequest, slug: str, consultation_id: int) -
     permissions.require(permissions.can_answer(request.user, consultation))
     items = selectors.questions(consultation)
     mine = selectors.own_participation(request.user, consultation)
-    form = AnswerForm(_posted(request), questions=items, initial=AnswerForm.initial_for(mine))
+    form = AnswerForm(posted(request), questions=items, initial=AnswerForm.initial_for(mine))
     if request.method == "POST" and form.is_valid():
         try:
             services.answers_submit(actor=request.user, consultation=consultation, **form.service_values())
@@ -387,7 +375,7 @@ def moderation(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def moderate_answer(request: HttpRequest, answer_id: int) -> HttpResponse:
     answer = permissions.get_answer_for_moderator_or_404(request.user, answer_id)
-    form = ModerateAnswerForm(_posted(request))
+    form = ModerateAnswerForm(posted(request))
     if request.method == "POST" and form.is_valid():
         publish = form.cleaned_data["decision"] == "publish"
         try:
@@ -415,7 +403,7 @@ def moderate_answer(request: HttpRequest, answer_id: int) -> HttpResponse:
 def change_check(request: HttpRequest, slug: str, check_id: int) -> HttpResponse:
     plan = _plan(request, slug)
     check = permissions.get_change_check_or_404(request.user, plan, check_id)
-    form = ChangeCheckForm(_posted(request)) if check.answered_at is None else None
+    form = ChangeCheckForm(posted(request)) if check.answered_at is None else None
     if form is not None and request.method == "POST" and form.is_valid():
         try:
             services.change_check_answer(actor=request.user, check=check, **form.cleaned_data)

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,9 +20,9 @@ from commissioning.decisions import permissions, selectors, services
 from commissioning.decisions.forms import DecisionFilterForm, MeetingForm, OutcomeForm, ProposalForm, StanceForm
 from commissioning.decisions.models import Decision, DecisionStatus, Meeting, StanceChoice
 from commissioning.models import Partnership
-from kernel.concurrency import StaleEdit, conflict_rows, stale_edit_context
+from kernel.concurrency import StaleEdit, conflict_rows, stale_edit_context, with_version
 from kernel.downloads import csv_text
-from kernel.forms import add_service_errors
+from kernel.forms import add_service_errors, posted
 from kernel.markdown import render_markdown
 from stakeholders.models import Membership, User
 from stakeholders.permissions import require
@@ -60,16 +60,6 @@ CSV_HEADER = [
     "outcome",
     "url",
 ]
-
-
-def _posted(request: HttpRequest) -> QueryDict | None:
-    return request.POST if request.method == "POST" else None
-
-
-def _with_version(data: QueryDict, version: int) -> QueryDict:
-    copy = data.copy()
-    copy["version"] = str(version)
-    return copy
 
 
 def _partnership_or_404(slug: str) -> Partnership:
@@ -146,7 +136,7 @@ def decision_create(request: HttpRequest, slug: str) -> HttpResponse:
     partnership = _partnership_or_404(slug)
     require(permissions.can_manage_partnership(request.user, partnership))
     initial = {"meeting": request.GET.get("meeting")} if request.GET.get("meeting", "").isdigit() else None
-    form = ProposalForm(_posted(request), partnership=partnership, initial=initial)
+    form = ProposalForm(posted(request), partnership=partnership, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             decision = services.decision_propose(actor=request.user, partnership=partnership, **form.service_values())
@@ -191,7 +181,7 @@ def decision_detail(request: HttpRequest, slug: str, decision_id: int) -> HttpRe
         require(permissions.is_member_person(request.user, partnership))
     decision = selectors.decision_page(decision)
     decision.partnership = partnership
-    form = _stance_form(request, decision, _posted(request))
+    form = _stance_form(request, decision, posted(request))
     if request.method == "POST":
         if form is None:
             messages.error(
@@ -257,7 +247,7 @@ def decision_outcome(request: HttpRequest, slug: str, decision_id: int) -> HttpR
     decision = permissions.get_decision_or_404(partnership, decision_id)
     require(permissions.can_manage_partnership(request.user, partnership))
     actions = _linkable_actions(request, partnership)
-    form = OutcomeForm(_posted(request), decision=decision, actions=actions, initial=OutcomeForm.initial_for(decision))
+    form = OutcomeForm(posted(request), decision=decision, actions=actions, initial=OutcomeForm.initial_for(decision))
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         expected = data.pop("version") or decision.version
@@ -268,7 +258,7 @@ def decision_outcome(request: HttpRequest, slug: str, decision_id: int) -> HttpR
             services.decision_record_outcome(actor=request.user, decision=decision, expected_version=expected, **data)
         except StaleEdit as exc:
             current = Decision.objects.select_related("owner").get(pk=decision.pk)
-            again = OutcomeForm(_with_version(request.POST, exc.current.version), decision=current, actions=actions)
+            again = OutcomeForm(with_version(request.POST, exc.current.version), decision=current, actions=actions)
             return render(
                 request,
                 "commissioning/decisions/outcome_form.html",
@@ -328,7 +318,7 @@ def _meeting_people(partnership: Partnership, meeting: Meeting | None) -> list[U
 def meeting_create(request: HttpRequest, slug: str) -> HttpResponse:
     partnership = _partnership_or_404(slug)
     require(permissions.can_manage_partnership(request.user, partnership))
-    form = MeetingForm(_posted(request), people=_meeting_people(partnership, None))
+    form = MeetingForm(posted(request), people=_meeting_people(partnership, None))
     if request.method == "POST" and form.is_valid():
         try:
             meeting = services.meeting_create(actor=request.user, partnership=partnership, **form.service_values())
@@ -378,7 +368,7 @@ def meeting_edit(request: HttpRequest, slug: str, meeting_id: int) -> HttpRespon
     meeting = permissions.get_meeting_or_404(partnership, meeting_id)
     require(permissions.can_manage_partnership(request.user, partnership))
     people = _meeting_people(partnership, meeting)
-    form = MeetingForm(_posted(request), people=people, initial=MeetingForm.initial_for(meeting))
+    form = MeetingForm(posted(request), people=people, initial=MeetingForm.initial_for(meeting))
     if request.method == "POST" and form.is_valid():
         expected = form.cleaned_data.get("version") or meeting.version
         try:
@@ -388,7 +378,7 @@ def meeting_edit(request: HttpRequest, slug: str, meeting_id: int) -> HttpRespon
         except StaleEdit as exc:
             current = Meeting.objects.prefetch_related("attendees").get(pk=meeting.pk)
             current.partnership = partnership
-            again = MeetingForm(_with_version(request.POST, exc.current.version), people=people)
+            again = MeetingForm(with_version(request.POST, exc.current.version), people=people)
             return render(
                 request,
                 "commissioning/meeting_form.html",

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from commissioning.api import SignedInWrites
 from commissioning.narrative import permissions, selectors, services
 from commissioning.narrative.models import Story, StoryStatus
-from kernel.api import IF_MATCH, problems, with_etag
+from kernel.api import IF_MATCH, VersionedUpdateMixin, problems, with_etag
 from kernel.concurrency import expected_version_from_request
 from kernel.markdown import render_markdown
 
@@ -88,7 +88,7 @@ class StoryFilter(django_filters.FilterSet):
         fields = ["area", "status"]
 
 
-class StoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class StoryViewSet(VersionedUpdateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Quarterly mental health stories for London and each borough. Anyone reads the published ones.
 
     The area's commissioners also read its drafts, PATCH the text with `If-Match`, and POST
@@ -109,23 +109,22 @@ class StoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_object(self) -> Story:
         return permissions.get_story_or_404(self.request.user, self.kwargs["pk"])
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        story = self.get_object()
-        return with_etag(Response(self.get_serializer(story).data), story)
+    def check_write(self, instance: Story) -> None:
+        permissions.get_story_or_404(self.request.user, str(instance.pk), write=True)
+
+    def write_serializer(self, instance: Story, data: Any) -> StoryEditSerializer:
+        return StoryEditSerializer(data=data)
+
+    def versioned_update(self, instance: Story, data: dict[str, Any], expected_version: int) -> None:
+        values = {"title": instance.title, "body": instance.body, "easy_read": instance.easy_read, **data}
+        services.story_update(actor=self.request.user, story=instance, expected_version=expected_version, **values)
 
     @extend_schema(
         request=StoryEditSerializer, parameters=[IF_MATCH], responses={200: StorySerializer, **problems(412, 428)}
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Edit the title, body (markdown) or Easy Read text (one idea a line). An edited draft is never re-drafted."""
-        story = permissions.get_story_or_404(request.user, kwargs["pk"], write=True)
-        expected = expected_version_from_request(request)
-        body = StoryEditSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        values = {"title": story.title, "body": story.body, "easy_read": story.easy_read, **body.validated_data}
-        services.story_update(actor=request.user, story=story, expected_version=expected, **values)
-        story = self.get_object()
-        return with_etag(Response(self.get_serializer(story).data), story)
+        return super().partial_update(request, *args, **kwargs)
 
     @extend_schema(request=None, parameters=[IF_MATCH], responses={200: StorySerializer, **problems(412, 428)})
     @api_action(detail=True, methods=["post"])

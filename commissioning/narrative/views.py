@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +20,7 @@ from commissioning.narrative import permissions, selectors, services
 from commissioning.narrative.forms import DraftForm, StoryFilterForm, StoryForm
 from commissioning.narrative.models import Story, StoryStatus
 from kernel.concurrency import StaleEdit, conflict_rows, stale_edit_context
-from kernel.forms import add_service_errors
+from kernel.forms import add_service_errors, posted
 from kernel.markdown import render_markdown
 from stakeholders.permissions import require
 
@@ -28,10 +28,6 @@ PAGE_SIZE = 20
 NAV = "stories"
 EASY_READ = "easy-read"
 HELPERS = {"nav": NAV, "status_colours": {StoryStatus.DRAFT: "orange", StoryStatus.PUBLISHED: "green"}}
-
-
-def _posted(request: HttpRequest) -> QueryDict | None:
-    return request.POST if request.method == "POST" else None
 
 
 def _draft_form(request: HttpRequest, data: Any = None) -> DraftForm | None:
@@ -86,7 +82,7 @@ def story_print(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def story_edit(request: HttpRequest, pk: int) -> HttpResponse:
     story = permissions.get_story_or_404(request.user, pk, write=True)
-    form = StoryForm(_posted(request), initial=StoryForm.initial_for(story))
+    form = StoryForm(posted(request), initial=StoryForm.initial_for(story))
     preview = None
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)

@@ -148,7 +148,7 @@ WITH sched AS (
     FROM cells c
     LEFT JOIN outcomes_outcomevalue v
       ON v.organisation_id = c.provider_id AND v.indicator_id = c.indicator_id
-     AND v.borough_id = c.borough_id AND v.period_start = c.period_start
+     AND v.borough_id = c.borough_id AND v.period_start = c.period_start AND v.population_group = ''
     LEFT JOIN LATERAL (
         SELECT e.status, e.submitted_at FROM outcomes_outcomevalueevent e
         WHERE e.pgh_obj_id = v.id AND e.pgh_created_at >= c.cutoff

@@ -21,7 +21,7 @@ from commissioning.schedules.forms import CompletenessFilterForm, ScheduleForm
 from commissioning.schedules.models import ReportingSchedule
 from kernel.concurrency import StaleEdit, conflict_rows
 from kernel.downloads import csv_text
-from kernel.forms import add_service_errors
+from kernel.forms import add_service_errors, posted
 from kernel.history import history_entries
 from outcomes.models import Indicator, period_label
 from outcomes.periods import next_period, period_start_of
@@ -46,10 +46,6 @@ CELLS_CSV_HEADER = [
 def _private(response: HttpResponse) -> HttpResponse:
     patch_cache_control(response, private=True, no_store=True)
     return response
-
-
-def _posted(request: HttpRequest) -> QueryDict | None:
-    return request.POST if request.method == "POST" else None
 
 
 def _percent(value: float | None) -> str:
@@ -111,7 +107,7 @@ def _form(request: HttpRequest, data: QueryDict | None, schedule: ReportingSched
 @require_http_methods(["GET", "POST"])
 def schedule_create(request: HttpRequest) -> HttpResponse:
     permissions.require(permissions.can_create_schedule(request.user))
-    form = _form(request, _posted(request))
+    form = _form(request, posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             schedule = services.schedule_create(actor=request.user, **form.service_values())
@@ -151,7 +147,7 @@ def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = permissions.get_schedule_for_user_or_404(request.user, pk, write=True)
-    form = _form(request, _posted(request), schedule, initial=ScheduleForm.initial_for(schedule))
+    form = _form(request, posted(request), schedule, initial=ScheduleForm.initial_for(schedule))
     if request.method == "POST" and form.is_valid():
         expected = form.cleaned_data.get("version") or schedule.version
         try:

@@ -41,6 +41,7 @@ FROM commissioning_contractmeasure cm
 JOIN commissioning_contract_boroughs cb ON cb.contract_id = cm.contract_id
 JOIN outcomes_metric mt
   ON mt.indicator_id = cm.indicator_id AND mt.area_id = cb.area_id AND {basis_sql("mt", "basis")}
+ AND mt.population_group = ''
 WHERE cm.id = ANY(%(ids)s) AND mt.period_start BETWEEN %(start)s AND %(end)s
 GROUP BY cm.id, mt.period_start
 ORDER BY cm.id, mt.period_start

@@ -8,7 +8,13 @@ Split by role:
 - `incremental`: the recompute of a set of (indicator, period) cells, as imports and reviews
   change their values;
 - `rebuild`: the nightly rebuild of every cell, reading the values once;
+- `inequality`: the gap measures between a breakdown's groups (InequalityMetric), from the
+  group metrics just written, in one batched read and one diffing write;
 - `generation`: the counter the dashboards' cache is keyed by, bumped when metrics change.
+
+Every metric is computed for all people (the headline: breakdown and group blank, from
+all-people values only) and for each population group at every level (docs/statistics.md,
+"Figures by population group").
 
 Two bases are kept: `approved` (only approved values, the published figures) and
 `provisional` (approved and submitted values, marked provisional on dashboards). Recomputing
@@ -27,7 +33,7 @@ BASES = ("approved", "provisional")
 
 def statements() -> dict[str, str]:
     """Every statement the two paths run, by name (the snapshot tests compare them)."""
-    from outcomes.aggregation import incremental, rebuild
+    from outcomes.aggregation import incremental, inequality, rebuild
 
     named = {
         "recompute": incremental.RECOMPUTE_SQL,
@@ -48,6 +54,9 @@ def statements() -> dict[str, str]:
         named[f"rebuild_write_{label}"] = rebuild.WRITE_SQL[scope]
         named[f"rebuild_cells_few_words_{label}"] = rebuild.cells_sql([0, 1], scope)
         named[f"rebuild_cells_many_words_{label}"] = rebuild.cells_sql(list(range(12)), scope)
+    for scope, condition in inequality.SCOPES.items():
+        named[f"inequality_read_{scope}"] = inequality.READ_SQL.format(scope=condition)
+        named[f"inequality_write_{scope}"] = inequality.WRITE_SQL.format(scope=condition)
     return named
 
 

@@ -117,18 +117,20 @@ def rounded_figures() -> str:
 
 def population_ctes(source: Literal["s", "metrics_cells"]) -> str:
     """The CTEs `years` and `pop`: each area's population in the year nearest each period's, once
-    per area and year, for the areas and periods of `source` (the sums, or the rebuild's staging
+    per area, year and population group (a group's rate reads the group's population, the
+    headline the all-people one), for the areas and periods of `source` (the sums, or the rebuild's staging
     table). Ends with a comma, ready for the next CTE."""
     table = "s" if source == "s" else f"{source} s"
     return f"""-- Each area's population in the year nearest each period's (once per area and year).
 years AS (
-    SELECT DISTINCT s.area_id, date_part('year', s.period_start)::int AS year FROM {table}
+    SELECT DISTINCT s.area_id, date_part('year', s.period_start)::int AS year, s.breakdown, s.population_group
+    FROM {table}
 ),
 pop AS (
-    SELECT y.area_id, y.year, p.population FROM years y
+    SELECT y.area_id, y.year, y.breakdown, y.population_group, p.population FROM years y
     CROSS JOIN LATERAL (
         SELECT pp.population FROM outcomes_population pp
-        WHERE pp.area_id = y.area_id
+        WHERE pp.area_id = y.area_id AND pp.breakdown = y.breakdown AND pp.population_group = y.population_group
         ORDER BY abs(pp.year - y.year), pp.year DESC LIMIT 1
     ) p
 ),
@@ -138,9 +140,9 @@ pop AS (
 def computed_cte(
     *, extra: str = "", population_table: Literal["pop", "metrics_pop"] = "pop", limits: bool = True
 ) -> str:
-    """The CTE `computed`: from the sums `s` (indicator_id, period_start, area_id, basis, num, den,
-    providers, numf, denf), each row's value by measure, its 95% and 99.8% limits (`limits`) and
-    primary suppression. Shared by both paths.
+    """The CTE `computed`: from the sums `s` (indicator_id, period_start, area_id, basis, breakdown,
+    population_group, num, den, providers, numf, denf), each row's value by measure, its 95% and
+    99.8% limits (`limits`) and primary suppression. Shared by both paths.
 
     `extra` adds columns of `s` (written "s.a, s.b,"); the rebuild computes the limits later,
     after its windows (`limits` False), and reads the populations from its own table.
@@ -152,7 +154,8 @@ def computed_cte(
         else ""
     )
     return f"""computed AS (
-    SELECT s.indicator_id, s.area_id, s.period_start, s.basis, s.num, s.den, s.providers, p.population,{extra}
+    SELECT s.indicator_id, s.area_id, s.period_start, s.basis, s.breakdown, s.population_group, s.num, s.den,
+           s.providers, p.population,{extra}
         CASE i.measure
             WHEN 'proportion' THEN CASE WHEN s.den > 0 THEN 100 * {published("s.num")} / {published("s.den")} END
             WHEN 'mean' THEN CASE WHEN s.den > 0 THEN s.num / s.den END
@@ -170,23 +173,31 @@ def computed_cte(
     JOIN outcomes_indicator i ON i.id = s.indicator_id
     JOIN stakeholders_area a ON a.id = s.area_id
     LEFT JOIN {population_table} p ON p.area_id = s.area_id AND p.year = date_part('year', s.period_start)::int
+         AND p.breakdown = s.breakdown AND p.population_group = s.population_group
 {exact_join}\
     OFFSET 0  -- a fence: each limit is computed once, then rounded (_round6 names it three times)
 )
 """  # noqa: S608 - assembled only from constants and float literals, never user input
 
 
-# Comparison with London and quintiles among boroughs -------------------------------------
-# `CELL_WINDOWS` reads rows `m` (value, suppression, the area's level, the polarity and
-# `eligible`/`rank_key` from `RANKING`) in one window per cell: London's value beside every row,
-# how many boroughs are eligible, and each row's rank with eligible boroughs first (so an eligible
-# borough's rank is its rank among them). One sort and one window pass serve all three.
+# Comparison with a benchmark and quintiles among boroughs ---------------------------------
+# `CELL_WINDOWS` reads rows `m` (value, suppression, the area's level, the population group, the
+# polarity and `eligible`/`rank_key` from `RANKING`) in one window per cell and group: London's
+# value beside every row, how many boroughs are eligible, and each row's rank with eligible
+# boroughs first (so an eligible borough's rank is its rank among them). One sort and one window
+# pass serve all three. `AREA_WINDOWS` adds the same area's all-people value beside each row, the
+# benchmark of a group's figure (docs/statistics.md, "Figures by population group").
 # A count is never ranked nor compared (docs/statistics.md, "What is compared with what"): a
 # borough's count is a share of London's total, not a figure on its scale, and boroughs differ
 # in size. Only proportions, rates and means are ranked into quintiles and compared with London.
+# Only all-people figures are ranked: a group's figure has no quintile.
 # Mirrors outcomes.statistics.compare and quintiles.
-RANKING = """(m.level = 'borough' AND m.measure <> 'count' AND m.value IS NOT NULL AND NOT m.suppressed) AS eligible,
+RANKING = """(m.population_group = '' AND m.level = 'borough' AND m.measure <> 'count' AND m.value IS NOT NULL
+            AND NOT m.suppressed) AS eligible,
            CASE WHEN m.polarity = 'lower' THEN m.value ELSE -m.value END AS rank_key"""
+AREA_WINDOWS = """max(m.value) FILTER (WHERE m.population_group = '' AND NOT m.suppressed AND NOT m.hidden)
+               OVER area_cell AS all_value"""
+AREA_WINDOW = "WINDOW area_cell AS (PARTITION BY m.indicator_id, m.period_start, m.basis, m.area_id)"
 CELL_WINDOWS = """max(m.value) FILTER (WHERE m.area_id = %(london_id)s AND NOT m.suppressed AND NOT m.hidden)
                OVER cell AS london_value,
            count(*) FILTER (WHERE m.eligible) OVER cell AS n_eligible,
@@ -194,21 +205,24 @@ CELL_WINDOWS = """max(m.value) FILTER (WHERE m.area_id = %(london_id)s AND NOT m
 # One window for all three, so one pass: rank() reads only the order, and the frame (the whole
 # cell) makes the two aggregates the cell's, computed once a cell.
 CELL_WINDOW = (
-    "WINDOW cell AS (PARTITION BY m.indicator_id, m.period_start, m.basis ORDER BY NOT m.eligible, m.rank_key"
-    " ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+    "WINDOW cell AS (PARTITION BY m.indicator_id, m.period_start, m.basis, m.breakdown, m.population_group"
+    " ORDER BY NOT m.eligible, m.rank_key ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
 )
 QUINTILE = """        CASE WHEN m.eligible AND m.n_eligible >= 5
              THEN ((m.rnk - 1) * 5 / m.n_eligible) + 1 END AS quintile"""
-COMPARISON = """        CASE
-            WHEN m.level = 'london' OR m.measure = 'count' OR m.london_value IS NULL OR m.lower95 IS NULL
-                 OR m.suppressed THEN 'not_compared'
-            WHEN m.london_value BETWEEN m.lower95 AND m.upper95 THEN 'similar'
+# The benchmark: London's all-people figure for an all-people row, the same area's all-people
+# figure for a group's row (London's groups too).
+_BENCHMARK = "(CASE WHEN m.population_group = '' THEN m.london_value ELSE m.all_value END)"
+COMPARISON = f"""        CASE
+            WHEN (m.level = 'london' AND m.population_group = '') OR m.measure = 'count' OR {_BENCHMARK} IS NULL
+                 OR m.lower95 IS NULL OR m.suppressed THEN 'not_compared'
+            WHEN {_BENCHMARK} BETWEEN m.lower95 AND m.upper95 THEN 'similar'
             WHEN m.polarity = 'none' THEN
-                (CASE WHEN m.london_value NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
-                || (CASE WHEN m.lower95 > m.london_value THEN 'higher' ELSE 'lower' END)
+                (CASE WHEN {_BENCHMARK} NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
+                || (CASE WHEN m.lower95 > {_BENCHMARK} THEN 'higher' ELSE 'lower' END)
             ELSE
-                (CASE WHEN m.london_value NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
-                || (CASE WHEN (m.lower95 > m.london_value) = (m.polarity = 'higher') THEN 'better' ELSE 'worse' END)
+                (CASE WHEN {_BENCHMARK} NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
+                || (CASE WHEN (m.lower95 > {_BENCHMARK}) = (m.polarity = 'higher') THEN 'better' ELSE 'worse' END)
         END AS comparison
 """
 
@@ -254,7 +268,8 @@ def trend_lags() -> str:
 # lag() reads the partition whatever the frame, so one frame (the moving count's) serves every
 # function and they are computed in one pass, not a second window pass for the count.
 TREND_WINDOW = (
-    "WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)"
+    "WINDOW win AS (PARTITION BY indicator_id, area_id, basis, breakdown, population_group ORDER BY t"
+    " ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)"
 )
 
 
@@ -346,6 +361,8 @@ CORE = (
 )
 FIGURES = (*CORE, "secondary_suppressed", "comparison", "quintile", "trend")
 COLUMNS = (*FIGURES, "also_provisional")
+# A row's key beside (indicator, area, period, basis): both blank for the all-people headline.
+GROUP = ("breakdown", "population_group")
 
 
 def columns(names: tuple[str, ...], table: str = "") -> str:

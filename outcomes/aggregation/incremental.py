@@ -12,17 +12,21 @@ only rewritten when something changed; cells with no values left lose their metr
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import groupby
 from typing import Any
 
 from django.db import connection, transaction
 
 from outcomes.aggregation.fragments import (
+    AREA_WINDOW,
+    AREA_WINDOWS,
     CELL_WINDOW,
     CELL_WINDOWS,
     COLUMNS,
     COMPARISON,
     FIGURES,
+    GROUP,
     LOOKBACK,
     QUINTILE,
     RANKING,
@@ -38,7 +42,8 @@ from outcomes.aggregation.fragments import (
     trend_sums,
 )
 from outcomes.aggregation.generation import metrics_changed
-from outcomes.statistics import CellArea, secondary_suppression
+from outcomes.aggregation.inequality import metrics_inequalities
+from outcomes.statistics import CellArea, GroupCell, group_suppression, secondary_suppression
 from stakeholders.models import Area, AreaLevel
 
 # The cells named by the statement's parameters: %(indicator_ids)s and %(periods)s side by side.
@@ -56,8 +61,9 @@ def one_from_values(values_from: str) -> str:
     providers; sub-regions and London add up the boroughs' sums and count their distinct providers
     from the much smaller provider rows."""
     return f"""v AS (
-    SELECT v.indicator_id, v.period_start, v.borough_id, b.parent_id AS sub_region_id, v.organisation_id,
-           v.numerator, v.denominator, v.status = 'approved' AS approved
+    SELECT v.indicator_id, v.period_start, v.breakdown, v.population_group, v.borough_id,
+           b.parent_id AS sub_region_id, v.organisation_id, v.numerator, v.denominator,
+           v.status = 'approved' AS approved
     {values_from}
 ),
 -- Both bases in one hashed pass over the values: each borough's sums (approved only, and
@@ -65,13 +71,14 @@ def one_from_values(values_from: str) -> str:
 -- a borough's row count its number of providers; sub-regions and London add up the boroughs'
 -- sums and count their distinct providers from the much smaller provider rows.
 one AS (
-    SELECT indicator_id, period_start, sub_region_id, borough_id, organisation_id, GROUPING(borough_id) AS by_org,
+    SELECT indicator_id, period_start, breakdown, population_group, sub_region_id, borough_id, organisation_id,
+           GROUPING(borough_id) AS by_org,
            sum(numerator) FILTER (WHERE approved) AS num_a, sum(denominator) FILTER (WHERE approved) AS den_a,
            count(*) FILTER (WHERE approved) AS n_a,
            sum(numerator) AS num_p, sum(denominator) AS den_p, count(*) AS n_p
     FROM v
-    GROUP BY GROUPING SETS ((indicator_id, period_start, sub_region_id, borough_id),
-                            (indicator_id, period_start, sub_region_id, organisation_id))
+    GROUP BY GROUPING SETS ((indicator_id, period_start, breakdown, population_group, sub_region_id, borough_id),
+                            (indicator_id, period_start, breakdown, population_group, sub_region_id, organisation_id))
 ),
 """  # noqa: S608 - `values_from` is the constant CELL_VALUES
 
@@ -93,34 +100,37 @@ def sums_ctes(one: str) -> str:
     return f"""
 {one}
 sub_providers AS (
-    SELECT indicator_id, period_start, sub_region_id,
+    SELECT indicator_id, period_start, breakdown, population_group, sub_region_id,
            count(*) FILTER (WHERE n_a > 0) AS providers_a, count(*) AS providers_p
-    FROM one WHERE by_org = 1 GROUP BY indicator_id, period_start, sub_region_id
+    FROM one WHERE by_org = 1 GROUP BY indicator_id, period_start, breakdown, population_group, sub_region_id
 ),
 london_providers AS (
     -- distinct providers by hashing (a count(DISTINCT) would sort every provider row)
-    SELECT indicator_id, period_start, count(*) FILTER (WHERE approved) AS providers_a, count(*) AS providers_p
-    FROM (SELECT indicator_id, period_start, organisation_id, bool_or(n_a > 0) AS approved
-          FROM one WHERE by_org = 1 GROUP BY indicator_id, period_start, organisation_id) o
-    GROUP BY indicator_id, period_start
+    SELECT indicator_id, period_start, breakdown, population_group, count(*) FILTER (WHERE approved) AS providers_a,
+           count(*) AS providers_p
+    FROM (SELECT indicator_id, period_start, breakdown, population_group, organisation_id,
+                 bool_or(n_a > 0) AS approved
+          FROM one WHERE by_org = 1 GROUP BY indicator_id, period_start, breakdown, population_group, organisation_id) o
+    GROUP BY indicator_id, period_start, breakdown, population_group
 ),
 g AS (
-    SELECT indicator_id, period_start, borough_id AS area_id, num_a, den_a, n_a AS providers_a, n_a,
-           num_p, den_p, n_p AS providers_p
+    SELECT indicator_id, period_start, breakdown, population_group, borough_id AS area_id, num_a, den_a,
+           n_a AS providers_a, n_a, num_p, den_p, n_p AS providers_p
     FROM one WHERE by_org = 0
     UNION ALL
-    SELECT b.indicator_id, b.period_start, b.sub_region_id, sum(b.num_a), sum(b.den_a), min(p.providers_a),
-           sum(b.n_a), sum(b.num_p), sum(b.den_p), min(p.providers_p)
-    FROM one b JOIN sub_providers p USING (indicator_id, period_start, sub_region_id)
-    WHERE b.by_org = 0 GROUP BY b.indicator_id, b.period_start, b.sub_region_id
+    SELECT b.indicator_id, b.period_start, b.breakdown, b.population_group, b.sub_region_id, sum(b.num_a),
+           sum(b.den_a), min(p.providers_a), sum(b.n_a), sum(b.num_p), sum(b.den_p), min(p.providers_p)
+    FROM one b JOIN sub_providers p USING (indicator_id, period_start, breakdown, population_group, sub_region_id)
+    WHERE b.by_org = 0 GROUP BY b.indicator_id, b.period_start, b.breakdown, b.population_group, b.sub_region_id
     UNION ALL
-    SELECT b.indicator_id, b.period_start, %(london_id)s, sum(b.num_a), sum(b.den_a), min(p.providers_a),
-           sum(b.n_a), sum(b.num_p), sum(b.den_p), min(p.providers_p)
-    FROM one b JOIN london_providers p USING (indicator_id, period_start)
-    WHERE b.by_org = 0 GROUP BY b.indicator_id, b.period_start
+    SELECT b.indicator_id, b.period_start, b.breakdown, b.population_group, %(london_id)s, sum(b.num_a),
+           sum(b.den_a), min(p.providers_a), sum(b.n_a), sum(b.num_p), sum(b.den_p), min(p.providers_p)
+    FROM one b JOIN london_providers p USING (indicator_id, period_start, breakdown, population_group)
+    WHERE b.by_org = 0 GROUP BY b.indicator_id, b.period_start, b.breakdown, b.population_group
 ),
 s AS (
-    SELECT g.indicator_id, g.period_start, g.area_id, b.basis, b.num, b.den, b.providers,
+    SELECT g.indicator_id, g.period_start, g.area_id, b.basis, g.breakdown, g.population_group, b.num, b.den,
+           b.providers,
            {floats}  -- once a row: a numeric's cast to float8 goes through text
     FROM g CROSS JOIN LATERAL (VALUES ('approved', g.num_a, g.den_a, g.providers_a, g.n_a),
                                      ('provisional', g.num_p, g.den_p, g.providers_p, 1))
@@ -140,17 +150,19 @@ deleted AS (
     DELETE FROM outcomes_metric m USING cells c
     WHERE m.indicator_id = c.indicator_id AND m.period_start = c.period_start
       AND NOT EXISTS (SELECT 1 FROM s WHERE s.indicator_id = m.indicator_id AND s.period_start = m.period_start
-                      AND s.area_id = m.area_id AND s.basis = m.basis)
+                      AND s.area_id = m.area_id AND s.basis = m.basis AND s.breakdown = m.breakdown
+                      AND s.population_group = m.population_group)
     RETURNING 1
 ),
 written AS (
-INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, numerator, denominator, population,
-    providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile,
-    trend, computed_at)
-SELECT indicator_id, area_id, period_start, basis, num, den, population, providers, {rounded_figures()},
+INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, breakdown, population_group, numerator,
+    denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed,
+    comparison, quintile, trend, computed_at)
+SELECT indicator_id, area_id, period_start, basis, breakdown, population_group, num, den, population, providers,
+       {rounded_figures()},
        suppressed, false, 'not_compared', NULL, '', now()
 FROM computed
-ON CONFLICT (indicator_id, area_id, period_start, basis) DO UPDATE SET
+ON CONFLICT (indicator_id, period_start, area_id, basis, breakdown, population_group) DO UPDATE SET
     numerator = EXCLUDED.numerator, denominator = EXCLUDED.denominator, population = EXCLUDED.population,
     providers = EXCLUDED.providers, value = EXCLUDED.value, lower95 = EXCLUDED.lower95,
     upper95 = EXCLUDED.upper95, lower998 = EXCLUDED.lower998, upper998 = EXCLUDED.upper998,
@@ -175,8 +187,9 @@ WITH cells AS (
     FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[]) AS c(indicator_id, period_start)
 ),
 m AS (
-    SELECT m.id, m.indicator_id, m.period_start, m.basis, m.area_id, m.value, m.lower95, m.upper95, m.lower998,
-           m.upper998, m.suppressed, m.secondary_suppressed AS hidden, a.level, i.polarity, i.measure
+    SELECT m.id, m.indicator_id, m.period_start, m.basis, m.area_id, m.breakdown, m.population_group, m.value,
+           m.lower95, m.upper95, m.lower998, m.upper998, m.suppressed, m.secondary_suppressed AS hidden, a.level,
+           i.polarity, i.measure
     FROM outcomes_metric m
     JOIN cells c ON c.indicator_id = m.indicator_id AND c.period_start = m.period_start
     JOIN stakeholders_area a ON a.id = m.area_id
@@ -184,9 +197,14 @@ m AS (
 ),
 -- London's value beside every row of its cell (a window, not a self-join: the planner
 -- cannot estimate the unnest() cells and would pick a quadratic nested loop).
+by_area AS (
+    SELECT m.*, {AREA_WINDOWS}
+    FROM m
+    {AREA_WINDOW}
+),
 windowed AS (
     SELECT m.*, {CELL_WINDOWS}
-    FROM (SELECT m.*, {RANKING} FROM m) m
+    FROM (SELECT m.*, {RANKING} FROM by_area m) m
     {CELL_WINDOW}
 ),
 ranked AS (
@@ -217,7 +235,8 @@ idx AS (
     FROM outcomes_indicator i JOIN touched t ON t.indicator_id = i.id
 ),
 m AS (
-    SELECT m.id, m.indicator_id, m.area_id, m.basis, m.period_start, m.trend, m.suppressed,
+    SELECT m.id, m.indicator_id, m.area_id, m.basis, m.breakdown, m.population_group, m.period_start, m.trend,
+           m.suppressed,
            m.secondary_suppressed AS hidden, i.measure,
            {published("m.numerator")}::float8 AS x, m.value::float8 AS y,
            CASE i.measure WHEN 'proportion' THEN {published("m.denominator")}::float8
@@ -275,8 +294,10 @@ split AS (
     WHERE m.indicator_id = span.indicator_id AND m.period_start BETWEEN span.lo AND span.hi AND m.also_provisional
     RETURNING m.*
 )
-INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, {columns(COLUMNS)}, computed_at)
-SELECT indicator_id, area_id, period_start, 'provisional', {columns(COLUMNS)}, computed_at FROM split
+INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, {columns(GROUP)}, {columns(COLUMNS)},
+    computed_at)
+SELECT indicator_id, area_id, period_start, 'provisional', {columns(GROUP)}, {columns(COLUMNS)}, computed_at
+FROM split
 """  # noqa: S608 - a constant
 
 
@@ -289,7 +310,7 @@ same AS (
       ON a.indicator_id = span.indicator_id AND a.period_start BETWEEN span.lo AND span.hi AND a.basis = 'approved'
     JOIN outcomes_metric p
       ON p.indicator_id = a.indicator_id AND p.period_start = a.period_start AND p.area_id = a.area_id
-     AND p.basis = 'provisional'
+     AND p.breakdown = a.breakdown AND p.population_group = a.population_group AND p.basis = 'provisional'
     WHERE ({columns(FIGURES, "a")}) IS NOT DISTINCT FROM ({columns(FIGURES, "p")})
 ),
 folded AS (
@@ -301,14 +322,14 @@ UPDATE outcomes_metric m SET also_provisional = true FROM same WHERE m.id = same
 
 CELL_COUNTS_SQL = """
 SELECT m.id, m.indicator_id, m.period_start, m.basis, i.measure, a.level, a.parent_id, m.area_id,
-       m.numerator, m.denominator, m.secondary_suppressed
+       m.numerator, m.denominator, m.secondary_suppressed, m.breakdown, m.population_group
 FROM (SELECT DISTINCT * FROM unnest(%(indicator_ids)s::bigint[], %(periods)s::date[])) c(indicator_id, period_start)
 CROSS JOIN LATERAL (
     SELECT * FROM outcomes_metric m WHERE m.indicator_id = c.indicator_id AND m.period_start = c.period_start
 ) m
 JOIN outcomes_indicator i ON i.id = m.indicator_id
 JOIN stakeholders_area a ON a.id = m.area_id
-ORDER BY m.indicator_id, m.period_start, m.basis
+ORDER BY m.indicator_id, m.period_start, m.basis, m.breakdown, m.population_group
 """
 
 # Built once: the statements are the same on every call.
@@ -327,11 +348,54 @@ def london_id() -> int:
 
 
 def hidden_areas(rows: list[Any]) -> set[int]:
-    """The areas of one cell and basis to hide, from its rows as CELL_COUNTS_SQL selects them."""
+    """The areas of one cell and basis to hide, from its all-people rows as CELL_COUNTS_SQL selects them."""
     hidden: set[int] = set()
     for column in _PUBLISHED_COUNTS[rows[0][4]]:
         areas = [CellArea(key=r[7], level=r[5], parent=r[6], count=float(r[column] or 0)) for r in rows]
         hidden |= secondary_suppression(areas)
+    return hidden
+
+
+@lru_cache(maxsize=4096)
+def _group_suppression(
+    cells: tuple[GroupCell, ...], totals: tuple[GroupCell, ...], hidden_totals: frozenset[int], exhaustive: bool
+) -> frozenset[tuple[Any, str]]:
+    """statistics.group_suppression, remembered: a cell's two bases are usually the same table."""
+    return frozenset(group_suppression(list(cells), list(totals), hidden_totals, exhaustive=exhaustive))
+
+
+def hidden_rows(rows: list[Any]) -> set[tuple[int, str, str]]:
+    """The (area, breakdown, group) rows of one cell and basis to hide, from its rows as CELL_COUNTS_SQL
+    selects them (every group's, headline first).
+
+    The all-people rows exactly as before groups (`hidden_areas`); then each breakdown's groups
+    against both the area tree and their area's all-people total (statistics.group_suppression),
+    never hiding an all-people figure for a group's sake.
+    """
+    headline = [r for r in rows if r[12] == ""]
+    hidden_headline = hidden_areas(headline) if headline else set()
+    hidden = {(area, "", "") for area in hidden_headline}
+    groups = [r for r in rows if r[12] != ""]
+    if not groups:
+        return hidden
+    measure = rows[0][4]
+    for breakdown, members in groupby(groups, key=lambda r: r[11]):
+        members = list(members)
+        for column in _PUBLISHED_COUNTS[measure]:
+            cells = [
+                GroupCell(area=r[7], level=r[5], parent=r[6], group=r[12], count=float(r[column] or 0)) for r in members
+            ]
+            totals = [
+                GroupCell(area=r[7], level=r[5], parent=r[6], group="", count=float(r[column] or 0)) for r in headline
+            ]
+            for area, group in _group_suppression(
+                tuple(cells), tuple(totals), frozenset(hidden_headline), breakdown != "deprivation"
+            ):
+                if group:
+                    hidden.add((area, breakdown, group))
+                else:  # an all-people figure, as a last resort (statistics.group_suppression)
+                    hidden.add((area, "", ""))
+                    hidden_headline.add(area)
     return hidden
 
 
@@ -345,11 +409,11 @@ def _secondary_suppression(cursor: Any, params: dict[str, Any]) -> int:
     flags: list[bool] = []
     for _, rows in groupby(cursor.fetchall(), key=lambda r: (r[1], r[2], r[3])):
         rows = list(rows)
-        hidden = hidden_areas(rows)
+        hidden = hidden_rows(rows)
         for r in rows:
-            if (r[7] in hidden) != r[10]:
+            if ((r[7], r[11], r[12]) in hidden) != r[10]:
                 ids.append(r[0])
-                flags.append(r[7] in hidden)
+                flags.append((r[7], r[11], r[12]) in hidden)
     if ids:
         cursor.execute(
             "UPDATE outcomes_metric m SET secondary_suppressed = f.flag"
@@ -391,6 +455,8 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
         cursor.execute(TREND_SQL, params)
         written += cursor.rowcount
         cursor.execute(FOLD_SQL, params)
+    # The gaps between groups, from the group rows just written (both bases).
+    written += metrics_inequalities("cells", params)
     if written:
         metrics_changed()
     return written

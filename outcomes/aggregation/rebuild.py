@@ -23,6 +23,8 @@ from django.db import OperationalError, connection, transaction
 from psycopg2 import sql
 
 from outcomes.aggregation.fragments import (
+    AREA_WINDOW,
+    AREA_WINDOWS,
     CELL_WINDOW,
     CELL_WINDOWS,
     COLUMNS,
@@ -30,6 +32,7 @@ from outcomes.aggregation.fragments import (
     CORE,
     EXACT,
     FIGURES,
+    GROUP,
     LIMITS,
     LOOKBACK,
     QUINTILE,
@@ -47,7 +50,8 @@ from outcomes.aggregation.fragments import (
     trend_sums,
 )
 from outcomes.aggregation.generation import metrics_changed
-from outcomes.aggregation.incremental import hidden_areas, london_id
+from outcomes.aggregation.incremental import hidden_rows, london_id
+from outcomes.aggregation.inequality import metrics_inequalities
 from outcomes.statistics import SUPPRESS_BELOW
 
 
@@ -81,11 +85,12 @@ GROUP_OF_INDICATORS = Scope(
 def _values_ctes(scope: Scope) -> str:
     return f"""
 WITH v AS MATERIALIZED (
-    SELECT indicator_id, period_start, borough_id, status = 'approved' AS approved, organisation_id >> 6 AS word,
-           bit_or(1::bigint << (organisation_id & 63)::int) AS bits, sum(numerator) AS num, sum(denominator) AS den
+    SELECT indicator_id, period_start, breakdown, population_group, borough_id, status = 'approved' AS approved,
+           organisation_id >> 6 AS word, bit_or(1::bigint << (organisation_id & 63)::int) AS bits,
+           sum(numerator) AS num, sum(denominator) AS den
     FROM outcomes_outcomevalue
     WHERE status IN ('approved', 'submitted'){scope.only_values}
-    GROUP BY 1, 2, 3, 4, 5
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
 ),
 x AS (
     SELECT v.*, b.parent_id,
@@ -102,8 +107,9 @@ _AREA_OF_GROUP = """CASE GROUPING(borough_id, parent_id) WHEN 1 THEN borough_id 
 
 
 def _area_sets(word: str = "") -> str:
-    return f"""GROUPING SETS ((indicator_id, period_start{word}, borough_id),
-                          (indicator_id, period_start{word}, parent_id), (indicator_id, period_start{word}))"""
+    key = f"indicator_id, period_start, breakdown, population_group{word}"
+    return f"""GROUPING SETS (({key}, borough_id),
+                          ({key}, parent_id), ({key}))"""
 
 
 _SUMS = """sum(num4) FILTER (WHERE approved) AS num4_a, sum(num) FILTER (WHERE approved AND num4 IS NULL) AS big_a,
@@ -111,7 +117,7 @@ _SUMS = """sum(num4) FILTER (WHERE approved) AS num4_a, sum(num) FILTER (WHERE a
            sum(den) FILTER (WHERE approved AND den8 IS NULL AND den IS NOT NULL) AS bigden_a,
            sum(num4) AS num4_p, sum(num) FILTER (WHERE num4 IS NULL) AS big_p, sum(den8) AS den8_p,
            sum(den) FILTER (WHERE den8 IS NULL AND den IS NOT NULL) AS bigden_p"""
-_CELLS_SELECT = """SELECT indicator_id, period_start, area_id,
+_CELLS_SELECT = """SELECT indicator_id, period_start, breakdown, population_group, area_id,
        CASE WHEN big_a IS NULL THEN num4_a * 0.0001 ELSE coalesce(num4_a * 0.0001, 0) + big_a END AS num_a,
        CASE WHEN bigden_a IS NULL THEN den8_a ELSE coalesce(den8_a, 0) + bigden_a END AS den_a, providers_a,
        CASE WHEN big_p IS NULL THEN num4_p * 0.0001 ELSE coalesce(num4_p * 0.0001, 0) + big_p END AS num_p,
@@ -132,7 +138,7 @@ def cells_sql(words: list[int], scope: Scope) -> str:
         # words are integers read from the database, the rest constants
         body = f""",
 sums AS (
-    SELECT indicator_id, period_start, {_AREA_OF_GROUP},
+    SELECT indicator_id, period_start, breakdown, population_group, {_AREA_OF_GROUP},
            {_SUMS},
            ({count("approved AND ")})::int AS providers_a, ({count("")})::int AS providers_p
     FROM x
@@ -145,22 +151,22 @@ cells AS (
     else:
         body = f""",
 sums AS (
-    SELECT indicator_id, period_start, {_AREA_OF_GROUP}, {_SUMS}
+    SELECT indicator_id, period_start, breakdown, population_group, {_AREA_OF_GROUP}, {_SUMS}
     FROM x
     GROUP BY {_area_sets()}
 ),
 providers AS (
-    SELECT indicator_id, period_start, area_id, sum(bit_count(bits_a::bit(64))::int) AS providers_a,
-           sum(bit_count(bits_p::bit(64))::int) AS providers_p
-    FROM (SELECT indicator_id, period_start, word, {_AREA_OF_GROUP},
+    SELECT indicator_id, period_start, breakdown, population_group, area_id,
+           sum(bit_count(bits_a::bit(64))::int) AS providers_a, sum(bit_count(bits_p::bit(64))::int) AS providers_p
+    FROM (SELECT indicator_id, period_start, breakdown, population_group, word, {_AREA_OF_GROUP},
                  bit_or(bits) FILTER (WHERE approved) AS bits_a, bit_or(bits) AS bits_p
           FROM x
           GROUP BY {_area_sets(", word")}) w
-    GROUP BY indicator_id, period_start, area_id
+    GROUP BY indicator_id, period_start, breakdown, population_group, area_id
 ),
 cells AS (
     {_CELLS_SELECT}
-    FROM sums JOIN providers USING (indicator_id, period_start, area_id)
+    FROM sums JOIN providers USING (indicator_id, period_start, breakdown, population_group, area_id)
 )"""  # noqa: S608
     return (
         "CREATE TEMPORARY TABLE metrics_cells ON COMMIT DROP AS"
@@ -197,7 +203,7 @@ WITH small AS (
 ),
 rows AS (
     SELECT NULL::bigint AS id, c.indicator_id, c.period_start, b.basis, i.measure, a.level, a.parent_id, c.area_id,
-           b.num AS numerator, b.den AS denominator
+           b.num AS numerator, b.den AS denominator, false AS secondary_suppressed, c.breakdown, c.population_group
     FROM small JOIN metrics_cells c USING (indicator_id, period_start)
     JOIN outcomes_indicator i ON i.id = c.indicator_id JOIN stakeholders_area a ON a.id = c.area_id
     CROSS JOIN LATERAL (VALUES ('approved', c.num_a, c.den_a, c.providers_a),
@@ -210,16 +216,19 @@ WHERE (indicator_id, period_start, basis) IN (
     WHERE level = 'borough'
       AND ((measure <> 'mean' AND coalesce(numerator, 0) < {SUPPRESS_BELOW})
            OR (measure IN ('proportion', 'mean') AND coalesce(denominator, 0) < {SUPPRESS_BELOW})))
-ORDER BY indicator_id, period_start, basis
+ORDER BY indicator_id, period_start, basis, breakdown, population_group
 """  # noqa: S608 - a constant
 
 # The flags go on the staging rows, so the write below carries them without a join.
 HIDE_SQL = """
 UPDATE metrics_cells c SET hidden_a = h.a, hidden_p = h.p
-FROM (SELECT indicator_id, area_id, period_start, bool_or(basis = 'approved') AS a, bool_or(basis = 'provisional') AS p
-      FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::text[]) AS h(indicator_id, area_id, period_start, basis)
-      GROUP BY 1, 2, 3) h  -- one row a cell and area: an UPDATE applies only one joined row
+FROM (SELECT indicator_id, area_id, period_start, breakdown, population_group, bool_or(basis = 'approved') AS a,
+             bool_or(basis = 'provisional') AS p
+      FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::text[], %s::text[], %s::text[])
+           AS h(indicator_id, area_id, period_start, basis, breakdown, population_group)
+      GROUP BY 1, 2, 3, 4, 5) h  -- one row a cell, area and group: an UPDATE applies only one joined row
 WHERE c.indicator_id = h.indicator_id AND c.area_id = h.area_id AND c.period_start = h.period_start
+  AND c.breakdown = h.breakdown AND c.population_group = h.population_group
 """
 
 
@@ -245,27 +254,35 @@ since AS (
     SELECT indicator_id, since FROM ind WHERE since IS NOT NULL
 ),
 s AS (
-    SELECT indicator_id, period_start, area_id, 'approved' AS basis, num_a AS num, den_a AS den,
+    SELECT indicator_id, period_start, area_id, 'approved' AS basis, breakdown, population_group, num_a AS num,
+           den_a AS den,
            providers_a AS providers, hidden_a AS hidden, {published("num_a")}::float8 AS numf,
            {published("den_a")}::float8 AS denf, 2 * rid AS rid
     FROM metrics_cells WHERE providers_a > 0
     UNION ALL
-    SELECT c.indicator_id, c.period_start, c.area_id, 'provisional', c.num_p, c.den_p, c.providers_p, c.hidden_p,
+    SELECT c.indicator_id, c.period_start, c.area_id, 'provisional', c.breakdown, c.population_group, c.num_p,
+           c.den_p, c.providers_p, c.hidden_p,
            {published("c.num_p")}::float8, {published("c.den_p")}::float8, 2 * c.rid + 1
     FROM metrics_cells c JOIN since USING (indicator_id) JOIN outcomes_indicator i ON i.id = c.indicator_id
     WHERE c.providers_p > 0 AND c.period_start >= since.since - {LOOKBACK}
 ),
 {computed_cte(extra=" s.hidden, s.rid, s.numf, s.denf,", population_table="metrics_pop", limits=False)},
 m AS (
-    SELECT indicator_id, area_id, period_start, basis, num::numeric(20, 4) AS numerator, den::bigint AS denominator,
+    SELECT indicator_id, area_id, period_start, basis, breakdown, population_group, num::numeric(20, 4) AS numerator,
+           den::bigint AS denominator,
            population, providers, round(value::numeric, 6) AS value, suppressed, hidden, rid, numf, denf, measure,
            polarity, period_type, level
     FROM computed
     OFFSET 0  -- a fence: each row is rounded once, not once for every mention of its value below
 ),
+by_area AS (
+    SELECT m.*, {AREA_WINDOWS}
+    FROM m
+    {AREA_WINDOW}
+),
 windowed AS (
     SELECT m.*, {CELL_WINDOWS}
-    FROM (SELECT m.*, {RANKING} FROM m) m
+    FROM (SELECT m.*, {RANKING} FROM by_area m) m
     {CELL_WINDOW}
 ),
 ranked AS (
@@ -282,7 +299,8 @@ ranked AS (
 ),
 trend_in AS (
     -- the trend's inputs alone: its sort and window pass move narrow rows, joined back after
-    SELECT rid, x, y, w, t, indicator_id, area_id, basis, measure, suppressed, hidden FROM ranked
+    SELECT rid, x, y, w, t, indicator_id, area_id, basis, breakdown, population_group, measure, suppressed, hidden
+    FROM ranked
 ),
 lagged AS (
     SELECT trend_in.*,
@@ -311,7 +329,8 @@ rounded AS (
     OFFSET 0  -- a fence: each rounded once, not once for every mention in the comparison
 ),
 done AS MATERIALIZED (
-    SELECT indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value,
+    SELECT indicator_id, area_id, period_start, basis, breakdown, population_group, numerator, denominator,
+           population, providers, value,
            lower95, upper95, lower998, upper998, suppressed, hidden AS secondary_suppressed,
 {COMPARISON.rstrip()},
            quintile::smallint AS quintile, trend, since, rid
@@ -325,11 +344,11 @@ same AS MATERIALIZED (
 ),
 -- Before `since` and where the two are the same, the approved row is also the provisional one.
 f AS (
-    SELECT indicator_id, area_id, period_start, basis, {columns(FIGURES)},
+    SELECT indicator_id, area_id, period_start, basis, breakdown, population_group, {columns(FIGURES)},
            since IS NULL OR period_start < since OR rid IN (SELECT rid FROM same) AS also_provisional
     FROM done WHERE basis = 'approved'
     UNION ALL
-    SELECT indicator_id, area_id, period_start, basis, {columns(FIGURES)}, false
+    SELECT indicator_id, area_id, period_start, basis, breakdown, population_group, {columns(FIGURES)}, false
     FROM done WHERE basis = 'provisional' AND period_start >= since AND rid - 1 NOT IN (SELECT rid FROM same)
 )"""  # noqa: S608 - assembled only from constants and float literals, never user input
 
@@ -337,8 +356,9 @@ f AS (
 def first_build_sql() -> str:
     """The rows into an empty table (a first build): every row is new, so no diff."""
     return f"""{_rows_ctes()}
-INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, {columns(COLUMNS)}, computed_at)
-SELECT indicator_id, area_id, period_start, basis, {columns(COLUMNS)}, now() FROM f
+INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, {columns(GROUP)}, {columns(COLUMNS)},
+    computed_at)
+SELECT indicator_id, area_id, period_start, basis, {columns(GROUP)}, {columns(COLUMNS)}, now() FROM f
 """  # noqa: S608 - a constant
 
 
@@ -351,13 +371,15 @@ diff AS MATERIALIZED (
            ({columns(CORE, "m")}) IS DISTINCT FROM ({columns(CORE, "f")}) AS core_changed
     FROM f FULL JOIN {scope.stored} m
         ON m.indicator_id = f.indicator_id AND m.area_id = f.area_id AND m.period_start = f.period_start
-       AND m.basis = f.basis
+       AND m.basis = f.basis AND m.breakdown = f.breakdown AND m.population_group = f.population_group
     WHERE m.id IS NULL OR f.indicator_id IS NULL
        OR ({columns(COLUMNS, "m")}) IS DISTINCT FROM ({columns(COLUMNS, "f")})
 ),
 inserted AS (
-    INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, {columns(COLUMNS)}, computed_at)
-    SELECT indicator_id, area_id, period_start, basis, {columns(COLUMNS)}, now() FROM diff WHERE metric_id IS NULL
+    INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, {columns(GROUP)}, {columns(COLUMNS)},
+        computed_at)
+    SELECT indicator_id, area_id, period_start, basis, {columns(GROUP)}, {columns(COLUMNS)}, now()
+    FROM diff WHERE metric_id IS NULL
     RETURNING 1
 ),
 updated AS (
@@ -513,11 +535,12 @@ def _rebuild(indicator_ids: list[int] | None) -> int:
         cursor.execute(POPULATION_SQL)
         cursor.execute("ANALYZE metrics_pop")
         cursor.execute(CELL_COUNTS_SQL)
-        hidden: list[list[Any]] = [[], [], [], []]
+        hidden: list[list[Any]] = [[], [], [], [], [], []]
         for _, rows in groupby(cursor.fetchall(), key=lambda r: (r[1], r[2], r[3])):
             rows = list(rows)
-            for area_id in hidden_areas(rows):
-                for column, value in zip(hidden, (rows[0][1], area_id, rows[0][2], rows[0][3]), strict=True):
+            for area_id, breakdown, group in hidden_rows(rows):
+                row = (rows[0][1], area_id, rows[0][2], rows[0][3], breakdown, group)
+                for column, value in zip(hidden, row, strict=True):
                     column.append(value)
         if hidden[0]:
             cursor.execute(HIDE_SQL, hidden)
@@ -531,6 +554,8 @@ def _rebuild(indicator_ids: list[int] | None) -> int:
         else:  # stable: every writer of metrics waits for the locks held here
             written = _first_build(cursor, params)
         cursor.execute(DROP_STAGING_SQL)
+    # The gaps between groups, from the group rows just written (both bases).
+    written += metrics_inequalities("every" if indicator_ids is None else "indicators", params)
     if written:
         metrics_changed()
     return written

@@ -51,6 +51,10 @@ def routes() -> tuple[list[Route], list[str]]:
     return found, excluded
 
 
+# Issue 21: an indicator's inequalities page and API.
+INEQUALITIES = {"dashboard_inequalities", "indicator-inequalities"}
+
+
 def kwargs_for(name: str, params: tuple[str, ...], world) -> dict:
     """URL kwargs from the world, by URL name first and parameter name second."""
     o = world.objects
@@ -99,9 +103,20 @@ def kwargs_for(name: str, params: tuple[str, ...], world) -> dict:
         values["slug"] = o["evidence"].slug
     elif base.startswith("keystep") or base.startswith("key-step"):
         values["number"] = 1
-    elif base in {"indicator_detail", "indicator_edit", "dashboard_indicator", "indicator-detail"}:
+    elif (
+        base
+        in {
+            "indicator_detail",
+            "indicator_edit",
+            "dashboard_indicator",
+            "indicator-detail",
+            "dashboard_indicator_compare",
+            "dashboard_indicator_trend",
+        }
+        | INEQUALITIES
+    ):
         values["code"] = o["indicator"].code
-    elif base in {"area_detail", "dashboard_area", "area-detail", "borough-detail"}:
+    elif base in {"area_detail", "dashboard_area", "area-detail", "borough-detail", "dashboard_area_profile"}:
         values["code"] = o["area"].code
     elif base.startswith("submission"):
         values.update(pk=o["submission"].pk, submission_id=o["submission"].pk)

@@ -60,6 +60,10 @@ TABLE: dict[str, dict[str, str]] = {
     "dashboard_overview": {"GET": "AAAAAAAA", "POST": "--------"},
     "dashboard_indicator": {"GET": "AAAAAAAA", "POST": "--------"},
     "dashboard_area": {"GET": "AAAAAAAA", "POST": "--------"},
+    "dashboard_inequalities": {"GET": "AAAAAAAA", "POST": "--------"},
+    "dashboard_area_profile": {"GET": "AAAAAAAA", "POST": "--------"},
+    "dashboard_indicator_compare": {"GET": "AAAAAAAA", "POST": "--------"},
+    "dashboard_indicator_trend": {"GET": "AAAAAAAA", "POST": "--------"},
     "plan_list": {"GET": "AAAAAAAA", "POST": "--------"},
     "plan_create": {"GET": "LFFFAAFF", "POST": "LFFFAAFF"},
     "plan_detail": {"GET": "AAAAAAAA", "POST": "--------"},
@@ -161,7 +165,7 @@ TABLE: dict[str, dict[str, str]] = {
     "plan-commitments-sign": {"POST": "FFFAFAFF"},
     "plan-commitments-not-signed": {"POST": "FFFFFAFF"},
     "plan-commitments-cosign": {"POST": "FFFFFFFF"},
-    "commitment-detail": {"GET": "AAAAAAAA", "PATCH": "FFFFFAFF", "DELETE": "FFFFFAFF"},
+    "commitment-detail": {"GET": "AAAAAAAA", "PUT": "F-------", "PATCH": "FFFFFAFF", "DELETE": "FFFFFAFF"},
     "commitment-detail.format": {"GET": "AAAAAAAA"},
     # Partnership decisions with recorded views, and meetings (issue 22, commissioning/decisions/).
     # Anyone reads the log, a decision and a meeting; the partnership's managers (Priya's NCL ICB)
@@ -214,6 +218,7 @@ TABLE: dict[str, dict[str, str]] = {
     "voice_notification_settings": {"GET": "LAAAAAAA", "POST": "LAAAAAAA"},
     "voice_unsubscribe": {"GET": "AAAAAAAA", "POST": "AAAAAAAA"},
     "me": {"GET": "FAAAAAAA"},
+    "indicator-inequalities": {"GET": "AAAAAAAA"},
     "submission-issues": {"GET": "FNNANNNA"},
     "submission-issues.format": {"GET": "FNNANNNA"},
     "area-list": {"GET": "AAAAAAAA"},
@@ -312,7 +317,7 @@ TABLE: dict[str, dict[str, str]] = {
     # Quarterly stories (issue 23): as the pages; the matrix story is the demo's Camden draft.
     "story-list": {"GET": "AAAAAAAA"},
     "story-list.format": {"GET": "AAAAAAAA"},
-    "story-detail": {"GET": "NNNNNANA", "PATCH": "FNNNNANA"},
+    "story-detail": {"GET": "NNNNNANA", "PUT": "F-------", "PATCH": "FNNNNANA"},
     "story-detail.format": {"GET": "NNNNNANA"},
     "story-publish": {"POST": "FNNNNANA"},
     "story-publish.format": {"GET": "--------"},

@@ -43,7 +43,9 @@ def _api_rows(client, indicator, basis="approved"):
 def _populations():
     """Each area's published populations by year (public: the populations page and API)."""
     by_area = defaultdict(dict)
-    for area_id, year, population in Population.objects.values_list("area_id", "year", "population"):
+    for area_id, year, population in Population.objects.filter(breakdown="", population_group="").values_list(
+        "area_id", "year", "population"
+    ):
         by_area[area_id][year] = population
     return by_area
 

@@ -17,9 +17,12 @@ import json
 import re
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from outcomes.aggregation import metrics_recompute_cells
 from outcomes.models import Door, Measure, PeriodType, Polarity
 from stakeholders.models import Area, AreaLevel
 from tests.factories import IndicatorFactory, OrganisationFactory, SubmissionFactory, UserFactory
@@ -162,3 +165,144 @@ def test_public_outputs_never_show_or_reveal_a_small_count(client_for, world, va
     fields = ["numerator"] + (["denominator"] if measure == Measure.PROPORTION else [])
     for field in fields:
         assert not _attack(outputs["json"], field, regions), (field, outputs["json"])
+
+
+# Breakdowns: an attacker who subtracts both ways ------------------------------------------
+# Each example writes one count indicator's values by sex (female, male, not known) and for all
+# people (their sum) in six boroughs of two sub-regions, runs the real aggregation, and reads every
+# stored row as it would be published (a "*" when suppressed or hidden, otherwise the count
+# rounded to 5). The attacker knows every total is the sum of its parts down the area tree, group
+# by group, and that in each area the groups add up to all people; it chains subtractions along
+# all of these until it learns nothing new, for each value 0 to 4 of each suppressed count in turn.
+# Written apart from outcomes.statistics.group_suppression.
+
+SEXES = ("female", "male", "not-known")
+group_counts = st.lists(st.tuples(*(st.integers(0, 14) for _ in SEXES)), min_size=2, max_size=6)
+
+
+def _shown(metric):
+    if metric.suppressed:
+        return "*"
+    if metric.secondary_suppressed:
+        return None  # hidden: could be anything
+    count = int(metric.numerator)
+    return count if count < 5 else 5 * ((count + 2) // 5)  # to the nearest 5 (whole counts: no halves)
+
+
+def _lines(rows):
+    """(total key, part keys) of every sum the attacker knows: down the tree by group, groups to all people."""
+    lines = []
+    keys = set(rows)
+    by_group = {}
+    for key, (_, level, parent) in rows.items():
+        by_group.setdefault(key[1], []).append((key, level, parent))
+    for members in by_group.values():
+        for key, level, _ in members:
+            if level == "borough":
+                continue
+            if level == "sub_region":
+                parts = [k for k, lv, p in members if lv == "borough" and p == key[0]]
+            else:
+                parts = [k for k, lv, _ in members if lv == "sub_region"]
+            if parts:
+                lines.append((key, parts))
+    for area, group in keys:
+        if group == "":
+            parts = [(area, g) for g in SEXES if (area, g) in keys]
+            if parts:
+                lines.append(((area, ""), parts))
+    return lines
+
+
+def _consistent(bounds, lines):
+    """Chain subtractions until nothing changes; False when some count has no value left."""
+    low = {k: b[0] for k, b in bounds.items()}
+    high = {k: b[1] for k, b in bounds.items()}
+    for _ in range(200):
+        before = (dict(low), dict(high))
+        for total, parts in lines:
+            low[total] = max(low[total], sum(low[p] for p in parts))
+            high[total] = min(high[total], sum(high[p] for p in parts))
+            for p in parts:
+                rest_low = sum(low[q] for q in parts if q != p)
+                rest_high = sum(high[q] for q in parts if q != p)
+                high[p] = min(high[p], high[total] - rest_low)
+                low[p] = max(low[p], low[total] - rest_high)
+        if any(low[k] > high[k] for k in low):
+            return False
+        if (low, high) == before:
+            return True
+    return True
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(values=group_counts)
+# Camden-like: women 20 shown, men 3 suppressed; all people 23 (shown 25) would leave men 1 to 4.
+@example(values=[(20, 3, 0), (9, 9, 9)])
+# Four boroughs' women 8 (shown 10) and one's 0 in a sub-region of 32 (shown 30).
+@example(values=[(8, 6, 6), (8, 6, 6), (8, 6, 6), (0, 6, 6), (8, 6, 6)])
+# Found by hypothesis: three boroughs of one sub-region, women 0, 0 and 2; a whole borough of "*".
+@example(values=[(0, 13, 14), (0, 13, 14), (2, 4, 4)])
+def test_no_group_count_is_given_away_by_subtraction_either_way(world, values):
+    from outcomes.models import Metric, OutcomeValue
+
+    regions = sorted({b.parent.code for b in world["boroughs"]})
+    pool = [b for r in regions for b in [b for b in world["boroughs"] if b.parent.code == r][:3]]
+    with transaction.atomic():
+        sid = transaction.savepoint()
+        indicator = IndicatorFactory(
+            code="prop-groups",
+            name="Property groups",
+            definition="d",
+            measure=Measure.COUNT,
+            polarity=Polarity.HIGHER_BETTER,
+            period_type=PeriodType.MONTH,
+            breakdowns=["sex"],
+        )
+        for borough, counts in zip(pool, values, strict=False):
+            for group, count in (("", sum(counts)), *zip(SEXES, counts, strict=True)):
+                OutcomeValue.objects.create(
+                    organisation=world["org"],
+                    indicator=indicator,
+                    borough=borough,
+                    period_start=PERIOD,
+                    breakdown="sex" if group else "",
+                    population_group=group,
+                    numerator=count,
+                    status="approved",
+                    submission=world["submission"],
+                    submitted_at=timezone.now(),
+                )
+        metrics_recompute_cells([(indicator.pk, PERIOD.isoformat())])
+        metrics = list(
+            Metric.with_groups.of_basis("approved")
+            .filter(indicator=indicator, period_start=PERIOD)
+            .select_related("area")
+        )
+        transaction.savepoint_rollback(sid)
+
+    rows, bounds, stars = {}, {}, []
+    for m in metrics:
+        key = (m.area_id, m.population_group)
+        rows[key] = (m, m.area.level, m.area.parent_id)
+        shown = _shown(m)
+        if shown == "*":
+            bounds[key] = (0, 4)
+            stars.append(key)
+        elif shown is None:
+            bounds[key] = (0, BIG)
+        else:
+            assert shown % 5 == 0
+            bounds[key] = (max(5, shown - 2), shown + 2)
+    lines = _lines(rows)
+    assert _consistent(bounds, lines)  # the published figures are consistent with the truth
+    for star in stars:
+        allowed = [v for v in range(5) if _consistent({**bounds, star: (v, v)}, lines)]
+        table = sorted(
+            (m.area.short_code, m.area.level, g, int(m.numerator), bounds[(a, g)]) for (a, g), (m, *_) in rows.items()
+        )
+        assert allowed == [0, 1, 2, 3, 4], (rows[star][0].area.short_code, star[1], allowed, values, table)

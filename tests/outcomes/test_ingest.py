@@ -584,9 +584,10 @@ DEDICATED = {
 
 
 def test_every_issue_code_is_exercised():
-    from tests.outcomes import test_bad_input
+    from tests.outcomes import test_bad_input, test_ingest_groups
 
     covered = {code for code, *_ in ROW_CASES} | set(DEDICATED) | test_bad_input.CODES_COVERED
+    covered |= {code for code, *_ in test_ingest_groups.GROUP_CASES} | {IssueCode.GROUPS_ABOVE_TOTAL}
     assert covered == set(IssueCode.values)
     assert all(callable(globals().get(name)) for name in DEDICATED.values())
 

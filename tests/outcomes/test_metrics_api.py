@@ -159,3 +159,61 @@ def test_the_metric_list_takes_two_queries_whatever_its_size(client, django_asse
         response = client.get(URL, {"page_size": 500})
     assert response.json()["count"] == (1 + 5 + boroughs) * periods
     assert Metric.objects.count() == response.json()["count"]
+
+
+# Population groups (issue 21) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def groups(recovery):
+    recovery.breakdowns = ["ethnicity", "age"]
+    recovery.age_bands = ["18-24", "25-64", "65+"]
+    recovery.save()
+    make_metric(recovery, "LDN", num=300, den=1000, breakdown="ethnicity", population_group="black")
+    make_metric(recovery, "LDN", num=600, den=1000, breakdown="ethnicity", population_group="white")
+    make_metric(recovery, "CMD", num=3, den=40, breakdown="ethnicity", population_group="black", suppressed=True)
+    make_metric(recovery, "LDN", num=200, den=500, breakdown="age", population_group="18-24")
+    return recovery
+
+
+def test_the_metric_list_is_the_headline_unless_a_breakdown_is_asked_for(client, groups):
+    rows = client.get(URL).json()["results"]
+    assert len(rows) == 5
+    assert {(r["breakdown"], r["group"], r["group_label"]) for r in rows} == {("", "", "All people")}
+
+
+def test_a_breakdown_without_a_group_lists_every_group_of_it(client, groups):
+    rows = client.get(URL, {"breakdown": "ethnicity"}).json()["results"]
+    assert sorted((r["area_name"], r["group"]) for r in rows) == [
+        ("Camden", "black"),
+        ("London", "black"),
+        ("London", "white"),
+    ]
+    london = next(r for r in rows if r["group"] == "black" and r["area_name"] == "London")
+    assert london["group_label"] == "Black, Black British, Black Welsh, Caribbean or African"
+    assert london["value"] == 30.0 and london["numerator"] == 300
+
+
+def test_a_group_filter_narrows_to_it_with_disclosure_control_as_for_the_headline(client, groups):
+    rows = client.get(URL, {"breakdown": "ethnicity", "group": "black", "area": "E09000007"}).json()["results"]
+    assert len(rows) == 1
+    assert rows[0]["suppressed"] is True and rows[0]["value"] is None and rows[0]["numerator"] is None
+    rows = client.get(URL, {"breakdown": "age", "group": "18-24", "indicator": "recovery"}).json()["results"]
+    assert [(r["group"], r["group_label"], r["value"]) for r in rows] == [("18-24", "18 to 24", 40.0)]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"breakdown": "religion"}, "breakdown"),
+        ({"breakdown": "ethnicity", "group": "martian"}, "group"),
+        ({"group": "black"}, "group"),
+        ({"breakdown": "age", "group": "old"}, "group"),
+        ({"breakdown": "age", "group": "30-39", "indicator": "recovery"}, "group"),
+        ({"area": "E09999999"}, "area"),
+        ({"basis": "guessed"}, "basis"),
+    ],
+)
+def test_an_unknown_breakdown_group_area_or_basis_is_a_400_problem(client, groups, params, field):
+    body = assert_problem(client.get(URL, params), 400)
+    assert [error["field"] for error in body["errors"]] == [field]

@@ -28,6 +28,7 @@ from tests.factories import CAMDEN, ISLINGTON, LAMBETH, IndicatorFactory, Member
 pytestmark = pytest.mark.django_db
 
 HEADER = "indicator_code,borough_code,period,numerator,denominator,note"
+TEMPLATE_HEADER = f"{HEADER},breakdown,group"
 SIGN_IN = "/account/sign-in/"
 
 
@@ -417,7 +418,7 @@ def test_the_template_csv_downloads_with_the_right_header(client_for, provider, 
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     lines = response.content.decode().splitlines()
-    assert lines[0] == HEADER
+    assert lines[0] == TEMPLATE_HEADER
     assert lines[1].startswith(f"test-recovery,{CAMDEN},")
 
 

@@ -256,6 +256,21 @@ def test_a_representative_sees_the_draft_comments_first_and_co_signs(
     assert not plan_permissions.can_view_plan(service_user, draft)
 
 
+def test_changing_a_representatives_level_on_the_people_tab_keeps_them_a_representative(
+    make_plan, commissioner, service_user
+):
+    draft = make_plan(title="Draft with a voice", status=PlanStatus.DRAFT)
+    services.representative_add(actor=commissioner, plan=draft, user=service_user)
+    plan_services.plan_set_grant(actor=commissioner, plan=draft, level=plan_permissions.CHANGE, user=service_user)
+    plan_permissions.forget_plan_perms(service_user)
+    assert plan_permissions.REPRESENT in plan_permissions.plan_perms(service_user, draft)
+    assert voice_permissions.can_comment(service_user, draft)
+    # Taking every grant away on the People tab is different: they no longer see the plan at all.
+    plan_services.plan_revoke(actor=commissioner, plan=draft, user=service_user)
+    plan_permissions.forget_plan_perms(service_user)
+    assert not plan_permissions.can_view_plan(service_user, draft)
+
+
 def test_only_service_users_and_carers_can_be_named_representatives(plan, commissioner, provider):
     with pytest.raises(ValidationError, match="service user or carer"):
         services.representative_add(actor=commissioner, plan=plan, user=provider)

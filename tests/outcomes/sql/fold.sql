@@ -15,7 +15,7 @@ same AS (
       ON a.indicator_id = span.indicator_id AND a.period_start BETWEEN span.lo AND span.hi AND a.basis = 'approved'
     JOIN outcomes_metric p
       ON p.indicator_id = a.indicator_id AND p.period_start = a.period_start AND p.area_id = a.area_id
-     AND p.basis = 'provisional'
+     AND p.breakdown = a.breakdown AND p.population_group = a.population_group AND p.basis = 'provisional'
     WHERE (a.numerator, a.denominator, a.population, a.providers, a.value, a.lower95, a.upper95, a.lower998, a.upper998, a.suppressed, a.secondary_suppressed, a.comparison, a.quintile, a.trend) IS NOT DISTINCT FROM (p.numerator, p.denominator, p.population, p.providers, p.value, p.lower95, p.upper95, p.lower998, p.upper998, p.suppressed, p.secondary_suppressed, p.comparison, p.quintile, p.trend)
 ),
 folded AS (

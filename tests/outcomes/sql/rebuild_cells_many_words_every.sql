@@ -1,10 +1,11 @@
 CREATE TEMPORARY TABLE metrics_cells ON COMMIT DROP AS
 WITH v AS MATERIALIZED (
-    SELECT indicator_id, period_start, borough_id, status = 'approved' AS approved, organisation_id >> 6 AS word,
-           bit_or(1::bigint << (organisation_id & 63)::int) AS bits, sum(numerator) AS num, sum(denominator) AS den
+    SELECT indicator_id, period_start, breakdown, population_group, borough_id, status = 'approved' AS approved,
+           organisation_id >> 6 AS word, bit_or(1::bigint << (organisation_id & 63)::int) AS bits,
+           sum(numerator) AS num, sum(denominator) AS den
     FROM outcomes_outcomevalue
     WHERE status IN ('approved', 'submitted')
-    GROUP BY 1, 2, 3, 4, 5
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
 ),
 x AS (
     SELECT v.*, b.parent_id,
@@ -14,34 +15,34 @@ x AS (
     OFFSET 0  -- a fence: num4 and den8 are computed once a row, not once a mention
 ),
 sums AS (
-    SELECT indicator_id, period_start, CASE GROUPING(borough_id, parent_id) WHEN 1 THEN borough_id WHEN 2 THEN parent_id
+    SELECT indicator_id, period_start, breakdown, population_group, CASE GROUPING(borough_id, parent_id) WHEN 1 THEN borough_id WHEN 2 THEN parent_id
                 ELSE %(london_id)s END AS area_id, sum(num4) FILTER (WHERE approved) AS num4_a, sum(num) FILTER (WHERE approved AND num4 IS NULL) AS big_a,
            sum(den8) FILTER (WHERE approved) AS den8_a,
            sum(den) FILTER (WHERE approved AND den8 IS NULL AND den IS NOT NULL) AS bigden_a,
            sum(num4) AS num4_p, sum(num) FILTER (WHERE num4 IS NULL) AS big_p, sum(den8) AS den8_p,
            sum(den) FILTER (WHERE den8 IS NULL AND den IS NOT NULL) AS bigden_p
     FROM x
-    GROUP BY GROUPING SETS ((indicator_id, period_start, borough_id),
-                          (indicator_id, period_start, parent_id), (indicator_id, period_start))
+    GROUP BY GROUPING SETS ((indicator_id, period_start, breakdown, population_group, borough_id),
+                          (indicator_id, period_start, breakdown, population_group, parent_id), (indicator_id, period_start, breakdown, population_group))
 ),
 providers AS (
-    SELECT indicator_id, period_start, area_id, sum(bit_count(bits_a::bit(64))::int) AS providers_a,
-           sum(bit_count(bits_p::bit(64))::int) AS providers_p
-    FROM (SELECT indicator_id, period_start, word, CASE GROUPING(borough_id, parent_id) WHEN 1 THEN borough_id WHEN 2 THEN parent_id
+    SELECT indicator_id, period_start, breakdown, population_group, area_id,
+           sum(bit_count(bits_a::bit(64))::int) AS providers_a, sum(bit_count(bits_p::bit(64))::int) AS providers_p
+    FROM (SELECT indicator_id, period_start, breakdown, population_group, word, CASE GROUPING(borough_id, parent_id) WHEN 1 THEN borough_id WHEN 2 THEN parent_id
                 ELSE %(london_id)s END AS area_id,
                  bit_or(bits) FILTER (WHERE approved) AS bits_a, bit_or(bits) AS bits_p
           FROM x
-          GROUP BY GROUPING SETS ((indicator_id, period_start, word, borough_id),
-                          (indicator_id, period_start, word, parent_id), (indicator_id, period_start, word))) w
-    GROUP BY indicator_id, period_start, area_id
+          GROUP BY GROUPING SETS ((indicator_id, period_start, breakdown, population_group, word, borough_id),
+                          (indicator_id, period_start, breakdown, population_group, word, parent_id), (indicator_id, period_start, breakdown, population_group, word))) w
+    GROUP BY indicator_id, period_start, breakdown, population_group, area_id
 ),
 cells AS (
-    SELECT indicator_id, period_start, area_id,
+    SELECT indicator_id, period_start, breakdown, population_group, area_id,
        CASE WHEN big_a IS NULL THEN num4_a * 0.0001 ELSE coalesce(num4_a * 0.0001, 0) + big_a END AS num_a,
        CASE WHEN bigden_a IS NULL THEN den8_a ELSE coalesce(den8_a, 0) + bigden_a END AS den_a, providers_a,
        CASE WHEN big_p IS NULL THEN num4_p * 0.0001 ELSE coalesce(num4_p * 0.0001, 0) + big_p END AS num_p,
        CASE WHEN bigden_p IS NULL THEN den8_p ELSE coalesce(den8_p, 0) + bigden_p END AS den_p, providers_p
-    FROM sums JOIN providers USING (indicator_id, period_start, area_id)
+    FROM sums JOIN providers USING (indicator_id, period_start, breakdown, population_group, area_id)
 )
 SELECT *,
        -- no submitted values count here: the provisional row is the approved one

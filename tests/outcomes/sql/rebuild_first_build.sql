@@ -8,18 +8,21 @@ since AS (
     SELECT indicator_id, since FROM ind WHERE since IS NOT NULL
 ),
 s AS (
-    SELECT indicator_id, period_start, area_id, 'approved' AS basis, num_a AS num, den_a AS den,
+    SELECT indicator_id, period_start, area_id, 'approved' AS basis, breakdown, population_group, num_a AS num,
+           den_a AS den,
            providers_a AS providers, hidden_a AS hidden, (CASE WHEN num_a < 5 THEN num_a ELSE 5 * floor(num_a / 5.0 + 0.5) END)::float8 AS numf,
            (CASE WHEN den_a < 5 THEN den_a ELSE 5 * floor(den_a / 5.0 + 0.5) END)::float8 AS denf, 2 * rid AS rid
     FROM metrics_cells WHERE providers_a > 0
     UNION ALL
-    SELECT c.indicator_id, c.period_start, c.area_id, 'provisional', c.num_p, c.den_p, c.providers_p, c.hidden_p,
+    SELECT c.indicator_id, c.period_start, c.area_id, 'provisional', c.breakdown, c.population_group, c.num_p,
+           c.den_p, c.providers_p, c.hidden_p,
            (CASE WHEN c.num_p < 5 THEN c.num_p ELSE 5 * floor(c.num_p / 5.0 + 0.5) END)::float8, (CASE WHEN c.den_p < 5 THEN c.den_p ELSE 5 * floor(c.den_p / 5.0 + 0.5) END)::float8, 2 * c.rid + 1
     FROM metrics_cells c JOIN since USING (indicator_id) JOIN outcomes_indicator i ON i.id = c.indicator_id
     WHERE c.providers_p > 0 AND c.period_start >= since.since - CASE i.period_type WHEN 'month' THEN interval '4 months' WHEN 'quarter' THEN interval '12 months' ELSE interval '4 years' END
 ),
 computed AS (
-    SELECT s.indicator_id, s.area_id, s.period_start, s.basis, s.num, s.den, s.providers, p.population, s.hidden, s.rid, s.numf, s.denf,
+    SELECT s.indicator_id, s.area_id, s.period_start, s.basis, s.breakdown, s.population_group, s.num, s.den,
+           s.providers, p.population, s.hidden, s.rid, s.numf, s.denf,
         CASE i.measure
             WHEN 'proportion' THEN CASE WHEN s.den > 0 THEN 100 * (CASE WHEN s.num < 5 THEN s.num ELSE 5 * floor(s.num / 5.0 + 0.5) END) / (CASE WHEN s.den < 5 THEN s.den ELSE 5 * floor(s.den / 5.0 + 0.5) END) END
             WHEN 'mean' THEN CASE WHEN s.den > 0 THEN s.num / s.den END
@@ -36,24 +39,33 @@ computed AS (
     JOIN outcomes_indicator i ON i.id = s.indicator_id
     JOIN stakeholders_area a ON a.id = s.area_id
     LEFT JOIN metrics_pop p ON p.area_id = s.area_id AND p.year = date_part('year', s.period_start)::int
+         AND p.breakdown = s.breakdown AND p.population_group = s.population_group
     OFFSET 0  -- a fence: each limit is computed once, then rounded (_round6 names it three times)
 )
 ,
 m AS (
-    SELECT indicator_id, area_id, period_start, basis, num::numeric(20, 4) AS numerator, den::bigint AS denominator,
+    SELECT indicator_id, area_id, period_start, basis, breakdown, population_group, num::numeric(20, 4) AS numerator,
+           den::bigint AS denominator,
            population, providers, round(value::numeric, 6) AS value, suppressed, hidden, rid, numf, denf, measure,
            polarity, period_type, level
     FROM computed
     OFFSET 0  -- a fence: each row is rounded once, not once for every mention of its value below
+),
+by_area AS (
+    SELECT m.*, max(m.value) FILTER (WHERE m.population_group = '' AND NOT m.suppressed AND NOT m.hidden)
+               OVER area_cell AS all_value
+    FROM m
+    WINDOW area_cell AS (PARTITION BY m.indicator_id, m.period_start, m.basis, m.area_id)
 ),
 windowed AS (
     SELECT m.*, max(m.value) FILTER (WHERE m.area_id = %(london_id)s AND NOT m.suppressed AND NOT m.hidden)
                OVER cell AS london_value,
            count(*) FILTER (WHERE m.eligible) OVER cell AS n_eligible,
            rank() OVER cell AS rnk
-    FROM (SELECT m.*, (m.level = 'borough' AND m.measure <> 'count' AND m.value IS NOT NULL AND NOT m.suppressed) AS eligible,
-           CASE WHEN m.polarity = 'lower' THEN m.value ELSE -m.value END AS rank_key FROM m) m
-    WINDOW cell AS (PARTITION BY m.indicator_id, m.period_start, m.basis ORDER BY NOT m.eligible, m.rank_key ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+    FROM (SELECT m.*, (m.population_group = '' AND m.level = 'borough' AND m.measure <> 'count' AND m.value IS NOT NULL
+            AND NOT m.suppressed) AS eligible,
+           CASE WHEN m.polarity = 'lower' THEN m.value ELSE -m.value END AS rank_key FROM by_area m) m
+    WINDOW cell AS (PARTITION BY m.indicator_id, m.period_start, m.basis, m.breakdown, m.population_group ORDER BY NOT m.eligible, m.rank_key ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 ),
 ranked AS (
     -- x, y, w and t: the trend's inputs (trend_in below)
@@ -70,7 +82,8 @@ ranked AS (
 ),
 trend_in AS (
     -- the trend's inputs alone: its sort and window pass move narrow rows, joined back after
-    SELECT rid, x, y, w, t, indicator_id, area_id, basis, measure, suppressed, hidden FROM ranked
+    SELECT rid, x, y, w, t, indicator_id, area_id, basis, breakdown, population_group, measure, suppressed, hidden
+    FROM ranked
 ),
 lagged AS (
     SELECT trend_in.*,
@@ -89,7 +102,7 @@ lagged AS (
         lag(t, 4) OVER win AS t_4,
         count(*) FILTER (WHERE (suppressed OR hidden OR y IS NULL OR w IS NULL OR w <= 0)) OVER win AS bad_in_five
     FROM trend_in
-    WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)
+    WINDOW win AS (PARTITION BY indicator_id, area_id, basis, breakdown, population_group ORDER BY t ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)
 ),
 sums AS (
     SELECT lagged.*,
@@ -143,18 +156,19 @@ rounded AS (
     OFFSET 0  -- a fence: each rounded once, not once for every mention in the comparison
 ),
 done AS MATERIALIZED (
-    SELECT indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value,
+    SELECT indicator_id, area_id, period_start, basis, breakdown, population_group, numerator, denominator,
+           population, providers, value,
            lower95, upper95, lower998, upper998, suppressed, hidden AS secondary_suppressed,
         CASE
-            WHEN m.level = 'london' OR m.measure = 'count' OR m.london_value IS NULL OR m.lower95 IS NULL
-                 OR m.suppressed THEN 'not_compared'
-            WHEN m.london_value BETWEEN m.lower95 AND m.upper95 THEN 'similar'
+            WHEN (m.level = 'london' AND m.population_group = '') OR m.measure = 'count' OR (CASE WHEN m.population_group = '' THEN m.london_value ELSE m.all_value END) IS NULL
+                 OR m.lower95 IS NULL OR m.suppressed THEN 'not_compared'
+            WHEN (CASE WHEN m.population_group = '' THEN m.london_value ELSE m.all_value END) BETWEEN m.lower95 AND m.upper95 THEN 'similar'
             WHEN m.polarity = 'none' THEN
-                (CASE WHEN m.london_value NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
-                || (CASE WHEN m.lower95 > m.london_value THEN 'higher' ELSE 'lower' END)
+                (CASE WHEN (CASE WHEN m.population_group = '' THEN m.london_value ELSE m.all_value END) NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
+                || (CASE WHEN m.lower95 > (CASE WHEN m.population_group = '' THEN m.london_value ELSE m.all_value END) THEN 'higher' ELSE 'lower' END)
             ELSE
-                (CASE WHEN m.london_value NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
-                || (CASE WHEN (m.lower95 > m.london_value) = (m.polarity = 'higher') THEN 'better' ELSE 'worse' END)
+                (CASE WHEN (CASE WHEN m.population_group = '' THEN m.london_value ELSE m.all_value END) NOT BETWEEN m.lower998 AND m.upper998 THEN 'much_' ELSE '' END)
+                || (CASE WHEN (m.lower95 > (CASE WHEN m.population_group = '' THEN m.london_value ELSE m.all_value END)) = (m.polarity = 'higher') THEN 'better' ELSE 'worse' END)
         END AS comparison,
            quintile::smallint AS quintile, trend, since, rid
     FROM rounded m
@@ -167,12 +181,13 @@ same AS MATERIALIZED (
 ),
 -- Before `since` and where the two are the same, the approved row is also the provisional one.
 f AS (
-    SELECT indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend,
+    SELECT indicator_id, area_id, period_start, basis, breakdown, population_group, numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend,
            since IS NULL OR period_start < since OR rid IN (SELECT rid FROM same) AS also_provisional
     FROM done WHERE basis = 'approved'
     UNION ALL
-    SELECT indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, false
+    SELECT indicator_id, area_id, period_start, basis, breakdown, population_group, numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, false
     FROM done WHERE basis = 'provisional' AND period_start >= since AND rid - 1 NOT IN (SELECT rid FROM same)
 )
-INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, also_provisional, computed_at)
-SELECT indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, also_provisional, now() FROM f
+INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, breakdown, population_group, numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, also_provisional,
+    computed_at)
+SELECT indicator_id, area_id, period_start, basis, breakdown, population_group, numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, also_provisional, now() FROM f

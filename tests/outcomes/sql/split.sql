@@ -14,5 +14,7 @@ split AS (
     WHERE m.indicator_id = span.indicator_id AND m.period_start BETWEEN span.lo AND span.hi AND m.also_provisional
     RETURNING m.*
 )
-INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, also_provisional, computed_at)
-SELECT indicator_id, area_id, period_start, 'provisional', numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, also_provisional, computed_at FROM split
+INSERT INTO outcomes_metric (indicator_id, area_id, period_start, basis, breakdown, population_group, numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, also_provisional,
+    computed_at)
+SELECT indicator_id, area_id, period_start, 'provisional', breakdown, population_group, numerator, denominator, population, providers, value, lower95, upper95, lower998, upper998, suppressed, secondary_suppressed, comparison, quintile, trend, also_provisional, computed_at
+FROM split

@@ -12,7 +12,8 @@ idx AS (
     FROM outcomes_indicator i JOIN touched t ON t.indicator_id = i.id
 ),
 m AS (
-    SELECT m.id, m.indicator_id, m.area_id, m.basis, m.period_start, m.trend, m.suppressed,
+    SELECT m.id, m.indicator_id, m.area_id, m.basis, m.breakdown, m.population_group, m.period_start, m.trend,
+           m.suppressed,
            m.secondary_suppressed AS hidden, i.measure,
            (CASE WHEN m.numerator < 5 THEN m.numerator ELSE 5 * floor(m.numerator / 5.0 + 0.5) END)::float8 AS x, m.value::float8 AS y,
            CASE i.measure WHEN 'proportion' THEN (CASE WHEN m.denominator < 5 THEN m.denominator ELSE 5 * floor(m.denominator / 5.0 + 0.5) END)::float8
@@ -43,7 +44,7 @@ lagged AS (
         lag(t, 4) OVER win AS t_4,
         count(*) FILTER (WHERE (suppressed OR hidden OR y IS NULL OR w IS NULL OR w <= 0)) OVER win AS bad_in_five
     FROM m
-    WINDOW win AS (PARTITION BY indicator_id, area_id, basis ORDER BY t ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)
+    WINDOW win AS (PARTITION BY indicator_id, area_id, basis, breakdown, population_group ORDER BY t ROWS BETWEEN 4 PRECEDING AND CURRENT ROW)
 ),
 sums AS (
     SELECT lagged.*,
