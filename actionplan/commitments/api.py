@@ -188,6 +188,7 @@ class PlanCommitmentsView(APIView):
             key_step=data["key_step"],
             contribution=data.get("contribution", ""),
             actions=data.get("actions", []),
+            create_only=True,
         )
         commitment = Commitment.objects.prefetch_related("action_links").get(pk=commitment.pk)
         return with_etag(Response(CommitmentSerializer(commitment).data, status=status.HTTP_201_CREATED), commitment)

@@ -184,12 +184,14 @@ def commitment_save(
     contribution: str = "",
     actions: Sequence[Action] = (),
     expected_version: int | None = None,
+    create_only: bool = False,
 ) -> Commitment:
     """Record or change what a partner commits to under a key step (one commitment per cell).
 
     Permission: ``can_record_for(actor, plan, organisation)``. ``expected_version`` is the
     version the writer started from when changing an existing commitment: a stale one raises
-    StaleEdit and writes nothing. A change that leaves the partner's signature stale tells its
+    StaleEdit and writes nothing. ``create_only`` says the writer saw an empty cell: if someone
+    recorded it meanwhile, theirs is kept and a ValidationError says so (never overwritten). A change that leaves the partner's signature stale tells its
     accountable officers.
     """
     _check_partner(plan, organisation)
@@ -205,6 +207,10 @@ def commitment_save(
         Commitment.objects.select_for_update().filter(plan=plan, organisation=organisation, key_step=key_step).first()
     )
     now = timezone.now()
+    if commitment is not None and create_only:
+        raise ValidationError(
+            "Someone recorded this commitment a moment ago: check the matrix and change theirs if you need to."
+        )
     if commitment is None:
         if expected_version is not None:
             # It was there when the writer loaded it and someone removed it since.

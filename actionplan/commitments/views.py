@@ -128,6 +128,7 @@ def plan_commitment_record(request: HttpRequest, slug: str) -> HttpResponse:
                 contribution=data["contribution"],
                 actions=list(data["actions"]),
                 expected_version=data.get("version") if existing is not None else None,
+                create_only=existing is None,
             )
         except StaleEdit as exc:
             form.add_error(
