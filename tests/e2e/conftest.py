@@ -28,11 +28,16 @@ import pytest
 from django.conf import settings
 from django.db import connections
 from django.test.testcases import LiveServerThread
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from pytest_django.live_server_helper import LiveServer
 
 from londonmh.devenv import ROOT
+
+# Assertions wait as long as actions do: under two test workers, a live server and Chromium on two
+# cores, a page can take longer than expect()'s default 5 s to arrive (the commitments journey's
+# sign page did, once, in a fresh-clone CI run).
+expect.set_options(timeout=15_000)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
