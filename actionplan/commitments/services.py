@@ -191,8 +191,8 @@ def commitment_save(
     Permission: ``can_record_for(actor, plan, organisation)``. ``expected_version`` is the
     version the writer started from when changing an existing commitment: a stale one raises
     StaleEdit and writes nothing. ``create_only`` says the writer saw an empty cell: if someone
-    recorded it meanwhile, theirs is kept and a ValidationError says so (never overwritten). A change that leaves the partner's signature stale tells its
-    accountable officers.
+    recorded it meanwhile, theirs is kept and a ValidationError says so (never overwritten). A
+    change that leaves the partner's signature stale tells its accountable officers.
     """
     _check_partner(plan, organisation)
     contribution = contribution.strip()
