@@ -74,6 +74,10 @@ def test_a_commissioner_plans_updates_in_place_and_meets_a_conflict(
 
     # In place: htmx posts the row's form and swaps the row; the page does not reload.
     page.get_by_role("link", name=plan.title).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(plan.title)
+    # htmx binds the row's form once the page has loaded; a busy machine can take a moment.
+    page.wait_for_load_state()
+    page.wait_for_function("() => window.htmx !== undefined")
     row = page.locator(f"#action-{action.pk}")
     page.evaluate("() => { window.__samePage = true }")
     row.get_by_label("Status of Open a crisis café").select_option(label="At risk")
