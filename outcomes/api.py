@@ -21,6 +21,7 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, QuerySet
 from django.utils.http import parse_header_parameters
 from django_filters.rest_framework import DjangoFilterBackend
@@ -897,15 +898,24 @@ class MetricFilterForm(forms.Form):
         breakdown, group = data.get("breakdown") or "", (data.get("group") or "").strip()
         if group and not breakdown:
             if "breakdown" not in self.errors:
-                self.add_error("group", "Give the breakdown this group belongs to, e.g. breakdown=ethnicity.")
+                self.add_error(
+                    "group",
+                    ValidationError(
+                        "Give the breakdown this group belongs to, e.g. breakdown=ethnicity.", code="invalid"
+                    ),
+                )
         elif group and breakdown == Breakdown.AGE and not data.get("indicator"):
             if group != NOT_KNOWN and parse_age_band(group) is None:
-                self.add_error("group", 'Not an age band: write "18-24", "65+" or "not-known".')
+                self.add_error(
+                    "group", ValidationError('Not an age band: write "18-24", "65+" or "not-known".', code="invalid")
+                )
         elif group:
             indicator = data.get("indicator")
             known = [code for code, _label in groups_for(breakdown, indicator.age_bands if indicator else ())]
             if group not in known:
-                self.add_error("group", f"Not a group of {breakdown}; it has {', '.join(known)}.")
+                self.add_error(
+                    "group", ValidationError(f"Not a group of {breakdown}; it has {', '.join(known)}.", code="invalid")
+                )
         return data
 
 

@@ -217,3 +217,4 @@ def test_a_group_filter_narrows_to_it_with_disclosure_control_as_for_the_headlin
 def test_an_unknown_breakdown_group_area_or_basis_is_a_400_problem(client, groups, params, field):
     body = assert_problem(client.get(URL, params), 400)
     assert [error["field"] for error in body["errors"]] == [field]
+    assert all(error["code"] in ("invalid", "invalid_choice") for error in body["errors"]), body["errors"]
