@@ -60,7 +60,7 @@ from outcomes.models import (
     ValueStatus,
 )
 from outcomes.periods import period_bounds
-from outcomes.statistics import COMPARISON_LABELS, Comparison
+from outcomes.statistics import COMPARISON_LABELS, GROUP_COMPARISON_LABELS, Comparison
 from stakeholders.models import Area, AreaLevel, Organisation, User
 
 CSV_MEDIA_TYPE = "text/csv"
@@ -985,6 +985,8 @@ def public_metric_rows(metrics: list[Metric]) -> list[dict[str, Any]]:
         row.pop("not_for_publication")  # the API is public: no row is ever unsuppressed
         row["breakdown"], row["group"] = metric.breakdown, metric.population_group
         row["group_label"] = group_label(metric.breakdown, metric.population_group)
+        if metric.population_group:
+            row["comparison_label"] = GROUP_COMPARISON_LABELS[Comparison(row["comparison"])]
     return rows
 
 
@@ -1018,7 +1020,10 @@ class MetricSerializer(serializers.Serializer):
     suppressed = serializers.BooleanField(help_text="True when the value is hidden by disclosure control.")
     comparison = serializers.ChoiceField(
         choices=[(c.value, COMPARISON_LABELS[c]) for c in Comparison],
-        help_text="With London, through the 95% and 99.8% limits; always not_compared for counts and London.",
+        help_text=(
+            "With London (a group's with its area's all-people figure), through the 95% and 99.8% limits; "
+            "always not_compared for counts and London's all-people figure."
+        ),
     )
     comparison_label = serializers.CharField()
     quintile = serializers.IntegerField(

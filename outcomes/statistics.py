@@ -152,6 +152,10 @@ COMPARISON_LABELS = {
     Comparison.MUCH_LOWER: "Much lower than London",
     Comparison.NOT_COMPARED: "Not compared",
 }
+# A population group's figure is compared with its own area's all-people figure, not London's.
+GROUP_COMPARISON_LABELS = {
+    c: label.replace(" London", " all people in the area") for c, label in COMPARISON_LABELS.items()
+}
 
 
 # Measures whose figures are on the same scale at every area level, so that a borough's can be

@@ -27,6 +27,9 @@ from outcomes.statistics import Z95, Comparison
 from stakeholders.models import Area
 
 NOT_SHOWN = "Not shown (small numbers)"
+# A group's count is shown but it has no value: a rate with no population for the group (e.g.
+# "not known", which has no residents to count), or a proportion with nothing to divide by.
+NO_VALUE = "No figure (no population or denominator for this group)"
 
 # A group is compared with its area's all-people figure (Metric.comparison of a group's row).
 GROUP_COMPARISON_WORDS = {
@@ -130,7 +133,9 @@ class GroupRow:
     def value_text(self) -> str:
         if self.metric is None:
             return "No figure"
-        return self.metric.value_text if self.shown else NOT_SHOWN
+        if self.metric.suppressed:
+            return NOT_SHOWN
+        return self.metric.value_text if self.metric.value is not None else NO_VALUE
 
     @property
     def comparison(self) -> str:

@@ -161,6 +161,27 @@ def test_the_report_shows_the_latest_period_with_suppressed_groups_hidden(access
     assert section.all_people.value == Decimal("52.0")
 
 
+def test_a_group_counted_but_with_nothing_to_divide_by_is_not_called_small(access, camden_groups):
+    # "Not known" has people counted (12, enough to show) but no population: no rate, not suppressed.
+    MetricFactory(
+        indicator=access,
+        area=camden_groups,
+        period_start=FEB,
+        breakdown="ethnicity",
+        population_group="not-known",
+        numerator=12,
+        denominator=None,
+        value=None,
+        lower95=None,
+        upper95=None,
+        lower998=None,
+        upper998=None,
+    )
+    by_code = {g.code: g for g in build(access, camden_groups).sections[0].groups}
+    assert by_code["not-known"].value_text == "No figure (no population or denominator for this group)"
+    assert by_code["mixed"].value_text == "Not shown (small numbers)"
+
+
 def test_the_gap_and_ratio_are_worked_out_from_the_published_figures(access, camden_groups):
     gap = build(access, camden_groups).sections[0].gap
     assert gap.shown

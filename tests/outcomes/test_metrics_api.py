@@ -194,6 +194,14 @@ def test_a_breakdown_without_a_group_lists_every_group_of_it(client, groups):
     assert london["value"] == 30.0 and london["numerator"] == 300
 
 
+def test_a_groups_comparison_is_labelled_as_with_its_areas_all_people_figure_not_london(client, groups):
+    Metric.with_groups.filter(population_group="white").update(comparison="much_better")
+    rows = client.get(URL, {"breakdown": "ethnicity", "group": "white"}).json()["results"]
+    assert [(r["comparison"], r["comparison_label"]) for r in rows] == [
+        ("much_better", "Much better than all people in the area")
+    ]
+
+
 def test_a_group_filter_narrows_to_it_with_disclosure_control_as_for_the_headline(client, groups):
     rows = client.get(URL, {"breakdown": "ethnicity", "group": "black", "area": "E09000007"}).json()["results"]
     assert len(rows) == 1
