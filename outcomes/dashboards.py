@@ -35,6 +35,7 @@ from django.utils.cache import patch_cache_control
 from markupsafe import Markup
 
 from kernel.numbers import MEASURE_PLACES, format_in_unit, format_number
+from outcomes import permissions
 from outcomes.aggregation.generation import metrics_generation
 from outcomes.models import Measure, Metric
 from outcomes.statistics import (
@@ -627,9 +628,15 @@ def dashboard_form(
 
 # Rendered pages, cached per audience ------------------------------------------------------
 
-# The query parameters a dashboard page reads. A page asked with any other one is rendered but
-# not cached, so made-up parameters cannot fill the cache with copies of a page.
+# The query parameters a dashboard page reads (`format` asks for a download, which is never
+# cached). A page asked with any other one is rendered but not cached, so made-up parameters
+# cannot fill the cache with copies of a page. The overview, indicator and area dashboards read
+# PAGE_PARAMETERS; the public-health pages and the inequalities page read their own sets.
 PAGE_PARAMETERS = frozenset({"indicator", "period", "sort", "basis", "area"})
+SPINE_PARAMETERS = frozenset({"basis"})
+COMPARE_PARAMETERS = frozenset({"level", "period", "basis"})
+TREND_PARAMETERS = frozenset({"area", "group", "basis"})
+INEQUALITIES_PARAMETERS = frozenset({"area", "breakdown", "period", "basis"})
 # Cached pages live until their cells are recomputed (the generation moves on); the timeout only
 # bounds how long an abandoned generation's entries linger in Redis.
 PAGE_CACHE_SECONDS = 24 * 60 * 60
@@ -651,6 +658,15 @@ class Audience:
     unsuppressed: tuple[int, ...] = ()
 
 
+def audience(request: Any, basis: str, unsuppressed: Iterable[int] = ()) -> Audience:
+    """The audience of a request shown figures of `basis` and the boroughs `unsuppressed` so."""
+    return Audience(
+        basis=str(basis),  # the plain value: the cache key is made from its repr
+        basis_choice=permissions.may_see_provisional(request.user),
+        unsuppressed=tuple(sorted(unsuppressed)),
+    )
+
+
 @dataclass
 class Page:
     """A dashboard page as its view builds it: the body's template and context, the shell's context."""
@@ -659,18 +675,28 @@ class Page:
     context: dict[str, Any]
     shell: dict[str, Any]
     private: bool = False  # unsuppressed figures: never in a shared (browser or proxy) cache
+    status: int = 200  # a form the query filled wrongly (400) is cached with its errors, as any query
 
 
-def page_cache_key(request: Any, kind: str, audience: Audience) -> str | None:
+def page_cache_key(
+    request: Any, kind: str, audience: Audience, parameters: frozenset[str] = PAGE_PARAMETERS
+) -> str | None:
     """The Redis key of a dashboard's rendered body for this query and audience, or None (not cached)."""
-    if not set(request.GET) <= PAGE_PARAMETERS:
+    if not set(request.GET) <= parameters:
         return None
     parts = (request.path, sorted(request.GET.lists()), audience)
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()
     return f"dashboards:{metrics_generation()}:page:{kind}:{digest}"
 
 
-def cached_page(request: Any, kind: str, audience: Audience, build: Callable[[], Any], template: str) -> Any:
+def cached_page(
+    request: Any,
+    kind: str,
+    audience: Audience,
+    build: Callable[[], Any],
+    template: str,
+    parameters: frozenset[str] = PAGE_PARAMETERS,
+) -> Any:
     """A dashboard page whose body is rendered once per query and audience until the metrics change.
 
     `build()` returns a Page, or a response as it is (a download); it runs only when the body is
@@ -685,10 +711,11 @@ def cached_page(request: Any, kind: str, audience: Audience, build: Callable[[],
         if not isinstance(page, Page):
             return page
         body = render_to_string(page.body_template, page.context, request=request)
-        cached = {"body": body, "shell": page.shell, "private": page.private}
+        cached = {"body": body, "shell": page.shell, "private": page.private, "status": page.status}
         if key:
             cache.set(key, cached, PAGE_CACHE_SECONDS)
-    response = render(request, template, {"nav": "dashboards", **cached["shell"], "body": Markup(cached["body"])})  # noqa: S704 - rendered by an autoescaping template
+    context = {"nav": "dashboards", **cached["shell"], "body": Markup(cached["body"])}  # noqa: S704 - rendered by an autoescaping template
+    response = render(request, template, context, status=cached.get("status", 200))
     if cached["private"]:
         patch_cache_control(response, private=True, no_store=True)
     return response

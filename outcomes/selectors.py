@@ -523,9 +523,10 @@ def dashboard_area(*, code: str) -> QuerySet[Area]:
     return Area.objects.exclude(level=AreaLevel.LONDON).filter(code=code.strip().upper())
 
 
-def area_profile(*, area: Area, basis: str) -> dict[str, Any]:
-    """Each indicator's latest period with figures, its metrics for the area and London, and the
-    range of unsuppressed borough values in that period. Three queries whatever the data size."""
+def latest_cells(*, basis: str) -> tuple[dict[int, dt.date], Q]:
+    """Each active indicator's latest period with a London figure ({indicator id: period start}),
+    and a filter for Metric rows in those cells (one query). With no figure at all, the filter
+    is empty: callers return before using it."""
     latest = dict(
         Metric.objects.of_basis(basis)
         .filter(area__level=AreaLevel.LONDON, indicator__is_active=True)
@@ -533,11 +534,18 @@ def area_profile(*, area: Area, basis: str) -> dict[str, Any]:
         .values_list("indicator_id")
         .annotate(latest=Max("period_start"))
     )
-    if not latest:
-        return {"latest": {}, "metrics": [], "ranges": {}}
     cells = Q()
     for indicator_id, period_start in latest.items():
         cells |= Q(indicator_id=indicator_id, period_start=period_start)
+    return latest, cells
+
+
+def area_profile(*, area: Area, basis: str) -> dict[str, Any]:
+    """Each indicator's latest period with figures, its metrics for the area and London, and the
+    range of unsuppressed borough values in that period. Three queries whatever the data size."""
+    latest, cells = latest_cells(basis=basis)
+    if not latest:
+        return {"latest": {}, "metrics": [], "ranges": {}}
     metrics = list(
         Metric.objects.of_basis(basis)
         .filter(cells)

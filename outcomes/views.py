@@ -644,19 +644,11 @@ def _overview_data(code: str, basis: str, asked: str) -> dict[str, Any]:
     }
 
 
-def _audience(request: HttpRequest, basis: str, unsuppressed: Any = ()) -> dashboards.Audience:
-    return dashboards.Audience(
-        basis=str(basis),  # the plain value: the cache key is made from its repr
-        basis_choice=permissions.may_see_provisional(request.user),
-        unsuppressed=tuple(sorted(unsuppressed)),
-    )
-
-
 @require_GET
 def dashboard_overview(request: HttpRequest) -> HttpResponse:
     basis = _basis(request)
     exact_ids = set(permissions.commissioned_boroughs(request.user).values_list("pk", flat=True))
-    audience = _audience(request, basis, exact_ids)
+    audience = dashboards.audience(request, basis, exact_ids)
     return dashboards.cached_page(
         request, "overview", audience, lambda: _overview(request, audience), "dashboards/overview.html"
     )
@@ -740,7 +732,7 @@ def _overview(request: HttpRequest, audience: dashboards.Audience) -> HttpRespon
 
 @require_GET
 def dashboard_indicator(request: HttpRequest, code: str) -> HttpResponse:
-    audience = _audience(request, _basis(request))
+    audience = dashboards.audience(request, _basis(request))
     return dashboards.cached_page(
         request, "indicator", audience, lambda: _indicator(request, code, audience), "dashboards/indicator.html"
     )
@@ -824,7 +816,7 @@ def _indicator(request: HttpRequest, code: str, audience: dashboards.Audience) -
 
 @require_GET
 def dashboard_area(request: HttpRequest, code: str) -> HttpResponse:
-    audience = _audience(request, _basis(request))
+    audience = dashboards.audience(request, _basis(request))
     return dashboards.cached_page(
         request, "area", audience, lambda: _area(request, code, audience), "dashboards/area.html"
     )

@@ -9,11 +9,10 @@ from typing import Any
 from django import forms
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from kernel import downloads
-from outcomes import permissions
+from outcomes import dashboards, permissions
 from outcomes.breakdowns import breakdown_label
 from outcomes.dashboards import format_figure
 from outcomes.inequalities import report as reports
@@ -113,6 +112,18 @@ def choose_form(asked: Asked, report: reports.Report, basis: str, provisional: b
 
 @require_GET
 def inequalities(request: HttpRequest, code: str) -> HttpResponse:
+    audience = dashboards.audience(request, permissions.figures_basis(request.user, request.GET.get("basis", "")))
+    return dashboards.cached_page(
+        request,
+        "inequalities",
+        audience,
+        lambda: _inequalities(request, code, audience),
+        "outcomes/inequalities/inequalities.html",
+        dashboards.INEQUALITIES_PARAMETERS,
+    )
+
+
+def _inequalities(request: HttpRequest, code: str, audience: dashboards.Audience) -> HttpResponse | dashboards.Page:
     asked = read_request(code, request.GET)
     if asked.indicator is None:
         raise Http404("There is no such indicator.")
@@ -122,7 +133,7 @@ def inequalities(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404("This indicator has no such breakdown.")
     if "period" in asked.errors:
         raise Http404("This indicator has no such period.")
-    basis = permissions.figures_basis(request.user, request.GET.get("basis", ""))
+    basis = audience.basis
     report = build_report(asked, basis)
     indicator, area = asked.indicator, asked.area
     fmt = request.GET.get("format", "")
@@ -138,12 +149,10 @@ def inequalities(request: HttpRequest, code: str) -> HttpResponse:
     if fmt:
         raise BadRequest("This page downloads as format=csv or format=json only.")
     best, worst = reports.best_word(indicator)
-    return render(
-        request,
-        "outcomes/inequalities/inequalities.html",
+    return dashboards.Page(
+        "outcomes/inequalities/_inequalities_body.html",
         {
-            "nav": "dashboards",
-            "form": choose_form(asked, report, basis, permissions.may_see_provisional(request.user)),
+            "form": choose_form(asked, report, basis, audience.basis_choice),
             "indicator": indicator,
             "area": area,
             "basis": basis,
@@ -158,4 +167,5 @@ def inequalities(request: HttpRequest, code: str) -> HttpResponse:
             "computed_at": report.computed_at,
             "not_shown": reports.NOT_SHOWN,
         },
+        {"indicator": indicator, "area": area},
     )

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Q, QuerySet
 
+from outcomes import selectors as outcome_selectors
 from outcomes.models import Indicator, Metric
 from stakeholders.models import Area, AreaLevel
 
@@ -24,19 +25,10 @@ def indicator(*, code: str) -> Indicator | None:
 def spine_profile(*, area: Area, basis: str) -> dict[str, Any]:
     """Each active indicator's latest period with a London figure, the area's and London's metrics
     in it, and every borough's metric in it (the spread is worked out from the published ones).
-    Three queries."""
-    latest = dict(
-        Metric.objects.of_basis(basis)
-        .filter(area__level=AreaLevel.LONDON, indicator__is_active=True)
-        .order_by()
-        .values_list("indicator_id")
-        .annotate(latest=Max("period_start"))
-    )
+    Two queries."""
+    latest, cells = outcome_selectors.latest_cells(basis=basis)
     if not latest:
         return {"metrics": [], "boroughs": []}
-    cells = Q()
-    for indicator_id, period_start in latest.items():
-        cells |= Q(indicator_id=indicator_id, period_start=period_start)
     rows = list(
         Metric.objects.of_basis(basis)
         .filter(cells)

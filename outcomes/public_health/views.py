@@ -13,7 +13,6 @@ from typing import Any
 
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from kernel import downloads
@@ -21,7 +20,7 @@ from outcomes import dashboards, permissions
 from outcomes import selectors as outcome_selectors
 from outcomes.breakdowns import group_label
 from outcomes.dashboards import PublicMetric
-from outcomes.models import Indicator, Metric
+from outcomes.models import Indicator
 from outcomes.public_health import charts, selectors
 from outcomes.public_health.forms import TrendForm
 from outcomes.statistics import COMPARISON_LABELS, Comparison, is_comparable
@@ -142,7 +141,19 @@ SPINE_CSV_HEADER = [
 
 @require_GET
 def area_profile(request: HttpRequest, code: str) -> HttpResponse:
-    basis = _basis(request)
+    audience = dashboards.audience(request, _basis(request))
+    return dashboards.cached_page(
+        request,
+        "spine",
+        audience,
+        lambda: _area_profile(request, code, audience),
+        "outcomes/public_health/profile.html",
+        dashboards.SPINE_PARAMETERS,
+    )
+
+
+def _area_profile(request: HttpRequest, code: str, audience: dashboards.Audience) -> HttpResponse | dashboards.Page:
+    basis = audience.basis
     fmt = _format(request)
     area = outcome_selectors.dashboard_area(code=code).first()
     if area is None:
@@ -176,25 +187,18 @@ def area_profile(request: HttpRequest, code: str) -> HttpResponse:
         (c, COMPARISON_LABELS[c].removesuffix(" than London").removesuffix(" to London"), charts.legend_marker(c))
         for c in SPINE_LEGEND
     ]
-    return render(
-        request,
-        "outcomes/public_health/profile.html",
+    return dashboards.Page(
+        "outcomes/public_health/_profile_body.html",
         {
-            "nav": "dashboards",
             "area": area,
             "basis": basis,
             "rows": rows,
             "legend": legend,
             "not_compared_marker": charts.legend_marker("not_compared"),
-            "provisional_form": _basis_form(request, basis),
+            "form": dashboards.dashboard_form(initial={"basis": basis}, provisional=audience.basis_choice),
             "computed_at": max((r.london.computed_at for r in rows if r.london), default=None),
         },
-    )
-
-
-def _basis_form(request: HttpRequest, basis: str) -> Any:
-    return dashboards.dashboard_form(
-        initial={"basis": basis}, provisional=permissions.may_see_provisional(request.user)
+        {"area": area},
     )
 
 
@@ -216,9 +220,52 @@ COMPARE_CSV_HEADER = [
 ]
 
 
+def _compare_csv_row(
+    indicator: Indicator,
+    period: str,
+    basis: str,
+    row: PublicMetric,
+    *,
+    rank: int | str = "",
+    limits: bool = True,
+    comparison: str = "",
+    shown: str,
+) -> list[Any]:
+    """One row of the compare download, in COMPARE_CSV_HEADER's order: London's line, a bar, or an
+    area not shown (whose limits are left out)."""
+    return [
+        indicator.code,
+        period,
+        basis,
+        rank,
+        row.area_code,
+        row.area_name,
+        row.area_level,
+        row.value_text,
+        row.lower95 if limits else "",
+        row.upper95 if limits else "",
+        comparison,
+        shown,
+    ]
+
+
 @require_GET
 def indicator_compare(request: HttpRequest, code: str) -> HttpResponse:
-    basis = _basis(request)
+    audience = dashboards.audience(request, _basis(request))
+    return dashboards.cached_page(
+        request,
+        "compare",
+        audience,
+        lambda: _indicator_compare(request, code, audience),
+        "outcomes/public_health/compare.html",
+        dashboards.COMPARE_PARAMETERS,
+    )
+
+
+def _indicator_compare(
+    request: HttpRequest, code: str, audience: dashboards.Audience
+) -> HttpResponse | dashboards.Page:
+    basis = audience.basis
     fmt = _format(request)
     indicator = selectors.indicator(code=code)
     if indicator is None:
@@ -250,54 +297,23 @@ def indicator_compare(request: HttpRequest, code: str) -> HttpResponse:
             COMPARE_CSV_HEADER,
             [
                 *(
-                    [
-                        indicator.code,
-                        period,
-                        basis,
-                        "",
-                        london.area_code,
-                        london.area_name,
-                        london.area_level,
-                        london.value_text,
-                        london.lower95,
-                        london.upper95,
-                        "",
-                        "line",
-                    ]
+                    _compare_csv_row(indicator, period, basis, london, shown="line")
                     for london in ([london] if london and comparable else [])
                 ),
                 *(
-                    [
-                        indicator.code,
+                    _compare_csv_row(
+                        indicator,
                         period,
                         basis,
-                        i,
-                        r.area_code,
-                        r.area_name,
-                        r.area_level,
-                        r.value_text,
-                        r.lower95,
-                        r.upper95,
-                        r.comparison_label if comparable else "Not compared",
-                        "bar",
-                    ]
+                        r,
+                        rank=i,
+                        comparison=r.comparison_label if comparable else "Not compared",
+                        shown="bar",
+                    )
                     for i, r in enumerate(shown, 1)
                 ),
                 *(
-                    [
-                        indicator.code,
-                        period,
-                        basis,
-                        "",
-                        r.area_code,
-                        r.area_name,
-                        r.area_level,
-                        r.value_text,
-                        "",
-                        "",
-                        "",
-                        "not shown (suppressed)",
-                    ]
+                    _compare_csv_row(indicator, period, basis, r, limits=False, shown="not shown (suppressed)")
                     for r in hidden
                 ),
             ],
@@ -319,13 +335,11 @@ def indicator_compare(request: HttpRequest, code: str) -> HttpResponse:
     form = dashboards.dashboard_form(
         periods=[indicator.period_label(p) for p in reversed(periods)],
         initial={"period": period, "basis": basis},
-        provisional=permissions.may_see_provisional(request.user),
+        provisional=audience.basis_choice,
     )
-    return render(
-        request,
-        "outcomes/public_health/compare.html",
+    return dashboards.Page(
+        "outcomes/public_health/_compare_body.html",
         {
-            "nav": "dashboards",
             "form": form,
             "indicator": indicator,
             "level": level,
@@ -341,6 +355,7 @@ def indicator_compare(request: HttpRequest, code: str) -> HttpResponse:
             "comparable": comparable,
             "computed_at": max((r.computed_at for r in rows), default=None),
         },
+        {"indicator": indicator},
     )
 
 
@@ -363,7 +378,19 @@ TREND_CSV_HEADER = [
 
 @require_GET
 def indicator_trend(request: HttpRequest, code: str) -> HttpResponse:
-    basis = _basis(request)
+    audience = dashboards.audience(request, _basis(request))
+    return dashboards.cached_page(
+        request,
+        "trend",
+        audience,
+        lambda: _indicator_trend(request, code, audience),
+        "outcomes/public_health/trend.html",
+        dashboards.TREND_PARAMETERS,
+    )
+
+
+def _indicator_trend(request: HttpRequest, code: str, audience: dashboards.Audience) -> HttpResponse | dashboards.Page:
+    basis = audience.basis
     fmt = _format(request)
     indicator = selectors.indicator(code=code)
     if indicator is None:
@@ -373,7 +400,7 @@ def indicator_trend(request: HttpRequest, code: str) -> HttpResponse:
         request.GET or None,
         areas=areas,
         indicator=indicator,
-        provisional=permissions.may_see_provisional(request.user),
+        provisional=audience.basis_choice,
     )
     valid = form.is_valid() if form.is_bound else True
     chosen_codes = form.cleaned_data.get("area", []) if form.is_bound and valid else []
@@ -443,11 +470,9 @@ def indicator_trend(request: HttpRequest, code: str) -> HttpResponse:
         )
     for s in series:
         s["marker"] = charts.series_marker(s["index"])
-    return render(
-        request,
-        "outcomes/public_health/trend.html",
+    return dashboards.Page(
+        "outcomes/public_health/_trend_body.html",
         {
-            "nav": "dashboards",
             "form": form,
             "indicator": indicator,
             "basis": basis,
@@ -457,7 +482,7 @@ def indicator_trend(request: HttpRequest, code: str) -> HttpResponse:
             "from_zero": from_zero,
             "axis_from": _text(Decimal(repr(ticks[0])), indicator.measure) if ticks else "",
             "computed_at": max((r.computed_at for r in rows), default=None),
-            "metric_basis": Metric.Basis,
         },
+        {"indicator": indicator, "errors": not valid},
         status=200 if valid else 400,
     )

@@ -1,6 +1,7 @@
 """Dashboards' rendered content is cached per query and audience until the metrics change.
 
-outcomes.dashboards.cached_page: the body of the overview, indicator and area pages is rendered
+outcomes.dashboards.cached_page: the body of the overview, indicator and area pages, and of the
+public-health pages (spine chart, compare areas, trend) and the inequalities page, is rendered
 once per (query, basis, basis choice, boroughs shown unsuppressed) and kept under the metrics
 generation; the page shell (header, CSP nonce, sign-in state) renders on every request.
 """
@@ -29,7 +30,22 @@ JUNE = dt.date(2026, 6, 1)
 OVERVIEW = "/dashboards/?indicator=recovery"
 INDICATOR = "/dashboards/indicators/recovery/?area=E09000007"
 AREA = "/dashboards/areas/E09000007/"
-PAGES = [OVERVIEW, INDICATOR, AREA]
+SPINE = "/dashboards/areas/E09000007/profile/"
+COMPARE = "/dashboards/indicators/recovery/compare/"
+TREND = "/dashboards/indicators/recovery/trend/?area=E09000007"
+INEQUALITIES = "/dashboards/indicators/recovery/inequalities/?area=E09000007"
+PUBLIC_HEALTH = [SPINE, COMPARE, TREND, INEQUALITIES]
+PAGES = [OVERVIEW, INDICATOR, AREA, *PUBLIC_HEALTH]
+# Each page's cache kind and the query parameters it reads (its cache key: dashboards.page_cache_key).
+KINDS = {
+    OVERVIEW: ("overview", dashboards.PAGE_PARAMETERS),
+    INDICATOR: ("indicator", dashboards.PAGE_PARAMETERS),
+    AREA: ("area", dashboards.PAGE_PARAMETERS),
+    SPINE: ("spine", dashboards.SPINE_PARAMETERS),
+    COMPARE: ("compare", dashboards.COMPARE_PARAMETERS),
+    TREND: ("trend", dashboards.TREND_PARAMETERS),
+    INEQUALITIES: ("inequalities", dashboards.INEQUALITIES_PARAMETERS),
+}
 
 
 def area(short_code: str) -> Area:
@@ -37,7 +53,7 @@ def area(short_code: str) -> Area:
 
 
 def metric(indicator, where, *, num, den, basis="approved", period=JUNE, **fields) -> Metric:
-    return Metric.objects.create(
+    return Metric.with_groups.create(
         indicator=indicator,
         area=area(where),
         period_start=period,
@@ -55,6 +71,8 @@ def recovery():
     """June, approved: London 50.0%, Camden 56.3% (58 of 103), Islington 3 of 12 (suppressed).
 
     Provisional (submitted, not yet approved): London 61.0%, Camden 71.8% (74 of 103).
+    By ethnic group (the inequalities page): Camden's Black people 40.0% (20 of 50) approved,
+    44.0% (22 of 50) provisional.
     """
     indicator = IndicatorFactory(
         code="recovery",
@@ -63,12 +81,24 @@ def recovery():
         measure=Measure.PROPORTION,
         polarity=Polarity.HIGHER_BETTER,
         period_type=PeriodType.MONTH,
+        breakdowns=["ethnicity"],
     )
     metric(indicator, "LDN", num=1000, den=2000)
     metric(indicator, "CMD", num=58, den=103, comparison="better")
     metric(indicator, "ISL", num=3, den=12, suppressed=True)
     metric(indicator, "LDN", num=1220, den=2000, basis="provisional")
     metric(indicator, "CMD", num=74, den=103, basis="provisional", comparison="better")
+    metric(indicator, "CMD", num=20, den=50, breakdown="ethnicity", population_group="black", comparison="worse")
+    metric(
+        indicator,
+        "CMD",
+        num=22,
+        den=50,
+        basis="provisional",
+        breakdown="ethnicity",
+        population_group="black",
+        comparison="worse",
+    )
     return indicator
 
 
@@ -148,8 +178,9 @@ def test_the_public_cached_content_never_reaches_a_partner_as_their_choice(clien
     assert 'name="basis"' in partner  # the approved/provisional choice, which the public is not offered
 
 
-@pytest.mark.parametrize(("kind", "url"), [("overview", OVERVIEW), ("indicator", INDICATOR), ("area", AREA)])
-def test_the_cached_content_holds_no_name_nonce_nor_csrf_token(client_for, commissioner, recovery, rf, kind, url):
+@pytest.mark.parametrize("url", PAGES)
+def test_the_cached_content_holds_no_name_nonce_nor_csrf_token(client_for, commissioner, recovery, rf, url):
+    kind, parameters = KINDS[url]
     client = client_for(commissioner)
     response = client.get(url)
     html = response.content.decode()
@@ -159,11 +190,73 @@ def test_the_cached_content_holds_no_name_nonce_nor_csrf_token(client_for, commi
     audience = dashboards.Audience(
         basis="approved", basis_choice=True, unsuppressed=tuple(sorted(shown)) if kind == "overview" else ()
     )
-    entry = cache.get(dashboards.page_cache_key(rf.get(url), kind, audience))
+    entry = cache.get(dashboards.page_cache_key(rf.get(url), kind, audience, parameters))
     assert entry["body"] in html  # ... the cached content does not
     assert "Casey" not in entry["body"] and nonce not in entry["body"] and "csrfmiddlewaretoken" not in entry["body"]
+    assert 'method="post"' not in entry["body"].lower()  # every form in it is a GET form: no token needed
     second = client.get(url)
     assert second["Content-Security-Policy"] != response["Content-Security-Policy"]
+    nonce2 = second["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'nonce="{nonce2}"' in second.content.decode() and entry["body"] in second.content.decode()
+
+
+@pytest.mark.parametrize("url", PUBLIC_HEALTH)
+def test_a_second_request_is_served_from_the_cache(client_for, commissioner, recovery, url):
+    public = client_for(None)
+    first = _count(public, url)
+    assert first >= 3  # the indicator or area, and the figures
+    assert _count(public, url) == 0  # anonymous and cached: nothing from the database
+    theirs = client_for(commissioner)
+    # Signed in: the session, user and header queries stay, the page's own reads go.
+    assert _count(theirs, url) > _count(theirs, url)
+
+
+@pytest.mark.parametrize("url", PUBLIC_HEALTH)
+def test_a_download_is_never_served_the_cached_page(client_for, recovery, url):
+    client = client_for(None)
+    client.get(url)  # the page, cached
+    asked = url + ("&" if "?" in url else "?") + "format=csv"
+    response = client.get(asked)
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert "<html" not in response.content.decode()
+
+
+def test_the_public_health_pages_show_no_figure_unsuppressed_to_a_commissioner(client_for, commissioner, recovery):
+    # Islington (3 of 12) is commissioned by the commissioner's ICB, but these pages are the
+    # public's figures for everyone: its row says suppressed, for them as for the public, and
+    # the page may sit in a shared cache.
+    for who in (commissioner, None):
+        response = client_for(who).get(COMPARE)
+        html = body(response)
+        assert "25.0%" not in html and "Not for publication" not in html
+        assert "Islington" in html[html.index("Not shown") :]
+        assert "no-store" not in response.get("Cache-Control", "")
+
+
+def test_a_wrongly_filled_trend_form_keeps_its_error_when_cached(client_for, recovery):
+    others = Area.objects.boroughs().exclude(short_code="CMD").order_by("code")[:4]
+    asked = TREND + "".join(f"&area={a.code}" for a in others)  # five areas with Camden: one too many
+    client = client_for(None)
+    for _ in range(2):
+        response = client.get(asked)
+        assert response.status_code == 400
+        assert "Choose at most 4 areas and groups" in response.content.decode()
+        assert "<title>Error: Recovery rate: trend" in response.content.decode()
+
+
+def test_each_page_caches_only_for_the_parameters_it_reads(rf: RequestFactory):
+    audience = dashboards.Audience(basis="approved", basis_choice=False)
+    compare = rf.get(COMPARE, {"level": "sub_region", "period": "2026-06"})
+    assert dashboards.page_cache_key(compare, "compare", audience, dashboards.COMPARE_PARAMETERS)
+    sorted_compare = rf.get(COMPARE, {"sort": "-value"})  # the overview's parameter, not compare's
+    assert dashboards.page_cache_key(sorted_compare, "compare", audience, dashboards.COMPARE_PARAMETERS) is None
+    trend = rf.get(TREND, {"group": "ethnicity:black"})
+    assert dashboards.page_cache_key(trend, "trend", audience, dashboards.TREND_PARAMETERS)
+    ours = rf.get(INEQUALITIES, {"breakdown": "ethnicity", "period": "2026-06"})
+    assert dashboards.page_cache_key(ours, "inequalities", audience, dashboards.INEQUALITIES_PARAMETERS)
+    for url, parameters in ((SPINE, dashboards.SPINE_PARAMETERS), (TREND, dashboards.TREND_PARAMETERS)):
+        made_up = rf.get(url, {"utm_source": "1"})
+        assert dashboards.page_cache_key(made_up, "x", audience, parameters) is None
 
 
 def test_made_up_query_parameters_are_rendered_but_not_cached(rf: RequestFactory):
@@ -206,9 +299,22 @@ def _count(client, url) -> int:
 
 
 @pytest.mark.parametrize(("boroughs", "periods"), [(3, 2), (33, 30)])
-@pytest.mark.parametrize("url", ["/dashboards/?sort=-value", "/dashboards/indicators/grow/?area=E09000007", AREA])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/dashboards/?sort=-value",
+        "/dashboards/indicators/grow/?area=E09000007",
+        AREA,
+        SPINE,
+        "/dashboards/indicators/grow/compare/",
+        "/dashboards/indicators/grow/trend/?area=E09000007",
+        "/dashboards/indicators/grow/inequalities/?area=E09000007",
+    ],
+)
 def test_a_cached_page_runs_a_fixed_number_of_queries(client_for, commissioner, boroughs, periods, url):
-    indicator = IndicatorFactory(code="grow", measure=Measure.PROPORTION, period_type=PeriodType.MONTH)
+    indicator = IndicatorFactory(
+        code="grow", measure=Measure.PROPORTION, period_type=PeriodType.MONTH, breakdowns=["ethnicity"]
+    )
     _fill(indicator, boroughs, periods)
     public = client_for(None)
     public.get(url)
