@@ -504,6 +504,7 @@ def test_a_sub_region_can_be_chosen_and_deprivation_shows_the_slope_index_in_wor
     assert "Slope index of inequality" in html
     assert "-21.0 percentage points (95% limits -26.0 percentage points to -16.0 percentage points)" in html
     assert "The estimated gap between the most and the least deprived people" in html
+    assert "Relative index of inequality" in html and "the gap as a share of the average; 0 would mean no gap" in html
     assert "No clear change." in html
 
 
