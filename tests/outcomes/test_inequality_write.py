@@ -53,3 +53,63 @@ def test_dates_integers_flags_and_all_null_columns():
 
 def test_what_is_no_number_is_null():
     assert [_finite(v) for v in (float("nan"), float("inf"), float("-inf"), None, 1.5)] == [None, None, None, None, 1.5]
+
+
+# Both bases from one read (outcomes.aggregation.inequality._measure): the provisional figures of a
+# key are its provisional rows and its approved rows that are also provisional; when those are
+# exactly its approved rows the measures are computed once and written for both.
+def _record(basis, also, group, value, published=True):
+    return (1, 7, dt.date(2026, 1, 1), "sex", basis == "approved", also, group, value, value - 1, value + 1, 100.0,
+            published, "higher", None)  # fmt: skip
+
+
+def _expected(records, basis):
+    from outcomes.aggregation.inequality import _figures
+    from outcomes.statistics import GroupFigure, inequality
+
+    order = {"female": 0, "male": 1, "not-known": 2}
+    chosen = sorted(
+        (r for r in records if (r[4] if basis == "approved" else (not r[4] or r[5]))), key=lambda r: order[r[6]]
+    )
+    if not chosen:
+        return None
+    figures = [GroupFigure(r[6], r[7], r[8], r[9], r[10], r[11]) for r in chosen]
+    return (1, 7, dt.date(2026, 1, 1), basis, "sex", *_figures(inequality(figures, "higher", "sex")))
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        # every row approved and also provisional: one computation, the same figures on both bases
+        [_record("approved", True, "male", 20.0), _record("approved", True, "female", 30.0)],
+        # a submitted value changed the men's figure: the provisional basis has its own row
+        [
+            _record("approved", True, "female", 30.0),
+            _record("approved", False, "male", 20.0),
+            _record("provisional", False, "male", 40.0),
+        ],
+        # approved rows none of which is provisional, and no provisional rows: approved only
+        [_record("approved", False, "female", 30.0), _record("approved", False, "male", 20.0)],
+        # provisional rows only
+        [_record("provisional", False, "female", 30.0), _record("provisional", False, "male", 20.0)],
+        # a group only provisional, beside approved rows that are also provisional
+        [
+            _record("approved", True, "female", 30.0),
+            _record("approved", True, "male", 20.0),
+            _record("provisional", False, "not-known", 50.0),
+        ],
+        # a group published on one basis only
+        [
+            _record("approved", True, "female", 30.0),
+            _record("approved", False, "male", 20.0, published=False),
+            _record("provisional", False, "male", 25.0),
+        ],
+    ],
+)
+def test_each_basis_gets_the_measures_of_its_own_rows(records):
+    from outcomes.aggregation.inequality import _measure
+
+    out = []
+    _measure(records, out, {})
+    expected = [e for e in (_expected(records, "approved"), _expected(records, "provisional")) if e is not None]
+    assert out == expected
