@@ -498,8 +498,16 @@ def metrics_rebuild_all(*, workers: int | None = None) -> int:
         with transaction.atomic():
             return _rebuild(None)
     groups = [sorted(indicator_ids[k::workers]) for k in range(min(workers, len(indicator_ids)))]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM outcomes_metric)")
+        first_build = cursor.fetchone()[0]
     with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="metrics-rebuild") as pool:
-        return sum(pool.map(_rebuild_on_own_connection, groups))
+        written = sum(pool.map(_rebuild_on_own_connection, groups))
+    if first_build and written:
+        # as `_first_build` does: the statistics still describe the empty table
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE outcomes_metric")
+    return written
 
 
 def _rebuild_on_own_connection(indicator_ids: list[int]) -> int:
