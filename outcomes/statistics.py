@@ -401,6 +401,43 @@ class _Line:
     equal: bool  # False: the parts add up to at most the total
 
 
+def _update(line: _Line, low: list[float], high: list[float]) -> list[int] | None:
+    """One line's bounds consistency, in place: the figures whose bounds moved, or None if some bound is empty.
+
+    The total's bounds meet the sum of its parts' (its high only when the parts add up to it
+    exactly), then each part's meet the total less the other parts'.
+    """
+    parts = line.parts
+    moved: list[int] = []
+    sum_low = sum(low[p] for p in parts)
+    infinite = sum(1 for p in parts if high[p] == INFINITY)
+    finite_high = sum(high[p] for p in parts if high[p] != INFINITY)
+    sum_high = INFINITY if infinite else finite_high
+    t = line.total
+    new_low = max(low[t], sum_low)
+    new_high = min(high[t], sum_high) if line.equal else high[t]
+    if (new_low, new_high) != (low[t], high[t]):
+        low[t], high[t] = new_low, new_high
+        moved.append(t)
+    if low[t] > high[t]:
+        return None
+    for p in parts:
+        others_low = sum_low - low[p]
+        part_high = min(high[p], high[t] - others_low)
+        part_low = low[p]
+        if line.equal and high[t] != INFINITY:
+            others_inf = infinite - (1 if high[p] == INFINITY else 0)
+            if not others_inf:
+                others_high = finite_high - (high[p] if high[p] != INFINITY else 0)
+                part_low = max(part_low, low[t] - others_high)
+        if (part_low, part_high) != (low[p], high[p]):
+            low[p], high[p] = part_low, part_high
+            moved.append(p)
+        if low[p] > high[p]:
+            return None
+    return moved
+
+
 def _tighten(
     low: list[float],
     high: list[float],
@@ -418,35 +455,9 @@ def _tighten(
     while pending:
         index = pending.pop()
         queued.discard(index)
-        line = lines[index]
-        parts = line.parts
-        moved: list[int] = []
-        sum_low = sum(low[p] for p in parts)
-        infinite = sum(1 for p in parts if high[p] == INFINITY)
-        finite_high = sum(high[p] for p in parts if high[p] != INFINITY)
-        sum_high = INFINITY if infinite else finite_high
-        t = line.total
-        new_low = max(low[t], sum_low)
-        new_high = min(high[t], sum_high) if line.equal else high[t]
-        if (new_low, new_high) != (low[t], high[t]):
-            low[t], high[t] = new_low, new_high
-            moved.append(t)
-        if low[t] > high[t]:
+        moved = _update(lines[index], low, high)
+        if moved is None:
             return False
-        for p in parts:
-            others_low = sum_low - low[p]
-            part_high = min(high[p], high[t] - others_low)
-            part_low = low[p]
-            if line.equal and high[t] != INFINITY:
-                others_inf = infinite - (1 if high[p] == INFINITY else 0)
-                if not others_inf:
-                    others_high = finite_high - (high[p] if high[p] != INFINITY else 0)
-                    part_low = max(part_low, low[t] - others_high)
-            if (part_low, part_high) != (low[p], high[p]):
-                low[p], high[p] = part_low, part_high
-                moved.append(p)
-            if low[p] > high[p]:
-                return False
         for figure in moved:
             for other in touching[figure]:
                 if other != index and other not in queued:
@@ -458,8 +469,38 @@ def _tighten(
     return True
 
 
+def _settles_at_once(
+    target: int, low: list[float], high: list[float], lines: list[_Line], touching: dict[int, list[int]]
+) -> bool:
+    """From settled bounds with the target 0 to 4, does fixing it to any of 0 to 4 move nothing at all?
+
+    Then no value is ruled out, and the per-value search can be skipped: its answer is known. Why
+    this is sound (docs/statistics.md, "Disclosure control, both ways"): `_tighten` from the
+    settled bounds with the target fixed starts with the lines through the target; if none of them
+    moves a bound, nothing is queued and every value stays possible. Whether a line moves a bound
+    is a handful of comparisons of sums of the bounds, and the target's value enters each of them
+    on one side only: a sum of lows grows with it (a total's low, another part's high and the
+    target's own high are checked against it), a sum of highs shrinks as it falls (a total's high,
+    another part's low and the target's own low), and as a total its value meets its parts' sums
+    and the parts' bounds the same one-sided way. So a line that moves nothing at 0 and at 4 moves
+    nothing at 1, 2 or 3; checking both ends is checking all five values.
+    """
+    for value in (0, SUPPRESS_BELOW - 1):
+        fixed_low, fixed_high = list(low), list(high)
+        fixed_low[target] = fixed_high[target] = value
+        for index in touching[target]:
+            if _update(lines[index], fixed_low, fixed_high) != []:
+                return False  # something moved (or emptied): the full search decides
+    return True
+
+
 def group_suppression(
-    cells: list[GroupCell], totals: list[GroupCell], hidden_totals: Collection[Any] = (), *, exhaustive: bool = True
+    cells: list[GroupCell],
+    totals: list[GroupCell],
+    hidden_totals: Collection[Any] = (),
+    *,
+    exhaustive: bool = True,
+    precheck: bool = True,
 ) -> set[tuple[Any, str]]:
     """The (area, group) figures of one breakdown to hide so that no suppressed count is narrowed.
 
@@ -473,6 +514,10 @@ def group_suppression(
     figure is hidden for a group's sake only when no group figure is left to hide (the all-people
     figures alone give the group away); the result then holds (area, "") for it. Every step
     hides one more figure, so this stops.
+
+    `precheck` (the default) skips the per-value search for a suppressed count that no line
+    through it can narrow (`_settles_at_once`); False runs the full search every time, which the
+    tests compare it with. The answer is the same.
     """
     # in a fixed order, so that ties between equal counts are decided the same way whatever order
     # the rows come in (both paths, both bases)
@@ -540,6 +585,8 @@ def group_suppression(
         low, high = base
         if low[target] > 0 or high[target] < SUPPRESS_BELOW - 1:
             return True
+        if precheck and _settles_at_once(target, low, high, lines, touching):
+            return False
         for value in range(SUPPRESS_BELOW):
             fixed_low, fixed_high = list(low), list(high)
             fixed_low[target] = fixed_high[target] = value

@@ -84,12 +84,15 @@ one AS (
 
 
 # Each cell's values read through the value_by_cell index (a LATERAL join), so the cost follows
-# the cells touched, never the size of the history (a hash join would scan every value).
+# the cells touched, never the size of the history (a hash join would scan every value). The
+# OFFSET 0 keeps the planner from pulling the subquery up into a plain join: it then chose a hash
+# join over a sequential scan of every value (990,000 rows for 27,000 wanted, 0.34 s of 0.6 s).
 CELL_VALUES = """FROM cells c
     CROSS JOIN LATERAL (
         SELECT * FROM outcomes_outcomevalue v
         WHERE v.indicator_id = c.indicator_id AND v.period_start = c.period_start
           AND v.status IN ('approved', 'submitted')
+        OFFSET 0  -- a fence: one index scan a cell
     ) v
     JOIN stakeholders_area b ON b.id = v.borough_id"""
 

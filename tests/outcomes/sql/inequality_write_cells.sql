@@ -1,9 +1,11 @@
 
 WITH new AS (
-    SELECT * FROM unnest(%(indicator_id)s::bigint[], %(area_id)s::bigint[], %(period_start)s::date[],
-                         %(basis)s::text[], %(breakdown)s::text[], %(groups_compared)s::int[],
-                         %(suppressed)s::boolean[], %(best_group)s::text[], %(worst_group)s::text[],
-                         %(best_value)s::numeric[], %(worst_value)s::numeric[], %(gap)s::numeric[], %(ratio)s::numeric[], %(sii)s::numeric[], %(sii_lower95)s::numeric[], %(sii_upper95)s::numeric[], %(rii)s::numeric[], %(rii_lower95)s::numeric[], %(rii_upper95)s::numeric[])
+    SELECT indicator_id, area_id, period_start, basis, breakdown, groups_compared, suppressed, best_group, worst_group,
+           round(best_value, 6) AS best_value, round(worst_value, 6) AS worst_value, round(gap, 6) AS gap, round(ratio, 6) AS ratio, round(sii, 6) AS sii, round(sii_lower95, 6) AS sii_lower95, round(sii_upper95, 6) AS sii_upper95, round(rii, 6) AS rii, round(rii_lower95, 6) AS rii_lower95, round(rii_upper95, 6) AS rii_upper95
+    FROM unnest(%(indicator_id)s::bigint[], %(area_id)s::bigint[], %(period_start)s::date[],
+                %(basis)s::text[], %(breakdown)s::text[], %(groups_compared)s::int[],
+                %(suppressed)s::boolean[], %(best_group)s::text[], %(worst_group)s::text[],
+                %(best_value)s::numeric[], %(worst_value)s::numeric[], %(gap)s::numeric[], %(ratio)s::numeric[], %(sii)s::numeric[], %(sii_lower95)s::numeric[], %(sii_upper95)s::numeric[], %(rii)s::numeric[], %(rii_lower95)s::numeric[], %(rii_upper95)s::numeric[])
            AS n(indicator_id, area_id, period_start, basis, breakdown, groups_compared, suppressed, best_group, worst_group, best_value, worst_value, gap, ratio, sii, sii_lower95, sii_upper95, rii, rii_lower95, rii_upper95)
 ),
 deleted AS (

@@ -12,6 +12,7 @@ v AS (
         SELECT * FROM outcomes_outcomevalue v
         WHERE v.indicator_id = c.indicator_id AND v.period_start = c.period_start
           AND v.status IN ('approved', 'submitted')
+        OFFSET 0  -- a fence: one index scan a cell
     ) v
     JOIN stakeholders_area b ON b.id = v.borough_id
 ),
