@@ -250,6 +250,14 @@ def public_gap(row: InequalityMetric, groups: dict[str, PublicMetric], indicator
         "breakdown": row.breakdown,
         "groups_compared": row.groups_compared,
     }
+    if indicator.measure == Measure.COUNT:
+        # Groups differ in size: a bigger group's bigger count is no inequality (docs/statistics.md).
+        return Gap(
+            shown=False,
+            reason="Counts are not compared between groups: groups differ in size, so a larger count "
+            "need not mean a higher rate. The gap is given for rates, proportions and means.",
+            **base,
+        )
     if row.suppressed:
         return Gap(
             shown=False,

@@ -7,9 +7,15 @@ from typing import Any
 from django import forms
 
 from outcomes.breakdowns import breakdown_label, groups_for
-from outcomes.models import Indicator, Metric
+from outcomes.models import Indicator, Measure, Metric
 
 MAX_SERIES = 4  # besides London
+# Counts are on the scale of their area or group: a borough's beside London's total (or beside a
+# bigger borough's) would say only which is bigger, so a count is drawn one series at a time.
+COUNT_HELP = (
+    "A count is drawn for one area or group at a time: areas and groups differ in size, so their counts "
+    "are not set side by side. With none chosen, London's."
+)
 
 
 def group_choices(indicator: Indicator) -> list[tuple[str, str]]:
@@ -45,11 +51,20 @@ class TrendForm(forms.Form):
             del self.fields["group"]
         if not provisional:
             del self.fields["basis"]
+        self.count = indicator.measure == Measure.COUNT
+        if self.count:
+            self.fields["area"].help_text = COUNT_HELP
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         chosen = len(data.get("area") or []) + len(data.get("group") or [])
-        if chosen > MAX_SERIES:
+        if self.count and chosen > 1:
+            self.add_error(
+                "area",
+                "A count is drawn for one area or group at a time (areas and groups differ in size): "
+                f"choose one. You chose {chosen}.",
+            )
+        elif chosen > MAX_SERIES:
             error = f"Choose at most {MAX_SERIES} areas and groups in all: you chose {chosen}."
             self.add_error("area", error)
         return data

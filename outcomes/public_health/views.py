@@ -20,7 +20,7 @@ from outcomes import dashboards, permissions
 from outcomes import selectors as outcome_selectors
 from outcomes.breakdowns import group_label
 from outcomes.dashboards import PublicMetric
-from outcomes.models import Indicator
+from outcomes.models import Indicator, Measure
 from outcomes.public_health import charts, selectors
 from outcomes.public_health.forms import TrendForm
 from outcomes.statistics import COMPARISON_LABELS, Comparison, is_comparable
@@ -412,7 +412,9 @@ def _indicator_trend(request: HttpRequest, code: str, audience: dashboards.Audie
     metrics = list(selectors.trend_series(indicator=indicator, basis=basis, areas=chosen_areas, groups=groups))
     rows = dashboards.public_metrics(metrics)
     # Series: London, then the areas and groups in the order chosen.
-    keys: list[tuple[str, str, str]] = [("LONDON", "", "")]
+    # A count is one series alone (TrendForm): the chosen area's or group's, else London's total.
+    alone = indicator.measure == Measure.COUNT and (chosen_areas or groups)
+    keys: list[tuple[str, str, str]] = [] if alone else [("LONDON", "", "")]
     names = {("LONDON", "", ""): "London"}
     for a in chosen_areas:
         keys.append((a.code, "", ""))
@@ -420,7 +422,6 @@ def _indicator_trend(request: HttpRequest, code: str, audience: dashboards.Audie
     for breakdown, group in groups:
         keys.append(("LONDON", breakdown, group))
         names[("LONDON", breakdown, group)] = f"London: {group_label(breakdown, group)}"
-    # A count is drawn for one series alone beside nothing bigger: areas' counts beside London's total would look small.
     by_key: dict[tuple[str, str, str], dict[str, PublicMetric]] = {k: {} for k in keys}
     period_starts: dict[str, Any] = {}
     for metric, row in zip(metrics, rows, strict=True):

@@ -266,7 +266,7 @@ def test_deprivation_gives_the_slope_and_relative_index_rounded_and_its_trend_us
     assert section.trend == reports.Trend.NO_CLEAR_CHANGE
 
 
-def test_counts_give_no_slope_index_and_no_tested_trend():
+def test_counts_give_no_gap_no_slope_index_and_no_tested_trend():
     counts = indicator("detentions", measure=Measure.COUNT, polarity=Polarity.LOWER_BETTER)
     camden = area("CMD")
     for period in (JAN, FEB):
@@ -275,10 +275,12 @@ def test_counts_give_no_slope_index_and_no_tested_trend():
         figure(counts, camden, period, "deprivation", "q5", value="7", numerator=7, denominator=None)
         gap_row(counts, camden, period, Breakdown.DEPRIVATION, best_group="q5", worst_group="q1", sii=Decimal("12"))
     section = build(counts, camden, ("deprivation",)).sections[0]
-    # Counts are published rounded to 5: 25 and 5.
-    assert (section.gap.worst_value, section.gap.best_value, section.gap.gap) == (25, 5, 20)
+    # Quintile 1's 25 (published rounded to 5) beside quintile 5's 5 says only which group is bigger.
+    assert not section.gap.shown and section.gap.gap is None and section.gap.worst_value is None
+    assert "Counts are not compared between groups" in section.gap.reason
     assert section.gap.sii is None
     assert section.trend == reports.Trend.NOT_ASSESSED
+    assert [g.value_text for g in section.groups if g.code in ("q1", "q5")] == ["25", "5"]  # the counts still shown
 
 
 # The page ------------------------------------------------------------------------------

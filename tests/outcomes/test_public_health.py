@@ -303,6 +303,29 @@ def test_more_than_four_areas_and_groups_is_a_clear_error(client, series):
     assert client.get("/dashboards/indicators/recovery/trend/", {**asked, "format": "csv"}).status_code == 400
 
 
+def test_a_count_is_drawn_one_series_at_a_time_never_beside_londons_total(client):
+    counts = indicator("detentions", measure=Measure.COUNT, polarity=Polarity.LOWER_BETTER)
+    for period, ldn, cmd in ((MAY, "870", "30"), (JUNE, "875", "35")):
+        metric(counts, "LDN", ldn, period=period, denominator=None, lower95=None, upper95=None)
+        metric(counts, "CMD", cmd, period=period, denominator=None, lower95=None, upper95=None)
+        metric(counts, "HCK", "40", period=period, denominator=None, lower95=None, upper95=None)
+    url = "/dashboards/indicators/detentions/trend/"
+    page = client.get(url, {"area": "E09000007"}).content.decode()
+    chart = page.split('class="lmh-ph-svg"')[1].split("</svg>")[0]
+    assert chart.count("<path") == 1  # Camden alone, not beside London's 875
+    table = page.split('id="table-heading"')[1]
+    assert "35" in table and "875" not in table
+    rows = csv_rows(client.get(url, {"area": "E09000007", "format": "csv"}))
+    assert {r[1] for r in rows[1:]} == {"Camden"}
+    # Nothing chosen: London's total, alone.
+    page = client.get(url).content.decode()
+    assert page.split('class="lmh-ph-svg"')[1].split("</svg>")[0].count("<path") == 1
+    # Two areas' counts side by side would compare sizes: a clear error.
+    response = client.get(url, {"area": ["E09000007", "E09000012"]})
+    assert response.status_code == 400
+    assert "A count is drawn for one area or group at a time" in response.content.decode()
+
+
 @pytest.mark.parametrize("asked", [{"area": "E99999999"}, {"group": "ethnicity:martian"}, {"group": "sex:female"}])
 def test_an_unknown_area_or_group_is_an_error(client, series, asked):
     assert client.get("/dashboards/indicators/recovery/trend/", asked).status_code == 400
