@@ -151,7 +151,19 @@ def test_group_suppression_hides_the_same_figures_with_and_without_the_precheck(
 
 
 def test_the_precheck_both_skips_and_defers_on_generated_tables():
-    """Over the examples above, it both skipped the search and handed it on: the comparison is not a vacuous one."""
+    """Over generated tables it both skipped the search and handed it on: the comparison is not a vacuous one.
+
+    Derandomised, so the counts are the same on every run: with random examples a run could draw too
+    few tables where the pre-check skips, and fail without anything having changed (it did in CI: 6).
+    """
     _Counter.skipped = _Counter.searched = 0
-    test_group_suppression_hides_the_same_figures_with_and_without_the_precheck()
+
+    @settings(
+        max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    @given(tables())
+    def count(table):
+        test_group_suppression_hides_the_same_figures_with_and_without_the_precheck.hypothesis.inner_test(table)
+
+    count()
     assert _Counter.skipped > 10 and _Counter.searched > 100, (_Counter.skipped, _Counter.searched)
