@@ -9,7 +9,7 @@ Split by role:
   change their values;
 - `rebuild`: the nightly rebuild of every cell, reading the values once;
 - `inequality`: the gap measures between a breakdown's groups (InequalityMetric), from the
-  group metrics just written, in one batched read and one diffing write;
+  group metrics just written, in one set-based statement that writes only what differs;
 - `generation`: the counter the dashboards' cache is keyed by, bumped when metrics change.
 
 Every metric is computed for all people (the headline: breakdown and group blank, from
@@ -54,9 +54,8 @@ def statements() -> dict[str, str]:
         named[f"rebuild_write_{label}"] = rebuild.WRITE_SQL[scope]
         named[f"rebuild_cells_few_words_{label}"] = rebuild.cells_sql([0, 1], scope)
         named[f"rebuild_cells_many_words_{label}"] = rebuild.cells_sql(list(range(12)), scope)
-    for scope, condition in inequality.SCOPES.items():
-        named[f"inequality_read_{scope}"] = inequality.READ_SQL.format(scope=condition)
-        named[f"inequality_write_{scope}"] = inequality.WRITE_SQL.format(scope=condition)
+    for scope, statement in inequality.WRITE_SQL.items():
+        named[f"inequality_write_{scope}"] = statement
     return named
 
 
