@@ -294,7 +294,10 @@ def test_the_page_shows_the_groups_the_gap_and_its_trend_to_the_public(client, a
     assert "By ethnic group, 2026-02" in html
     assert "Not shown (small numbers)" in html
     assert "Worse than all people" in html and "Better than all people" in html
-    assert "-10.0 percentage points" in html  # the gap, worst minus best
+    # the gap (worst minus best, -10) said once, its direction in words; signed in the trend table
+    assert "10.0 percentage points lower in the worst group than in the best, among 3 groups" in html
+    assert "worst minus best:" not in html
+    assert ">-10.0 percentage points<" in html
     assert "Narrowing." in html
     assert "<svg" in html and "stroke-dasharray" in html  # the chart, with the all-people line
     assert "66.7" not in html  # the suppressed group's value
