@@ -8,8 +8,11 @@ separate concern: its workers reconnect by themselves.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -93,3 +96,35 @@ class FailOpenRedisCache(RedisCache):
         except _DOWN as exc:
             logger.error("cache unavailable: increment of %s lost (%s)", key, exc)
             return delta
+
+
+# The code a cached page or figure was made by ------------------------------------------------
+# Rendered bodies and computed figures are cached until the metrics change; a release that changes
+# a template or the code that builds them must not be served the former release's entries (a
+# deploy with unchanged metrics would otherwise show the old pages until the next recompute).
+# Their keys carry this digest of the portal's own source, taken once a process.
+SOURCE_PACKAGES = (
+    "kernel",
+    "londonmh",
+    "stakeholders",
+    "outcomes",
+    "actionplan",
+    "commissioning",
+    "opendata",
+    "templates",
+)
+SOURCE_SUFFIXES = (".py", ".html", ".txt", ".md", ".json")
+
+
+@functools.cache
+def code_version() -> str:
+    """A short digest of every source file (path and content) under the portal's packages and templates."""
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    digest = hashlib.sha256()
+    for package in SOURCE_PACKAGES:
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in SOURCE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]

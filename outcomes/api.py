@@ -43,6 +43,7 @@ from rest_framework.response import Response
 
 from kernel import hostile
 from kernel.api import problems
+from kernel.cache import code_version
 from outcomes import dashboards, ingest, permissions, services
 from outcomes.aggregation import metrics_generation
 from outcomes.breakdowns import NOT_KNOWN, Breakdown, group_label, groups_for, parse_age_band, validate_age_bands
@@ -1083,7 +1084,10 @@ class MetricViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             )
         # Suppressed for every caller, and the basis was decided above: cached by URL (and so by
         # basis) until the metrics change.
-        key = f"api:metrics:{metrics_generation()}:" + hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+        key = (
+            f"api:metrics:{metrics_generation()}:{code_version()}:"
+            + hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+        )
         data = cache.get(key)
         if data is None:
             page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

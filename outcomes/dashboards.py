@@ -34,6 +34,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
 from markupsafe import Markup
 
+from kernel.cache import code_version
 from kernel.numbers import MEASURE_PLACES, format_in_unit, format_number
 from outcomes import permissions
 from outcomes.aggregation.generation import metrics_generation
@@ -686,7 +687,7 @@ def page_cache_key(
         return None
     parts = (request.path, sorted(request.GET.lists()), audience)
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()
-    return f"dashboards:{metrics_generation()}:page:{kind}:{digest}"
+    return f"dashboards:{metrics_generation()}:{code_version()}:page:{kind}:{digest}"
 
 
 def cached_page(

@@ -22,6 +22,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kernel import downloads, numbers
+from kernel.cache import code_version
 from kernel.forms import add_service_errors
 from outcomes import dashboards, ingest, permissions, selectors, services
 from outcomes.aggregation import metrics_generation
@@ -577,7 +578,9 @@ def _cached(kind: str, parts: tuple, build: Any) -> Any:
     the public nor the public's to a commissioner, and every page keeps its own CSP nonce and
     sign-in state.
     """
-    key = f"dashboards:{metrics_generation()}:{kind}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    key = (
+        f"dashboards:{metrics_generation()}:{code_version()}:{kind}:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+    )
     data = cache.get(key)
     if data is None:
         data = build()

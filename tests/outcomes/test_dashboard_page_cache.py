@@ -130,6 +130,46 @@ def test_the_cached_content_is_replaced_when_the_metrics_change(
     assert "62.1%" in html and "56.3%" not in html
 
 
+@pytest.mark.parametrize("url", PAGES)
+def test_a_new_release_never_serves_the_former_releases_cached_content(client_for, recovery, monkeypatch, url):
+    # A deploy with the metrics unchanged: what the former code rendered and cached must not be
+    # served by the new code (a changed template would otherwise show only after a recompute).
+    client = client_for(None)
+    assert "56.3%" in client.get(url).content.decode()
+    Metric.objects.filter(area__short_code="CMD", basis="approved").update(numerator=64, value=Decimal("62.1"))
+    assert "56.3%" in client.get(url).content.decode()  # cached, as above
+    for module in ("outcomes.dashboards", "outcomes.views", "outcomes.api"):
+        monkeypatch.setattr(f"{module}.code_version", lambda: "next-release")
+    html = client.get(url).content.decode()
+    assert "62.1%" in html and "56.3%" not in html
+
+
+def test_the_code_version_moves_with_any_template_or_module(tmp_path, settings):
+    from kernel.cache import code_version
+
+    (tmp_path / "templates").mkdir()
+    page = tmp_path / "templates" / "page.html"
+    page.write_text("<p>one</p>")
+    (tmp_path / "outcomes").mkdir()
+    (tmp_path / "outcomes" / "views.py").write_text("ANSWER = 1\n")
+    settings.BASE_DIR = tmp_path
+    code_version.cache_clear()
+    try:
+        first = code_version()
+        assert code_version() == first  # taken once a process
+        code_version.cache_clear()
+        assert code_version() == first  # the same source, the same version
+        page.write_text("<p>two</p>")
+        code_version.cache_clear()
+        second = code_version()
+        assert second != first
+        (tmp_path / "outcomes" / "views.py").write_text("ANSWER = 2\n")
+        code_version.cache_clear()
+        assert code_version() not in (first, second)
+    finally:
+        code_version.cache_clear()
+
+
 def test_a_commissioners_cached_overview_never_reaches_the_public(client_for, commissioner, recovery):
     # The commissioner's ICB commissions Camden and Islington (tests/conftest.py): they see
     # Islington's 3 of 12 as 25.0%, not for publication; the same query from the public, after
