@@ -102,29 +102,31 @@ class FailOpenRedisCache(RedisCache):
 # Rendered bodies and computed figures are cached until the metrics change; a release that changes
 # a template or the code that builds them must not be served the former release's entries (a
 # deploy with unchanged metrics would otherwise show the old pages until the next recompute).
-# Their keys carry this digest of the portal's own source, taken once a process.
-SOURCE_PACKAGES = (
-    "kernel",
-    "londonmh",
-    "stakeholders",
-    "outcomes",
-    "actionplan",
-    "commissioning",
-    "opendata",
-    "templates",
-)
+# Their keys carry this digest of the portal's own source, taken once a process: this package,
+# every installed app that is a top-level package of the project, and the template directories.
 SOURCE_SUFFIXES = (".py", ".html", ".txt", ".md", ".json")
+
+
+def source_roots() -> list[Path]:
+    """The directories whose files make up the running portal's code, in a fixed order."""
+    from django.apps import apps
+    from django.conf import settings
+
+    base = Path(settings.BASE_DIR).resolve()
+    roots = {Path(__file__).resolve().parent}
+    # the project's own apps are its top-level packages (a virtualenv inside it holds the others)
+    roots.update(path for path in (Path(c.path).resolve() for c in apps.get_app_configs()) if path.parent == base)
+    for engine in settings.TEMPLATES:
+        roots.update(Path(directory).resolve() for directory in engine.get("DIRS", ()))
+    return sorted(roots)
 
 
 @functools.cache
 def code_version() -> str:
-    """A short digest of every source file (path and content) under the portal's packages and templates."""
-    from django.conf import settings
-
-    root = Path(settings.BASE_DIR)
+    """A short digest of every source file (path and content) under `source_roots()`."""
     digest = hashlib.sha256()
-    for package in SOURCE_PACKAGES:
-        for path in sorted((root / package).rglob("*")):
+    for root in source_roots():
+        for path in sorted(root.rglob("*")):
             if path.suffix in SOURCE_SUFFIXES and path.is_file() and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+                digest.update(str(path.relative_to(root.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]

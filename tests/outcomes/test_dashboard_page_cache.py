@@ -144,7 +144,17 @@ def test_a_new_release_never_serves_the_former_releases_cached_content(client_fo
     assert "62.1%" in html and "56.3%" not in html
 
 
-def test_the_code_version_moves_with_any_template_or_module(tmp_path, settings):
+def test_the_code_version_covers_the_kernel_every_local_app_and_the_templates(settings):
+    from kernel.cache import source_roots
+
+    names = {root.name for root in source_roots()}
+    assert {"kernel", "templates", "londonmh", "stakeholders", "outcomes", "actionplan", "commissioning"} <= names
+    assert "opendata" in names
+    assert not names & {"rest_framework", "guardian", "tests", "admin"}  # third-party and Django's own code is not ours
+
+
+def test_the_code_version_moves_with_any_template_or_module(tmp_path, monkeypatch):
+    from kernel import cache
     from kernel.cache import code_version
 
     (tmp_path / "templates").mkdir()
@@ -152,7 +162,7 @@ def test_the_code_version_moves_with_any_template_or_module(tmp_path, settings):
     page.write_text("<p>one</p>")
     (tmp_path / "outcomes").mkdir()
     (tmp_path / "outcomes" / "views.py").write_text("ANSWER = 1\n")
-    settings.BASE_DIR = tmp_path
+    monkeypatch.setattr(cache, "source_roots", lambda: [tmp_path / "outcomes", tmp_path / "templates"])
     code_version.cache_clear()
     try:
         first = code_version()
