@@ -238,7 +238,7 @@ idx AS (
     FROM outcomes_indicator i JOIN touched t ON t.indicator_id = i.id
 ),
 m AS (
-    SELECT m.id, m.indicator_id, m.area_id, m.basis, m.breakdown, m.population_group, m.period_start, m.trend,
+    SELECT m.id, m.indicator_id, m.area_id, b.basis, m.breakdown, m.population_group, m.period_start, m.trend,
            m.suppressed,
            m.secondary_suppressed AS hidden, i.measure,
            {published("m.numerator")}::float8 AS x, m.value::float8 AS y,
@@ -250,7 +250,9 @@ m AS (
     FROM outcomes_metric m
     JOIN touched t ON t.indicator_id = m.indicator_id
     JOIN idx i ON i.id = m.indicator_id
-    -- the four periods before the earliest touched one are read, never written
+    -- The four periods before the earliest touched one are read, never written, and not split
+    -- (SPAN_CTE): there an approved row that is also the provisional one is read for both bases.
+    CROSS JOIN LATERAL (SELECT m.basis UNION ALL SELECT 'provisional' WHERE m.also_provisional) b(basis)
     WHERE m.period_start BETWEEN t.since - i.lookback AND t.until + i.lookback
 ),
 lagged AS (
@@ -263,20 +265,23 @@ sums AS (
 {trend_sums()}    FROM lagged
 ),
 stat AS (
-    SELECT id, trend, period_start, since, upto,
+    SELECT id, basis, trend, period_start, since, upto,
 {trend_case("new_trend")}    FROM sums
 )
 UPDATE outcomes_metric t SET trend = s.new_trend
 FROM stat s
-WHERE t.id = s.id AND s.period_start BETWEEN s.since AND s.upto AND t.trend IS DISTINCT FROM s.new_trend
+WHERE t.id = s.id AND t.basis = s.basis AND s.period_start BETWEEN s.since AND s.upto
+  AND t.trend IS DISTINCT FROM s.new_trend
 """  # noqa: S608 - assembled only from constants and float literals, never user input
 
 
 # The incremental statements work on both bases' rows. Before them, every approved row that is
-# also the provisional one, in the periods they read or write (the touched ones, and the trend's
-# four before and after), is split into its two rows; after them, the pairs that are the same in
-# every figure are folded back into one, as the rebuild folds them. Neither counts as a write: on
-# their own they leave the table as it was.
+# also the provisional one, in the periods they write (the touched ones, and the four after whose
+# trends they move), is split into its two rows; after them, the pairs that are the same in every
+# figure are folded back into one, as the rebuild folds them. Neither counts as a write: on their
+# own they leave the table as it was. The trend's four periods before are only read, and it reads
+# such a row there for both bases, so they are not split: a change to the latest month splits and
+# folds one period's rows, not five.
 SPAN_CTE = f"""
 WITH touched AS (
     SELECT c.indicator_id, min(c.period_start) AS since, max(c.period_start) AS until
@@ -284,7 +289,7 @@ WITH touched AS (
     GROUP BY c.indicator_id
 ),
 span AS (
-    SELECT t.indicator_id, t.since - {LOOKBACK} AS lo, t.until + {LOOKBACK} AS hi
+    SELECT t.indicator_id, t.since AS lo, t.until + {LOOKBACK} AS hi
     FROM touched t JOIN outcomes_indicator i ON i.id = t.indicator_id
 )"""  # noqa: S608 - a constant
 

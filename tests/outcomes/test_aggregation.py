@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from outcomes.aggregation import metrics_rebuild_all, metrics_recompute_cells
-from outcomes.models import Door, Measure, Metric, OutcomeValue, PeriodType, Polarity, Population
+from outcomes.models import Door, Indicator, Measure, Metric, OutcomeValue, PeriodType, Polarity, Population
 from stakeholders.models import Area, AreaLevel
 from tests.factories import IndicatorFactory, OrganisationFactory, SubmissionFactory, UserFactory
 
@@ -481,6 +481,42 @@ def test_the_set_based_rebuild_writes_exactly_the_rows_of_the_incremental_path(s
     assert metrics_rebuild_all() == len(incremental)  # a first build: indexes dropped, built after
     assert _all_rows() == incremental
     assert _metric_indexes() == indexes
+
+
+@pytest.mark.parametrize(
+    ("month", "status"),
+    [(5, "approved"), (5, "submitted"), (2, "submitted"), (1, "approved")],
+    ids=["latest month, approved", "latest month, submitted", "middle month, submitted", "early month, approved"],
+)
+def test_one_later_cell_refreshed_alone_gives_the_rows_of_a_rebuild(submission, month, status):
+    """A refresh splits and folds only the periods it writes (the cell and the four after); the
+    trend's four periods before are read where one row serves both bases. Whatever the change,
+    the stored rows are then the rebuild's, row for row."""
+    mixed_history(submission)
+    assert metrics_rebuild_all() > 0
+    # the periods the refresh reads before the cell hold rows that serve both bases
+    assert Metric.objects.filter(also_provisional=True, period_start__lt=MONTHS[month]).exists()
+    other = OrganisationFactory()
+    changed = []
+    for n in range(4):
+        indicator = Indicator.objects.get(code=f"r{n}")
+        # Brent has no submitted values of its own: the change splits its pair in that month
+        _value(
+            submission,
+            indicator,
+            "BRT",
+            17,
+            30 if n in (1, 3) else None,
+            status=status,
+            org=other,
+            period=MONTHS[month],
+        )
+        changed.append((indicator.pk, MONTHS[month].isoformat()))
+    assert metrics_recompute_cells(changed) > 0
+    refreshed = _all_rows()
+    Metric.objects.all().delete()
+    metrics_rebuild_all()
+    assert _all_rows() == refreshed
 
 
 def _metric_indexes():

@@ -5,7 +5,7 @@ WITH touched AS (
     GROUP BY c.indicator_id
 ),
 span AS (
-    SELECT t.indicator_id, t.since - CASE i.period_type WHEN 'month' THEN interval '4 months' WHEN 'quarter' THEN interval '12 months' ELSE interval '4 years' END AS lo, t.until + CASE i.period_type WHEN 'month' THEN interval '4 months' WHEN 'quarter' THEN interval '12 months' ELSE interval '4 years' END AS hi
+    SELECT t.indicator_id, t.since AS lo, t.until + CASE i.period_type WHEN 'month' THEN interval '4 months' WHEN 'quarter' THEN interval '12 months' ELSE interval '4 years' END AS hi
     FROM touched t JOIN outcomes_indicator i ON i.id = t.indicator_id
 ),
 same AS (

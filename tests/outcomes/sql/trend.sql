@@ -12,7 +12,7 @@ idx AS (
     FROM outcomes_indicator i JOIN touched t ON t.indicator_id = i.id
 ),
 m AS (
-    SELECT m.id, m.indicator_id, m.area_id, m.basis, m.breakdown, m.population_group, m.period_start, m.trend,
+    SELECT m.id, m.indicator_id, m.area_id, b.basis, m.breakdown, m.population_group, m.period_start, m.trend,
            m.suppressed,
            m.secondary_suppressed AS hidden, i.measure,
            (CASE WHEN m.numerator < 5 THEN m.numerator ELSE 5 * floor(m.numerator / 5.0 + 0.5) END)::float8 AS x, m.value::float8 AS y,
@@ -24,7 +24,9 @@ m AS (
     FROM outcomes_metric m
     JOIN touched t ON t.indicator_id = m.indicator_id
     JOIN idx i ON i.id = m.indicator_id
-    -- the four periods before the earliest touched one are read, never written
+    -- The four periods before the earliest touched one are read, never written, and not split
+    -- (SPAN_CTE): there an approved row that is also the provisional one is read for both bases.
+    CROSS JOIN LATERAL (SELECT m.basis UNION ALL SELECT 'provisional' WHERE m.also_provisional) b(basis)
     WHERE m.period_start BETWEEN t.since - i.lookback AND t.until + i.lookback
 ),
 lagged AS (
@@ -63,7 +65,7 @@ sums AS (
     FROM lagged
 ),
 stat AS (
-    SELECT id, trend, period_start, since, upto,
+    SELECT id, basis, trend, period_start, since, upto,
         CASE
             WHEN k < 5 OR gap THEN ''
             WHEN measure = 'mean' THEN
@@ -83,4 +85,5 @@ stat AS (
 )
 UPDATE outcomes_metric t SET trend = s.new_trend
 FROM stat s
-WHERE t.id = s.id AND s.period_start BETWEEN s.since AND s.upto AND t.trend IS DISTINCT FROM s.new_trend
+WHERE t.id = s.id AND t.basis = s.basis AND s.period_start BETWEEN s.since AND s.upto
+  AND t.trend IS DISTINCT FROM s.new_trend
