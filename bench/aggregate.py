@@ -1,6 +1,7 @@
 """Aggregation benchmark: the full metrics rebuild against bare SQL sums, and incremental recomputes.
 
-    .venv/bin/python bench/aggregate.py [--values 5000000] [--groups] [--database londonmh_bench_agg] [--keep]
+    .venv/bin/python bench/aggregate.py [--values 5000000] [--groups] [--repeats 3] [--database londonmh_bench_agg]
+        [--keep]
 
 With --groups, two thirds of the values are group rows: each provider's all-people value of a
 borough, indicator and month comes with its women's and men's values (breakdown "sex"), and the
@@ -20,9 +21,11 @@ What it does, in one run on a scratch database it creates, migrates and drops:
 3. The full rebuild (`outcomes.aggregation.metrics_rebuild_all`, what the nightly job runs:
    METRICS_REBUILD_WORKERS groups of indicators at once, default 2, one a core here) into an
    empty metrics table, and again over a full one (nothing changes, nothing written); every
-   value is approved, so each metric row serves both bases (one row per area and cell). Prints
-   ratio = rebuild / bare SQL (target <= 2), and the ratio to the tuned bare SQL; then the same
-   two rebuilds as one group on one connection (workers=1), for comparison.
+   value is approved, so each metric row serves both bases (one row per area and cell). The
+   bare SQL and the first build run --repeats times in turn (default 3, the metric tables
+   emptied between); it prints each run's ratio = rebuild / bare SQL and their median (target
+   <= 2), and the ratio to the tuned bare SQL; then the rebuild over a full table against the
+   median bare SQL, and the same two rebuilds as one group on one connection (workers=1).
 4. Incremental: one provider's 1,000-value submission (33 boroughs x 30 indicators + 10 more
    rows, one month) is written and committed, then the on-commit recompute of the touched
    (indicator, period) cells runs (`outcomes.tasks.metrics_recompute`, in-process): the time
@@ -242,7 +245,9 @@ def _incremental(fixtures: dict[str, object], repeats: int = 3) -> list[float]:
     return times
 
 
-def _run(database: str, values: int, full: bool, keep: bool = False, groups: bool = False) -> dict[str, float]:
+def _run(
+    database: str, values: int, full: bool, keep: bool = False, groups: bool = False, repeats: int = 3
+) -> dict[str, float]:
     from django.db import connection, connections
 
     env = _django_env(database)
@@ -267,20 +272,35 @@ def _run(database: str, values: int, full: bool, keep: bool = False, groups: boo
         if full:
             from outcomes.aggregation import metrics_rebuild_all
 
-            with connection.cursor() as cursor:
-                cursor.execute("CHECKPOINT")
-            bare = _bare_sql(groups=groups)
-            _say(f"{'bare SQL sums into an unlogged table:':<46}{bare:8.2f} s")
-            tuned = _bare_sql(tuned=True, groups=groups)
+            # The floor and the first build, `repeats` times in turn (the metric tables emptied
+            # between): one run of each moved by a fifth from one minute to the next on this
+            # machine, and each pair's ratio is taken within the pair.
+            bares, tuneds, rebuilds = [], [], []
+            for attempt in range(repeats):
+                with connection.cursor() as cursor:
+                    if attempt:
+                        cursor.execute("TRUNCATE outcomes_metric, outcomes_inequalitymetric")
+                    cursor.execute("CHECKPOINT")
+                bares.append(_bare_sql(groups=groups))
+                tuneds.append(_bare_sql(tuned=True, groups=groups))
+                started = time.perf_counter()
+                metrics_rebuild_all()  # settings.METRICS_REBUILD_WORKERS groups at once, as the nightly job
+                rebuilds.append(time.perf_counter() - started)
+                count, expected = _metric_count(), _expected_metrics()
+                assert count == expected, (count, expected)
+                _say(
+                    f"  run {attempt + 1}: bare SQL {bares[-1]:.2f} s (tuned {tuneds[-1]:.2f} s),"
+                    f" first build {rebuilds[-1]:.2f} s, ratio {rebuilds[-1] / bares[-1]:.2f}"
+                )
+            ratios = [r / b for r, b in zip(rebuilds, bares, strict=True)]
+            to_tuned = statistics.median(r / t for r, t in zip(rebuilds, tuneds, strict=True))
+            bare, tuned, rebuild = (statistics.median(x) for x in (bares, tuneds, rebuilds))
+            _say(f"{'bare SQL sums into an unlogged table:':<46}{bare:8.2f} s   (median of {repeats})")
             _say(f"{'  the same with the rebuild`s work_mem, no JIT:':<46}{tuned:8.2f} s")
-            started = time.perf_counter()
-            metrics_rebuild_all()  # settings.METRICS_REBUILD_WORKERS groups at once, as the nightly job
-            rebuild = time.perf_counter() - started
-            count, expected = _metric_count(), _expected_metrics()
-            assert count == expected, (count, expected)
             _say(
-                f"{'full rebuild into an empty metrics table:':<46}{rebuild:8.2f} s   ratio {rebuild / bare:5.2f}"
-                f"   (to the tuned bare SQL {rebuild / tuned:5.2f})"
+                f"{'full rebuild into an empty metrics table:':<46}{rebuild:8.2f} s   ratio"
+                f" {statistics.median(ratios):5.2f}   (median of the runs' {', '.join(f'{r:.2f}' for r in ratios)};"
+                f" to the tuned bare SQL {to_tuned:5.2f})"
             )
             _say(f"  ({count:,} metric rows, each approved and provisional: every borough, ICS and London)")
             started = time.perf_counter()
@@ -336,13 +356,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--database", default="londonmh_bench_agg", help="scratch database (created, then dropped)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     parser.add_argument("--groups", action="store_true", help="two thirds of the values are group rows (sex)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of the bare SQL and first build (median)")
     args = parser.parse_args(argv)
     small = args.small_values or args.values // 10
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "londonmh.settings")
     from urllib.parse import urlsplit
 
     _say(f"scratch databases {args.database}, {args.database}_small on {urlsplit(_server_url()).hostname}")
-    big = _run(args.database, args.values, full=True, keep=args.keep, groups=args.groups)
+    big = _run(args.database, args.values, full=True, keep=args.keep, groups=args.groups, repeats=args.repeats)
     little = _run(f"{args.database}_small", small, full=False, keep=args.keep, groups=args.groups)
     _say(
         f"incremental: {little['incremental']:.3f} s at {small:,} values, {big['incremental']:.3f} s at"
