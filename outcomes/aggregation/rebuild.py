@@ -504,9 +504,9 @@ def metrics_rebuild_all(*, workers: int | None = None) -> int:
     with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="metrics-rebuild") as pool:
         written = sum(pool.map(_rebuild_on_own_connection, groups))
     if first_build and written:
-        # as `_first_build` does: the statistics still describe the empty table
+        # as `_first_build` does: the statistics still describe the empty tables
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE outcomes_metric")
+            cursor.execute("ANALYZE outcomes_metric, outcomes_inequalitymetric")
     return written
 
 
@@ -564,6 +564,7 @@ def _rebuild(indicator_ids: list[int] | None) -> int:
                     column.append(value)
         if hidden[0]:
             cursor.execute(HIDE_SQL, hidden)
+        first_build = False
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {scope.stored} m)", params)  # noqa: S608 - a constant scope
         if cursor.fetchone()[0]:
             cursor.execute(WRITE_SQL[scope], params)
@@ -573,9 +574,13 @@ def _rebuild(indicator_ids: list[int] | None) -> int:
             written = cursor.rowcount
         else:  # stable: every writer of metrics waits for the locks held here
             written = _first_build(cursor, params)
+            first_build = True
         cursor.execute(DROP_STAGING_SQL)
     # The gaps between groups, from the group rows just written (both bases).
     written += metrics_inequalities("every" if indicator_ids is None else "indicators", params)
+    if first_build:  # as the metrics table's: the gap measures' statistics still describe it empty
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE outcomes_inequalitymetric")
     if written:
         metrics_changed()
     return written

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from outcomes.aggregation import metrics_rebuild_all, metrics_recompute_cells
@@ -310,6 +311,23 @@ def test_gap_measures_and_the_sii_from_the_quintiles(submission):
     metrics_recompute_cells([(indicator.pk, PERIOD.isoformat())])
     gap.refresh_from_db()
     assert gap.sii is None and gap.groups_compared == 4 and gap.best_group == "q4"
+
+
+@pytest.mark.django_db
+def test_a_first_build_leaves_the_gap_measures_table_analysed(submission):
+    """Its statistics would otherwise describe the empty table (autovacuum comes later, or never)."""
+    indicator = IndicatorFactory(code="ga", name="A", definition="d", measure=Measure.PROPORTION, breakdowns=["sex"])
+    for borough in ("CMD", "ISL"):
+        _value(submission, indicator, borough, 30, 100)
+        _value(submission, indicator, borough, 20, 50, "sex", "female")
+        _value(submission, indicator, borough, 10, 50, "sex", "male")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE outcomes_inequalitymetric")
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'outcomes_inequalitymetric'::regclass")
+        assert cursor.fetchone()[0] <= 0  # empty (or never analysed)
+        metrics_rebuild_all()
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'outcomes_inequalitymetric'::regclass")
+        assert cursor.fetchone()[0] == InequalityMetric.objects.count() > 0
 
 
 @pytest.mark.django_db
