@@ -388,13 +388,15 @@ def build(
 
 # The chart ---------------------------------------------------------------------------------
 
-# In viewBox units: drawn about 640 pixels wide on a desktop, half that on a phone, where the
-# labels are still about 10 pixels high (the table below the chart gives the same figures).
+# In viewBox units: drawn about 640 pixels wide on a desktop, half that on a phone. Each group's
+# label is HTML text above its own strip (it wraps and keeps its size on a phone, where text in
+# the SVG would shrink to 8 pixels and a long group's name run off the edge); the strips and the
+# axis scale with the width. The axis comes twice, its labels larger on a narrow screen, one shown
+# by CSS (public_health.css).
 CHART_WIDTH = 640
-ROW_HEIGHT = 64
+STRIP_HEIGHT = 36
 LEFT, RIGHT = 30, 610  # room for the first and last tick's label
-TOP = 8
-AXIS_HEIGHT = 44
+AXIS = {"wide": {"height": 30, "font": 17, "text_y": 24}, "narrow": {"height": 50, "font": 32, "text_y": 40}}
 
 
 def _nice_step(span: float) -> float:
@@ -436,15 +438,14 @@ def chart(section: Section, indicator: Indicator) -> dict[str, Any] | None:
         return round(LEFT + (value - low) / (high - low) * (RIGHT - LEFT), 1)
 
     rows = []
-    for index, g in enumerate(section.groups):
-        y = TOP + index * ROW_HEIGHT
-        row: dict[str, Any] = {"label": g.label, "text_y": y + 20, "y": y + 42, "shown": g.shown}
+    cy = STRIP_HEIGHT / 2
+    for g in section.groups:
+        row: dict[str, Any] = {"label": g.label, "shown": g.shown}
         if g.shown and g.metric:
             m = g.metric
             shape, large = MARKERS[Comparison(g.comparison)]
             size = 9 if large else 6
             cx = x(float(m.value))  # type: ignore[arg-type]
-            cy = y + 42
             row.update(
                 x=cx,
                 value_text=m.value_text,
@@ -460,23 +461,27 @@ def chart(section: Section, indicator: Indicator) -> dict[str, Any] | None:
         else:
             row["value_text"] = g.value_text
         rows.append(row)
-    plot_bottom = TOP + len(section.groups) * ROW_HEIGHT
     ticks = []
     tick = low
     while tick <= high + step / 1000:
         ticks.append({"x": x(tick), "text": format_figure(Decimal(repr(round(tick, 6))), indicator.measure)})
         tick += step
+    # On a narrow screen every other tick is labelled when there are more than four: at twice the
+    # size their labels would otherwise touch.
+    # The end labels are set inside the axis's ends, where centred ones would be cut off.
+    for t in ticks:
+        t["anchor"] = "middle"
+    narrow = [dict(t, text=t["text"] if len(ticks) <= 4 or k % 2 == 0 else "") for k, t in enumerate(ticks)]
+    narrow[0]["anchor"], narrow[-1]["anchor"] = "start", "end"
     return {
         "width": CHART_WIDTH,
-        "height": plot_bottom + AXIS_HEIGHT,
-        "plot_top": TOP,
-        "plot_bottom": plot_bottom,
-        "axis_y": plot_bottom,
-        "tick_text_y": plot_bottom + 26,
+        "strip_height": STRIP_HEIGHT,
+        "cy": cy,
         "left": LEFT,
         "right": RIGHT,
         "rows": rows,
         "ticks": ticks,
+        "axes": [dict(AXIS["wide"], kind="wide", ticks=ticks), dict(AXIS["narrow"], kind="narrow", ticks=narrow)],
         "reference_x": x(float(reference)) if reference is not None else None,
         "reference_text": section.all_people.value_text if reference is not None and section.all_people else "",
         "from_zero": low == 0,

@@ -57,3 +57,14 @@ def test_the_inequalities_page_fits_a_narrow_phone_screen(page: Page, groups):
         page.goto(path)
         assert_no_sideways_scrolling(page)
         assert_accessible(page)
+        if "area=" in path:
+            # The groups' labels are text at full size that wraps, not SVG text scaled to 8 px and
+            # cut off at the edge; the axis shown is the one with the larger labels.
+            labels = page.locator(".lmh-dot-chart__label")
+            expect(labels.first).to_have_text("Asian, Asian British or Asian Welsh: 58.0%")
+            assert min(labels.evaluate_all("els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")) >= 14
+            for k in range(labels.count()):
+                box = labels.nth(k).bounding_box()
+                assert box is not None and box["x"] + box["width"] <= 320
+            expect(page.locator(".lmh-dot-chart__axis--narrow").first).to_be_visible()
+            expect(page.locator(".lmh-dot-chart__axis--wide").first).to_be_hidden()

@@ -300,6 +300,10 @@ def test_the_page_shows_the_groups_the_gap_and_its_trend_to_the_public(client, a
     assert ">-10.0 percentage points<" in html
     assert "Narrowing." in html
     assert "<svg" in html and "stroke-dasharray" in html  # the chart, with the all-people line
+    # each group's label is text above its strip; the axis twice, the phone's with its end labels inside
+    assert '<p class="lmh-dot-chart__label">Black, Black British, Black Welsh, Caribbean or African: 48.0%</p>' in html
+    assert "lmh-dot-chart__axis--wide" in html and "lmh-dot-chart__axis--narrow" in html
+    assert 'text-anchor="start"' in html and 'text-anchor="end"' in html
     assert "66.7" not in html  # the suppressed group's value
 
 
