@@ -41,7 +41,7 @@ def test_a_visitor_finds_which_groups_fare_worse_and_whether_the_gap_is_closing(
     assert_accessible(page)
 
     # Choosing another period is a plain GET form: no script needed.
-    page.get_by_label("Period").select_option("2026-01")
+    page.get_by_label("Period", exact=True).select_option("2026-01")
     page.get_by_label("Population groups").select_option("ethnicity")
     page.get_by_role("button", name="Show figures").click()
     expect(page.get_by_role("heading", name="By ethnic group, 2026-01")).to_be_visible()

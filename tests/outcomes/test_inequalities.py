@@ -304,6 +304,10 @@ def test_the_page_shows_the_groups_the_gap_and_its_trend_to_the_public(client, a
     assert '<p class="lmh-dot-chart__label">Black, Black British, Black Welsh, Caribbean or African: 48.0%</p>' in html
     assert "lmh-dot-chart__axis--wide" in html and "lmh-dot-chart__axis--narrow" in html
     assert 'text-anchor="start"' in html and 'text-anchor="end"' in html
+    # the trend table's region is named by its own caption, which names the breakdown: a page with
+    # two breakdowns has two regions with different names (axe's landmark-unique)
+    assert 'aria-labelledby="trend-table-ethnicity"' in html
+    assert '<caption id="trend-table-ethnicity" class="nhsuk-u-visually-hidden">The gap by ethnic group in' in html
     assert "66.7" not in html  # the suppressed group's value
 
 
