@@ -28,7 +28,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 from django.test.testcases import LiveServerThread
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Request, Response, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from pytest_django.live_server_helper import LiveServer
 
@@ -167,6 +167,47 @@ def page(context: BrowserContext, live_server: LiveServer) -> Iterator[Page]:
     yield page
     # A missing asset (CSS, script, icon) or a script error fails the test that saw it.
     assert problems == [], f"the browser saw problems: {problems}"
+
+
+# Resolves once the NHS.UK header's script has started and its navigation list has gone three
+# animation frames without its items being moved; false if that has not happened in 5 s.
+_HEADER_SETTLED = """async () => {
+  const frame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  const root = document.querySelector('[data-module="nhsuk-header"]');
+  const list = root && root.querySelector('.nhsuk-header__navigation-list');
+  if (!list) return true;
+  const deadline = performance.now() + 5000;
+  while (!root.hasAttribute('data-nhsuk-header-init')) {
+    if (performance.now() > deadline) return false;
+    await frame();
+  }
+  let quiet = 0;
+  const moves = new MutationObserver(() => { quiet = 0; });
+  moves.observe(list, {childList: true, subtree: true});
+  try {
+    while (quiet < 3) {
+      if (performance.now() > deadline) return false;
+      await frame();
+      quiet += 1;
+    }
+  } finally {
+    moves.disconnect();
+  }
+  return true;
+}"""
+
+
+def settled_header(page: Page) -> Locator:
+    """The page's header, once its navigation has stopped moving: click its links through this.
+
+    On every resize, and once just after it starts (its ResizeObserver's first report), the NHS.UK
+    header takes each navigation item out of the list and puts it back to measure it, whether or
+    not anything then moves under "More". Chromium drops a click whose mouse-down and mouse-up
+    fall either side of that (the link left the page in between), so a test that clicks a header
+    link the moment a page arrives can, now and then, stay where it was.
+    """
+    assert page.evaluate(_HEADER_SETTLED), f"the header on {page.url} was still moving its links after 5 s"
+    return page.locator("header")
 
 
 def assert_accessible(page: Page) -> None:

@@ -15,7 +15,7 @@ from commissioning import services
 from commissioning.models import Contract, ContractForm, ProviderRole
 from outcomes.models import Measure, PeriodType, Polarity
 from tests.commissioning.conftest import add_metric, borough
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, settled_header
 
 # The live server is another thread, so tests commit (transaction=True); serialized_rollback
 # puts back the boroughs the migrations loaded, which the flush after each test removes.
@@ -78,7 +78,7 @@ def test_a_commissioner_edits_a_contract_meets_a_conflict_and_reads_its_performa
     # A commissioner lands on their work (issue 19).
     expect(page.get_by_role("heading", level=1)).to_have_text("My work")
 
-    page.locator("header").get_by_role("link", name="Commissioning").click()
+    settled_header(page).get_by_role("link", name="Commissioning").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Contract register")
     expect(page.get_by_role("table")).to_contain_text("Crisis cafe (e2e, ended)")
     assert_accessible(page)

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from actionplan import services
 from actionplan.models import Action, Plan
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, settled_header
 from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -35,7 +35,7 @@ def test_a_commissioner_plans_updates_in_place_and_meets_a_conflict(
 ):
     _sign_in(page, commissioner, password)
 
-    page.locator("header").get_by_role("link", name="Plans").click()
+    settled_header(page).get_by_role("link", name="Plans").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Action plans")
     assert_accessible(page)
 
