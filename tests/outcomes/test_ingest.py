@@ -299,6 +299,24 @@ def test_a_usual_value_raises_no_warning(provider, provider_org, history):
     assert (issues(submission), submission.warning_count) == ([], 0)
 
 
+def test_a_value_far_from_the_usual_one_is_flagged_even_when_one_old_spike_widens_the_spread(
+    provider, provider_org, catalogue
+):
+    # One spike (1,000) makes the standard deviation about 404, so 20 is well within 3 of them;
+    # the median is 11 and the median absolute deviation 1, so its modified z is 0.6745 x 9 = 6.1.
+    history = (10, 11, 10, 12, 11, 1000)
+    submit(
+        provider, provider_org, csv_text(*(f"test-count,{CAMDEN},2025-0{m},{n},,," for m, n in enumerate(history, 1)))
+    )
+
+    flagged = submit(provider, provider_org, csv_text(f"test-count,{CAMDEN},2025-07,20,,,"))
+    usual = submit(provider, provider_org, csv_text(f"test-count,{CAMDEN},2025-08,12,,,"))
+
+    assert issues(flagged, "warning") == [(2, "numerator", IssueCode.OUTLIER)]
+    assert "the usual value is 11." in flagged.issues.get().message
+    assert issues(usual) == []
+
+
 def test_outliers_need_four_stored_values(provider, provider_org, catalogue):
     submit(provider, provider_org, csv_text(*(f"test-count,{CAMDEN},2025-0{m},10,,," for m in (1, 2, 3))))
 
