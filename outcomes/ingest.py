@@ -1021,6 +1021,7 @@ class ImportCounts:
     rejected: int = 0
     warnings: int = 0
     cells: list[tuple[int, str]] = field(default_factory=list)  # (indicator id, period start iso)
+    by_borough: dict[int, int] = field(default_factory=dict)  # borough id -> values new or changed
 
 
 def _column_sql(trim: bool, groups: bool = True) -> dict[str, str]:
@@ -1199,26 +1200,28 @@ def validate_and_write(submission: Submission, allowed_org_ids: list[int], defau
             "SELECT indicator_id, period_start, count(*) FILTER (WHERE err),"
             " count(*) FILTER (WHERE NOT err AND existing_id IS NULL),"
             " count(*) FILTER (WHERE NOT err AND existing_id IS NOT NULL AND NOT same),"
-            " count(*) FILTER (WHERE NOT err AND same)"
-            " FROM lmh_resolved GROUP BY 1, 2"
+            " count(*) FILTER (WHERE NOT err AND same), borough_id"
+            " FROM lmh_resolved GROUP BY 1, 2, borough_id"
         )
-        for indicator_id, period_start, rejected, created, updated, unchanged in cursor.fetchall():
+        cells = set()
+        for indicator_id, period_start, rejected, created, updated, unchanged, borough_id in cursor.fetchall():
             counts.rejected += rejected
             counts.created += created
             counts.updated += updated
             counts.unchanged += unchanged
             if (created or updated) and indicator_id is not None:
-                counts.cells.append((indicator_id, period_start.isoformat()))
-        counts.cells.sort()
+                cells.add((indicator_id, period_start.isoformat()))
+                counts.by_borough[borough_id] = counts.by_borough.get(borough_id, 0) + created + updated
+        counts.cells = sorted(cells)
         if counts.rejected:
             _explain(cursor, submission, params, columns, formula or "''", counts.rejected, groups)
         if counts.created or counts.updated:
             counts.warnings = _outlier_warnings(cursor, params)
         if submission.atomic and counts.rejected:
             counts.created = counts.updated = counts.unchanged = 0
-            counts.cells = []
+            counts.cells, counts.by_borough = [], {}
         elif submission.dry_run:
-            counts.cells = []
+            counts.cells, counts.by_borough = [], {}
         else:
             _write(cursor, submission, params, counts)
         cursor.execute("SET LOCAL work_mem TO DEFAULT; SET LOCAL jit TO DEFAULT")

@@ -40,8 +40,9 @@ logger = logging.getLogger(__name__)
 # Every review is handed to these, in the reviewing transaction, as keyword arguments actor,
 # status, message and value_ids (commissioning.queries opens threads and tells the providers).
 values_reviewed_hooks: list[Any] = []
-# A submission that wrote new or changed values is handed to these (keyword argument submission),
-# in its writing transaction: commissioning.queries tells the reviewing commissioners.
+# A submission that wrote new or changed values is handed to these (keyword arguments submission
+# and written, how many values it wrote in each borough by id), in its writing transaction:
+# commissioning.queries tells the reviewing commissioners.
 submission_written_hooks: list[Any] = []
 
 
@@ -444,7 +445,7 @@ def submission_process(*, submission_id: int) -> Submission | None:
         _cells_changed(counts.cells)
         if submission.status == Submission.Status.COMPLETED and (counts.created or counts.updated):
             for hook in submission_written_hooks:
-                hook(submission=submission)
+                hook(submission=submission, written=counts.by_borough)
         ingest.drop_work_tables()
         ingest.drop_staging(submission.pk)
     return submission

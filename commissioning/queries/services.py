@@ -26,7 +26,7 @@ from commissioning.queries.models import MessageKind, QueryStatus, ValueQuery, V
 from kernel.history import records_actor
 from outcomes import services as outcome_services
 from outcomes.models import Door, OutcomeValue, Submission, ValueStatus
-from stakeholders.models import COMMISSIONER_TYPES, Membership, Organisation, Role, User
+from stakeholders.models import COMMISSIONER_TYPES, Area, Membership, Organisation, Role, User
 
 MAX_TEXT = 2000
 
@@ -195,19 +195,16 @@ def _tell_providers_of_decision(actor: User, status: str, message: str, values: 
         )
 
 
-def reviewers_tell_of_submission(*, submission: Submission) -> int:
+def reviewers_tell_of_submission(*, submission: Submission, written: dict[int, int]) -> int:
     """The submission hook: tell the commissioners of the boroughs a submission wrote values for
-    that those values wait for their review. One notification per commissioner per submission
-    (idempotent by its dedupe key, should the submission be processed again). Returns how many."""
-    from django.db.models import Count
+    (`written`: how many in each borough, by id, from the import's own counts) that those values
+    wait for their review. One notification per commissioner per submission (idempotent by its
+    dedupe key, should the submission be processed again). Returns how many.
 
-    waiting = (
-        OutcomeValue.objects.filter(submission=submission, status=ValueStatus.SUBMITTED)
-        .values("borough_id", "borough__name")
-        .annotate(n=Count("pk"))
-        .order_by("borough__name")
-    )
-    by_borough = {row["borough_id"]: (row["borough__name"], row["n"]) for row in waiting}
+    The counts come with the submission rather than from counting its values again: that read
+    every stored value (the submission is not indexed), 2.3 s of an 11.5 s million-row import."""
+    names = dict(Area.objects.filter(pk__in=[b for b, n in written.items() if n]).values_list("pk", "name"))
+    by_borough = {borough_id: (names[borough_id], written[borough_id]) for borough_id in names}
     if not by_borough:
         return 0
     reviewers = (

@@ -374,3 +374,26 @@ def test_the_boroughs_commissioners_hear_of_values_waiting_for_review_once_per_s
         run_inline=True,
     )
     assert told.count() == 2
+
+
+def test_a_commissioner_hears_how_many_values_wait_across_their_boroughs(
+    commissioner, provider, provider_org, recovery
+):
+    from actionplan.models import Notification
+    from tests.commissioning.conftest import borough
+
+    provider_org.boroughs.add(borough("ISL"))
+    row = {"indicator_code": "q-recovery", "denominator": "80"}
+    rows = [
+        {**row, "borough_code": "E09000007", "period": "2025-03", "numerator": "40"},
+        {**row, "borough_code": "E09000007", "period": "2025-04", "numerator": "41"},
+        {**row, "borough_code": "E09000019", "period": "2025-03", "numerator": "10"},
+        {**row, "borough_code": "E09000019", "period": "2025-13", "numerator": "10"},  # rejected: no such month
+    ]
+    submission = outcome_services.submission_create(
+        actor=provider, organisation=provider_org, door=Door.API, rows=rows, run_inline=True
+    )
+
+    assert (submission.created_count, submission.rejected_count) == (3, 1)
+    told = Notification.objects.get(kind=NotificationKind.TO_REVIEW, recipient=commissioner)
+    assert told.text == "Provider Trust (test) sent 3 values for Camden, Islington, waiting for your review."
