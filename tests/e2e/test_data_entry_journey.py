@@ -149,4 +149,11 @@ def test_an_import_report_with_long_problems_fits_a_phone(page: Page, provider, 
     page.get_by_role("button", name="Upload and check").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Import report")
     _fits_phones(page)
+    # Each stacked heading ("Row", "Column", "Code", "Problem") keeps to one line beside a long
+    # problem: it had been squeezed to two letters a line ("Pr / o / bl / e / m").
+    lines = page.locator(".lmh-issues .nhsuk-table-responsive__heading").evaluate_all(
+        "spans => spans.map((s) => { const text = document.createRange(); text.selectNodeContents(s);"
+        " return [s.textContent.trim(), text.getClientRects().length]; })"
+    )
+    assert lines and all(n == 1 for _, n in lines), lines
     assert_accessible(page)
