@@ -453,6 +453,13 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
             " FROM (SELECT DISTINCT unnest(%(indicator_ids)s::bigint[]) AS i) ids ORDER BY i",
             params,
         )
+        # No JIT, as the rebuild: the planner's cost of reading a cell's values grows with the
+        # history, and past 5,000,000 stored values it crossed jit_above_cost, so the main
+        # statement spent 0.16 s compiling ~200 functions to run for 0.2 s (docs/performance.md,
+        # "A refresh's cost and the history"). Set back after, for a caller's transaction.
+        cursor.execute("SELECT current_setting('jit')")
+        jit = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(SPLIT_SQL, params)
         cursor.execute(RECOMPUTE_SQL, params)
         written += cursor.fetchone()[0]
@@ -465,6 +472,8 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
         cursor.execute(FOLD_SQL, params)
     # The gaps between groups, from the group rows just written (both bases).
     written += metrics_inequalities("cells", params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('jit', %s, true)", [jit])
     if written:
         metrics_changed()
     return written

@@ -575,6 +575,32 @@ def test_the_rebuild_samples_its_staging_table_lightly_and_leaves_the_statistics
         assert cursor.fetchone()[0] == "77"
 
 
+def test_a_refresh_runs_without_jit_and_leaves_the_callers_setting_as_it_was(submission):
+    # A cell's estimated cost grows with the stored history: at 5,000,000 values the main
+    # statement crossed jit_above_cost and compiled for 0.16 s to run for 0.2 s.
+    from outcomes.aggregation.incremental import RECOMPUTE_SQL, TREND_SQL
+
+    indicator = IndicatorFactory(
+        code="jt", name="J", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
+    )
+    _value(submission, indicator, "CMD", 12)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = on")
+        seen = []
+
+        def spy(execute, sql, params, many, context):
+            if sql in (RECOMPUTE_SQL, TREND_SQL):
+                cursor.execute("SHOW jit")
+                seen.append(cursor.fetchone()[0])
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(spy):
+            assert metrics_recompute_cells([(indicator.pk, PERIOD.isoformat())]) > 0
+        assert seen == ["off", "off"]
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "on"
+
+
 def test_the_rebuild_corrects_stale_rows_and_removes_metrics_with_no_values_left(submission):
     indicator = IndicatorFactory(
         code="s", name="S", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
