@@ -12,9 +12,10 @@ from django.db import connection
 
 from outcomes.aggregation import metrics_rebuild_all, metrics_recompute_cells
 from outcomes.aggregation import rebuild as aggregation
-from outcomes.models import Door, Metric, OutcomeValue
-from tests.factories import OrganisationFactory, SubmissionFactory, UserFactory
+from outcomes.models import Door, InequalityMetric, Measure, Metric, OutcomeValue
+from tests.factories import IndicatorFactory, OrganisationFactory, SubmissionFactory, UserFactory
 from tests.outcomes.test_aggregation import _all_rows, _metric_indexes, mixed_history
+from tests.outcomes.test_aggregation_groups import _value as group_value
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -53,6 +54,42 @@ def test_groups_rebuilt_at_once_write_exactly_the_rows_of_the_incremental_path(h
     assert len(groups) == 4 and all(group for group, _ in groups)
     assert ids == sorted({r["indicator"] for r in history})
     assert all(name.startswith("metrics-rebuild") for _, name in groups)
+
+
+def test_a_first_build_in_groups_analyses_both_tables_at_once_on_the_groups_threads(history, monkeypatch):
+    """Their statistics would otherwise describe the empty tables; each table on a thread of its own."""
+    analysed: list[tuple[str, str]] = []
+    analyse = aggregation._analyse_on_own_connection
+
+    def recording(table):
+        analysed.append((table, threading.current_thread().name))
+        return analyse(table)
+
+    monkeypatch.setattr(aggregation, "_analyse_on_own_connection", recording)
+    submission = SubmissionFactory(organisation=OrganisationFactory(), submitted_by=UserFactory(), door=Door.API)
+    indicator = IndicatorFactory(code="gx", name="G", definition="d", measure=Measure.PROPORTION, breakdowns=["sex"])
+    for borough in ("CMD", "ISL"):
+        group_value(submission, indicator, borough, 30, 100)
+        group_value(submission, indicator, borough, 20, 50, "sex", "female")
+        group_value(submission, indicator, borough, 10, 50, "sex", "male")
+    Metric.objects.all().delete()
+    InequalityMetric.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE outcomes_metric, outcomes_inequalitymetric")
+        assert metrics_rebuild_all(workers=2) == Metric.with_groups.count() + InequalityMetric.objects.count()
+        assert InequalityMetric.objects.count() > 0
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class"
+            " WHERE oid IN ('outcomes_metric'::regclass, 'outcomes_inequalitymetric'::regclass) ORDER BY 1"
+        )
+        assert cursor.fetchall() == [
+            ("outcomes_inequalitymetric", InequalityMetric.objects.count()),
+            ("outcomes_metric", Metric.with_groups.count()),
+        ]
+    assert sorted(t for t, _ in analysed) == ["outcomes_inequalitymetric", "outcomes_metric"]
+    assert all(name.startswith("metrics-rebuild") for _, name in analysed)
+    assert metrics_rebuild_all(workers=2) == 0
+    assert analysed[2:] == []  # not after a rebuild over full tables
 
 
 def test_groups_correct_stale_rows_and_remove_metrics_with_no_values_left(history, groups):
