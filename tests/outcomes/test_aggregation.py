@@ -553,26 +553,35 @@ def test_a_first_build_keeps_the_indexes_when_a_reader_holds_the_table(submissio
         assert cursor.fetchone()[0] == "0"
 
 
+def _setting_around(setting, caller_value, statements, run):
+    """Run `run()` with `setting` at `caller_value` in the caller's transaction; return the setting as
+    each of `statements` saw it (on the same connection), and as the caller has it after."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL {setting} = {caller_value}")
+        seen = []
+
+        def spy(execute, sql, params, many, context):
+            if sql in statements:
+                cursor.execute(f"SHOW {setting}")
+                seen.append(cursor.fetchone()[0])
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(spy):
+            run()
+        cursor.execute(f"SHOW {setting}")
+        return seen, cursor.fetchone()[0]
+
+
 def test_the_rebuild_samples_its_staging_table_lightly_and_leaves_the_statistics_target_as_it_was(submission):
     indicator = IndicatorFactory(
         code="st", name="S", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     _value(submission, indicator, "CMD", 12)
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL default_statistics_target = 77")
-        sampled = []
-
-        def spy(execute, sql, params, many, context):
-            if sql == "ANALYZE metrics_cells":
-                cursor.execute("SHOW default_statistics_target")  # on the rebuild's own connection
-                sampled.append(cursor.fetchone()[0])
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(spy):
-            assert metrics_rebuild_all() == 3
-        assert sampled == ["10"]
-        cursor.execute("SHOW default_statistics_target")
-        assert cursor.fetchone()[0] == "77"
+    written = []
+    seen, after = _setting_around(
+        "default_statistics_target", "77", ("ANALYZE metrics_cells",), lambda: written.append(metrics_rebuild_all())
+    )
+    assert written == [3] and seen == ["10"] and after == "77"
 
 
 def test_a_refresh_runs_without_jit_and_leaves_the_callers_setting_as_it_was(submission):
@@ -584,21 +593,14 @@ def test_a_refresh_runs_without_jit_and_leaves_the_callers_setting_as_it_was(sub
         code="jt", name="J", definition="d", measure=Measure.COUNT, period_type=PeriodType.MONTH
     )
     _value(submission, indicator, "CMD", 12)
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = on")
-        seen = []
-
-        def spy(execute, sql, params, many, context):
-            if sql in (RECOMPUTE_SQL, TREND_SQL):
-                cursor.execute("SHOW jit")
-                seen.append(cursor.fetchone()[0])
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(spy):
-            assert metrics_recompute_cells([(indicator.pk, PERIOD.isoformat())]) > 0
-        assert seen == ["off", "off"]
-        cursor.execute("SHOW jit")
-        assert cursor.fetchone()[0] == "on"
+    written = []
+    seen, after = _setting_around(
+        "jit",
+        "on",
+        (RECOMPUTE_SQL, TREND_SQL),
+        lambda: written.append(metrics_recompute_cells([(indicator.pk, PERIOD.isoformat())])),
+    )
+    assert written[0] > 0 and seen == ["off", "off"] and after == "on"
 
 
 def test_the_rebuild_corrects_stale_rows_and_removes_metrics_with_no_values_left(submission):
