@@ -29,8 +29,23 @@ def test_a_query_goes_to_the_provider_and_comes_back_answered(
     value,  # noqa: F811 - the fixture imported above
     password,
 ):
-    page.set_viewport_size({"width": 1280, "height": 900})
+    # On a phone the queue stacks each value, its figure and comparison in view: nothing to scroll.
+    page.set_viewport_size({"width": 320, "height": 800})
     sign_in(page, commissioner, password)
+    page.goto("/data/review/")
+    row = page.locator("#id_values tbody tr", has_text="Recovery (query test)")
+    for heading in ("Value", "Compared with"):
+        cell = row.locator("td", has=page.locator(".nhsuk-table-responsive__heading", has_text=heading))
+        box = cell.bounding_box(timeout=5000)
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 320, (heading, box)
+    with contextlib.suppress(PlaywrightTimeoutError):  # the header folds its links once loaded
+        page.wait_for_function(
+            "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth", timeout=3000
+        )
+    assert_no_sideways_scrolling(page)
+    assert_accessible(page)
+
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto("/data/review/")
     page.get_by_label(re.compile("Select Recovery \\(query test\\)")).check()
     page.get_by_label("Reason, for the provider").fill("80% is far above your usual figure: is the denominator right?")
