@@ -456,7 +456,7 @@ def metrics_recompute_cells(cells: Iterable[tuple[int, str]]) -> int:
         # No JIT, as the rebuild: the planner's cost of reading a cell's values grows with the
         # history, and past 5,000,000 stored values it crossed jit_above_cost, so the main
         # statement spent 0.16 s compiling ~200 functions to run for 0.2 s (docs/performance.md,
-        # "A refresh's cost and the history"). Set back after, for a caller's transaction.
+        # "Metrics aggregation"). Set back after, for a caller's transaction.
         cursor.execute("SELECT current_setting('jit')")
         jit = cursor.fetchone()[0]
         cursor.execute("SET LOCAL jit = off")
